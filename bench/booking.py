@@ -1,0 +1,231 @@
+"""Booking benchmark: durable bookings/s against raw SQLite on the same disk, and availability
+latency with a long booking history.
+
+(a) raw sqlite3: single-row INSERT, one transaction each, WAL + synchronous=FULL;
+(b) station-edge bookings through the service layer (tier rules, conflict-checked slot and
+    technician claims, booking row, outbox row; WAL + FULL), printed as (b)/(a);
+(c) availability of a whole day, all bays, with N historical bookings in the store: p50/p99.
+
+Usage: python bench/booking.py [--quick] [--history N] [--bookings N]
+Headline figures come last, one per line: commit_ratio=, availability_p99_ms=.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edge.domain.ids import short_code, uuid7  # noqa: E402
+from edge.services import availability, bookings  # noqa: E402
+from edge.services.setup import init_station  # noqa: E402
+from edge.store.types import to_db_time  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+BAYS_PER_KIND = 10
+
+
+def bench_config() -> str:
+    """A large, always-open station: 10 wash bays, 10 lifts, 10 mechanics, a long horizon."""
+    week = "\n".join(f'{d} = ["00:00-24:00"]' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    bays = "".join(
+        f'\n[[bays]]\nid = "{kind[0].upper()}{i:02d}"\nname = "{kind} {i}"\nkind = "{kind}"\n'
+        for kind in ("wash", "lift") for i in range(BAYS_PER_KIND)
+    )
+    techs = "".join(
+        f'\n[[technicians]]\nid = "T{i:02d}"\nname = "Tech {i}"\nskills = ["mechanic"]\n[technicians.roster]\n{week}\n'
+        for i in range(BAYS_PER_KIND)
+    )
+    return f"""
+[station]
+id = "BENCH-1"
+name = "Benchmark station"
+timezone = "Asia/Shanghai"
+currency = "CNY"
+slot_minutes = 30
+[station.hours]
+{week}
+{bays}
+[[services]]
+code = "WASH"
+name_zh = "洗车"
+name_en = "Wash"
+category = "wash"
+duration_minutes = 30
+price = 3000
+bay_kinds = ["wash"]
+
+[[services]]
+code = "OIL"
+name_zh = "保养"
+name_en = "Oil change"
+category = "maintenance"
+duration_minutes = 45
+buffer_minutes = 15
+price = 29900
+skill = "mechanic"
+bay_kinds = ["lift"]
+{techs}
+[[tiers]]
+name = "regular"
+horizon_days = 3650
+hold_minutes = 15
+"""
+
+
+def raw_inserts_per_second(work: Path, count: int) -> float:
+    path = work / "raw.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute('CREATE TABLE booking (id TEXT PRIMARY KEY, bay TEXT, start TEXT, "end" TEXT, status TEXT, payload TEXT)')
+    began = time.perf_counter()
+    for i in range(count):
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO booking VALUES (?, ?, ?, ?, ?, ?)",
+            (uuid7(), f"B{i % 20}", f"2027-01-01T{i % 24:02d}:00:00Z", "x", "confirmed", '{"plate":"沪A12345"}'),
+        )
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - began
+    conn.close()
+    return count / elapsed
+
+
+def cells(first_day: date, count: int) -> list[tuple[str, datetime]]:
+    """`count` distinct (service, start) pairs from `first_day` on, alternating wash and oil."""
+    out: list[tuple[str, datetime]] = []
+    day = first_day
+    while len(out) < count:
+        for hour in range(24):
+            for bay in range(BAYS_PER_KIND):
+                start = datetime(day.year, day.month, day.day, hour, 0, tzinfo=TZ)
+                out.append(("WASH", start + timedelta(minutes=30 * (bay % 2))))
+                out.append(("OIL", start))
+        day += timedelta(days=1)
+    return out[:count]
+
+
+def station_bookings_per_second(station, count: int) -> float:
+    wanted = cells(date.today() + timedelta(days=2), count)
+    # warm the catalogue and the code paths outside the timing
+    station.catalog()
+    began = time.perf_counter()
+    for i, (service, start) in enumerate(wanted):
+        bookings.book(station, services=[service], start=start, plate=f"沪B{i % 100000:05d}", channel="phone")
+    elapsed = time.perf_counter() - began
+    return count / elapsed
+
+
+def load_history(station, count: int) -> None:
+    """`count` completed bookings on past days, with their slot claims, loaded in bulk."""
+    conn = sqlite3.connect(station.store.path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")  # loading fixtures, not measuring durability
+    catalog = station.catalog()
+    bays = [b.id for b in catalog.bays.values()]
+    per_day = len(bays) * 24  # one booking per bay per hour
+    day = date.today() - timedelta(days=count // per_day + 2)
+    made = 0
+    conn.execute("BEGIN")
+    while made < count:
+        rows, claims = [], []
+        for hour in range(24):
+            for bay in bays:
+                if made >= count:
+                    break
+                start = datetime(day.year, day.month, day.day, hour, tzinfo=TZ).astimezone(UTC)
+                booking_id = uuid7()
+                service = "WASH" if bay.startswith("W") else "OIL"
+                rows.append((booking_id, short_code(8), f"沪H{made % 100000:05d}", "phone", "completed", "done", bay,
+                             to_db_time(start), to_db_time(start + timedelta(minutes=30)), json.dumps([service]),
+                             3000, "CNY", catalog.version, to_db_time(start), to_db_time(start)))
+                claims.append((bay, to_db_time(start), booking_id))
+                claims.append((bay, to_db_time(start + timedelta(minutes=30)), booking_id))
+                made += 1
+        conn.executemany(
+            "INSERT INTO booking (id, code, plate, channel, state, progress, bay_id, start_at, end_at, services,"
+            " price_minor, currency, price_version, notes, reason, version, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 3, ?, ?)",
+            rows,
+        )
+        conn.executemany("INSERT INTO slot_claim (bay_id, slot_start, booking_id) VALUES (?, ?, ?)", claims)
+        day += timedelta(days=1)
+        if made % 200_000 < per_day:
+            conn.execute("COMMIT")
+            conn.execute("BEGIN")
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def availability_latencies(station, calls: int) -> list[float]:
+    rng = random.Random(7)
+    days = [date.today() + timedelta(days=d) for d in range(2, 9)]
+    samples = []
+    for i in range(calls):
+        day = rng.choice(days)
+        services = ["WASH"] if i % 2 else ["OIL"]
+        began = time.perf_counter()
+        availability.free_starts(station, day=day, services=services, now=datetime.now(UTC))
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller run that ends within ~30 s")
+    parser.add_argument("--history", type=int, help="historical bookings for (c) (default 1,000,000; quick 100,000)")
+    parser.add_argument("--bookings", type=int, help="bookings timed in (b) (default 3,000; quick 500)")
+    args = parser.parse_args()
+    history = args.history or (100_000 if args.quick else 1_000_000)
+    count = args.bookings or (500 if args.quick else 3_000)
+    raw_count = count * 2
+
+    work = ROOT / "bench" / ".data" / "booking"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        raw = raw_inserts_per_second(work, raw_count)
+        config = work / "bench.toml"
+        config.write_text(bench_config(), encoding="utf-8")
+        station = init_station(config, work / "station")
+        ours = station_bookings_per_second(station, count)
+        print(f"(a) raw sqlite3 single-row tx, WAL+FULL: {raw:,.0f} tx/s over {raw_count:,}")
+        print(f"(b) station-edge durable bookings:       {ours:,.0f} bookings/s over {count:,}")
+        began = time.perf_counter()
+        load_history(station, history)
+        print(f"    loaded {history:,} historical bookings in {time.perf_counter() - began:.1f} s")
+        station.store.engine.dispose()
+        latencies = availability_latencies(station, 200 if args.quick else 1_000)
+        p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+        print(f"(c) whole-day availability, {len(station.catalog().bays)} bays, {history:,} history: "
+              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+        station.store.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"raw_tx_per_s={raw:.0f}")
+    print(f"bookings_per_s={ours:.0f}")
+    print(f"history_bookings={history}")
+    print(f"availability_p50_ms={p50:.3f}")
+    print(f"commit_ratio={ours / raw:.2f}")
+    print(f"availability_p99_ms={p99:.3f}")
+
+
+if __name__ == "__main__":
+    main()

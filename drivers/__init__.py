@@ -1,0 +1,1 @@
+"""Device drivers: bay hardware sources that yield typed events (independent of `edge`)."""

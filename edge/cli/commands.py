@@ -1,0 +1,244 @@
+"""One handler per `station-edge` subcommand: open the station, call a service, print the result."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from edge.cli.output import emit_json, table
+from edge.domain.money import format_money
+from edge.services import availability, bookings, waitlist
+from edge.services.booking_store import BookingRecord
+from edge.services.setup import init_station
+from edge.services.station import DB_FILENAME, Station, open_station
+from edge.store.db import Store
+from edge.store.outbox import pending_count, pending_events
+
+
+def _station(args: argparse.Namespace) -> Station:
+    return open_station(args.data_dir)
+
+
+def _aware(station: Station, instant: datetime) -> datetime:
+    """A CLI time without an offset is the station's local wall time."""
+    return instant.replace(tzinfo=station.tz) if instant.tzinfo is None else instant
+
+
+def _money(station: Station, minor: int) -> str:
+    s = station.settings.station
+    return format_money(minor, s.currency, s.currency_minor_digits)
+
+
+def _print_bookings(station: Station, records: list[BookingRecord]) -> None:
+    rows = [
+        (b.code, f"{station.local(b.start_at):%m-%d %H:%M}", f"{station.local(b.end_at):%H:%M}", b.bay_id,
+         b.plate, "+".join(b.package_code and [b.package_code] or b.services), b.state, b.progress or "",
+         b.technician_id or "", _money(station, b.price_minor))
+        for b in records
+    ]
+    print(table(("code", "start", "end", "bay", "plate", "services", "state", "progress", "tech", "price"), rows))
+
+
+def _result(args: argparse.Namespace, station: Station, booking: BookingRecord, verb: str) -> None:
+    if args.json:
+        emit_json(booking.to_json())
+        return
+    print(f"{verb} {booking.code} ({booking.id})")
+    _print_bookings(station, [booking])
+
+
+def init(args: argparse.Namespace) -> None:
+    station = init_station(args.config, args.data_dir)
+    catalog = station.catalog()
+    summary = {
+        "station": station.settings.station.id, "data_dir": str(args.data_dir), "epoch": station.epoch,
+        "bays": len(catalog.bays), "services": len(catalog.services), "technicians": len(catalog.technicians),
+        "catalog_version": catalog.version,
+    }
+    if args.json:
+        emit_json(summary)
+    else:
+        print(f"station {summary['station']} ready in {args.data_dir}: {summary['bays']} bays, "
+              f"{summary['services']} services, {summary['technicians']} technicians "
+              f"(catalogue {summary['catalog_version']})")
+
+
+def db_upgrade(args: argparse.Namespace) -> None:
+    from edge.store.migrate import HEAD_REVISION
+
+    Store(args.data_dir / DB_FILENAME).close()
+    if args.json:
+        emit_json({"revision": HEAD_REVISION})
+    else:
+        print(f"database at revision {HEAD_REVISION}")
+
+
+def services(args: argparse.Namespace) -> None:
+    station = _station(args)
+    catalog = station.catalog()
+    items = [
+        {"code": s.code, "kind": "service", "name_zh": s.name_zh, "name_en": s.name_en, "category": s.category,
+         "duration_minutes": s.duration_minutes, "buffer_minutes": s.buffer_minutes, "price_minor": s.price_minor,
+         "currency": station.settings.station.currency, "skill": s.skill,
+         "bays": [b.id for b in catalog.bays.values() if s.code in b.services]}
+        for s in catalog.services.values()
+    ] + [
+        {"code": p.code, "kind": "package", "name_zh": p.name_zh, "name_en": p.name_en, "services": list(p.services),
+         "duration_minutes": catalog.plan([p.code]).duration_minutes, "price_minor": p.price_minor,
+         "currency": station.settings.station.currency}
+        for p in catalog.packages.values()
+    ]
+    if args.json:
+        emit_json(items)
+        return
+    print(table(
+        ("code", "name", "名称", "min", "price", "bays / items"),
+        [(i["code"], i["name_en"], i["name_zh"], i["duration_minutes"], _money(station, i["price_minor"]),
+          ",".join(i.get("bays") or i.get("services") or [])) for i in items],
+    ))
+
+
+def slots(args: argparse.Namespace) -> None:
+    station = _station(args)
+    options = availability.free_starts(station, day=args.date, services=args.services, bay_id=args.bay, tier=args.tier)
+    if args.json:
+        emit_json([
+            {"bay": o.bay_id, "start": station.local(o.start).isoformat(), "end": station.local(o.end).isoformat(),
+             "technicians": list(o.technician_ids)}
+            for o in options
+        ])
+        return
+    if not options:
+        print(f"no free start on {args.date} for {'+'.join(args.services)}")
+        return
+    by_bay: dict[str, list[str]] = {}
+    for o in options:
+        by_bay.setdefault(o.bay_id, []).append(f"{station.local(o.start):%H:%M}")
+    print(table(("bay", "free starts"), [(bay, " ".join(starts)) for bay, starts in by_bay.items()]))
+
+
+def book(args: argparse.Namespace) -> None:
+    station = _station(args)
+    booking = bookings.book(
+        station, services=args.services, start=_aware(station, args.start), plate=args.plate, bay_id=args.bay,
+        phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
+    )
+    _result(args, station, booking, "held" if args.hold else "booked")
+
+
+def confirm(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _result(args, station, bookings.confirm(station, args.booking), "confirmed")
+
+
+def cancel(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _result(args, station, bookings.cancel(station, args.booking, reason=args.reason), "cancelled")
+
+
+def reschedule(args: argparse.Namespace) -> None:
+    station = _station(args)
+    moved = bookings.reschedule(station, args.booking, start=_aware(station, args.start), bay_id=args.bay)
+    _result(args, station, moved, "moved")
+
+
+def checkin(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _result(args, station, bookings.check_in(station, args.booking, plate=args.plate), "checked in")
+
+
+def progress(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _result(args, station, bookings.set_progress(station, args.booking, args.stage), "progress")
+
+
+def complete(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _result(args, station, bookings.complete(station, args.booking), "completed")
+
+
+def no_show(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _result(args, station, bookings.mark_no_show(station, args.booking), "no-show")
+
+
+def show(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _result(args, station, bookings.booking(station, args.booking), "booking")
+
+
+def expire(args: argparse.Namespace) -> None:
+    station = _station(args)
+    expired = bookings.expire_holds(station)
+    if args.json:
+        emit_json([b.to_json() for b in expired])
+    else:
+        print(f"{len(expired)} hold(s) expired")
+
+
+def bookings_of_day(args: argparse.Namespace) -> None:
+    station = _station(args)
+    day = args.date or station.local(station.clock()).date()
+    records = bookings.bookings_on(station, day)
+    if args.json:
+        emit_json([b.to_json() for b in records])
+    elif not records:
+        print(f"no bookings on {day}")
+    else:
+        _print_bookings(station, records)
+
+
+def waitlist_list(args: argparse.Namespace) -> None:
+    station = _station(args)
+    entries = waitlist.entries(station, day=args.date)
+    if args.json:
+        emit_json([e.to_json() for e in entries])
+        return
+    print(table(
+        ("id", "day", "plate", "services", "window", "state", "offered booking"),
+        [(e.id, e.day, e.plate, "+".join(e.services),
+          f"{station.local(e.window_start):%H:%M}-{station.local(e.window_end):%H:%M}", e.state,
+          e.offered_booking_id or "") for e in entries],
+    ))
+
+
+def waitlist_join(args: argparse.Namespace) -> None:
+    station = _station(args)
+    entry = waitlist.join(station, services=args.services, day=args.date, plate=args.plate, phone=args.phone,
+                          earliest=args.earliest, latest=args.latest)
+    # joining may have been answered at once with an offer
+    entry = next(e for e in waitlist.entries(station, day=args.date) if e.id == entry.id)
+    if args.json:
+        emit_json(entry.to_json())
+    else:
+        offer = f"; offered booking {entry.offered_booking_id}" if entry.offered_booking_id else ""
+        print(f"waitlist entry {entry.id} for {entry.plate} on {entry.day}: {entry.state}{offer}")
+
+
+def waitlist_cancel(args: argparse.Namespace) -> None:
+    station = _station(args)
+    entry = waitlist.cancel_entry(station, args.entry)
+    if args.json:
+        emit_json(entry.to_json())
+    else:
+        print(f"waitlist entry {entry.id} cancelled")
+
+
+def outbox(args: argparse.Namespace) -> None:
+    station = _station(args)
+    with station.store.read() as conn:
+        events = pending_events(conn, limit=args.limit)
+        total = pending_count(conn)
+    if args.json:
+        emit_json({"pending": total, "events": events})
+        return
+    print(f"{total} event(s) waiting for HQ")
+    if events:
+        print(table(("stream", "seq", "type", "entity", "hlc"),
+                    [(e["stream"], e["seq"], e["type"], e["entity_id"], e["hlc"]) for e in events]))
+
+
+def demo(args: argparse.Namespace) -> None:
+    from edge.cli import demo as demo_module
+
+    demo_module.run(args)

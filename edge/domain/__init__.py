@@ -1,0 +1,1 @@
+"""Pure booking rules: slot arithmetic, capacity, tiers, pricing, state machines (stdlib only)."""

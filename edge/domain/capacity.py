@@ -1,0 +1,110 @@
+"""Capacity: which start cells of a day can take a work plan, given claims and the roster."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from edge.domain.catalog import Bay, Technician, WorkPlan
+from edge.domain.slots import Cell, cells_needed, local_intervals
+from edge.errors import RuleViolation
+
+
+@dataclass(frozen=True, slots=True)
+class StartOption:
+    """A start that fits: the bay, the cells it claims, and the technicians free for it."""
+
+    bay_id: str
+    start: datetime
+    end: datetime
+    cells: tuple[datetime, ...]
+    technician_ids: tuple[str, ...]
+
+
+def rostered_cells(
+    technician: Technician, day: date, grid: Sequence[Cell], tz: ZoneInfo
+) -> frozenset[datetime]:
+    """Starts of the grid cells that lie wholly inside one of the technician's shifts that day."""
+    shifts = local_intervals(day, technician.shifts.get(day.weekday(), ()), tz)
+    return frozenset(
+        cell.start for cell in grid if any(s <= cell.start and cell.end <= e for s, e in shifts)
+    )
+
+
+def start_options(
+    *,
+    plan: WorkPlan,
+    grid: Sequence[Cell],
+    slot_minutes: int,
+    bays: Sequence[Bay],
+    technicians: Sequence[Technician],
+    day: date,
+    tz: ZoneInfo,
+    bay_claims: Mapping[str, Collection[datetime]],
+    technician_claims: Mapping[str, Collection[datetime]],
+    not_before: datetime | None = None,
+) -> list[StartOption]:
+    """Every (bay, start) where the plan fits: enough free consecutive cells in one opening
+    segment, and, if the plan needs skills, a technician rostered and free on all of them."""
+    need = cells_needed(plan.occupied_minutes, slot_minutes)
+    free_of_tech = {
+        t.id: rostered_cells(t, day, grid, tz) - frozenset(technician_claims.get(t.id, ()))
+        for t in technicians
+    }
+    options = []
+    for bay in bays:
+        taken = bay_claims.get(bay.id, ())
+        for i in range(len(grid) - need + 1):
+            window = grid[i : i + need]
+            if window[0].segment != window[-1].segment:
+                continue
+            if not_before is not None and window[0].start < not_before:
+                continue
+            starts = tuple(cell.start for cell in window)
+            if any(start in taken for start in starts):
+                continue
+            tech_ids: tuple[str, ...] = ()
+            if plan.skills:
+                tech_ids = tuple(t for t, free in free_of_tech.items() if free.issuperset(starts))
+                if not tech_ids:
+                    continue
+            start = window[0].start
+            options.append(
+                StartOption(
+                    bay_id=bay.id,
+                    start=start,
+                    end=start + timedelta(minutes=plan.duration_minutes),
+                    cells=starts,
+                    technician_ids=tech_ids,
+                )
+            )
+    return options
+
+
+def window_at(grid: Sequence[Cell], start: datetime, need: int) -> tuple[Cell, ...]:
+    """The `need` consecutive cells from `start`, or RuleViolation naming why they don't exist."""
+    index = next((i for i, cell in enumerate(grid) if cell.start == start), None)
+    if index is None:
+        raise RuleViolation(f"{start.isoformat()} is not the start of a bookable slot (closed, or off the slot grid)")
+    window = tuple(grid[index : index + need])
+    if len(window) < need or window[-1].segment != window[0].segment:
+        raise RuleViolation(f"the work from {start.isoformat()} runs past closing time")
+    return window
+
+
+def pick_technician(
+    candidates: Sequence[Technician],
+    rostered: Mapping[str, frozenset[datetime]],
+    claimed: Mapping[str, Collection[datetime]],
+    starts: Sequence[datetime],
+    load: Mapping[str, int],
+) -> Technician | None:
+    """The least-loaded technician rostered and free on every cell (ties broken by id)."""
+    free = [
+        t
+        for t in candidates
+        if rostered[t.id].issuperset(starts) and not any(s in claimed.get(t.id, ()) for s in starts)
+    ]
+    return min(free, key=lambda t: (load.get(t.id, 0), t.id), default=None)

@@ -1,0 +1,129 @@
+"""What the station sells and where: service items, packages, bays, technicians, and work plans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from edge.errors import NotFound, RuleViolation
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceItem:
+    code: str
+    name_zh: str
+    name_en: str
+    category: str
+    duration_minutes: int
+    buffer_minutes: int
+    price_minor: int
+    skill: str | None
+    bay_kinds: frozenset[str]
+    materials: tuple[tuple[str, int], ...] = ()  # (SKU, quantity) consumed per service
+    interval_days: int | None = None  # recommended interval, for next-service prediction
+    interval_km: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    code: str
+    name_zh: str
+    name_en: str
+    services: tuple[str, ...]
+    price_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bay:
+    id: str
+    name: str
+    kind: str
+    services: frozenset[str]
+    in_service: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Technician:
+    id: str
+    name: str
+    skills: frozenset[str]
+    # weekday (0 = Monday) -> ((start_minute, end_minute), ...) local wall time
+    shifts: Mapping[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    card_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkPlan:
+    """What one booking asks for: its items, how long the bay is busy, the skills, the price."""
+
+    service_codes: tuple[str, ...]
+    package_code: str | None
+    duration_minutes: int
+    buffer_minutes: int
+    skills: frozenset[str]
+    price_minor: int
+
+    @property
+    def occupied_minutes(self) -> int:
+        return self.duration_minutes + self.buffer_minutes
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A versioned snapshot of the station's catalogue, bays and technicians."""
+
+    version: str
+    services: Mapping[str, ServiceItem]
+    packages: Mapping[str, Package]
+    bays: Mapping[str, Bay]
+    technicians: Mapping[str, Technician]
+
+    def plan(self, codes: Iterable[str]) -> WorkPlan:
+        """Resolve service or package codes into one work plan.
+
+        Durations add up (one car, one bay, services one after another); the bay's
+        turnover buffer is the longest of the items' buffers, paid once after the car leaves.
+        A package brings its own price in place of its items' prices.
+        """
+        requested = [code.strip() for code in codes if code.strip()]
+        if not requested:
+            raise RuleViolation("no service given: name at least one service or package code")
+        items: list[ServiceItem] = []
+        package_code = None
+        price = 0
+        for code in requested:
+            if code in self.packages:
+                if package_code is not None:
+                    raise RuleViolation(f"only one package per booking ({package_code}, {code})")
+                package = self.packages[code]
+                package_code = code
+                price += package.price_minor
+                items.extend(self.services[item] for item in package.services)
+            elif code in self.services:
+                item = self.services[code]
+                items.append(item)
+                price += item.price_minor
+            else:
+                raise NotFound(f"unknown service or package code {code!r}")
+        codes_in_order = tuple(dict.fromkeys(item.code for item in items))
+        if len(codes_in_order) != len(items):
+            raise RuleViolation("a service is named twice (directly or inside the package)")
+        return WorkPlan(
+            service_codes=codes_in_order,
+            package_code=package_code,
+            duration_minutes=sum(item.duration_minutes for item in items),
+            buffer_minutes=max(item.buffer_minutes for item in items),
+            skills=frozenset(item.skill for item in items if item.skill),
+            price_minor=price,
+        )
+
+    def bays_for(self, plan: WorkPlan) -> list[Bay]:
+        """The in-service bays that can do every item of the plan."""
+        needed = set(plan.service_codes)
+        return [bay for bay in self.bays.values() if bay.in_service and needed <= bay.services]
+
+    def technicians_for(self, plan: WorkPlan) -> list[Technician]:
+        """Technicians who alone have every skill the plan needs (none needed: empty list)."""
+        if not plan.skills:
+            return []
+        return [t for t in self.technicians.values() if plan.skills <= t.skills]

@@ -1,0 +1,51 @@
+"""Outbox event types, the sync stream each travels on, and the streams' drain priority."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Stream(StrEnum):
+    PAYMENT = "payment"
+    BOOKING = "booking"
+    CHECKIN = "checkin"
+    MEMBER = "member"
+    OPS = "ops"
+    SENSOR = "sensor"
+
+
+# a backlog drains money first and sensor chatter last (DESIGN §7)
+STREAM_PRIORITY: tuple[Stream, ...] = (
+    Stream.PAYMENT,
+    Stream.BOOKING,
+    Stream.CHECKIN,
+    Stream.MEMBER,
+    Stream.OPS,
+    Stream.SENSOR,
+)
+
+EVENT_STREAMS: dict[str, Stream] = {
+    "booking.held": Stream.BOOKING,
+    "booking.confirmed": Stream.BOOKING,
+    "booking.rescheduled": Stream.BOOKING,
+    "booking.cancelled": Stream.BOOKING,
+    "booking.expired": Stream.BOOKING,
+    "booking.no_show": Stream.BOOKING,
+    "booking.checked_in": Stream.CHECKIN,
+    "booking.progress": Stream.OPS,
+    "booking.completed": Stream.OPS,
+    "member.created": Stream.MEMBER,
+    "member.updated": Stream.MEMBER,
+    "vehicle.registered": Stream.MEMBER,
+    "waitlist.joined": Stream.BOOKING,
+    "waitlist.offered": Stream.BOOKING,
+    "waitlist.cancelled": Stream.BOOKING,
+}
+
+
+def stream_of(event_type: str) -> Stream:
+    """The stream an event type travels on; an unknown type is a programming error."""
+    try:
+        return EVENT_STREAMS[event_type]
+    except KeyError:
+        raise ValueError(f"unknown outbox event type {event_type!r}; add it to EVENT_STREAMS") from None

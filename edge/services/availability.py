@@ -1,0 +1,92 @@
+"""Availability: the free starts of a day for a set of services, per bay, with technicians."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import Connection
+
+from edge.domain.capacity import StartOption, start_options
+from edge.domain.catalog import WorkPlan
+from edge.domain.tiers import TierRule, check_booking_rights
+from edge.errors import RuleViolation
+from edge.services.station import Station
+from edge.store.types import to_db_time
+
+
+def free_starts(
+    station: Station,
+    *,
+    day: date,
+    services: list[str],
+    bay_id: str | None = None,
+    tier: str | None = None,
+    now: datetime | None = None,
+) -> list[StartOption]:
+    """Every (bay, start) on the local `day` where `services` can be booked now.
+
+    With `tier`, starts that tier may not book (horizon, hot slots) are left out.
+    """
+    now = now or station.clock()
+    plan = station.catalog().plan(services)
+    with station.store.read() as conn:
+        options = options_on(conn, station, plan=plan, day=day, now=now, bay_id=bay_id)
+    if tier is None:
+        return options
+    rule = station.tier(tier)
+    return [option for option in options if _may_book(station, rule, option.start, now)]
+
+
+def options_on(
+    conn: Connection, station: Station, *, plan: WorkPlan, day: date, now: datetime, bay_id: str | None = None
+) -> list[StartOption]:
+    """The start options of `plan` on `day`, read on the caller's connection."""
+    catalog = station.catalog()
+    bays = [bay for bay in catalog.bays_for(plan) if bay_id is None or bay.id == bay_id]
+    grid = station.grid(day)
+    if not bays or not grid:
+        return []
+    technicians = catalog.technicians_for(plan)
+    first, last = to_db_time(grid[0].start), to_db_time(grid[-1].end)
+    stamp = to_db_time(now)
+    bay_ids = [bay.id for bay in bays]
+    # claims are compared as stored text: parsing each back to a datetime would dominate the query
+    on_grid = {to_db_time(cell.start): cell.start for cell in grid}
+    # a lapsed hold still has its claims until the sweep: its cells count as free
+    bay_rows = conn.exec_driver_sql(
+        f"SELECT bay_id, slot_start FROM slot_claim WHERE bay_id IN ({', '.join('?' * len(bay_ids))})"
+        " AND slot_start >= ? AND slot_start < ? AND (hold_until IS NULL OR hold_until >= ?)",
+        (*bay_ids, first, last, stamp),
+    )
+    bay_claims: dict[str, set[datetime]] = defaultdict(set)
+    for bay, cell in bay_rows:
+        bay_claims[bay].add(on_grid.get(cell))
+    technician_claims: dict[str, set[datetime]] = defaultdict(set)
+    if technicians:
+        tech_ids = [t.id for t in technicians]
+        tech_rows = conn.exec_driver_sql(
+            "SELECT c.technician_id, c.slot_start FROM technician_claim c JOIN booking b ON b.id = c.booking_id"
+            f" WHERE c.technician_id IN ({', '.join('?' * len(tech_ids))})"
+            " AND c.slot_start >= ? AND c.slot_start < ? AND (b.hold_until IS NULL OR b.hold_until >= ?)",
+            (*tech_ids, first, last, stamp),
+        )
+        for tech, cell in tech_rows:
+            technician_claims[tech].add(on_grid.get(cell))
+    elif plan.skills:
+        return []
+    return start_options(
+        plan=plan, grid=grid, slot_minutes=station.slot_minutes, bays=bays, technicians=technicians,
+        day=day, tz=station.tz, bay_claims=bay_claims, technician_claims=technician_claims, not_before=now,
+    )
+
+
+def _may_book(station: Station, rule: TierRule, start: datetime, now: datetime) -> bool:
+    try:
+        check_booking_rights(
+            tier=rule, local_start=station.local(start), local_now=station.local(now),
+            hot_slots=station.hot_slots, min_notice_minutes=station.settings.booking.min_notice_minutes,
+        )
+    except RuleViolation:
+        return False
+    return True

@@ -1,0 +1,219 @@
+"""Booking rows, their cell claims and their outbox events: the write steps under every booking service."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from edge.domain.booking_state import BookingState
+from edge.domain.catalog import Bay, WorkPlan
+from edge.domain.ids import short_code
+from edge.errors import NotFound
+from edge.services.station import Station
+from edge.store.outbox import append_event
+from edge.store.types import from_db_time, to_db_time
+
+_COLUMNS = (
+    "id, code, plate, member_id, channel, state, progress, bay_id, technician_id, start_at, end_at,"
+    " services, package_code, price_minor, currency, price_version, hold_until, notes, reason,"
+    " version, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRecord:
+    id: str
+    code: str
+    plate: str
+    member_id: str | None
+    channel: str
+    state: BookingState
+    progress: str | None
+    bay_id: str
+    technician_id: str | None
+    start_at: datetime
+    end_at: datetime
+    services: tuple[str, ...]
+    package_code: str | None
+    price_minor: int
+    currency: str
+    price_version: str
+    hold_until: datetime | None
+    notes: str
+    reason: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> "BookingRecord":
+        data = dict(row._mapping)
+        for key in ("start_at", "end_at", "created_at", "updated_at", "hold_until"):
+            if data[key] is not None:
+                data[key] = from_db_time(data[key])
+        data["services"] = tuple(json.loads(data["services"]))
+        data["state"] = BookingState(data["state"])
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        """The booking as scripts and HQ see it: instants in ISO 8601 UTC."""
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = to_db_time(value)
+        data["services"] = list(self.services)
+        data["state"] = str(self.state)
+        return data
+
+    def _params(self) -> tuple:
+        data = self.to_json()
+        data["services"] = json.dumps(data["services"])
+        return tuple(data[name.strip()] for name in _COLUMNS.split(","))
+
+
+def get_booking(conn: Connection, ref: str) -> BookingRecord:
+    """A booking by id or by its short code; NotFound names the reference."""
+    row = conn.exec_driver_sql(
+        f"SELECT {_COLUMNS} FROM booking WHERE id = ? OR code = ?", (ref, ref.upper())
+    ).first()
+    if row is None:
+        raise NotFound(f"no booking {ref!r}")
+    return BookingRecord.from_row(row)
+
+
+def query_bookings(conn: Connection, where: str, params: tuple) -> list[BookingRecord]:
+    rows = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM booking WHERE {where}", params)
+    return [BookingRecord.from_row(row) for row in rows]
+
+
+def record_event(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> None:
+    """The outbox row for the booking's latest version (idem key = booking id + version)."""
+    append_event(
+        conn,
+        epoch=station.epoch,
+        event_type=event_type,
+        entity_id=booking.id,
+        idem_key=f"booking:{booking.id}:{booking.version}",
+        body={"booking": booking.to_json(), "station": station.settings.station.id},
+        now=booking.updated_at,
+    )
+
+
+def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> None:
+    placeholders = ", ".join("?" * len(_COLUMNS.split(",")))
+    conn.exec_driver_sql(f"INSERT INTO booking ({_COLUMNS}) VALUES ({placeholders})", booking._params())
+    record_event(conn, station, booking, event_type)
+
+
+def update_booking(
+    conn: Connection, station: Station, booking: BookingRecord, event_type: str, *, now: datetime, **changes: Any
+) -> BookingRecord:
+    """Apply `changes` as the booking's next version and write its event."""
+    updated = replace(booking, **changes, version=booking.version + 1, updated_at=now)
+    assignments = ", ".join(f"{name.strip()} = ?" for name in _COLUMNS.split(",")[1:])
+    params = updated._params()
+    conn.exec_driver_sql(f"UPDATE booking SET {assignments} WHERE id = ?", (*params[1:], updated.id))
+    record_event(conn, station, updated, event_type)
+    return updated
+
+
+def new_booking(
+    station: Station,
+    *,
+    booking_id: str,
+    plan: WorkPlan,
+    bay: Bay,
+    technician_id: str | None,
+    start: datetime,
+    plate: str,
+    member_id: str | None,
+    channel: str,
+    state: BookingState,
+    hold_until: datetime | None,
+    notes: str,
+    now: datetime,
+) -> BookingRecord:
+    return BookingRecord(
+        id=booking_id,
+        code=short_code(),
+        plate=plate,
+        member_id=member_id,
+        channel=channel,
+        state=state,
+        progress=None,
+        bay_id=bay.id,
+        technician_id=technician_id,
+        start_at=start,
+        end_at=start + timedelta(minutes=plan.duration_minutes),
+        services=plan.service_codes,
+        package_code=plan.package_code,
+        price_minor=plan.price_minor,
+        currency=station.settings.station.currency,
+        price_version=station.catalog().version,
+        hold_until=hold_until,
+        notes=notes,
+        reason="",
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def claim_bay(
+    conn: Connection, *, booking_id: str, bay_id: str, starts: list[datetime], hold_until: datetime | None
+) -> bool:
+    """Claim the bay's cells for the booking; False (and nothing written) if any is taken.
+
+    The primary key of slot_claim is the check: there is no read-then-insert window for
+    another writer to slip into.
+    """
+    hold = None if hold_until is None else to_db_time(hold_until)
+    return _insert_claims(
+        conn,
+        "INSERT INTO slot_claim (bay_id, slot_start, booking_id, hold_until) VALUES (?, ?, ?, ?)",
+        [(bay_id, to_db_time(s), booking_id, hold) for s in starts],
+    )
+
+
+def claim_technician(conn: Connection, *, booking_id: str, technician_id: str, starts: list[datetime]) -> bool:
+    """Claim the technician's cells: one car at a time per technician, by primary key."""
+    return _insert_claims(
+        conn,
+        "INSERT INTO technician_claim (technician_id, slot_start, booking_id) VALUES (?, ?, ?)",
+        [(technician_id, to_db_time(s), booking_id) for s in starts],
+    )
+
+
+def _insert_claims(conn: Connection, sql: str, rows: list[tuple]) -> bool:
+    savepoint = conn.begin_nested()
+    try:
+        conn.exec_driver_sql(sql, rows)
+    except IntegrityError:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
+
+
+def release_cells(conn: Connection, booking_id: str, *, from_start: datetime | None = None) -> int:
+    """Give back the booking's claims (only those from `from_start` on, if given)."""
+    if from_start is None:
+        conn.exec_driver_sql("DELETE FROM technician_claim WHERE booking_id = ?", (booking_id,))
+        return conn.exec_driver_sql("DELETE FROM slot_claim WHERE booking_id = ?", (booking_id,)).rowcount
+    cutoff = to_db_time(from_start)
+    conn.exec_driver_sql(
+        "DELETE FROM technician_claim WHERE booking_id = ? AND slot_start >= ?", (booking_id, cutoff)
+    )
+    return conn.exec_driver_sql(
+        "DELETE FROM slot_claim WHERE booking_id = ? AND slot_start >= ?", (booking_id, cutoff)
+    ).rowcount
+
+
+def firm_up_claims(conn: Connection, booking_id: str) -> None:
+    """A confirmed booking's claims no longer lapse."""
+    conn.exec_driver_sql("UPDATE slot_claim SET hold_until = NULL WHERE booking_id = ?", (booking_id,))

@@ -1,0 +1,281 @@
+"""Booking services: book, hold, confirm, reschedule, cancel, check in, progress, no-show, expiry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from edge.domain.booking_state import (
+    RESCHEDULABLE_STATES,
+    BookingState,
+    Progress,
+    advance_progress,
+    check_transition,
+)
+from edge.domain.plates import normalize_plate
+from edge.domain.slots import day_bounds, local_day
+from edge.domain.tiers import check_booking_rights, hold_deadline
+from edge.errors import InvalidTransition, NotFound, RuleViolation
+from edge.services import waitlist
+from edge.services.booking_store import (
+    BookingRecord,
+    firm_up_claims,
+    get_booking,
+    insert_booking,
+    new_booking,
+    query_bookings,
+    release_cells,
+    update_booking,
+)
+from edge.services.members import adjust_credit, find_member, get_member, register_member, register_vehicle
+from edge.services.placement import claim_first_free, expire_lapsed_holds
+from edge.services.station import Station
+from edge.domain.ids import uuid7
+from edge.store.types import to_db_time
+
+CHANNELS = ("terminal", "phone", "walk_in", "app", "hq")
+
+
+def book(
+    station: Station,
+    *,
+    services: list[str],
+    start: datetime,
+    plate: str,
+    bay_id: str | None = None,
+    phone: str | None = None,
+    member_id: str | None = None,
+    channel: str = "terminal",
+    hold: bool = False,
+    notes: str = "",
+    now: datetime | None = None,
+) -> BookingRecord:
+    """Book (or hold) `services` for `plate` from `start`; one transaction, one booking event.
+
+    Without `bay_id` the first free bay able to do every service is taken. A phone number
+    that is not yet a member registers one at the guest tier.
+    """
+    now = now or station.clock()
+    if channel not in CHANNELS:
+        raise RuleViolation(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
+    catalog = station.catalog()
+    plan = catalog.plan(services)
+    bays = catalog.bays_for(plan)
+    if bay_id is not None:
+        if bay_id not in catalog.bays:
+            raise NotFound(f"no bay {bay_id!r} (bays: {', '.join(catalog.bays)})")
+        bays = [bay for bay in bays if bay.id == bay_id]
+        if not bays:
+            raise RuleViolation(f"bay {bay_id} cannot do {'+'.join(plan.service_codes)} (or is out of service)")
+    if not bays:
+        raise RuleViolation(f"no bay in service can do {'+'.join(plan.service_codes)}")
+    plate = normalize_plate(plate)
+    booking_id = uuid7()
+    with station.store.write() as conn:
+        member = None
+        if member_id is not None:
+            member = get_member(conn, member_id)
+        elif phone:
+            member = register_member(conn, station, phone=phone, now=now)
+        tier = station.tier(member.tier if member else None)
+        check_booking_rights(
+            tier=tier, local_start=station.local(start), local_now=station.local(now),
+            hot_slots=station.hot_slots, min_notice_minutes=station.settings.booking.min_notice_minutes,
+        )
+        hold_until = hold_deadline(tier, now) if hold else None
+        bay, technician_id = claim_first_free(
+            conn, station, booking_id=booking_id, plan=plan, start=start, bays=bays,
+            hold_until=hold_until, now=now,
+        )
+        register_vehicle(conn, station, plate=plate, member_id=member.id if member else None, now=now)
+        state = BookingState.HELD if hold else BookingState.CONFIRMED
+        booking = new_booking(
+            station, booking_id=booking_id, plan=plan, bay=bay, technician_id=technician_id, start=start,
+            plate=plate, member_id=member.id if member else None, channel=channel, state=state,
+            hold_until=hold_until, notes=notes, now=now,
+        )
+        insert_booking(conn, station, booking, f"booking.{state}")
+        return booking
+
+
+def confirm(station: Station, ref: str, *, now: datetime | None = None) -> BookingRecord:
+    """A held booking becomes firm: its cells no longer lapse."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        booking = get_booking(conn, ref)
+        if booking.state == BookingState.HELD and booking.hold_until and booking.hold_until <= now:
+            raise InvalidTransition(f"booking {booking.code} hold lapsed at {station.local(booking.hold_until):%H:%M}")
+        check_transition(booking.code, booking.state, BookingState.CONFIRMED)
+        firm_up_claims(conn, booking.id)
+        return update_booking(conn, station, booking, "booking.confirmed", now=now,
+                              state=BookingState.CONFIRMED, hold_until=None)
+
+
+def cancel(station: Station, ref: str, *, reason: str = "", now: datetime | None = None) -> BookingRecord:
+    """Cancel and give the cells back (offered to the waitlist in the same transaction)."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        booking = get_booking(conn, ref)
+        check_transition(booking.code, booking.state, BookingState.CANCELLED)
+        release_cells(conn, booking.id)
+        cancelled = update_booking(conn, station, booking, "booking.cancelled", now=now,
+                                   state=BookingState.CANCELLED, reason=reason, hold_until=None)
+        if booking.member_id and _is_late_cancel(station, booking, now):
+            member = get_member(conn, booking.member_id)
+            adjust_credit(conn, station, member, -station.settings.credit.late_cancel_penalty, now=now)
+        waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
+        return cancelled
+
+
+def _is_late_cancel(station: Station, booking: BookingRecord, now: datetime) -> bool:
+    hours = station.settings.credit.late_cancel_hours
+    return booking.state != BookingState.HELD and (booking.start_at - now).total_seconds() < hours * 3600
+
+
+def reschedule(
+    station: Station, ref: str, *, start: datetime, bay_id: str | None = None, now: datetime | None = None
+) -> BookingRecord:
+    """Move a booking to a new start (and bay) atomically: if the new cells are taken, the
+    transaction rolls back and the booking keeps its old cells."""
+    now = now or station.clock()
+    catalog = station.catalog()
+    with station.store.write() as conn:
+        booking = get_booking(conn, ref)
+        if booking.state not in RESCHEDULABLE_STATES:
+            raise InvalidTransition(f"booking {booking.code} is {booking.state}; only bookings not yet arrived move")
+        codes = [booking.package_code] if booking.package_code else list(booking.services)
+        plan = catalog.plan(codes)
+        bays = catalog.bays_for(plan)
+        wanted = bay_id or booking.bay_id
+        # the same bay first, then any other bay able to do the work (unless one was named)
+        bays = sorted(bays, key=lambda b: b.id != wanted) if bay_id is None else [b for b in bays if b.id == bay_id]
+        if not bays:
+            raise RuleViolation(f"bay {bay_id} cannot do {'+'.join(plan.service_codes)}")
+        member = get_member(conn, booking.member_id) if booking.member_id else None
+        check_booking_rights(
+            tier=station.tier(member.tier if member else None), local_start=station.local(start),
+            local_now=station.local(now), hot_slots=station.hot_slots,
+            min_notice_minutes=station.settings.booking.min_notice_minutes,
+        )
+        release_cells(conn, booking.id)
+        bay, technician_id = claim_first_free(
+            conn, station, booking_id=booking.id, plan=plan, start=start, bays=bays,
+            hold_until=booking.hold_until, now=now,
+        )
+        moved = update_booking(
+            conn, station, booking, "booking.rescheduled", now=now, bay_id=bay.id,
+            technician_id=technician_id, start_at=start, end_at=start + (booking.end_at - booking.start_at),
+        )
+        waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
+        return moved
+
+
+def check_in(
+    station: Station, ref: str | None = None, *, plate: str | None = None, now: datetime | None = None
+) -> BookingRecord:
+    """The car has arrived: by booking id/code, or by plate (today's next booking for it)."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        if ref is not None:
+            booking = get_booking(conn, ref)
+        elif plate is not None:
+            booking = _todays_booking_for_plate(conn, station, normalize_plate(plate), now)
+        else:
+            raise RuleViolation("check-in needs a booking reference or a plate")
+        check_transition(booking.code, booking.state, BookingState.CHECKED_IN)
+        firm_up_claims(conn, booking.id)
+        return update_booking(conn, station, booking, "booking.checked_in", now=now,
+                              state=BookingState.CHECKED_IN, progress=str(Progress.RECEIVED), hold_until=None)
+
+
+def _todays_booking_for_plate(conn, station: Station, plate: str, now: datetime) -> BookingRecord:
+    first, last = day_bounds(local_day(now, station.tz), station.tz)
+    candidates = query_bookings(
+        conn, "plate = ? AND start_at >= ? AND start_at < ? AND state IN (?, ?)",
+        (plate, to_db_time(first), to_db_time(last), BookingState.CONFIRMED, BookingState.HELD),
+    )
+    if not candidates:
+        raise NotFound(f"no booking today for plate {plate}")
+    return min(candidates, key=lambda b: abs((b.start_at - now).total_seconds()))
+
+
+def set_progress(station: Station, ref: str, stage: str, *, now: datetime | None = None) -> BookingRecord:
+    """Move the service progress the customer sees; `done` completes the booking."""
+    now = now or station.clock()
+    try:
+        target = Progress(stage)
+    except ValueError:
+        raise RuleViolation(f"unknown progress stage {stage!r} (one of {', '.join(Progress)})") from None
+    with station.store.write() as conn:
+        booking = get_booking(conn, ref)
+        current = Progress(booking.progress) if booking.progress else None
+        state = advance_progress(booking.code, booking.state, current, target)
+        if state == BookingState.COMPLETED:
+            return _complete(conn, station, booking, now)
+        return update_booking(conn, station, booking, "booking.progress", now=now, state=state, progress=str(target))
+
+
+def complete(station: Station, ref: str, *, now: datetime | None = None) -> BookingRecord:
+    """Service done: the car leaves; cells not yet begun go back to the grid."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        booking = get_booking(conn, ref)
+        check_transition(booking.code, booking.state, BookingState.COMPLETED)
+        return _complete(conn, station, booking, now)
+
+
+def _complete(conn, station: Station, booking: BookingRecord, now: datetime) -> BookingRecord:
+    released = release_cells(conn, booking.id, from_start=now)
+    done = update_booking(conn, station, booking, "booking.completed", now=now,
+                          state=BookingState.COMPLETED, progress=str(Progress.DONE))
+    if booking.member_id:
+        adjust_credit(conn, station, get_member(conn, booking.member_id),
+                      station.settings.credit.completed_bonus, now=now)
+    if released:
+        waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
+    return done
+
+
+def mark_no_show(station: Station, ref: str, *, now: datetime | None = None) -> BookingRecord:
+    """The customer did not come: release the cells, lower the member's credit score."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        booking = get_booking(conn, ref)
+        check_transition(booking.code, booking.state, BookingState.NO_SHOW)
+        if now < booking.start_at:
+            raise InvalidTransition(f"booking {booking.code} starts at {station.local(booking.start_at):%H:%M}; not a no-show yet")
+        release_cells(conn, booking.id)
+        missed = update_booking(conn, station, booking, "booking.no_show", now=now, state=BookingState.NO_SHOW)
+        if booking.member_id:
+            adjust_credit(conn, station, get_member(conn, booking.member_id),
+                          -station.settings.credit.no_show_penalty, now=now)
+        waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
+        return missed
+
+
+def expire_holds(station: Station, *, now: datetime | None = None) -> list[BookingRecord]:
+    """Expire every lapsed hold and offer the freed cells to the waitlist."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        expired = expire_lapsed_holds(conn, station, now)
+        for day in sorted({local_day(b.start_at, station.tz) for b in expired}):
+            waitlist.offer_freed(conn, station, day=day, now=now)
+        return expired
+
+
+def bookings_on(station: Station, day: date) -> list[BookingRecord]:
+    """Every booking starting on the local `day`, in start order."""
+    first, last = day_bounds(day, station.tz)
+    with station.store.read() as conn:
+        return query_bookings(
+            conn, "start_at >= ? AND start_at < ? ORDER BY start_at, bay_id", (to_db_time(first), to_db_time(last))
+        )
+
+
+def booking(station: Station, ref: str) -> BookingRecord:
+    with station.store.read() as conn:
+        return get_booking(conn, ref)
+
+
+def member_for_phone(station: Station, phone: str):
+    with station.store.read() as conn:
+        return find_member(conn, phone=phone)

@@ -1,0 +1,129 @@
+"""Members and vehicles (minimal for booking: phone, name, tier, credit score, plates)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from edge.domain.ids import uuid7
+from edge.domain.plates import normalize_plate
+from edge.errors import NotFound, RuleViolation
+from edge.services.station import Station
+from edge.store.outbox import append_event
+from edge.store.types import to_db_time
+
+_PHONE = re.compile(r"^\+?[0-9]{5,15}$")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    id: str
+    phone: str
+    name: str
+    tier: str
+    credit_score: int
+    version: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "phone": self.phone, "name": self.name, "tier": self.tier,
+            "credit_score": self.credit_score, "version": self.version,
+        }
+
+
+def normalize_phone(text: str) -> str:
+    phone = re.sub(r"[\s\-()]", "", text)
+    if not _PHONE.match(phone):
+        raise RuleViolation(f"{text!r} is not a phone number (5-15 digits, optional leading +)")
+    return phone
+
+
+def find_member(conn: Connection, *, phone: str | None = None, member_id: str | None = None) -> MemberRecord | None:
+    if member_id is not None:
+        row = conn.exec_driver_sql(
+            "SELECT id, phone, name, tier, credit_score, version FROM member WHERE id = ?", (member_id,)
+        ).first()
+    else:
+        row = conn.exec_driver_sql(
+            "SELECT id, phone, name, tier, credit_score, version FROM member WHERE phone = ?",
+            (normalize_phone(phone or ""),),
+        ).first()
+    return None if row is None else MemberRecord(*row)
+
+
+def get_member(conn: Connection, member_id: str) -> MemberRecord:
+    member = find_member(conn, member_id=member_id)
+    if member is None:
+        raise NotFound(f"no member {member_id!r}")
+    return member
+
+
+def register_member(
+    conn: Connection, station: Station, *, phone: str, name: str = "", tier: str | None = None, now: datetime
+) -> MemberRecord:
+    """The member with this phone, registering a new one at the guest tier if unknown."""
+    existing = find_member(conn, phone=phone)
+    if existing is not None:
+        return existing
+    tier = tier or station.settings.booking.guest_tier
+    station.tier(tier)  # unknown tier: KeyError would be a bug in the caller; validate early
+    member = MemberRecord(
+        id=uuid7(), phone=normalize_phone(phone), name=name, tier=tier,
+        credit_score=station.settings.credit.initial, version=1,
+    )
+    stamp = to_db_time(now)
+    conn.exec_driver_sql(
+        "INSERT INTO member (id, phone, name, tier, credit_score, version, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+        (member.id, member.phone, member.name, member.tier, member.credit_score, stamp, stamp),
+    )
+    _record(conn, station, member, "member.created", now)
+    return member
+
+
+def adjust_credit(conn: Connection, station: Station, member: MemberRecord, delta: int, *, now: datetime) -> MemberRecord:
+    """Move the no-show credit score by `delta`, never below the configured minimum."""
+    score = max(station.settings.credit.minimum, member.credit_score + delta)
+    if score == member.credit_score:
+        return member
+    updated = MemberRecord(member.id, member.phone, member.name, member.tier, score, member.version + 1)
+    conn.exec_driver_sql(
+        "UPDATE member SET credit_score = ?, version = ?, updated_at = ? WHERE id = ?",
+        (score, updated.version, to_db_time(now), member.id),
+    )
+    _record(conn, station, updated, "member.updated", now)
+    return updated
+
+
+def register_vehicle(
+    conn: Connection, station: Station, *, plate: str, member_id: str | None, now: datetime
+) -> str:
+    """Record the plate (linked to the member when known); returns the normalised plate."""
+    plate = normalize_plate(plate)
+    row = conn.exec_driver_sql("SELECT member_id FROM vehicle WHERE plate = ?", (plate,)).first()
+    if row is not None and (member_id is None or row.member_id == member_id):
+        return plate
+    if row is None:
+        conn.exec_driver_sql(
+            "INSERT INTO vehicle (plate, member_id, model, created_at) VALUES (?, ?, '', ?)",
+            (plate, member_id, to_db_time(now)),
+        )
+    else:
+        conn.exec_driver_sql("UPDATE vehicle SET member_id = ? WHERE plate = ?", (member_id, plate))
+    append_event(
+        conn, epoch=station.epoch, event_type="vehicle.registered", entity_id=plate,
+        idem_key=f"vehicle:{plate}:{uuid7()}",
+        body={"plate": plate, "member_id": member_id}, now=now,
+    )
+    return plate
+
+
+def _record(conn: Connection, station: Station, member: MemberRecord, event_type: str, now: datetime) -> None:
+    append_event(
+        conn, epoch=station.epoch, event_type=event_type, entity_id=member.id,
+        idem_key=f"member:{member.id}:{member.version}", body={"member": member.to_json()}, now=now,
+    )

@@ -1,0 +1,118 @@
+"""The station context every service works in: settings, store, clock, catalogue, slot grid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property, lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from edge.config import Settings
+from edge.domain.catalog import Catalog
+from edge.domain.slots import Cell, slot_grid
+from edge.domain.tiers import HotSlotRule, HotWindow, TierRule, WEEKDAYS
+from edge.store.catalog import load_catalog
+from edge.store.db import Store
+
+DB_FILENAME = "station.db"
+CONFIG_FILENAME = "station.toml"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Station:
+    """One station: what every service function takes first."""
+
+    settings: Settings
+    store: Store
+    clock: Callable[[], datetime] = utc_now
+    _catalog: Catalog | None = field(default=None, repr=False)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.station.timezone)
+
+    @property
+    def slot_minutes(self) -> int:
+        return self.settings.station.slot_minutes
+
+    @property
+    def epoch(self) -> str:
+        return self.store.identity.epoch
+
+    def catalog(self) -> Catalog:
+        """The stored catalogue, loaded once; `reload_catalog` after HQ or config changes it."""
+        if self._catalog is None:
+            with self.store.read() as conn:
+                self._catalog = load_catalog(conn)
+        return self._catalog
+
+    def reload_catalog(self) -> None:
+        self._catalog = None
+
+    def grid(self, day: date) -> tuple[Cell, ...]:
+        return _grid(self._hours_key, day, self.tz, self.slot_minutes)
+
+    @cached_property
+    def _hours_key(self) -> tuple:
+        hours = self.settings.station.hours
+        weekly = tuple(sorted((d, tuple(r)) for d, r in hours.weekly().items()))
+        return weekly, frozenset(hours.closed_dates)
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.tz)
+
+    @cached_property
+    def tiers(self) -> dict[str, TierRule]:
+        return {
+            t.name: TierRule(name=t.name, rank=rank, horizon_days=t.horizon_days, hold_minutes=t.hold_minutes)
+            for rank, t in enumerate(self.settings.tiers)
+        }
+
+    def tier(self, name: str | None) -> TierRule:
+        """The rule of a tier by name; guests (None) get the configured guest tier."""
+        return self.tiers[name or self.settings.booking.guest_tier]
+
+    @cached_property
+    def hot_slots(self) -> HotSlotRule | None:
+        hot = self.settings.booking.hot_slots
+        if hot is None or not hot.windows:
+            return None
+        windows = tuple(
+            HotWindow(
+                weekdays=frozenset(WEEKDAYS.index(d) for d in w.days),
+                start_minute=_minute(w.start),
+                end_minute=_minute(w.end),
+            )
+            for w in hot.windows
+        )
+        return HotSlotRule(
+            min_tier=self.tiers[hot.min_tier],
+            release_hours_before=hot.release_hours_before,
+            windows=windows,
+        )
+
+
+def _minute(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+@lru_cache(maxsize=64)
+def _grid(hours_key: tuple, day: date, tz: ZoneInfo, slot_minutes: int) -> tuple[Cell, ...]:
+    weekly, closed = hours_key
+    return slot_grid(day, dict(weekly), closed, tz, slot_minutes)
+
+
+def open_station(data_dir: str | Path, *, clock: Callable[[], datetime] = utc_now) -> Station:
+    """The station kept in `data_dir` (its config copy and database), migrated if needed."""
+    from edge.config import load_settings
+
+    data_dir = Path(data_dir)
+    settings = load_settings(data_dir / CONFIG_FILENAME)
+    return Station(settings=settings, store=Store(data_dir / DB_FILENAME), clock=clock)

@@ -1,0 +1,180 @@
+"""The waitlist: a wish for a full day, offered as a hold automatically when a fitting slot frees."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from edge.domain.booking_state import BookingState
+from edge.domain.ids import uuid7
+from edge.domain.plates import normalize_plate
+from edge.domain.slots import local_instant
+from edge.errors import InvalidTransition, NotFound, RuleViolation
+from edge.services.availability import options_on
+from edge.services.booking_store import BookingRecord, claim_bay, claim_technician, insert_booking, new_booking
+from edge.services.members import register_member
+from edge.services.station import Station
+from edge.store.outbox import append_event
+from edge.store.types import from_db_time, to_db_time
+
+_COLUMNS = "id, plate, phone, member_id, services, day, window_start, window_end, state, offered_booking_id, version"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistRecord:
+    id: str
+    plate: str
+    phone: str
+    member_id: str | None
+    services: tuple[str, ...]
+    day: str
+    window_start: datetime
+    window_end: datetime
+    state: str  # waiting, offered, cancelled
+    offered_booking_id: str | None
+    version: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> "WaitlistRecord":
+        data = dict(row._mapping)
+        data["services"] = tuple(json.loads(data["services"]))
+        data["window_start"] = from_db_time(data["window_start"])
+        data["window_end"] = from_db_time(data["window_end"])
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "plate": self.plate, "phone": self.phone, "member_id": self.member_id,
+            "services": list(self.services), "day": self.day,
+            "window_start": to_db_time(self.window_start), "window_end": to_db_time(self.window_end),
+            "state": self.state, "offered_booking_id": self.offered_booking_id, "version": self.version,
+        }
+
+
+def join(
+    station: Station,
+    *,
+    services: list[str],
+    day: date,
+    plate: str,
+    phone: str | None = None,
+    earliest: time | None = None,
+    latest: time | None = None,
+    now: datetime | None = None,
+) -> WaitlistRecord:
+    """Put a customer on the waitlist for `day`, optionally between two local times."""
+    now = now or station.clock()
+    station.catalog().plan(services)  # unknown codes fail here, not when a slot frees
+    start_minute = 0 if earliest is None else earliest.hour * 60 + earliest.minute
+    end_minute = 1440 if latest is None else latest.hour * 60 + latest.minute
+    if end_minute <= start_minute:
+        raise RuleViolation("the waitlist window must end after it starts")
+    entry = WaitlistRecord(
+        id=uuid7(), plate=normalize_plate(plate), phone=phone or "", member_id=None,
+        services=tuple(services), day=day.isoformat(),
+        window_start=local_instant(day, start_minute, station.tz),
+        window_end=local_instant(day, end_minute, station.tz),
+        state="waiting", offered_booking_id=None, version=1,
+    )
+    with station.store.write() as conn:
+        if phone:
+            entry = replace(entry, member_id=register_member(conn, station, phone=phone, now=now).id)
+        stamp = to_db_time(now)
+        conn.exec_driver_sql(
+            f"INSERT INTO waitlist_entry ({_COLUMNS}, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_params(entry), stamp, stamp),
+        )
+        _record(conn, station, entry, "waitlist.joined", now)
+        # the day may have a free slot already: offer it at once rather than wait for a release
+        offer_freed(conn, station, day=day, now=now)
+    return entry
+
+
+def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime) -> list[BookingRecord]:
+    """Offer free slots of `day` to waiting entries, first come first served, each as a hold
+    for `waitlist_offer_minutes`; runs inside the transaction that freed the cells."""
+    rows = conn.exec_driver_sql(
+        f"SELECT {_COLUMNS} FROM waitlist_entry WHERE day = ? AND state = 'waiting' ORDER BY created_at, id",
+        (day.isoformat(),),
+    )
+    offers = []
+    for entry in [WaitlistRecord.from_row(row) for row in rows]:
+        plan = station.catalog().plan(entry.services)
+        fitting = [
+            option for option in options_on(conn, station, plan=plan, day=day, now=now)
+            if entry.window_start <= option.start and option.end <= entry.window_end
+        ]
+        if not fitting:
+            continue
+        option = fitting[0]
+        hold_until = now + timedelta(minutes=station.settings.booking.waitlist_offer_minutes)
+        booking_id = uuid7()
+        technician = option.technician_ids[0] if option.technician_ids else None
+        if not claim_bay(conn, booking_id=booking_id, bay_id=option.bay_id, starts=list(option.cells),
+                         hold_until=hold_until):
+            continue
+        if technician and not claim_technician(
+            conn, booking_id=booking_id, technician_id=technician, starts=list(option.cells)
+        ):
+            raise RuntimeError(f"technician {technician} was listed free but is claimed")
+        booking = new_booking(
+            station, booking_id=booking_id, plan=plan, bay=station.catalog().bays[option.bay_id],
+            technician_id=technician, start=option.start, plate=entry.plate, member_id=entry.member_id,
+            channel="terminal", state=BookingState.HELD, hold_until=hold_until,
+            notes=f"waitlist offer {entry.id}", now=now,
+        )
+        insert_booking(conn, station, booking, "booking.held")
+        offered = replace(entry, state="offered", offered_booking_id=booking.id, version=entry.version + 1)
+        conn.exec_driver_sql(
+            "UPDATE waitlist_entry SET state = 'offered', offered_booking_id = ?, version = ?, updated_at = ?"
+            " WHERE id = ?",
+            (booking.id, offered.version, to_db_time(now), entry.id),
+        )
+        _record(conn, station, offered, "waitlist.offered", now)
+        offers.append(booking)
+    return offers
+
+
+def cancel_entry(station: Station, entry_id: str, *, now: datetime | None = None) -> WaitlistRecord:
+    now = now or station.clock()
+    with station.store.write() as conn:
+        row = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM waitlist_entry WHERE id = ?", (entry_id,)).first()
+        if row is None:
+            raise NotFound(f"no waitlist entry {entry_id!r}")
+        entry = WaitlistRecord.from_row(row)
+        if entry.state != "waiting":
+            raise InvalidTransition(f"waitlist entry {entry_id} is {entry.state}; only waiting entries cancel")
+        cancelled = replace(entry, state="cancelled", version=entry.version + 1)
+        conn.exec_driver_sql(
+            "UPDATE waitlist_entry SET state = 'cancelled', version = ?, updated_at = ? WHERE id = ?",
+            (cancelled.version, to_db_time(now), entry_id),
+        )
+        _record(conn, station, cancelled, "waitlist.cancelled", now)
+        return cancelled
+
+
+def entries(station: Station, *, day: date | None = None) -> list[WaitlistRecord]:
+    where, params = ("day = ?", (day.isoformat(),)) if day else ("1 = 1", ())
+    with station.store.read() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT {_COLUMNS} FROM waitlist_entry WHERE {where} ORDER BY day, created_at", params
+        )
+        return [WaitlistRecord.from_row(row) for row in rows]
+
+
+def _params(entry: WaitlistRecord) -> tuple:
+    data = entry.to_json()
+    data["services"] = json.dumps(data["services"])
+    return tuple(data[name.strip()] for name in _COLUMNS.split(","))
+
+
+def _record(conn: Connection, station: Station, entry: WaitlistRecord, event_type: str, now: datetime) -> None:
+    append_event(
+        conn, epoch=station.epoch, event_type=event_type, entity_id=entry.id,
+        idem_key=f"waitlist:{entry.id}:{entry.version}", body={"waitlist": entry.to_json()}, now=now,
+    )

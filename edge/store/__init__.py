@@ -1,0 +1,1 @@
+"""The station's SQLite store: tables, migrations, connections and the transactional outbox."""

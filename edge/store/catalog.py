@@ -1,0 +1,118 @@
+"""Reading and replacing the stored catalogue: service items, packages, bays, technicians, roster."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import asdict
+
+from sqlalchemy import Connection
+
+from edge.domain import catalog as domain
+from edge.store.types import dumps
+
+
+def catalog_fingerprint(catalog: domain.Catalog) -> str:
+    """A short content hash: the price version every booking records."""
+    payload = {
+        "services": [asdict(s) | {"bay_kinds": sorted(s.bay_kinds)} for s in catalog.services.values()],
+        "packages": [asdict(p) for p in catalog.packages.values()],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def save_catalog(conn: Connection, catalog: domain.Catalog) -> None:
+    """Make the stored catalogue equal `catalog`; items that vanished are deactivated, not
+    deleted, because old bookings still point at them."""
+    conn.exec_driver_sql("UPDATE service_item SET active = 0")
+    conn.exec_driver_sql("UPDATE package SET active = 0")
+    conn.exec_driver_sql("UPDATE technician SET active = 0")
+    for s in catalog.services.values():
+        conn.exec_driver_sql(
+            "INSERT INTO service_item (code, name_zh, name_en, category, duration_minutes, buffer_minutes,"
+            " price_minor, skill, bay_kinds, materials, interval_days, interval_km, active)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+            " ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en,"
+            " category = excluded.category, duration_minutes = excluded.duration_minutes,"
+            " buffer_minutes = excluded.buffer_minutes, price_minor = excluded.price_minor,"
+            " skill = excluded.skill, bay_kinds = excluded.bay_kinds, materials = excluded.materials,"
+            " interval_days = excluded.interval_days, interval_km = excluded.interval_km, active = 1",
+            (s.code, s.name_zh, s.name_en, s.category, s.duration_minutes, s.buffer_minutes,
+             s.price_minor, s.skill, dumps(sorted(s.bay_kinds)), dumps(dict(s.materials)),
+             s.interval_days, s.interval_km),
+        )
+    for p in catalog.packages.values():
+        conn.exec_driver_sql(
+            "INSERT INTO package (code, name_zh, name_en, services, price_minor, active)"
+            " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh,"
+            " name_en = excluded.name_en, services = excluded.services,"
+            " price_minor = excluded.price_minor, active = 1",
+            (p.code, p.name_zh, p.name_en, dumps(list(p.services)), p.price_minor),
+        )
+    for position, b in enumerate(catalog.bays.values()):
+        conn.exec_driver_sql(
+            "INSERT INTO bay (id, name, kind, services, position, in_service) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
+            " services = excluded.services, position = excluded.position",
+            (b.id, b.name, b.kind, dumps(sorted(b.services)), position, b.in_service),
+        )
+    conn.exec_driver_sql("DELETE FROM roster_shift")
+    for t in catalog.technicians.values():
+        conn.exec_driver_sql(
+            "INSERT INTO technician (id, name, skills, card_id, active) VALUES (?, ?, ?, ?, 1)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name, skills = excluded.skills,"
+            " card_id = excluded.card_id, active = 1",
+            (t.id, t.name, dumps(sorted(t.skills)), t.card_id),
+        )
+        for weekday, ranges in t.shifts.items():
+            for start, end in ranges:
+                conn.exec_driver_sql(
+                    "INSERT INTO roster_shift (technician_id, weekday, start_minute, end_minute)"
+                    " VALUES (?, ?, ?, ?)",
+                    (t.id, weekday, start, end),
+                )
+    conn.exec_driver_sql("UPDATE node SET catalog_version = ? WHERE id = 1", (catalog.version,))
+
+
+def load_catalog(conn: Connection) -> domain.Catalog:
+    """The active catalogue as a domain snapshot."""
+    services = {
+        r.code: domain.ServiceItem(
+            code=r.code, name_zh=r.name_zh, name_en=r.name_en, category=r.category,
+            duration_minutes=r.duration_minutes, buffer_minutes=r.buffer_minutes,
+            price_minor=r.price_minor, skill=r.skill, bay_kinds=frozenset(json.loads(r.bay_kinds)),
+            materials=tuple(sorted(json.loads(r.materials).items())),
+            interval_days=r.interval_days, interval_km=r.interval_km,
+        )
+        for r in conn.exec_driver_sql("SELECT * FROM service_item WHERE active = 1 ORDER BY code")
+    }
+    packages = {
+        r.code: domain.Package(
+            code=r.code, name_zh=r.name_zh, name_en=r.name_en,
+            services=tuple(json.loads(r.services)), price_minor=r.price_minor,
+        )
+        for r in conn.exec_driver_sql("SELECT * FROM package WHERE active = 1 ORDER BY code")
+    }
+    bays = {
+        r.id: domain.Bay(
+            id=r.id, name=r.name, kind=r.kind, services=frozenset(json.loads(r.services)),
+            in_service=bool(r.in_service),
+        )
+        for r in conn.exec_driver_sql("SELECT * FROM bay ORDER BY position, id")
+    }
+    shifts: dict[str, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for r in conn.exec_driver_sql(
+        "SELECT technician_id, weekday, start_minute, end_minute FROM roster_shift"
+        " ORDER BY technician_id, weekday, start_minute"
+    ):
+        shifts[r.technician_id][r.weekday].append((r.start_minute, r.end_minute))
+    technicians = {
+        r.id: domain.Technician(
+            id=r.id, name=r.name, skills=frozenset(json.loads(r.skills)),
+            shifts={day: tuple(ranges) for day, ranges in shifts[r.id].items()}, card_id=r.card_id,
+        )
+        for r in conn.exec_driver_sql("SELECT * FROM technician WHERE active = 1 ORDER BY id")
+    }
+    version = conn.exec_driver_sql("SELECT catalog_version FROM node WHERE id = 1").scalar() or ""
+    return domain.Catalog(version=version, services=services, packages=packages, bays=bays, technicians=technicians)

@@ -1,0 +1,64 @@
+"""Schema upgrades on start: back the file up, then run Alembic to the head revision."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge.errors import StoreError
+
+if TYPE_CHECKING:
+    from edge.store.db import Store
+
+log = logging.getLogger(__name__)
+
+# the newest migration; a test keeps it equal to Alembic's head, and it spares every start
+# the cost of importing Alembic when the file is already current
+HEAD_REVISION = "0002_waitlist"
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def current_revision(path: Path) -> str | None:
+    """The revision stamped in the file, or None for a new (or pre-Alembic) file."""
+    with sqlite3.connect(path) as conn:
+        has_table = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+        if not has_table:
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return row[0] if row else None
+
+
+def upgrade_to_head(store: "Store", *, revision: str = "head") -> None:
+    """Bring the file to `revision`; a file that holds data is copied aside first."""
+    current = current_revision(store.path)
+    if current == HEAD_REVISION and revision == "head":
+        return
+    if current is not None:
+        backup = store.path.with_name(f"{store.path.name}.before-{HEAD_REVISION}")
+        _backup(store.path, backup)
+        log.info("schema upgrade from=%s backup=%s", current, backup)
+    _run_alembic(store, revision)
+
+
+def _backup(source: Path, target: Path) -> None:
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def _run_alembic(store: "Store", revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        with store.engine.connect() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            conn.commit()
+    except Exception as err:  # Alembic and SQLAlchemy raise many kinds; all mean the same here
+        raise StoreError(f"migrating {store.path} to {revision} failed: {err}") from err

@@ -1,0 +1,216 @@
+"""The station database's tables (SQLModel); Alembic migrations own how they change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from edge.store.types import JsonText, UtcDateTime
+
+
+def _time(**kwargs: Any) -> Any:
+    nullable = kwargs.pop("nullable", False)
+    return Field(sa_column=Column(UtcDateTime(), nullable=nullable, **kwargs))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=lambda: type(default)(default), sa_column=Column(JsonText(), nullable=False))
+
+
+class Node(SQLModel, table=True):
+    """This station's identity: one row. The epoch is new whenever the database is created."""
+
+    __tablename__ = "node"
+    id: int = Field(default=1, primary_key=True)
+    station_id: str
+    epoch: str
+    created_at: datetime = _time()
+    catalog_version: str = ""
+    hlc_wall_ms: int = 0
+    hlc_logical: int = 0
+
+
+class Bay(SQLModel, table=True):
+    __tablename__ = "bay"
+    id: str = Field(primary_key=True)
+    name: str
+    kind: str
+    services: list[str] = _json([])
+    position: int = 0
+    in_service: bool = True
+
+
+class ServiceItem(SQLModel, table=True):
+    __tablename__ = "service_item"
+    code: str = Field(primary_key=True)
+    name_zh: str
+    name_en: str
+    category: str
+    duration_minutes: int
+    buffer_minutes: int = 0
+    price_minor: int
+    skill: str | None = None
+    bay_kinds: list[str] = _json([])
+    materials: dict[str, int] = _json({})
+    interval_days: int | None = None
+    interval_km: int | None = None
+    active: bool = True
+
+
+class Package(SQLModel, table=True):
+    __tablename__ = "package"
+    code: str = Field(primary_key=True)
+    name_zh: str
+    name_en: str
+    services: list[str] = _json([])
+    price_minor: int
+    active: bool = True
+
+
+class Technician(SQLModel, table=True):
+    __tablename__ = "technician"
+    id: str = Field(primary_key=True)
+    name: str
+    skills: list[str] = _json([])
+    card_id: str | None = Field(default=None, unique=True)
+    active: bool = True
+
+
+class RosterShift(SQLModel, table=True):
+    """One weekly shift of a technician, in local wall-clock minutes."""
+
+    __tablename__ = "roster_shift"
+    id: int | None = Field(default=None, primary_key=True)
+    technician_id: str = Field(foreign_key="technician.id", index=True)
+    weekday: int  # 0 = Monday
+    start_minute: int
+    end_minute: int
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "member"
+    id: str = Field(primary_key=True)
+    phone: str = Field(unique=True)
+    name: str = ""
+    tier: str
+    credit_score: int
+    version: int = 1
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class Vehicle(SQLModel, table=True):
+    __tablename__ = "vehicle"
+    plate: str = Field(primary_key=True)
+    member_id: str | None = Field(default=None, foreign_key="member.id", index=True)
+    model: str = ""
+    mileage_km: int | None = None
+    created_at: datetime = _time()
+
+
+class Booking(SQLModel, table=True):
+    __tablename__ = "booking"
+    __table_args__ = (
+        Index("ix_booking_bay_start", "bay_id", "start_at"),
+        Index("ix_booking_plate_start", "plate", "start_at"),
+        Index("ix_booking_start", "start_at"),
+        Index("ix_booking_hold", "state", "hold_until"),
+    )
+    id: str = Field(primary_key=True)
+    code: str = Field(unique=True)
+    plate: str
+    member_id: str | None = Field(default=None, foreign_key="member.id")
+    channel: str
+    state: str
+    progress: str | None = None
+    bay_id: str = Field(foreign_key="bay.id")
+    technician_id: str | None = Field(default=None, foreign_key="technician.id")
+    start_at: datetime = _time()
+    end_at: datetime = _time()
+    services: list[str] = _json([])
+    package_code: str | None = None
+    price_minor: int
+    currency: str
+    price_version: str
+    hold_until: datetime | None = _time(nullable=True)
+    notes: str = ""
+    reason: str = ""
+    version: int = 1
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class SlotClaim(SQLModel, table=True):
+    """One (bay, cell) a live booking occupies. The primary key makes double booking impossible."""
+
+    __tablename__ = "slot_claim"
+    bay_id: str = Field(sa_column=Column(String, ForeignKey("bay.id"), primary_key=True))
+    slot_start: datetime = Field(sa_column=Column(UtcDateTime(), primary_key=True))
+    booking_id: str = Field(foreign_key="booking.id", index=True)
+    # set while the booking is only held: a lapsed hold's claim may be taken over
+    hold_until: datetime | None = _time(nullable=True)
+
+
+class TechnicianClaim(SQLModel, table=True):
+    """One (technician, cell) assigned to a booking: a technician serves one car at a time."""
+
+    __tablename__ = "technician_claim"
+    technician_id: str = Field(sa_column=Column(String, ForeignKey("technician.id"), primary_key=True))
+    slot_start: datetime = Field(sa_column=Column(UtcDateTime(), primary_key=True))
+    booking_id: str = Field(foreign_key="booking.id", index=True)
+
+
+class Outbox(SQLModel, table=True):
+    """An event HQ must learn about, written in the same transaction as the change itself."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("epoch", "stream", "seq", name="uq_outbox_stream_seq"),
+        Index("ix_outbox_pending", "acked_at", "stream", "seq"),
+    )
+    id: str = Field(primary_key=True)  # UUIDv7: also the message id
+    epoch: str
+    stream: str
+    seq: int
+    type: str
+    entity_id: str
+    idem_key: str = Field(unique=True)
+    hlc: str
+    body: dict[str, Any] = _json({})
+    created_at: datetime = _time()
+    acked_at: datetime | None = _time(nullable=True)
+
+
+class OutboxSeq(SQLModel, table=True):
+    """The last sequence number given out per (epoch, stream): gap-free because it is transactional."""
+
+    __tablename__ = "outbox_seq"
+    epoch: str = Field(primary_key=True)
+    stream: str = Field(primary_key=True)
+    last_seq: int = Field(default=0, sa_column_kwargs={"nullable": False})
+
+
+class WaitlistEntry(SQLModel, table=True):
+    """A customer's wish for a full day: offered a hold automatically when a fitting slot frees."""
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (Index("ix_waitlist_day_state", "day", "state"),)
+    id: str = Field(primary_key=True)
+    plate: str
+    phone: str = ""
+    member_id: str | None = Field(default=None, foreign_key="member.id")
+    services: list[str] = _json([])
+    day: str  # station-local date, YYYY-MM-DD
+    window_start: datetime = _time()
+    window_end: datetime = _time()
+    state: str  # waiting, offered, cancelled
+    offered_booking_id: str | None = Field(default=None, foreign_key="booking.id")
+    version: int = 1
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+TABLES = SQLModel.metadata

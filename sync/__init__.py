@@ -1,0 +1,1 @@
+"""MQTT sync with headquarters: station uplink/downlink and the HQ service."""

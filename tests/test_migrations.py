@@ -1,0 +1,72 @@
+"""Schema migrations: a database made at the first revision upgrades to head with its data."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from edge.store.db import Store
+from edge.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision, upgrade_to_head
+from edge.store.models import TABLES
+
+
+def test_head_constant_matches_the_migration_scripts():
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_a_first_revision_database_upgrades_to_head_keeping_its_data(tmp_path):
+    path = tmp_path / "station.db"
+    store = Store(path, migrate=False)
+    upgrade_to_head(store, revision="0001_initial")
+    store.close()
+    assert current_revision(path) == "0001_initial"
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO node (id, station_id, epoch, created_at, catalog_version, hlc_wall_ms, hlc_logical)"
+                     " VALUES (1, 'OLD-1', 'epoch-1', '2026-01-01T00:00:00Z', 'v0', 5, 0)")
+        conn.execute("INSERT INTO bay (id, name, kind, services, position, in_service)"
+                     " VALUES ('L1', 'Lift', 'lift', '[]', 0, 1)")
+        conn.execute(
+            "INSERT INTO booking (id, code, plate, member_id, channel, state, progress, bay_id, technician_id,"
+            " start_at, end_at, services, package_code, price_minor, currency, price_version, hold_until, notes,"
+            " reason, version, created_at, updated_at) VALUES ('b1', 'ABC123', '沪A12345', NULL, 'phone',"
+            " 'confirmed', NULL, 'L1', NULL, '2026-01-02T01:00:00Z', '2026-01-02T01:30:00Z', '[\"OIL\"]', NULL,"
+            " 29900, 'CNY', 'v0', NULL, '', '', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+        )
+        conn.execute("INSERT INTO slot_claim (bay_id, slot_start, booking_id) VALUES ('L1', '2026-01-02T01:00:00Z', 'b1')")
+        tables_before = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "waitlist_entry" not in tables_before
+
+    Store(path).close()  # opening migrates
+
+    assert current_revision(path) == HEAD_REVISION
+    assert (tmp_path / f"station.db.before-{HEAD_REVISION}").exists()  # the copy taken before upgrading
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT plate, price_minor FROM booking").fetchall() == [("沪A12345", 29900)]
+        assert conn.execute("SELECT booking_id FROM slot_claim").fetchall() == [("b1",)]
+        assert conn.execute("SELECT station_id, epoch FROM node").fetchall() == [("OLD-1", "epoch-1")]
+        conn.execute("INSERT INTO waitlist_entry (id, plate, phone, services, day, window_start, window_end, state,"
+                     " version, created_at, updated_at) VALUES ('w1', 'P', '', '[]', '2026-01-02',"
+                     " '2026-01-02T00:00:00Z', '2026-01-02T10:00:00Z', 'waiting', 1, 'x', 'x')")
+
+
+def test_migrated_schema_equals_the_models(tmp_path):
+    """Alembic's autogenerate finds nothing to add: models and migrations agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    store = Store(tmp_path / "station.db")
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), TABLES)
+    store.close()
+    assert diff == []
+
+
+def test_opening_a_current_database_does_not_touch_it(tmp_path):
+    path = tmp_path / "station.db"
+    Store(path).close()
+    Store(path).close()
+    assert not list(tmp_path.glob("station.db.before-*"))
