@@ -1,7 +1,9 @@
 """Booking benchmark: durable bookings/s against raw SQLite on the same disk, and availability
 latency with a long booking history.
 
-(a) raw sqlite3: single-row INSERT, one transaction each, WAL + synchronous=FULL;
+(a) raw sqlite3: single-row INSERT, one transaction each, WAL + synchronous=FULL, into a
+    100,000-row bookings table with UUIDv4 keys and a covering (bay, start, end, status)
+    index: the method of shared/reference/perf_limits.md, so the figures compare;
 (b) station-edge bookings through the service layer (tier rules, conflict-checked slot and
     technician claims, booking row, outbox row; WAL + FULL), printed as (b)/(a);
 (c) availability of a whole day, all bays, with N historical bookings in the store: p50/p99.
@@ -20,6 +22,7 @@ import sqlite3
 import statistics
 import sys
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -84,35 +87,42 @@ hold_minutes = 15
 """
 
 
-def raw_inserts_per_second(work: Path, count: int) -> float:
+def raw_inserts_per_second(work: Path, count: int, existing: int = 100_000) -> float:
     path = work / "raw.db"
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
-    conn.execute('CREATE TABLE booking (id TEXT PRIMARY KEY, bay TEXT, start TEXT, "end" TEXT, status TEXT, payload TEXT)')
+    conn.execute('CREATE TABLE bookings (id TEXT PRIMARY KEY, bay TEXT, start TEXT, "end" TEXT, status TEXT, payload TEXT)')
+    conn.execute('CREATE INDEX ix_bookings_bay_start ON bookings (bay, start, "end", status)')
+
+    def row(i: int) -> tuple:
+        start = f"2027-01-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
+        return (str(uuid.uuid4()), f"B{i % 20}", start, start, "confirmed", '{"plate":"沪A12345","services":["OIL"]}')
+
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?)", (row(i) for i in range(existing)))
+    conn.execute("COMMIT")
     began = time.perf_counter()
     for i in range(count):
         conn.execute("BEGIN")
-        conn.execute(
-            "INSERT INTO booking VALUES (?, ?, ?, ?, ?, ?)",
-            (uuid7(), f"B{i % 20}", f"2027-01-01T{i % 24:02d}:00:00Z", "x", "confirmed", '{"plate":"沪A12345"}'),
-        )
+        conn.execute("INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?)", row(existing + i))
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - began
     conn.close()
     return count / elapsed
 
 
-def cells(first_day: date, count: int) -> list[tuple[str, datetime]]:
-    """`count` distinct (service, start) pairs from `first_day` on, alternating wash and oil."""
-    out: list[tuple[str, datetime]] = []
+def cells(first_day: date, count: int) -> list[tuple[str, str, datetime]]:
+    """`count` distinct (service, bay, start) picks from `first_day` on, alternating wash and
+    oil, as the terminal's slot picker hands them to the booking service."""
+    out: list[tuple[str, str, datetime]] = []
     day = first_day
     while len(out) < count:
         for hour in range(24):
+            start = datetime(day.year, day.month, day.day, hour, 0, tzinfo=TZ)
             for bay in range(BAYS_PER_KIND):
-                start = datetime(day.year, day.month, day.day, hour, 0, tzinfo=TZ)
-                out.append(("WASH", start + timedelta(minutes=30 * (bay % 2))))
-                out.append(("OIL", start))
+                out.append(("WASH", f"W{bay:02d}", start + timedelta(minutes=30 * (hour % 2))))
+                out.append(("OIL", f"L{bay:02d}", start))
         day += timedelta(days=1)
     return out[:count]
 
@@ -122,8 +132,9 @@ def station_bookings_per_second(station, count: int) -> float:
     # warm the catalogue and the code paths outside the timing
     station.catalog()
     began = time.perf_counter()
-    for i, (service, start) in enumerate(wanted):
-        bookings.book(station, services=[service], start=start, plate=f"沪B{i % 100000:05d}", channel="phone")
+    for i, (service, bay, start) in enumerate(wanted):
+        bookings.book(station, services=[service], start=start, bay_id=bay, plate=f"沪B{i % 100000:05d}",
+                      channel="phone")
     elapsed = time.perf_counter() - began
     return count / elapsed
 
@@ -211,7 +222,6 @@ def main() -> None:
         began = time.perf_counter()
         load_history(station, history)
         print(f"    loaded {history:,} historical bookings in {time.perf_counter() - began:.1f} s")
-        station.store.engine.dispose()
         latencies = availability_latencies(station, 200 if args.quick else 1_000)
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
         print(f"(c) whole-day availability, {len(station.catalog().bays)} bays, {history:,} history: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,14 +23,16 @@ def at(hh: int, mm: int = 0, day: date = MONDAY) -> datetime:
 
 def claims(station, booking_id):
     with station.store.read() as conn:
-        return conn.exec_driver_sql(
+        rows = conn.execute(
             "SELECT bay_id, slot_start FROM slot_claim WHERE booking_id = ? ORDER BY slot_start", (booking_id,)
-        ).all()
+        )
+        return [SimpleNamespace(**dict(row)) for row in rows]
 
 
 def outbox(station):
     with station.store.read() as conn:
-        return conn.exec_driver_sql("SELECT stream, seq, type, idem_key FROM outbox ORDER BY stream, seq").all()
+        rows = conn.execute("SELECT stream, seq, type, idem_key FROM outbox ORDER BY stream, seq")
+        return [SimpleNamespace(**dict(row)) for row in rows]
 
 
 def test_book_claims_every_cell_and_writes_one_event(station):

@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from edge.store.db import Store
-from edge.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision, upgrade_to_head
+from edge.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision, migration_engine, upgrade_to_head
 from edge.store.models import TABLES
 
 
@@ -20,9 +20,7 @@ def test_head_constant_matches_the_migration_scripts():
 
 def test_a_first_revision_database_upgrades_to_head_keeping_its_data(tmp_path):
     path = tmp_path / "station.db"
-    store = Store(path, migrate=False)
-    upgrade_to_head(store, revision="0001_initial")
-    store.close()
+    upgrade_to_head(path, revision="0001_initial")
     assert current_revision(path) == "0001_initial"
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO node (id, station_id, epoch, created_at, catalog_version, hlc_wall_ms, hlc_logical)"
@@ -58,10 +56,11 @@ def test_migrated_schema_equals_the_models(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    store = Store(tmp_path / "station.db")
-    with store.engine.connect() as conn:
+    Store(tmp_path / "station.db").close()
+    engine = migration_engine(tmp_path / "station.db")
+    with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), TABLES)
-    store.close()
+    engine.dispose()
     assert diff == []
 
 

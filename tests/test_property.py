@@ -116,9 +116,9 @@ class BookingMachine(RuleBasedStateMachine):
     @invariant()
     def no_cell_is_double_booked_and_claims_match(self):
         with self.station.store.read() as conn:
-            rows = conn.exec_driver_sql("SELECT id, bay_id, state, start_at, end_at, services, package_code FROM booking").all()
+            rows = conn.execute("SELECT id, bay_id, state, start_at, end_at, services, package_code FROM booking").fetchall()
             claims = defaultdict(set)
-            for booking_id, bay_id, cell in conn.exec_driver_sql("SELECT booking_id, bay_id, slot_start FROM slot_claim"):
+            for booking_id, bay_id, cell in conn.execute("SELECT booking_id, bay_id, slot_start FROM slot_claim").fetchall():
                 claims[booking_id].add((bay_id, cell))
         catalog = self.station.catalog()
         occupied: dict[tuple[str, str], str] = {}
@@ -139,9 +139,9 @@ class BookingMachine(RuleBasedStateMachine):
     @invariant()
     def one_event_per_accepted_change_and_gap_free_seqs(self):
         with self.station.store.read() as conn:
-            versions = dict(conn.exec_driver_sql("SELECT id, version FROM booking").all())
-            expired = conn.exec_driver_sql("SELECT count(*) FROM booking WHERE state = 'expired'").scalar()
-            events = conn.exec_driver_sql("SELECT stream, seq, entity_id, idem_key FROM outbox").all()
+            versions = dict(conn.execute("SELECT id, version FROM booking").fetchall())
+            expired = conn.execute("SELECT count(*) FROM booking WHERE state = 'expired'").fetchone()[0]
+            events = conn.execute("SELECT stream, seq, entity_id, idem_key FROM outbox").fetchall()
         by_stream = defaultdict(list)
         for stream, seq, _entity, _key in events:
             by_stream[stream].append(seq)

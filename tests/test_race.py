@@ -79,7 +79,7 @@ def test_exactly_one_of_eight_processes_wins_each_cell(tmp_path):
         assert all("W1 is already booked at" in o[3] for o in losers)
 
     with station.store.read() as conn:
-        assert conn.exec_driver_sql("SELECT count(*) FROM booking").scalar() == ROUNDS
-        assert conn.exec_driver_sql("SELECT count(*) FROM slot_claim").scalar() == ROUNDS
-        events = conn.exec_driver_sql("SELECT seq FROM outbox WHERE stream = 'booking' ORDER BY seq").scalars().all()
+        assert conn.execute("SELECT count(*) FROM booking").fetchone()[0] == ROUNDS
+        assert conn.execute("SELECT count(*) FROM slot_claim").fetchone()[0] == ROUNDS
+        events = [r[0] for r in conn.execute("SELECT seq FROM outbox WHERE stream = 'booking' ORDER BY seq")]
     assert events == list(range(1, ROUNDS + 1))  # no gaps left by the losers' rolled-back attempts

@@ -94,17 +94,15 @@ def window_at(grid: Sequence[Cell], start: datetime, need: int) -> tuple[Cell, .
     return window
 
 
+def on_shift(technician: Technician, day: date, start: datetime, end: datetime, tz: ZoneInfo) -> bool:
+    """Whether one of the technician's shifts that day covers [start, end) wholly."""
+    shifts = local_intervals(day, technician.shifts.get(day.weekday(), ()), tz)
+    return any(s <= start and end <= e for s, e in shifts)
+
+
 def pick_technician(
-    candidates: Sequence[Technician],
-    rostered: Mapping[str, frozenset[datetime]],
-    claimed: Mapping[str, Collection[datetime]],
-    starts: Sequence[datetime],
-    load: Mapping[str, int],
+    candidates: Sequence[Technician], *, available: Collection[str], load: Mapping[str, int]
 ) -> Technician | None:
-    """The least-loaded technician rostered and free on every cell (ties broken by id)."""
-    free = [
-        t
-        for t in candidates
-        if rostered[t.id].issuperset(starts) and not any(s in claimed.get(t.id, ()) for s in starts)
-    ]
+    """The least-loaded of the available candidates (ties broken by id): work spreads evenly."""
+    free = [t for t in candidates if t.id in available]
     return min(free, key=lambda t: (load.get(t.id, 0), t.id), default=None)

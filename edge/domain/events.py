@@ -36,7 +36,6 @@ EVENT_STREAMS: dict[str, Stream] = {
     "booking.completed": Stream.OPS,
     "member.created": Stream.MEMBER,
     "member.updated": Stream.MEMBER,
-    "vehicle.registered": Stream.MEMBER,
     "waitlist.joined": Stream.BOOKING,
     "waitlist.offered": Stream.BOOKING,
     "waitlist.cancelled": Stream.BOOKING,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import Connection
+from sqlite3 import Connection
 
 from edge.domain.capacity import StartOption, start_options
 from edge.domain.catalog import WorkPlan
@@ -54,7 +54,7 @@ def options_on(
     # claims are compared as stored text: parsing each back to a datetime would dominate the query
     on_grid = {to_db_time(cell.start): cell.start for cell in grid}
     # a lapsed hold still has its claims until the sweep: its cells count as free
-    bay_rows = conn.exec_driver_sql(
+    bay_rows = conn.execute(
         f"SELECT bay_id, slot_start FROM slot_claim WHERE bay_id IN ({', '.join('?' * len(bay_ids))})"
         " AND slot_start >= ? AND slot_start < ? AND (hold_until IS NULL OR hold_until >= ?)",
         (*bay_ids, first, last, stamp),
@@ -65,7 +65,7 @@ def options_on(
     technician_claims: dict[str, set[datetime]] = defaultdict(set)
     if technicians:
         tech_ids = [t.id for t in technicians]
-        tech_rows = conn.exec_driver_sql(
+        tech_rows = conn.execute(
             "SELECT c.technician_id, c.slot_start FROM technician_claim c JOIN booking b ON b.id = c.booking_id"
             f" WHERE c.technician_id IN ({', '.join('?' * len(tech_ids))})"
             " AND c.slot_start >= ? AND c.slot_start < ? AND (b.hold_until IS NULL OR b.hold_until >= ?)",

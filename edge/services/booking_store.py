@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlite3 import Connection
+from sqlite3 import IntegrityError
 
 from edge.domain.booking_state import BookingState
 from edge.domain.catalog import Bay, WorkPlan
@@ -23,6 +23,10 @@ _COLUMNS = (
     " services, package_code, price_minor, currency, price_version, hold_until, notes, reason,"
     " version, created_at, updated_at"
 )
+
+_INSTANTS = ("start_at", "end_at", "created_at", "updated_at", "hold_until")
+# a booking's cells lie within its opening day: a day from its start bounds them
+CLAIM_RANGE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +56,8 @@ class BookingRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> "BookingRecord":
-        data = dict(row._mapping)
-        for key in ("start_at", "end_at", "created_at", "updated_at", "hold_until"):
+        data = dict(row)
+        for key in _INSTANTS:
             if data[key] is not None:
                 data[key] = from_db_time(data[key])
         data["services"] = tuple(json.loads(data["services"]))
@@ -62,10 +66,10 @@ class BookingRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The booking as scripts and HQ see it: instants in ISO 8601 UTC."""
-        data = asdict(self)
-        for key, value in data.items():
-            if isinstance(value, datetime):
-                data[key] = to_db_time(value)
+        data = {name: getattr(self, name) for name in self.__slots__}
+        for key in _INSTANTS:
+            if data[key] is not None:
+                data[key] = to_db_time(data[key])
         data["services"] = list(self.services)
         data["state"] = str(self.state)
         return data
@@ -78,16 +82,16 @@ class BookingRecord:
 
 def get_booking(conn: Connection, ref: str) -> BookingRecord:
     """A booking by id or by its short code; NotFound names the reference."""
-    row = conn.exec_driver_sql(
+    row = conn.execute(
         f"SELECT {_COLUMNS} FROM booking WHERE id = ? OR code = ?", (ref, ref.upper())
-    ).first()
+    ).fetchone()
     if row is None:
         raise NotFound(f"no booking {ref!r}")
     return BookingRecord.from_row(row)
 
 
 def query_bookings(conn: Connection, where: str, params: tuple) -> list[BookingRecord]:
-    rows = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM booking WHERE {where}", params)
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM booking WHERE {where}", params)
     return [BookingRecord.from_row(row) for row in rows]
 
 
@@ -106,7 +110,7 @@ def record_event(conn: Connection, station: Station, booking: BookingRecord, eve
 
 def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> None:
     placeholders = ", ".join("?" * len(_COLUMNS.split(",")))
-    conn.exec_driver_sql(f"INSERT INTO booking ({_COLUMNS}) VALUES ({placeholders})", booking._params())
+    conn.execute(f"INSERT INTO booking ({_COLUMNS}) VALUES ({placeholders})", booking._params())
     record_event(conn, station, booking, event_type)
 
 
@@ -117,7 +121,7 @@ def update_booking(
     updated = replace(booking, **changes, version=booking.version + 1, updated_at=now)
     assignments = ", ".join(f"{name.strip()} = ?" for name in _COLUMNS.split(",")[1:])
     params = updated._params()
-    conn.exec_driver_sql(f"UPDATE booking SET {assignments} WHERE id = ?", (*params[1:], updated.id))
+    conn.execute(f"UPDATE booking SET {assignments} WHERE id = ?", (*params[1:], updated.id))
     record_event(conn, station, updated, event_type)
     return updated
 
@@ -173,47 +177,63 @@ def claim_bay(
     another writer to slip into.
     """
     hold = None if hold_until is None else to_db_time(hold_until)
-    return _insert_claims(
-        conn,
-        "INSERT INTO slot_claim (bay_id, slot_start, booking_id, hold_until) VALUES (?, ?, ?, ?)",
+    return _insert_all_or_none(
+        conn, "slot_claim (bay_id, slot_start, booking_id, hold_until)",
         [(bay_id, to_db_time(s), booking_id, hold) for s in starts],
+    )
+
+
+def unclaim_bay(conn: Connection, *, booking_id: str, bay_id: str, starts: list[datetime]) -> None:
+    """Undo claim_bay inside the same transaction (the technician could not be found)."""
+    conn.execute(
+        "DELETE FROM slot_claim WHERE bay_id = ? AND slot_start >= ? AND slot_start <= ? AND booking_id = ?",
+        (bay_id, to_db_time(starts[0]), to_db_time(starts[-1]), booking_id),
     )
 
 
 def claim_technician(conn: Connection, *, booking_id: str, technician_id: str, starts: list[datetime]) -> bool:
     """Claim the technician's cells: one car at a time per technician, by primary key."""
-    return _insert_claims(
-        conn,
-        "INSERT INTO technician_claim (technician_id, slot_start, booking_id) VALUES (?, ?, ?)",
+    return _insert_all_or_none(
+        conn, "technician_claim (technician_id, slot_start, booking_id)",
         [(technician_id, to_db_time(s), booking_id) for s in starts],
     )
 
 
-def _insert_claims(conn: Connection, sql: str, rows: list[tuple]) -> bool:
-    savepoint = conn.begin_nested()
+def _insert_all_or_none(conn: Connection, target: str, rows: list[tuple]) -> bool:
+    # one multi-row INSERT is one statement: on a constraint failure SQLite undoes all its rows
+    row_marks = "(" + ", ".join("?" * len(rows[0])) + ")"
     try:
-        conn.exec_driver_sql(sql, rows)
+        conn.execute(f"INSERT INTO {target} VALUES {', '.join([row_marks] * len(rows))}",
+                     [value for row in rows for value in row])
     except IntegrityError:
-        savepoint.rollback()
         return False
-    savepoint.commit()
     return True
 
 
-def release_cells(conn: Connection, booking_id: str, *, from_start: datetime | None = None) -> int:
-    """Give back the booking's claims (only those from `from_start` on, if given)."""
-    if from_start is None:
-        conn.exec_driver_sql("DELETE FROM technician_claim WHERE booking_id = ?", (booking_id,))
-        return conn.exec_driver_sql("DELETE FROM slot_claim WHERE booking_id = ?", (booking_id,)).rowcount
-    cutoff = to_db_time(from_start)
-    conn.exec_driver_sql(
-        "DELETE FROM technician_claim WHERE booking_id = ? AND slot_start >= ?", (booking_id, cutoff)
-    )
-    return conn.exec_driver_sql(
-        "DELETE FROM slot_claim WHERE booking_id = ? AND slot_start >= ?", (booking_id, cutoff)
+def release_cells(conn: Connection, booking: BookingRecord, *, from_start: datetime | None = None) -> int:
+    """Give back the booking's claims (only those from `from_start` on, if given).
+
+    Claims are found through the primary keys: the booking's bay (and technician) from its
+    start until a day later, a range no booking's cells can leave.
+    """
+    first = to_db_time(max(booking.start_at, from_start) if from_start else booking.start_at)
+    last = to_db_time(booking.start_at + CLAIM_RANGE)
+    if booking.technician_id is not None:
+        conn.execute(
+            "DELETE FROM technician_claim WHERE technician_id = ? AND slot_start >= ? AND slot_start < ?"
+            " AND booking_id = ?",
+            (booking.technician_id, first, last, booking.id),
+        )
+    return conn.execute(
+        "DELETE FROM slot_claim WHERE bay_id = ? AND slot_start >= ? AND slot_start < ? AND booking_id = ?",
+        (booking.bay_id, first, last, booking.id),
     ).rowcount
 
 
-def firm_up_claims(conn: Connection, booking_id: str) -> None:
+def firm_up_claims(conn: Connection, booking: BookingRecord) -> None:
     """A confirmed booking's claims no longer lapse."""
-    conn.exec_driver_sql("UPDATE slot_claim SET hold_until = NULL WHERE booking_id = ?", (booking_id,))
+    conn.execute(
+        "UPDATE slot_claim SET hold_until = NULL WHERE bay_id = ? AND slot_start >= ? AND slot_start < ?"
+        " AND booking_id = ?",
+        (booking.bay_id, to_db_time(booking.start_at), to_db_time(booking.start_at + CLAIM_RANGE), booking.id),
+    )

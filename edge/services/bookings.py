@@ -86,7 +86,7 @@ def book(
             conn, station, booking_id=booking_id, plan=plan, start=start, bays=bays,
             hold_until=hold_until, now=now,
         )
-        register_vehicle(conn, station, plate=plate, member_id=member.id if member else None, now=now)
+        register_vehicle(conn, plate=plate, member_id=member.id if member else None, now=now)
         state = BookingState.HELD if hold else BookingState.CONFIRMED
         booking = new_booking(
             station, booking_id=booking_id, plan=plan, bay=bay, technician_id=technician_id, start=start,
@@ -105,7 +105,7 @@ def confirm(station: Station, ref: str, *, now: datetime | None = None) -> Booki
         if booking.state == BookingState.HELD and booking.hold_until and booking.hold_until <= now:
             raise InvalidTransition(f"booking {booking.code} hold lapsed at {station.local(booking.hold_until):%H:%M}")
         check_transition(booking.code, booking.state, BookingState.CONFIRMED)
-        firm_up_claims(conn, booking.id)
+        firm_up_claims(conn, booking)
         return update_booking(conn, station, booking, "booking.confirmed", now=now,
                               state=BookingState.CONFIRMED, hold_until=None)
 
@@ -116,7 +116,7 @@ def cancel(station: Station, ref: str, *, reason: str = "", now: datetime | None
     with station.store.write() as conn:
         booking = get_booking(conn, ref)
         check_transition(booking.code, booking.state, BookingState.CANCELLED)
-        release_cells(conn, booking.id)
+        release_cells(conn, booking)
         cancelled = update_booking(conn, station, booking, "booking.cancelled", now=now,
                                    state=BookingState.CANCELLED, reason=reason, hold_until=None)
         if booking.member_id and _is_late_cancel(station, booking, now):
@@ -156,7 +156,7 @@ def reschedule(
             local_now=station.local(now), hot_slots=station.hot_slots,
             min_notice_minutes=station.settings.booking.min_notice_minutes,
         )
-        release_cells(conn, booking.id)
+        release_cells(conn, booking)
         bay, technician_id = claim_first_free(
             conn, station, booking_id=booking.id, plan=plan, start=start, bays=bays,
             hold_until=booking.hold_until, now=now,
@@ -182,7 +182,7 @@ def check_in(
         else:
             raise RuleViolation("check-in needs a booking reference or a plate")
         check_transition(booking.code, booking.state, BookingState.CHECKED_IN)
-        firm_up_claims(conn, booking.id)
+        firm_up_claims(conn, booking)
         return update_booking(conn, station, booking, "booking.checked_in", now=now,
                               state=BookingState.CHECKED_IN, progress=str(Progress.RECEIVED), hold_until=None)
 
@@ -224,7 +224,7 @@ def complete(station: Station, ref: str, *, now: datetime | None = None) -> Book
 
 
 def _complete(conn, station: Station, booking: BookingRecord, now: datetime) -> BookingRecord:
-    released = release_cells(conn, booking.id, from_start=now)
+    released = release_cells(conn, booking, from_start=now)
     done = update_booking(conn, station, booking, "booking.completed", now=now,
                           state=BookingState.COMPLETED, progress=str(Progress.DONE))
     if booking.member_id:
@@ -243,7 +243,7 @@ def mark_no_show(station: Station, ref: str, *, now: datetime | None = None) -> 
         check_transition(booking.code, booking.state, BookingState.NO_SHOW)
         if now < booking.start_at:
             raise InvalidTransition(f"booking {booking.code} starts at {station.local(booking.start_at):%H:%M}; not a no-show yet")
-        release_cells(conn, booking.id)
+        release_cells(conn, booking)
         missed = update_booking(conn, station, booking, "booking.no_show", now=now, state=BookingState.NO_SHOW)
         if booking.member_id:
             adjust_credit(conn, station, get_member(conn, booking.member_id),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlite3 import Connection
 
 from edge.domain.ids import uuid7
 from edge.domain.plates import normalize_plate
@@ -44,14 +44,14 @@ def normalize_phone(text: str) -> str:
 
 def find_member(conn: Connection, *, phone: str | None = None, member_id: str | None = None) -> MemberRecord | None:
     if member_id is not None:
-        row = conn.exec_driver_sql(
+        row = conn.execute(
             "SELECT id, phone, name, tier, credit_score, version FROM member WHERE id = ?", (member_id,)
-        ).first()
+        ).fetchone()
     else:
-        row = conn.exec_driver_sql(
+        row = conn.execute(
             "SELECT id, phone, name, tier, credit_score, version FROM member WHERE phone = ?",
             (normalize_phone(phone or ""),),
-        ).first()
+        ).fetchone()
     return None if row is None else MemberRecord(*row)
 
 
@@ -76,7 +76,7 @@ def register_member(
         credit_score=station.settings.credit.initial, version=1,
     )
     stamp = to_db_time(now)
-    conn.exec_driver_sql(
+    conn.execute(
         "INSERT INTO member (id, phone, name, tier, credit_score, version, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
         (member.id, member.phone, member.name, member.tier, member.credit_score, stamp, stamp),
@@ -91,7 +91,7 @@ def adjust_credit(conn: Connection, station: Station, member: MemberRecord, delt
     if score == member.credit_score:
         return member
     updated = MemberRecord(member.id, member.phone, member.name, member.tier, score, member.version + 1)
-    conn.exec_driver_sql(
+    conn.execute(
         "UPDATE member SET credit_score = ?, version = ?, updated_at = ? WHERE id = ?",
         (score, updated.version, to_db_time(now), member.id),
     )
@@ -99,25 +99,17 @@ def adjust_credit(conn: Connection, station: Station, member: MemberRecord, delt
     return updated
 
 
-def register_vehicle(
-    conn: Connection, station: Station, *, plate: str, member_id: str | None, now: datetime
-) -> str:
-    """Record the plate (linked to the member when known); returns the normalised plate."""
+def register_vehicle(conn: Connection, *, plate: str, member_id: str | None, now: datetime) -> str:
+    """Record the plate (linked to the member when known); returns the normalised plate.
+
+    No event of its own: HQ learns vehicles from the booking events that carry plate and member.
+    """
     plate = normalize_plate(plate)
-    row = conn.exec_driver_sql("SELECT member_id FROM vehicle WHERE plate = ?", (plate,)).first()
-    if row is not None and (member_id is None or row.member_id == member_id):
-        return plate
-    if row is None:
-        conn.exec_driver_sql(
-            "INSERT INTO vehicle (plate, member_id, model, created_at) VALUES (?, ?, '', ?)",
-            (plate, member_id, to_db_time(now)),
-        )
-    else:
-        conn.exec_driver_sql("UPDATE vehicle SET member_id = ? WHERE plate = ?", (member_id, plate))
-    append_event(
-        conn, epoch=station.epoch, event_type="vehicle.registered", entity_id=plate,
-        idem_key=f"vehicle:{plate}:{uuid7()}",
-        body={"plate": plate, "member_id": member_id}, now=now,
+    conn.execute(
+        "INSERT INTO vehicle (plate, member_id, model, created_at) VALUES (?, ?, '', ?)"
+        " ON CONFLICT (plate) DO UPDATE SET member_id = excluded.member_id"
+        " WHERE excluded.member_id IS NOT NULL AND member_id IS NOT excluded.member_id",
+        (plate, member_id, to_db_time(now)),
     )
     return plate
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Connection
+from sqlite3 import Connection
 
 from edge.domain.booking_state import BookingState
-from edge.domain.capacity import pick_technician, rostered_cells, window_at
+from edge.domain.capacity import on_shift, pick_technician, window_at
 from edge.domain.catalog import Bay, WorkPlan
+from edge.domain.slots import Cell
 from edge.domain.slots import cells_needed, day_bounds, local_day
 from edge.errors import RuleViolation, SlotTaken
 from edge.services.booking_store import (
     BookingRecord,
     claim_bay,
+    unclaim_bay,
     claim_technician,
     query_bookings,
     release_cells,
@@ -26,10 +28,11 @@ from edge.store.types import to_db_time
 
 def expire_lapsed_holds(conn: Connection, station: Station, now: datetime) -> list[BookingRecord]:
     """Turn every hold whose time is up into `expired` and give its cells back."""
-    lapsed = query_bookings(conn, "state = ? AND hold_until < ?", (BookingState.HELD, to_db_time(now)))
+    # the literal 'held' lets SQLite use the partial index of holds
+    lapsed = query_bookings(conn, "state = 'held' AND hold_until < ?", (to_db_time(now),))
     expired = []
     for booking in lapsed:
-        release_cells(conn, booking.id)
+        release_cells(conn, booking)
         expired.append(
             update_booking(conn, station, booking, "booking.expired", now=now,
                            state=BookingState.EXPIRED, reason="hold lapsed")
@@ -52,17 +55,44 @@ def claim_first_free(
     technician if the plan needs skills; returns (bay, technician id) or raises SlotTaken.
 
     The booking row itself is written afterwards by the caller in the same transaction
-    (foreign keys are checked at commit).
+    (foreign keys are checked at commit). Lapsed holds are swept only when something is
+    in the way, so the common booking pays nothing for them.
     """
-    expire_lapsed_holds(conn, station, now)
     day = local_day(start, station.tz)
-    grid = station.grid(day)
-    window = window_at(grid, start, cells_needed(plan.occupied_minutes, station.slot_minutes))
+    window = window_at(station.grid(day), start, cells_needed(plan.occupied_minutes, station.slot_minutes))
+    try:
+        return _claim(conn, station, booking_id=booking_id, plan=plan, day=day, window=window,
+                      bays=bays, hold_until=hold_until)
+    except (SlotTaken, RuleViolation):
+        if not expire_lapsed_holds(conn, station, now):
+            raise
+    return _claim(conn, station, booking_id=booking_id, plan=plan, day=day, window=window,
+                  bays=bays, hold_until=hold_until)
+
+
+def _claim(
+    conn: Connection,
+    station: Station,
+    *,
+    booking_id: str,
+    plan: WorkPlan,
+    day: date,
+    window: Sequence[Cell],
+    bays: Sequence[Bay],
+    hold_until: datetime | None,
+) -> tuple[Bay, str | None]:
     starts = [cell.start for cell in window]
+    start = starts[0]
+    if len(bays) > 1:
+        bays = _free_first(conn, bays, starts)
     # the bay first: when everything is full, "slot taken" is the answer the customer needs
     for bay in bays:
         if claim_bay(conn, booking_id=booking_id, bay_id=bay.id, starts=starts, hold_until=hold_until):
-            technician_id = _choose_technician(conn, station, plan, day, grid, starts)
+            try:
+                technician_id = _choose_technician(conn, station, plan, day, window)
+            except RuleViolation:
+                unclaim_bay(conn, booking_id=booking_id, bay_id=bay.id, starts=starts)
+                raise
             # chosen from this transaction's own reads under the write lock: the claim cannot fail
             if technician_id is not None and not claim_technician(
                 conn, booking_id=booking_id, technician_id=technician_id, starts=starts
@@ -77,8 +107,22 @@ def claim_first_free(
     )
 
 
+def _free_first(conn: Connection, bays: Sequence[Bay], starts: list[datetime]) -> list[Bay]:
+    """Bays with none of the cells claimed come first, so a busy station wastes no attempts."""
+    cells = [to_db_time(s) for s in starts]
+    busy = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT DISTINCT bay_id FROM slot_claim WHERE bay_id IN ({', '.join('?' * len(bays))})"
+            f" AND slot_start IN ({', '.join('?' * len(cells))})",
+            (*[b.id for b in bays], *cells),
+        )
+    }
+    return sorted(bays, key=lambda bay: bay.id in busy)
+
+
 def _choose_technician(
-    conn: Connection, station: Station, plan: WorkPlan, day, grid, starts: list[datetime]
+    conn: Connection, station: Station, plan: WorkPlan, day: date, window: Sequence[Cell]
 ) -> str | None:
     if not plan.skills:
         return None
@@ -86,23 +130,27 @@ def _choose_technician(
     skills = "+".join(sorted(plan.skills))
     if not candidates:
         raise RuleViolation(f"no technician at this station has the skills {skills}")
+    start, end = window[0].start, window[-1].end
+    rostered = [t for t in candidates if on_shift(t, day, start, end, station.tz)]
     first, last = day_bounds(day, station.tz)
-    ids = [t.id for t in candidates]
-    marks = ", ".join("?" * len(ids))
-    rows = conn.exec_driver_sql(
-        f"SELECT technician_id, slot_start FROM technician_claim WHERE technician_id IN ({marks})"
-        " AND slot_start >= ? AND slot_start < ?",
-        (*ids, to_db_time(first), to_db_time(last)),
-    ).all()
-    claimed: dict[str, set[datetime]] = {t: set() for t in ids}
-    wanted = {to_db_time(s): s for s in starts}
-    for tech, cell in rows:
-        claimed[tech].add(wanted.get(cell, cell))
-    load = {t: len(cells) for t, cells in claimed.items()}
-    rostered = {t.id: rostered_cells(t, day, grid, station.tz) for t in candidates}
-    chosen = pick_technician(candidates, rostered, claimed, starts, load)
+    ids = [t.id for t in rostered]
+    cells = [to_db_time(cell.start) for cell in window]
+    load: dict[str, int] = {}
+    busy: set[str] = set()
+    if ids:
+        rows = conn.execute(
+            f"SELECT technician_id, count(*), sum(slot_start IN ({', '.join('?' * len(cells))}))"
+            f" FROM technician_claim WHERE technician_id IN ({', '.join('?' * len(ids))})"
+            " AND slot_start >= ? AND slot_start < ? GROUP BY technician_id",
+            (*cells, *ids, to_db_time(first), to_db_time(last)),
+        )
+        for technician_id, claimed_today, clashes in rows:
+            load[technician_id] = claimed_today
+            if clashes:
+                busy.add(technician_id)
+    chosen = pick_technician(rostered, available=set(ids) - busy, load=load)
     if chosen is None:
         raise RuleViolation(
-            f"no technician with {skills} is rostered and free from {station.local(starts[0]):%Y-%m-%d %H:%M}"
+            f"no technician with {skills} is rostered and free from {station.local(start):%Y-%m-%d %H:%M}"
         )
     return chosen.id

@@ -67,17 +67,17 @@ def init_station(config_path: str | Path, data_dir: str | Path) -> Station:
     store = Store(data_dir / DB_FILENAME)
     now = utc_now()
     with store.write() as conn:
-        row = conn.exec_driver_sql("SELECT station_id FROM node WHERE id = 1").first()
+        row = conn.execute("SELECT station_id FROM node WHERE id = 1").fetchone()
         if row is None:
-            conn.exec_driver_sql(
+            conn.execute(
                 "INSERT INTO node (id, station_id, epoch, created_at, catalog_version, hlc_wall_ms, hlc_logical)"
                 " VALUES (1, ?, ?, ?, '', 0, 0)",
                 (settings.station.id, uuid7(), to_db_time(now)),
             )
             log.info("station created station=%s dir=%s", settings.station.id, data_dir)
-        elif row.station_id != settings.station.id:
+        elif row["station_id"] != settings.station.id:
             raise StoreError(
-                f"{data_dir} holds station {row.station_id}; the config {config_path} is for {settings.station.id}"
+                f"{data_dir} holds station {row['station_id']}; the config {config_path} is for {settings.station.id}"
             )
         save_catalog(conn, catalog_from_settings(settings))
     target = data_dir / CONFIG_FILENAME

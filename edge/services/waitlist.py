@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlite3 import Connection
 
 from edge.domain.booking_state import BookingState
 from edge.domain.ids import uuid7
@@ -40,7 +40,7 @@ class WaitlistRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> "WaitlistRecord":
-        data = dict(row._mapping)
+        data = dict(row)
         data["services"] = tuple(json.loads(data["services"]))
         data["window_start"] = from_db_time(data["window_start"])
         data["window_end"] = from_db_time(data["window_end"])
@@ -84,7 +84,7 @@ def join(
         if phone:
             entry = replace(entry, member_id=register_member(conn, station, phone=phone, now=now).id)
         stamp = to_db_time(now)
-        conn.exec_driver_sql(
+        conn.execute(
             f"INSERT INTO waitlist_entry ({_COLUMNS}, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*_params(entry), stamp, stamp),
@@ -98,7 +98,7 @@ def join(
 def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime) -> list[BookingRecord]:
     """Offer free slots of `day` to waiting entries, first come first served, each as a hold
     for `waitlist_offer_minutes`; runs inside the transaction that freed the cells."""
-    rows = conn.exec_driver_sql(
+    rows = conn.execute(
         f"SELECT {_COLUMNS} FROM waitlist_entry WHERE day = ? AND state = 'waiting' ORDER BY created_at, id",
         (day.isoformat(),),
     )
@@ -130,7 +130,7 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
         )
         insert_booking(conn, station, booking, "booking.held")
         offered = replace(entry, state="offered", offered_booking_id=booking.id, version=entry.version + 1)
-        conn.exec_driver_sql(
+        conn.execute(
             "UPDATE waitlist_entry SET state = 'offered', offered_booking_id = ?, version = ?, updated_at = ?"
             " WHERE id = ?",
             (booking.id, offered.version, to_db_time(now), entry.id),
@@ -143,14 +143,14 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
 def cancel_entry(station: Station, entry_id: str, *, now: datetime | None = None) -> WaitlistRecord:
     now = now or station.clock()
     with station.store.write() as conn:
-        row = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM waitlist_entry WHERE id = ?", (entry_id,)).first()
+        row = conn.execute(f"SELECT {_COLUMNS} FROM waitlist_entry WHERE id = ?", (entry_id,)).fetchone()
         if row is None:
             raise NotFound(f"no waitlist entry {entry_id!r}")
         entry = WaitlistRecord.from_row(row)
         if entry.state != "waiting":
             raise InvalidTransition(f"waitlist entry {entry_id} is {entry.state}; only waiting entries cancel")
         cancelled = replace(entry, state="cancelled", version=entry.version + 1)
-        conn.exec_driver_sql(
+        conn.execute(
             "UPDATE waitlist_entry SET state = 'cancelled', version = ?, updated_at = ? WHERE id = ?",
             (cancelled.version, to_db_time(now), entry_id),
         )
@@ -161,7 +161,7 @@ def cancel_entry(station: Station, entry_id: str, *, now: datetime | None = None
 def entries(station: Station, *, day: date | None = None) -> list[WaitlistRecord]:
     where, params = ("day = ?", (day.isoformat(),)) if day else ("1 = 1", ())
     with station.store.read() as conn:
-        rows = conn.exec_driver_sql(
+        rows = conn.execute(
             f"SELECT {_COLUMNS} FROM waitlist_entry WHERE {where} ORDER BY day, created_at", params
         )
         return [WaitlistRecord.from_row(row) for row in rows]

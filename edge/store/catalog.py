@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections import defaultdict
 from dataclasses import asdict
-
-from sqlalchemy import Connection
 
 from edge.domain import catalog as domain
 from edge.store.types import dumps
@@ -22,14 +21,14 @@ def catalog_fingerprint(catalog: domain.Catalog) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def save_catalog(conn: Connection, catalog: domain.Catalog) -> None:
+def save_catalog(conn: sqlite3.Connection, catalog: domain.Catalog) -> None:
     """Make the stored catalogue equal `catalog`; items that vanished are deactivated, not
     deleted, because old bookings still point at them."""
-    conn.exec_driver_sql("UPDATE service_item SET active = 0")
-    conn.exec_driver_sql("UPDATE package SET active = 0")
-    conn.exec_driver_sql("UPDATE technician SET active = 0")
+    conn.execute("UPDATE service_item SET active = 0")
+    conn.execute("UPDATE package SET active = 0")
+    conn.execute("UPDATE technician SET active = 0")
     for s in catalog.services.values():
-        conn.exec_driver_sql(
+        conn.execute(
             "INSERT INTO service_item (code, name_zh, name_en, category, duration_minutes, buffer_minutes,"
             " price_minor, skill, bay_kinds, materials, interval_days, interval_km, active)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
@@ -43,7 +42,7 @@ def save_catalog(conn: Connection, catalog: domain.Catalog) -> None:
              s.interval_days, s.interval_km),
         )
     for p in catalog.packages.values():
-        conn.exec_driver_sql(
+        conn.execute(
             "INSERT INTO package (code, name_zh, name_en, services, price_minor, active)"
             " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh,"
             " name_en = excluded.name_en, services = excluded.services,"
@@ -51,15 +50,15 @@ def save_catalog(conn: Connection, catalog: domain.Catalog) -> None:
             (p.code, p.name_zh, p.name_en, dumps(list(p.services)), p.price_minor),
         )
     for position, b in enumerate(catalog.bays.values()):
-        conn.exec_driver_sql(
+        conn.execute(
             "INSERT INTO bay (id, name, kind, services, position, in_service) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
             " services = excluded.services, position = excluded.position",
             (b.id, b.name, b.kind, dumps(sorted(b.services)), position, b.in_service),
         )
-    conn.exec_driver_sql("DELETE FROM roster_shift")
+    conn.execute("DELETE FROM roster_shift")
     for t in catalog.technicians.values():
-        conn.exec_driver_sql(
+        conn.execute(
             "INSERT INTO technician (id, name, skills, card_id, active) VALUES (?, ?, ?, ?, 1)"
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name, skills = excluded.skills,"
             " card_id = excluded.card_id, active = 1",
@@ -67,52 +66,53 @@ def save_catalog(conn: Connection, catalog: domain.Catalog) -> None:
         )
         for weekday, ranges in t.shifts.items():
             for start, end in ranges:
-                conn.exec_driver_sql(
+                conn.execute(
                     "INSERT INTO roster_shift (technician_id, weekday, start_minute, end_minute)"
                     " VALUES (?, ?, ?, ?)",
                     (t.id, weekday, start, end),
                 )
-    conn.exec_driver_sql("UPDATE node SET catalog_version = ? WHERE id = 1", (catalog.version,))
+    conn.execute("UPDATE node SET catalog_version = ? WHERE id = 1", (catalog.version,))
 
 
-def load_catalog(conn: Connection) -> domain.Catalog:
+def load_catalog(conn: sqlite3.Connection) -> domain.Catalog:
     """The active catalogue as a domain snapshot."""
     services = {
-        r.code: domain.ServiceItem(
-            code=r.code, name_zh=r.name_zh, name_en=r.name_en, category=r.category,
-            duration_minutes=r.duration_minutes, buffer_minutes=r.buffer_minutes,
-            price_minor=r.price_minor, skill=r.skill, bay_kinds=frozenset(json.loads(r.bay_kinds)),
-            materials=tuple(sorted(json.loads(r.materials).items())),
-            interval_days=r.interval_days, interval_km=r.interval_km,
+        r["code"]: domain.ServiceItem(
+            code=r["code"], name_zh=r["name_zh"], name_en=r["name_en"], category=r["category"],
+            duration_minutes=r["duration_minutes"], buffer_minutes=r["buffer_minutes"],
+            price_minor=r["price_minor"], skill=r["skill"], bay_kinds=frozenset(json.loads(r["bay_kinds"])),
+            materials=tuple(sorted(json.loads(r["materials"]).items())),
+            interval_days=r["interval_days"], interval_km=r["interval_km"],
         )
-        for r in conn.exec_driver_sql("SELECT * FROM service_item WHERE active = 1 ORDER BY code")
+        for r in conn.execute("SELECT * FROM service_item WHERE active = 1 ORDER BY code")
     }
     packages = {
-        r.code: domain.Package(
-            code=r.code, name_zh=r.name_zh, name_en=r.name_en,
-            services=tuple(json.loads(r.services)), price_minor=r.price_minor,
+        r["code"]: domain.Package(
+            code=r["code"], name_zh=r["name_zh"], name_en=r["name_en"],
+            services=tuple(json.loads(r["services"])), price_minor=r["price_minor"],
         )
-        for r in conn.exec_driver_sql("SELECT * FROM package WHERE active = 1 ORDER BY code")
+        for r in conn.execute("SELECT * FROM package WHERE active = 1 ORDER BY code")
     }
     bays = {
-        r.id: domain.Bay(
-            id=r.id, name=r.name, kind=r.kind, services=frozenset(json.loads(r.services)),
-            in_service=bool(r.in_service),
+        r["id"]: domain.Bay(
+            id=r["id"], name=r["name"], kind=r["kind"], services=frozenset(json.loads(r["services"])),
+            in_service=bool(r["in_service"]),
         )
-        for r in conn.exec_driver_sql("SELECT * FROM bay ORDER BY position, id")
+        for r in conn.execute("SELECT * FROM bay ORDER BY position, id")
     }
     shifts: dict[str, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    for r in conn.exec_driver_sql(
+    for r in conn.execute(
         "SELECT technician_id, weekday, start_minute, end_minute FROM roster_shift"
         " ORDER BY technician_id, weekday, start_minute"
     ):
-        shifts[r.technician_id][r.weekday].append((r.start_minute, r.end_minute))
+        shifts[r["technician_id"]][r["weekday"]].append((r["start_minute"], r["end_minute"]))
     technicians = {
-        r.id: domain.Technician(
-            id=r.id, name=r.name, skills=frozenset(json.loads(r.skills)),
-            shifts={day: tuple(ranges) for day, ranges in shifts[r.id].items()}, card_id=r.card_id,
+        r["id"]: domain.Technician(
+            id=r["id"], name=r["name"], skills=frozenset(json.loads(r["skills"])),
+            shifts={day: tuple(ranges) for day, ranges in shifts[r["id"]].items()}, card_id=r["card_id"],
         )
-        for r in conn.exec_driver_sql("SELECT * FROM technician WHERE active = 1 ORDER BY id")
+        for r in conn.execute("SELECT * FROM technician WHERE active = 1 ORDER BY id")
     }
-    version = conn.exec_driver_sql("SELECT catalog_version FROM node WHERE id = 1").scalar() or ""
+    row = conn.execute("SELECT catalog_version FROM node WHERE id = 1").fetchone()
+    version = row[0] if row else ""
     return domain.Catalog(version=version, services=services, packages=packages, bays=bays, technicians=technicians)

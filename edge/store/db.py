@@ -4,26 +4,33 @@ Every write is `BEGIN IMMEDIATE`: the writer takes SQLite's single write lock be
 reads anything, so a check and the write that depends on it can never interleave with
 another process's write. Business data is `synchronous=FULL`: a booking that was
 confirmed to a customer survives a power cut.
+
+Services talk to the file through the standard library's sqlite3 (rows as sqlite3.Row):
+SQLModel declares the tables and Alembic migrates them, but a booking's dozen statements
+must not pay an ORM's cost inside the write lock.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import QueuePool
 
 from edge.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+PRAGMAS = (
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,82 +39,93 @@ class NodeIdentity:
     epoch: str
 
 
-def _configure_connection(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    # SQLAlchemy must not issue its own BEGIN: we emit BEGIN / BEGIN IMMEDIATE ourselves
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = FULL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
-
-
-def _begin(connection: Connection) -> None:
-    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
-
-
-def make_engine(path: Path) -> Engine:
-    """A SQLAlchemy engine on the station file with our pragmas and explicit BEGINs."""
-    engine = create_engine(
-        f"sqlite:///{path}",
-        poolclass=QueuePool,
-        pool_size=4,
-        max_overflow=8,
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-    )
-    event.listen(engine, "connect", _configure_connection)
-    event.listen(engine, "begin", _begin)
-    return engine
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the station's pragmas; transactions are begun explicitly."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    return conn
 
 
 class Store:
-    """One station database file, migrated to the current schema when opened."""
+    """One station database file, migrated to the current schema when opened.
+
+    Each thread gets its own connection (sqlite3 connections must not be shared by
+    threads that may run at the same time).
+    """
 
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise StoreError(f"data directory {self.path.parent} does not exist")
-        self.engine = make_engine(self.path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._identity: NodeIdentity | None = None
+        self._watch: sqlite3.Connection | None = None
         if migrate:
             from edge.store.migrate import upgrade_to_head
 
-            upgrade_to_head(self)
-        self._identity: NodeIdentity | None = None
-        self._watch: sqlite3.Connection | None = None
+            upgrade_to_head(self.path)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = connect(self.path)
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot open {self.path}: {err}") from err
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE); commits on success, rolls back on error."""
+        conn = self._connection()
         try:
-            with self.engine.connect() as raw:
-                conn = raw.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
-                    # a booking claims its cells before its own row exists: check FKs at commit
-                    conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-                    yield conn
-        except SQLAlchemyError as err:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot start a write on {self.path}: {err}") from err
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise StoreError(f"write to {self.path} failed: {err}") from err
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """One read transaction: a consistent snapshot of the file (WAL readers never block)."""
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: a consistent snapshot of the file (WAL readers never block).
+
+        Inside this thread's open transaction it reads in that transaction.
+        """
+        conn = self._connection()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
         try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-        except SQLAlchemyError as err:
-            raise StoreError(f"read from {self.path} failed: {err}") from err
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
     @property
     def identity(self) -> NodeIdentity:
         """Station id and epoch of this database (StoreError before `init`)."""
         if self._identity is None:
             with self.read() as conn:
-                row = conn.exec_driver_sql("SELECT station_id, epoch FROM node WHERE id = 1").first()
+                row = conn.execute("SELECT station_id, epoch FROM node WHERE id = 1").fetchone()
             if row is None:
                 raise StoreError(f"{self.path} has no station identity; run `station-edge init` first")
-            self._identity = NodeIdentity(row.station_id, row.epoch)
+            self._identity = NodeIdentity(row["station_id"], row["epoch"])
         return self._identity
 
     def data_version(self) -> int:
@@ -120,7 +138,11 @@ class Store:
         return self._watch.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
         if self._watch is not None:
             self._watch.close()
             self._watch = None
-        self.engine.dispose()

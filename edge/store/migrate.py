@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from edge.errors import StoreError
-
-if TYPE_CHECKING:
-    from edge.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +19,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 def current_revision(path: Path) -> str | None:
     """The revision stamped in the file, or None for a new (or pre-Alembic) file."""
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         has_table = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
         ).fetchone()
@@ -32,33 +29,49 @@ def current_revision(path: Path) -> str | None:
     return row[0] if row else None
 
 
-def upgrade_to_head(store: "Store", *, revision: str = "head") -> None:
+def upgrade_to_head(path: Path, *, revision: str = "head") -> None:
     """Bring the file to `revision`; a file that holds data is copied aside first."""
-    current = current_revision(store.path)
+    current = current_revision(path)
     if current == HEAD_REVISION and revision == "head":
         return
     if current is not None:
-        backup = store.path.with_name(f"{store.path.name}.before-{HEAD_REVISION}")
-        _backup(store.path, backup)
+        backup = path.with_name(f"{path.name}.before-{HEAD_REVISION}")
+        _backup(path, backup)
         log.info("schema upgrade from=%s backup=%s", current, backup)
-    _run_alembic(store, revision)
+    _run_alembic(path, revision)
 
 
 def _backup(source: Path, target: Path) -> None:
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
 
 
-def _run_alembic(store: "Store", revision: str) -> None:
+def migration_engine(path: Path):
+    """A SQLAlchemy engine for Alembic (and schema checks); the services use sqlite3 directly."""
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA journal_mode = WAL")
+        dbapi_connection.execute("PRAGMA synchronous = FULL")
+
+    return engine
+
+
+def _run_alembic(path: Path, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = migration_engine(path)
     try:
-        with store.engine.connect() as conn:
+        with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
-            conn.commit()
     except Exception as err:  # Alembic and SQLAlchemy raise many kinds; all mean the same here
-        raise StoreError(f"migrating {store.path} to {revision} failed: {err}") from err
+        raise StoreError(f"migrating {path} to {revision} failed: {err}") from err
+    finally:
+        engine.dispose()

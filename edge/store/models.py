@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from edge.store.types import JsonText, UtcDateTime
@@ -14,6 +14,11 @@ from edge.store.types import JsonText, UtcDateTime
 def _time(**kwargs: Any) -> Any:
     nullable = kwargs.pop("nullable", False)
     return Field(sa_column=Column(UtcDateTime(), nullable=nullable, **kwargs))
+
+
+def _booking_ref() -> Any:
+    # checked at commit: a booking claims its cells before its own row is written
+    return Field(sa_column=Column(String, ForeignKey("booking.id", deferrable=True, initially="DEFERRED"), nullable=False))
 
 
 def _json(default: Any) -> Any:
@@ -104,6 +109,7 @@ class Member(SQLModel, table=True):
 
 class Vehicle(SQLModel, table=True):
     __tablename__ = "vehicle"
+    __table_args__ = {"sqlite_with_rowid": False}
     plate: str = Field(primary_key=True)
     member_id: str | None = Field(default=None, foreign_key="member.id", index=True)
     model: str = ""
@@ -114,10 +120,12 @@ class Vehicle(SQLModel, table=True):
 class Booking(SQLModel, table=True):
     __tablename__ = "booking"
     __table_args__ = (
-        Index("ix_booking_bay_start", "bay_id", "start_at"),
         Index("ix_booking_plate_start", "plate", "start_at"),
         Index("ix_booking_start", "start_at"),
-        Index("ix_booking_hold", "state", "hold_until"),
+        # only holds are ever swept: confirmed bookings never touch this index
+        Index("ix_booking_hold", "hold_until", sqlite_where=text("state = 'held'")),
+        # keyed by its id alone: each booking writes one B-tree fewer
+        {"sqlite_with_rowid": False},
     )
     id: str = Field(primary_key=True)
     code: str = Field(unique=True)
@@ -147,9 +155,12 @@ class SlotClaim(SQLModel, table=True):
     """One (bay, cell) a live booking occupies. The primary key makes double booking impossible."""
 
     __tablename__ = "slot_claim"
+    # the key is the row, and a booking's claims are found by its bay and start, not by an
+    # index on booking_id: a booking writes two B-trees fewer
+    __table_args__ = {"sqlite_with_rowid": False}
     bay_id: str = Field(sa_column=Column(String, ForeignKey("bay.id"), primary_key=True))
     slot_start: datetime = Field(sa_column=Column(UtcDateTime(), primary_key=True))
-    booking_id: str = Field(foreign_key="booking.id", index=True)
+    booking_id: str = _booking_ref()
     # set while the booking is only held: a lapsed hold's claim may be taken over
     hold_until: datetime | None = _time(nullable=True)
 
@@ -158,26 +169,29 @@ class TechnicianClaim(SQLModel, table=True):
     """One (technician, cell) assigned to a booking: a technician serves one car at a time."""
 
     __tablename__ = "technician_claim"
+    __table_args__ = {"sqlite_with_rowid": False}
     technician_id: str = Field(sa_column=Column(String, ForeignKey("technician.id"), primary_key=True))
     slot_start: datetime = Field(sa_column=Column(UtcDateTime(), primary_key=True))
-    booking_id: str = Field(foreign_key="booking.id", index=True)
+    booking_id: str = _booking_ref()
 
 
 class Outbox(SQLModel, table=True):
     """An event HQ must learn about, written in the same transaction as the change itself."""
 
     __tablename__ = "outbox"
+    # keyed by the idempotency key, which must never repeat (HQ would drop the second event);
+    # sync drains each stream by seq from its acked_upto mark, through the unique index
     __table_args__ = (
         UniqueConstraint("epoch", "stream", "seq", name="uq_outbox_stream_seq"),
-        Index("ix_outbox_pending", "acked_at", "stream", "seq"),
+        {"sqlite_with_rowid": False},
     )
-    id: str = Field(primary_key=True)  # UUIDv7: also the message id
+    idem_key: str = Field(primary_key=True)
+    id: str  # UUIDv7 message id, unique by construction
     epoch: str
     stream: str
     seq: int
     type: str
     entity_id: str
-    idem_key: str = Field(unique=True)
     hlc: str
     body: dict[str, Any] = _json({})
     created_at: datetime = _time()
@@ -188,6 +202,7 @@ class OutboxSeq(SQLModel, table=True):
     """The last sequence number given out per (epoch, stream): gap-free because it is transactional."""
 
     __tablename__ = "outbox_seq"
+    __table_args__ = {"sqlite_with_rowid": False}
     epoch: str = Field(primary_key=True)
     stream: str = Field(primary_key=True)
     last_seq: int = Field(default=0, sa_column_kwargs={"nullable": False})

@@ -6,17 +6,24 @@ is updated in the same transaction: a rolled-back change gives its number back.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
-from edge.domain.events import stream_of
-from edge.domain.hlc import Hlc, tick
+from edge.domain.events import STREAM_PRIORITY, stream_of
+from edge.domain.hlc import Hlc
 from edge.domain.ids import uuid7
 from edge.store.types import dumps, to_db_time
+
+# the hybrid-logical-clock tick of edge.domain.hlc.tick, done in one statement: the clock
+# state lives in the database because the daemon, the UI and the CLI all write events
+_TICK_HLC = (
+    "UPDATE node SET hlc_logical = CASE WHEN ? > hlc_wall_ms THEN 0 ELSE hlc_logical + 1 END,"
+    " hlc_wall_ms = max(hlc_wall_ms, ?) WHERE id = 1 RETURNING hlc_wall_ms, hlc_logical"
+)
+_PRIORITY_ORDER = "CASE stream " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STREAM_PRIORITY)) + " END"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +38,7 @@ class OutboxEvent:
 
 
 def append_event(
-    conn: Connection,
+    conn: sqlite3.Connection,
     *,
     epoch: str,
     event_type: str,
@@ -42,18 +49,20 @@ def append_event(
 ) -> OutboxEvent:
     """Write one outbox row for a change made on `conn` (the caller's open write transaction)."""
     stream = str(stream_of(event_type))
-    seq = conn.exec_driver_sql(
+    row = conn.execute(
         "UPDATE outbox_seq SET last_seq = last_seq + 1 WHERE epoch = ? AND stream = ? RETURNING last_seq",
         (epoch, stream),
-    ).scalar()
-    if seq is None:
+    ).fetchone()
+    if row is None:
         seq = 1
-        conn.exec_driver_sql(
-            "INSERT INTO outbox_seq (epoch, stream, last_seq) VALUES (?, ?, 1)", (epoch, stream)
-        )
-    stamp = _next_hlc(conn)
+        conn.execute("INSERT INTO outbox_seq (epoch, stream, last_seq) VALUES (?, ?, 1)", (epoch, stream))
+    else:
+        seq = row[0]
+    now_ms = time.time_ns() // 1_000_000
+    wall_ms, logical = conn.execute(_TICK_HLC, (now_ms, now_ms)).fetchone()
+    stamp = Hlc(wall_ms, logical).encode()
     event_id = uuid7()
-    conn.exec_driver_sql(
+    conn.execute(
         "INSERT INTO outbox (id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (event_id, epoch, stream, seq, event_type, entity_id, idem_key, stamp, dumps(body), to_db_time(now)),
@@ -61,25 +70,15 @@ def append_event(
     return OutboxEvent(event_id, stream, seq, event_type, entity_id, idem_key, stamp)
 
 
-def _next_hlc(conn: Connection) -> str:
-    # the clock state lives in the database because the daemon, the UI and the CLI all write
-    row = conn.exec_driver_sql("SELECT hlc_wall_ms, hlc_logical FROM node WHERE id = 1").one()
-    stamp = tick(Hlc(row.hlc_wall_ms, row.hlc_logical), time.time_ns() // 1_000_000)
-    conn.exec_driver_sql(
-        "UPDATE node SET hlc_wall_ms = ?, hlc_logical = ? WHERE id = 1", (stamp.wall_ms, stamp.logical)
-    )
-    return stamp.encode()
-
-
-def pending_events(conn: Connection, *, limit: int = 100) -> list[dict[str, Any]]:
-    """Events HQ has not acknowledged yet, in drain order within each stream."""
-    rows = conn.exec_driver_sql(
+def pending_events(conn: sqlite3.Connection, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Events HQ has not acknowledged yet, in drain order: stream priority, then seq."""
+    rows = conn.execute(
         "SELECT id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at"
-        " FROM outbox WHERE acked_at IS NULL ORDER BY stream, seq LIMIT ?",
+        f" FROM outbox WHERE acked_at IS NULL ORDER BY {_PRIORITY_ORDER}, seq LIMIT ?",
         (limit,),
-    ).mappings()
+    )
     return [dict(row) for row in rows]
 
 
-def pending_count(conn: Connection) -> int:
-    return conn.exec_driver_sql("SELECT count(*) FROM outbox WHERE acked_at IS NULL").scalar_one()
+def pending_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM outbox WHERE acked_at IS NULL").fetchone()[0]

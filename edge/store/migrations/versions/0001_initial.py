@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-23 14:32:13.732401
+Create Date: 2026-11-23 14:32:13
 """
 
 from alembic import op
@@ -48,29 +48,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('outbox',
+    sa.Column('idem_key', sa.String(), nullable=False),
     sa.Column('id', sa.String(), nullable=False),
     sa.Column('epoch', sa.String(), nullable=False),
     sa.Column('stream', sa.String(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('type', sa.String(), nullable=False),
     sa.Column('entity_id', sa.String(), nullable=False),
-    sa.Column('idem_key', sa.String(), nullable=False),
     sa.Column('hlc', sa.String(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('created_at', sa.String(length=20), nullable=False),
     sa.Column('acked_at', sa.String(length=20), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
+    sa.PrimaryKeyConstraint('idem_key'),
     sa.UniqueConstraint('epoch', 'stream', 'seq', name='uq_outbox_stream_seq'),
-    sa.UniqueConstraint('idem_key')
+    sqlite_with_rowid=False
     )
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_pending', ['acked_at', 'stream', 'seq'], unique=False)
-
     op.create_table('outbox_seq',
     sa.Column('epoch', sa.String(), nullable=False),
     sa.Column('stream', sa.String(), nullable=False),
     sa.Column('last_seq', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('epoch', 'stream')
+    sa.PrimaryKeyConstraint('epoch', 'stream'),
+    sqlite_with_rowid=False
     )
     op.create_table('package',
     sa.Column('code', sa.String(), nullable=False),
@@ -133,11 +131,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], ),
     sa.ForeignKeyConstraint(['technician_id'], ['technician.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code')
+    sa.UniqueConstraint('code'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('booking', schema=None) as batch_op:
-        batch_op.create_index('ix_booking_bay_start', ['bay_id', 'start_at'], unique=False)
-        batch_op.create_index('ix_booking_hold', ['state', 'hold_until'], unique=False)
+        batch_op.create_index('ix_booking_hold', ['hold_until'], unique=False, sqlite_where=sa.text("state = 'held'"))
         batch_op.create_index('ix_booking_plate_start', ['plate', 'start_at'], unique=False)
         batch_op.create_index('ix_booking_start', ['start_at'], unique=False)
 
@@ -160,7 +158,8 @@ def upgrade() -> None:
     sa.Column('mileage_km', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.String(length=20), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], ),
-    sa.PrimaryKeyConstraint('plate')
+    sa.PrimaryKeyConstraint('plate'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('vehicle', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_vehicle_member_id'), ['member_id'], unique=False)
@@ -171,34 +170,24 @@ def upgrade() -> None:
     sa.Column('booking_id', sa.String(), nullable=False),
     sa.Column('hold_until', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['bay_id'], ['bay.id'], ),
-    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], ),
-    sa.PrimaryKeyConstraint('bay_id', 'slot_start')
+    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], initially='DEFERRED', deferrable=True),
+    sa.PrimaryKeyConstraint('bay_id', 'slot_start'),
+    sqlite_with_rowid=False
     )
-    with op.batch_alter_table('slot_claim', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_slot_claim_booking_id'), ['booking_id'], unique=False)
-
     op.create_table('technician_claim',
     sa.Column('technician_id', sa.String(), nullable=False),
     sa.Column('slot_start', sa.String(length=20), nullable=False),
     sa.Column('booking_id', sa.String(), nullable=False),
-    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], ),
+    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], initially='DEFERRED', deferrable=True),
     sa.ForeignKeyConstraint(['technician_id'], ['technician.id'], ),
-    sa.PrimaryKeyConstraint('technician_id', 'slot_start')
+    sa.PrimaryKeyConstraint('technician_id', 'slot_start'),
+    sqlite_with_rowid=False
     )
-    with op.batch_alter_table('technician_claim', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_technician_claim_booking_id'), ['booking_id'], unique=False)
-
 
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('technician_claim', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_technician_claim_booking_id'))
-
     op.drop_table('technician_claim')
-    with op.batch_alter_table('slot_claim', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_slot_claim_booking_id'))
-
     op.drop_table('slot_claim')
     with op.batch_alter_table('vehicle', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_vehicle_member_id'))
@@ -211,17 +200,13 @@ def downgrade() -> None:
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.drop_index('ix_booking_start')
         batch_op.drop_index('ix_booking_plate_start')
-        batch_op.drop_index('ix_booking_hold')
-        batch_op.drop_index('ix_booking_bay_start')
+        batch_op.drop_index('ix_booking_hold', sqlite_where=sa.text("state = 'held'"))
 
     op.drop_table('booking')
     op.drop_table('technician')
     op.drop_table('service_item')
     op.drop_table('package')
     op.drop_table('outbox_seq')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_pending')
-
     op.drop_table('outbox')
     op.drop_table('node')
     op.drop_table('member')
