@@ -25,8 +25,8 @@ def test_a_first_revision_database_upgrades_to_head_keeping_its_data(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO node (id, station_id, epoch, created_at, catalog_version, hlc_wall_ms, hlc_logical)"
                      " VALUES (1, 'OLD-1', 'epoch-1', '2026-01-01T00:00:00Z', 'v0', 5, 0)")
-        conn.execute("INSERT INTO bay (id, name, kind, services, position, in_service)"
-                     " VALUES ('L1', 'Lift', 'lift', '[]', 0, 1)")
+        conn.execute("INSERT INTO bay (id, name, kind, services, position, in_service, active)"
+                     " VALUES ('L1', 'Lift', 'lift', '[]', 0, 1, 1)")
         conn.execute(
             "INSERT INTO booking (id, code, plate, member_id, channel, state, progress, bay_id, technician_id,"
             " start_at, end_at, services, package_code, price_minor, currency, price_version, hold_until, notes,"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from edge.cli.output import emit_json, table
 from edge.domain.money import format_money
-from edge.services import availability, bookings, waitlist
+from edge.services import availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
@@ -236,6 +236,32 @@ def outbox(args: argparse.Namespace) -> None:
     if events:
         print(table(("stream", "seq", "type", "entity", "hlc"),
                     [(e["stream"], e["seq"], e["type"], e["entity_id"], e["hlc"]) for e in events]))
+
+
+def _print_member(args: argparse.Namespace, profile: members.MemberProfile, verb: str) -> None:
+    if args.json:
+        emit_json(profile.to_json())
+        return
+    m = profile.member
+    print(f"{verb} member {m.id}")
+    print(table(("phone", "name", "tier", "credit", "vehicles"),
+                [(m.phone, m.name, m.tier, m.credit_score, " ".join(profile.plates))]))
+
+
+def member_add(args: argparse.Namespace) -> None:
+    station = _station(args)
+    profile = members.enroll(station, phone=args.phone, name=args.name, tier=args.tier, plates=tuple(args.plate))
+    _print_member(args, profile, "enrolled")
+
+
+def member_vehicle(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _print_member(args, members.add_vehicle(station, phone=args.phone, plate=args.plate), "updated")
+
+
+def member_show(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _print_member(args, members.lookup(station, args.key), "")
 
 
 def demo(args: argparse.Namespace) -> None:

@@ -94,9 +94,8 @@ def window_at(grid: Sequence[Cell], start: datetime, need: int) -> tuple[Cell, .
     return window
 
 
-def on_shift(technician: Technician, day: date, start: datetime, end: datetime, tz: ZoneInfo) -> bool:
-    """Whether one of the technician's shifts that day covers [start, end) wholly."""
-    shifts = local_intervals(day, technician.shifts.get(day.weekday(), ()), tz)
+def on_shift(shifts: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
+    """Whether one of a technician's shift intervals (UTC) covers [start, end) wholly."""
     return any(s <= start and end <= e for s, e in shifts)
 
 

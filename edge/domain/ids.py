@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
 import uuid
 
@@ -25,4 +24,6 @@ def uuid7(now_ms: int | None = None) -> str:
 
 def short_code(length: int = 6) -> str:
     """A random booking code like 'K7Q2XM' for the customer and the attendant."""
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
+    # 32 symbols: five random bits each, no modulo bias
+    value = int.from_bytes(os.urandom(4 * length // 5 + 1), "big")
+    return "".join(_CODE_ALPHABET[(value >> (5 * i)) & 31] for i in range(length))

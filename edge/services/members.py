@@ -62,17 +62,22 @@ def get_member(conn: Connection, member_id: str) -> MemberRecord:
     return member
 
 
-def register_member(
-    conn: Connection, station: Station, *, phone: str, name: str = "", tier: str | None = None, now: datetime
-) -> MemberRecord:
-    """The member with this phone, registering a new one at the guest tier if unknown."""
+def register_member(conn: Connection, station: Station, *, phone: str, now: datetime) -> MemberRecord:
+    """The member with this phone, registering a new one at the guest tier if unknown
+    (a phone booking enrols its caller); inside the caller's transaction."""
     existing = find_member(conn, phone=phone)
     if existing is not None:
         return existing
-    tier = tier or station.settings.booking.guest_tier
-    station.tier(tier)  # unknown tier: KeyError would be a bug in the caller; validate early
+    member = _insert_member(conn, station, phone=phone, name="", tier=None, now=now)
+    _record(conn, station, MemberProfile(member, ()), "member.created", now)
+    return member
+
+
+def _insert_member(
+    conn: Connection, station: Station, *, phone: str, name: str, tier: str | None, now: datetime
+) -> MemberRecord:
     member = MemberRecord(
-        id=uuid7(), phone=normalize_phone(phone), name=name, tier=tier,
+        id=uuid7(), phone=normalize_phone(phone), name=name, tier=tier or station.settings.booking.guest_tier,
         credit_score=station.settings.credit.initial, version=1,
     )
     stamp = to_db_time(now)
@@ -81,7 +86,6 @@ def register_member(
         " VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
         (member.id, member.phone, member.name, member.tier, member.credit_score, stamp, stamp),
     )
-    _record(conn, station, member, "member.created", now)
     return member
 
 
@@ -95,7 +99,7 @@ def adjust_credit(conn: Connection, station: Station, member: MemberRecord, delt
         "UPDATE member SET credit_score = ?, version = ?, updated_at = ? WHERE id = ?",
         (score, updated.version, to_db_time(now), member.id),
     )
-    _record(conn, station, updated, "member.updated", now)
+    _record(conn, station, _profile(conn, updated), "member.updated", now)
     return updated
 
 
@@ -114,8 +118,78 @@ def register_vehicle(conn: Connection, *, plate: str, member_id: str | None, now
     return plate
 
 
-def _record(conn: Connection, station: Station, member: MemberRecord, event_type: str, now: datetime) -> None:
+def _record(conn: Connection, station: Station, profile: "MemberProfile", event_type: str, now: datetime) -> None:
+    member = profile.member
     append_event(
         conn, epoch=station.epoch, event_type=event_type, entity_id=member.id,
-        idem_key=f"member:{member.id}:{member.version}", body={"member": member.to_json()}, now=now,
+        idem_key=f"member:{member.id}:{member.version}", body={"member": profile.to_json()}, now=now,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProfile:
+    member: MemberRecord
+    plates: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.member.to_json(), "vehicles": list(self.plates)}
+
+
+def enroll(
+    station: Station, *, phone: str, name: str = "", tier: str | None = None, plates: tuple[str, ...] = (),
+    now: datetime | None = None,
+) -> MemberProfile:
+    """Register a new member with their vehicles; one transaction, one member.created event."""
+    now = now or station.clock()
+    if tier is not None and tier not in station.tiers:
+        raise RuleViolation(f"unknown tier {tier!r} (tiers: {', '.join(station.tiers)})")
+    with station.store.write() as conn:
+        if find_member(conn, phone=phone) is not None:
+            raise RuleViolation(f"a member with phone {normalize_phone(phone)} exists already")
+        member = _insert_member(conn, station, phone=phone, name=name, tier=tier, now=now)
+        for plate in plates:
+            register_vehicle(conn, plate=plate, member_id=member.id, now=now)
+        profile = _profile(conn, member)
+        _record(conn, station, profile, "member.created", now)
+        return profile
+
+
+def add_vehicle(station: Station, *, phone: str, plate: str, now: datetime | None = None) -> MemberProfile:
+    """Link a plate to a member (moving it from whoever had it); a member.updated event."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        member = find_member(conn, phone=phone)
+        if member is None:
+            raise NotFound(f"no member with phone {normalize_phone(phone)}")
+        register_vehicle(conn, plate=plate, member_id=member.id, now=now)
+        member = _bump(conn, member, now=now)
+        profile = _profile(conn, member)
+        _record(conn, station, profile, "member.updated", now)
+        return profile
+
+
+def lookup(station: Station, key: str) -> MemberProfile:
+    """A member by phone number or by one of their plates."""
+    with station.store.read() as conn:
+        member = None
+        if _PHONE.match(re.sub(r"[\s\-()]", "", key)):
+            member = find_member(conn, phone=key)
+        if member is None:
+            row = conn.execute("SELECT member_id FROM vehicle WHERE plate = ?", (normalize_plate(key),)).fetchone()
+            if row is not None and row["member_id"] is not None:
+                member = find_member(conn, member_id=row["member_id"])
+        if member is None:
+            raise NotFound(f"no member with phone or plate {key!r}")
+        return _profile(conn, member)
+
+
+def _profile(conn: Connection, member: MemberRecord) -> MemberProfile:
+    rows = conn.execute("SELECT plate FROM vehicle WHERE member_id = ? ORDER BY plate", (member.id,))
+    return MemberProfile(member, tuple(row[0] for row in rows))
+
+
+def _bump(conn: Connection, member: MemberRecord, *, now: datetime) -> MemberRecord:
+    conn.execute(
+        "UPDATE member SET version = version + 1, updated_at = ? WHERE id = ?", (to_db_time(now), member.id)
+    )
+    return MemberRecord(member.id, member.phone, member.name, member.tier, member.credit_score, member.version + 1)

@@ -131,7 +131,7 @@ def _choose_technician(
     if not candidates:
         raise RuleViolation(f"no technician at this station has the skills {skills}")
     start, end = window[0].start, window[-1].end
-    rostered = [t for t in candidates if on_shift(t, day, start, end, station.tz)]
+    rostered = [t for t in candidates if on_shift(station.shifts(t, day), start, end)]
     first, last = day_bounds(day, station.tz)
     ids = [t.id for t in rostered]
     cells = [to_db_time(cell.start) for cell in window]

@@ -10,8 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.config import Settings
-from edge.domain.catalog import Catalog
-from edge.domain.slots import Cell, slot_grid
+from edge.domain.catalog import Catalog, Technician
+from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.tiers import HotSlotRule, HotWindow, TierRule, WEEKDAYS
 from edge.store.catalog import load_catalog
 from edge.store.db import Store
@@ -32,6 +32,9 @@ class Station:
     store: Store
     clock: Callable[[], datetime] = utc_now
     _catalog: Catalog | None = field(default=None, repr=False)
+    _shift_cache: dict[tuple[str, date], tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, repr=False
+    )
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -54,6 +57,7 @@ class Station:
 
     def reload_catalog(self) -> None:
         self._catalog = None
+        self._shift_cache.clear()
 
     def grid(self, day: date) -> tuple[Cell, ...]:
         return _grid(self._hours_key, day, self.tz, self.slot_minutes)
@@ -63,6 +67,16 @@ class Station:
         hours = self.settings.station.hours
         weekly = tuple(sorted((d, tuple(r)) for d, r in hours.weekly().items()))
         return weekly, frozenset(hours.closed_dates)
+
+    def shifts(self, technician: Technician, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The technician's shifts on the local `day` as UTC intervals (cached per day)."""
+        key = (technician.id, day)
+        if key not in self._shift_cache:
+            if len(self._shift_cache) > 4096:
+                self._shift_cache.clear()
+            ranges = technician.shifts.get(day.weekday(), ())
+            self._shift_cache[key] = tuple(local_intervals(day, ranges, self.tz))
+        return self._shift_cache[key]
 
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.tz)

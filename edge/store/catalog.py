@@ -27,6 +27,7 @@ def save_catalog(conn: sqlite3.Connection, catalog: domain.Catalog) -> None:
     conn.execute("UPDATE service_item SET active = 0")
     conn.execute("UPDATE package SET active = 0")
     conn.execute("UPDATE technician SET active = 0")
+    conn.execute("UPDATE bay SET active = 0")
     for s in catalog.services.values():
         conn.execute(
             "INSERT INTO service_item (code, name_zh, name_en, category, duration_minutes, buffer_minutes,"
@@ -51,9 +52,9 @@ def save_catalog(conn: sqlite3.Connection, catalog: domain.Catalog) -> None:
         )
     for position, b in enumerate(catalog.bays.values()):
         conn.execute(
-            "INSERT INTO bay (id, name, kind, services, position, in_service) VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO bay (id, name, kind, services, position, in_service, active) VALUES (?, ?, ?, ?, ?, ?, 1)"
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
-            " services = excluded.services, position = excluded.position",
+            " services = excluded.services, position = excluded.position, active = 1",
             (b.id, b.name, b.kind, dumps(sorted(b.services)), position, b.in_service),
         )
     conn.execute("DELETE FROM roster_shift")
@@ -98,7 +99,7 @@ def load_catalog(conn: sqlite3.Connection) -> domain.Catalog:
             id=r["id"], name=r["name"], kind=r["kind"], services=frozenset(json.loads(r["services"])),
             in_service=bool(r["in_service"]),
         )
-        for r in conn.execute("SELECT * FROM bay ORDER BY position, id")
+        for r in conn.execute("SELECT * FROM bay WHERE active = 1 ORDER BY position, id")
     }
     shifts: dict[str, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     for r in conn.execute(

@@ -45,7 +45,10 @@ class Bay(SQLModel, table=True):
     kind: str
     services: list[str] = _json([])
     position: int = 0
+    # live state: a broken lift is out of service until repaired (set by staff or devices)
     in_service: bool = True
+    # in the config: a bay removed from the config is kept for its bookings, but not offered
+    active: bool = True
 
 
 class ServiceItem(SQLModel, table=True):

@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('services', sa.Text(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('in_service', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('member',

@@ -1,0 +1,74 @@
+"""The store: pragmas, re-applying a config, the outbox clock and drain order."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from edge.domain.hlc import Hlc, tick
+from edge.errors import StoreError
+from edge.services import bookings
+from edge.services.setup import init_station
+from edge.store.outbox import _TICK_HLC, pending_events
+from tests.stations import TEST_CONFIG
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def test_connections_use_wal_full_sync_and_foreign_keys(station):
+    with station.store.read() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_a_failed_write_leaves_nothing_behind(station):
+    with pytest.raises(RuntimeError), station.store.write() as conn:
+        conn.execute("UPDATE node SET catalog_version = 'half-done'")
+        raise RuntimeError("power cut in the middle")
+    with station.store.read() as conn:
+        assert conn.execute("SELECT catalog_version FROM node").fetchone()[0] != "half-done"
+
+
+def test_reapplying_the_config_keeps_bookings_and_retires_removed_items(tmp_path, station):
+    booked = bookings.book(station, services=["OIL"], start=datetime(2026, 11, 23, 9, tzinfo=TZ),
+                           plate="沪A12345", bay_id="L2", now=station.clock())
+    changed = TEST_CONFIG.replace('[[bays]]\nid = "L2"\nname = "Lift 2"\nkind = "lift"\n', "")
+    changed = changed.replace("price = 29900", "price = 31900")
+    config = tmp_path / "changed.toml"
+    config.write_text(changed, encoding="utf-8")
+    again = init_station(config, tmp_path / "data")
+    catalog = again.catalog()
+    assert "L2" not in catalog.bays and catalog.services["OIL"].price_minor == 31900
+    assert catalog.version != station.catalog().version
+    assert bookings.booking(again, booked.id).bay_id == "L2"  # history stays
+    again.store.close()
+
+
+def test_a_data_dir_of_another_station_is_refused(tmp_path, station):
+    other = tmp_path / "other.toml"
+    other.write_text(TEST_CONFIG.replace('id = "TST-001"', 'id = "TST-999"'), encoding="utf-8")
+    with pytest.raises(StoreError, match="holds station TST-001"):
+        init_station(other, tmp_path / "data")
+
+
+@pytest.mark.parametrize(("wall", "logical", "now"), [(0, 0, 5), (10, 3, 5), (10, 3, 10), (10, 3, 11)])
+def test_the_sql_clock_tick_is_the_domain_tick(wall, logical, now):
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE node (id INTEGER PRIMARY KEY, hlc_wall_ms INTEGER, hlc_logical INTEGER)")
+    conn.execute("INSERT INTO node VALUES (1, ?, ?)", (wall, logical))
+    assert Hlc(*conn.execute(_TICK_HLC, (now, now)).fetchone()) == tick(Hlc(wall, logical), now)
+
+
+def test_pending_events_drain_in_stream_priority_order(station):
+    start = datetime(2026, 11, 23, 9, tzinfo=TZ)
+    booking = bookings.book(station, services=["WASH"], start=start, plate="沪A12345", phone="13800138000")
+    bookings.check_in(station, booking.code)
+    bookings.set_progress(station, booking.code, "in_bay")
+    with station.store.read() as conn:
+        streams = [e["stream"] for e in pending_events(conn)]
+    assert streams == ["booking", "checkin", "member", "ops"]
