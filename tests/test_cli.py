@@ -120,3 +120,9 @@ def test_missing_data_dir_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.delenv("STATION_EDGE_HOME", raising=False)
     code, _, err = cli(capsys, "services")
     assert code == 2 and "--data-dir" in err
+
+
+def test_a_data_dir_without_a_station_says_to_init(tmp_path, capsys):
+    for command in (["services"], ["db", "upgrade"]):
+        code, _, err = cli(capsys, "--data-dir", tmp_path, *command)
+        assert code == 8 and "station-edge init" in err

@@ -6,11 +6,13 @@ import argparse
 from datetime import datetime
 
 from edge.cli.output import emit_json, table
+from edge.domain.capacity import StartOption
 from edge.domain.money import format_money
 from edge.services import availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
+from edge.errors import StoreError
 from edge.store.db import Store
 from edge.store.outbox import pending_count, pending_events
 
@@ -27,6 +29,19 @@ def _aware(station: Station, instant: datetime) -> datetime:
 def _money(station: Station, minor: int) -> str:
     s = station.settings.station
     return format_money(minor, s.currency, s.currency_minor_digits)
+
+
+def starts_table(station: Station, options: list[StartOption], per_line: int = 12) -> str:
+    """Free starts per bay, wrapped so a busy day still fits an 80-column terminal."""
+    by_bay: dict[str, list[str]] = {}
+    for option in options:
+        by_bay.setdefault(option.bay_id, []).append(f"{station.local(option.start):%H:%M}")
+    rows = [
+        (bay if i == 0 else "", " ".join(times[i : i + per_line]))
+        for bay, times in by_bay.items()
+        for i in range(0, len(times), per_line)
+    ]
+    return table(("bay", "free starts"), rows)
 
 
 def _print_bookings(station: Station, records: list[BookingRecord]) -> None:
@@ -66,7 +81,10 @@ def init(args: argparse.Namespace) -> None:
 def db_upgrade(args: argparse.Namespace) -> None:
     from edge.store.migrate import HEAD_REVISION
 
-    Store(args.data_dir / DB_FILENAME).close()
+    path = args.data_dir / DB_FILENAME
+    if not path.is_file():
+        raise StoreError(f"no station database in {args.data_dir}: run `station-edge init --config FILE` first")
+    Store(path).close()
     if args.json:
         emit_json({"revision": HEAD_REVISION})
     else:
@@ -111,10 +129,7 @@ def slots(args: argparse.Namespace) -> None:
     if not options:
         print(f"no free start on {args.date} for {'+'.join(args.services)}")
         return
-    by_bay: dict[str, list[str]] = {}
-    for o in options:
-        by_bay.setdefault(o.bay_id, []).append(f"{station.local(o.start):%H:%M}")
-    print(table(("bay", "free starts"), [(bay, " ".join(starts)) for bay, starts in by_bay.items()]))
+    print(starts_table(station, options))
 
 
 def book(args: argparse.Namespace) -> None:

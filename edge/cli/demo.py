@@ -7,6 +7,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from edge.cli.commands import starts_table
 from edge.cli.output import table
 from edge.domain.money import format_money
 from edge.services import availability, bookings
@@ -40,15 +41,9 @@ def run(args: argparse.Namespace) -> None:
     if not options:
         print(f"\nno free start for {service} in the next week")
         return
-    starts: dict[str, list[str]] = {}
-    for option in options:
-        starts.setdefault(option.bay_id, []).append(f"{station.local(option.start):%H:%M}")
     print(f"\nFree starts on {day} for {item.code} ({item.name_en} / {item.name_zh}, "
           f"{item.duration_minutes} min, {format_money(item.price_minor, s.currency, s.currency_minor_digits)}):")
-    print(table(("bay", "free starts"), [
-        (bay if i == 0 else "", " ".join(times[i : i + 12])) for bay, times in starts.items()
-        for i in range(0, len(times), 12)
-    ]))
+    print(starts_table(station, options))
 
     first = options[0]
     booking = bookings.book(station, services=[service], start=first.start, plate=args.plate,

@@ -104,8 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--bay", help="bay id (default: the first free bay that can do the services)")
         p.add_argument("--phone", help="customer phone; registers a member if new")
         p.add_argument("--member", help="member id")
-        p.add_argument("--channel", default="phone" if not hold else "terminal",
-                       help="terminal, phone, walk_in, app or hq")
+        p.add_argument("--channel", default="terminal", help="terminal, phone, walk_in, app or hq")
         p.add_argument("--notes", default="", help="free text for the technician")
         p.set_defaults(handler=commands.book, hold=hold)
 

@@ -14,6 +14,7 @@ from edge.domain.catalog import Catalog, Technician
 from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.tiers import HotSlotRule, HotWindow, TierRule, WEEKDAYS
 from edge.store.catalog import load_catalog
+from edge.errors import StoreError
 from edge.store.db import Store
 
 DB_FILENAME = "station.db"
@@ -128,5 +129,7 @@ def open_station(data_dir: str | Path, *, clock: Callable[[], datetime] = utc_no
     from edge.config import load_settings
 
     data_dir = Path(data_dir)
+    if not (data_dir / CONFIG_FILENAME).is_file() or not (data_dir / DB_FILENAME).is_file():
+        raise StoreError(f"no station in {data_dir}: run `station-edge init --config FILE` first")
     settings = load_settings(data_dir / CONFIG_FILENAME)
     return Station(settings=settings, store=Store(data_dir / DB_FILENAME), clock=clock)
