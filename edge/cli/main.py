@@ -11,11 +11,11 @@ Exit codes (scripts rely on them):
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
 from pathlib import Path
 
 from edge.config import ConfigError
@@ -35,31 +35,12 @@ _EXIT_CODES: tuple[tuple[type[Exception], int, str], ...] = (
 
 log = logging.getLogger("edge.cli")
 
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _instant(text: str) -> datetime:
-    """ISO 8601; without an offset it is read as station-local wall time (resolved later)."""
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time (ISO 8601, e.g. 2026-11-24T09:30+08:00)") from None
-
-
-def _codes(text: str) -> list[str]:
-    codes = [c.strip() for c in text.split(",") if c.strip()]
-    if not codes:
-        raise argparse.ArgumentTypeError("give at least one service or package code, comma-separated")
-    return codes
+# each business area adds its subcommands through register(subparsers, common_parent)
+COMMAND_MODULES = ("edge.cli.report_commands", "edge.cli.inventory_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from edge.cli import commands
+    from edge.cli import arguments, commands
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
@@ -89,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.services)
 
     p = sub.add_parser("slots", parents=[common], help="free starts for services on a day")
-    p.add_argument("--date", type=_date, required=True, help="local date, YYYY-MM-DD")
-    p.add_argument("--services", type=_codes, required=True, help="service/package codes, comma-separated")
+    p.add_argument("--date", type=arguments.day, required=True, help="local date, YYYY-MM-DD")
+    p.add_argument("--services", type=arguments.codes, required=True, help="service/package codes, comma-separated")
     p.add_argument("--bay", help="only this bay")
     p.add_argument("--tier", help="only starts this member tier may book")
     p.set_defaults(handler=commands.slots)
@@ -98,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, hold in (("book", False), ("hold", True)):
         p = sub.add_parser(name, parents=[common],
                            help="hold a slot for a limited time" if hold else "book and confirm a slot")
-        p.add_argument("--start", type=_instant, required=True, help="start, ISO 8601 (no offset = local time)")
-        p.add_argument("--services", type=_codes, required=True, help="service/package codes, comma-separated")
+        p.add_argument("--start", type=arguments.instant, required=True, help="start, ISO 8601 (no offset = local time)")
+        p.add_argument("--services", type=arguments.codes, required=True, help="service/package codes, comma-separated")
         p.add_argument("--plate", required=True, help="licence plate")
         p.add_argument("--bay", help="bay id (default: the first free bay that can do the services)")
         p.add_argument("--phone", help="customer phone; registers a member if new")
@@ -125,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reschedule", parents=[common], help="move a booking; keeps the old slot if the new one fails")
     p.add_argument("booking", help="booking id or code")
-    p.add_argument("--start", type=_instant, required=True, help="new start, ISO 8601 (no offset = local time)")
+    p.add_argument("--start", type=arguments.instant, required=True, help="new start, ISO 8601 (no offset = local time)")
     p.add_argument("--bay", help="new bay (default: same bay, else any able bay)")
     p.set_defaults(handler=commands.reschedule)
 
@@ -144,22 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.expire)
 
     p = sub.add_parser("bookings", parents=[common], help="bookings of a day")
-    p.add_argument("--date", type=_date, help="local date, YYYY-MM-DD (default: today)")
+    p.add_argument("--date", type=arguments.day, help="local date, YYYY-MM-DD (default: today)")
     p.set_defaults(handler=commands.bookings_of_day)
 
     p = sub.add_parser("waitlist", help="the waitlist for full days")
     wl_sub = p.add_subparsers(dest="waitlist_command", metavar="ACTION")
     p.set_defaults(handler=commands.waitlist_list, date=None)
     q = wl_sub.add_parser("list", parents=[common], help="entries (of a day)")
-    q.add_argument("--date", type=_date, help="local date, YYYY-MM-DD")
+    q.add_argument("--date", type=arguments.day, help="local date, YYYY-MM-DD")
     q.set_defaults(handler=commands.waitlist_list)
     q = wl_sub.add_parser("join", parents=[common], help="wait for a slot on a full day")
-    q.add_argument("--date", type=_date, required=True, help="local date, YYYY-MM-DD")
-    q.add_argument("--services", type=_codes, required=True, help="service/package codes, comma-separated")
+    q.add_argument("--date", type=arguments.day, required=True, help="local date, YYYY-MM-DD")
+    q.add_argument("--services", type=arguments.codes, required=True, help="service/package codes, comma-separated")
     q.add_argument("--plate", required=True, help="licence plate")
     q.add_argument("--phone", help="customer phone")
-    q.add_argument("--earliest", type=_hhmm, help="earliest start, HH:MM local")
-    q.add_argument("--latest", type=_hhmm, help="latest end, HH:MM local")
+    q.add_argument("--earliest", type=arguments.clock_time, help="earliest start, HH:MM local")
+    q.add_argument("--latest", type=arguments.clock_time, help="latest end, HH:MM local")
     q.set_defaults(handler=commands.waitlist_join)
     q = wl_sub.add_parser("cancel", parents=[common], help="take an entry off the waitlist")
     q.add_argument("entry", help="waitlist entry id")
@@ -190,28 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.demo)
 
     p = sub.add_parser("outbox", parents=[common], help="events not yet acknowledged by HQ")
-    p.add_argument("--limit", type=_positive, default=50, help="how many to show (default 50)")
+    p.add_argument("--limit", type=arguments.positive, default=50, help="how many to show (default 50)")
     p.set_defaults(handler=commands.outbox)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub, common)
     return parser
-
-
-def _hhmm(text: str):
-    from datetime import time
-
-    try:
-        return time.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day (HH:MM)") from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
 
 
 def resolve_data_dir(args: argparse.Namespace) -> Path:

@@ -39,6 +39,8 @@ EVENT_STREAMS: dict[str, Stream] = {
     "waitlist.joined": Stream.BOOKING,
     "waitlist.offered": Stream.BOOKING,
     "waitlist.cancelled": Stream.BOOKING,
+    "inventory.moved": Stream.OPS,
+    "inventory.low_stock": Stream.OPS,
 }
 
 

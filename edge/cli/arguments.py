@@ -1,0 +1,45 @@
+"""Argument types shared by every `station-edge` subcommand: each error names what it expected."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime, time
+
+
+def day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def instant(text: str) -> datetime:
+    """ISO 8601; without an offset it is read as station-local wall time (resolved later)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time (ISO 8601, e.g. 2026-11-24T09:30+08:00)") from None
+
+
+def codes(text: str) -> list[str]:
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    if not codes:
+        raise argparse.ArgumentTypeError("give at least one service or package code, comma-separated")
+    return codes
+
+
+def clock_time(text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day (HH:MM)") from None
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
