@@ -228,6 +228,17 @@ class PackageSettings(_Frozen):
     price: Money
 
 
+class MaterialSettings(_Frozen):
+    """A stocked material (film roll, oil, filter, wash chemical) that services consume."""
+
+    sku: Id
+    name_zh: Text
+    name_en: Text
+    unit: Text
+    reorder_level: NonNeg
+    initial_stock: NonNeg = 0  # only used when the SKU is first created; later stock comes from movements
+
+
 class TechnicianSettings(_Frozen):
     id: Id
     name: Text
@@ -247,6 +258,44 @@ class TierSettings(_Frozen):
     horizon_days: NonNeg
     hold_minutes: NonNeg
     growth_threshold: NonNeg = 0
+    discount_pct: Annotated[int, Strict(), Ge(0), Le(100)] = 0
+    upgrade_reward: Id | None = None  # a [[coupon_templates]] id issued on reaching this tier
+
+
+class CouponTemplateSettings(_Frozen):
+    """A kind of coupon the station issues (upgrade rewards, compensation, staff gestures)."""
+
+    id: Id
+    kind: Literal["amount_off", "percent_off", "free_service"]
+    value: NonNeg = 0  # minor units off (amount_off) or percent off (percent_off)
+    service: Id | None = None  # the free service (free_service)
+    min_spend_minor: Money = 0
+    category: Literal["fuel", "maintenance", "inspection", "wash", "film", "value_added"] | None = None
+    min_tier: Text | None = None
+    valid_days: Positive = 30
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> CouponTemplateSettings:
+        if self.kind == "free_service" and self.service is None:
+            raise _Located([(("service",), "a free_service coupon names its service")])
+        if self.kind == "percent_off" and not 0 < self.value <= 100:
+            raise _Located([(("value",), "a percent_off coupon takes 1-100 percent")])
+        if self.kind == "amount_off" and self.value <= 0:
+            raise _Located([(("value",), "an amount_off coupon takes a positive amount in minor units")])
+        return self
+
+
+class LoyaltySettings(_Frozen):
+    points_per_step: NonNeg = 10  # points earned for every full step of money paid
+    points_step_minor: Positive = 10_000  # the step, minor units (100.00)
+    birthday_multiplier: Positive = 2
+    points_valid_days: Positive = 365
+    redeem_points_per_unit: Positive = 100  # this many points ...
+    redeem_unit_minor: Positive = 100  # ... pay this much (minor units)
+    growth_per_major_unit: NonNeg = 1
+    growth_per_visit: NonNeg = 10
+    tier_period_months: Annotated[int, Strict(), Gt(0), Le(36)] = 12
+    low_balance_minor: Money = 5_000  # prepaid reminder when the balance falls below this
 
 
 DEFAULT_TIERS: tuple[TierSettings, ...] = (
@@ -326,11 +375,14 @@ class Settings(_Frozen):
     bays: Annotated[tuple[BaySettings, ...], MinLen(1)]
     services: Annotated[tuple[ServiceSettings, ...], MinLen(1)]
     packages: tuple[PackageSettings, ...] = ()
+    materials: tuple[MaterialSettings, ...] = ()
     technicians: tuple[TechnicianSettings, ...] = ()
     neighbours: tuple[NeighbourSettings, ...] = ()
     tiers: Annotated[tuple[TierSettings, ...], MinLen(1)] = DEFAULT_TIERS
     booking: BookingSettings = BookingSettings()
     credit: CreditSettings = CreditSettings()
+    loyalty: LoyaltySettings = LoyaltySettings()
+    coupon_templates: tuple[CouponTemplateSettings, ...] = ()
     paths: PathSettings = PathSettings()
 
     @model_validator(mode="before")
@@ -375,6 +427,12 @@ class Settings(_Frozen):
     def bay(self, bay_id: str) -> BaySettings:
         return _find(self.bays, "id", bay_id, "bay")
 
+    def material(self, sku: str) -> MaterialSettings:
+        return _find(self.materials, "sku", sku, "material")
+
+    def coupon_template(self, template_id: str) -> CouponTemplateSettings:
+        return _find(self.coupon_templates, "id", template_id, "coupon template")
+
     def technician(self, tech_id: str) -> TechnicianSettings:
         return _find(self.technicians, "id", tech_id, "technician")
 
@@ -407,10 +465,12 @@ def _duplicates(items: tuple[Any, ...], section: str, attr: str) -> Iterator[tup
 
 
 def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
-    for section, attr in (("bays", "id"), ("services", "code"), ("packages", "code"), ("technicians", "id"),
-                          ("technicians", "card_id"), ("neighbours", "id"), ("tiers", "name")):  # fmt: skip
+    for section, attr in (("bays", "id"), ("services", "code"), ("packages", "code"), ("materials", "sku"),
+                          ("technicians", "id"), ("technicians", "card_id"), ("neighbours", "id"),
+                          ("tiers", "name"), ("coupon_templates", "id")):  # fmt: skip
         yield from _duplicates(getattr(s, section), section, attr)
     by_code = {svc.code: svc for svc in s.services}
+    skus = {m.sku for m in s.materials}
     for i, bay in enumerate(s.bays):
         for j, code in enumerate(bay.services):
             if code not in by_code:
@@ -422,6 +482,9 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
         if not any(s.bay_can_do(bay, svc) for bay in s.bays):
             kinds = ", ".join(repr(k) for k in svc.bay_kinds)
             yield ("services", i, "bay_kinds"), f"no bay can do {svc.code!r} (no bay of kind {kinds} takes it)"
+        for sku in svc.materials:
+            if sku not in skus:
+                yield ("services", i, "materials", sku), f"unknown material {sku!r} (add a [[materials]] entry for it)"
     for i, pkg in enumerate(s.packages):
         if pkg.code in by_code:
             yield ("packages", i, "code"), f"{pkg.code!r} is already a service code"
@@ -440,6 +503,15 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
     hot = s.booking.hot_slots
     if hot is not None and hot.min_tier not in names:
         yield ("booking", "hot_slots", "min_tier"), f"unknown tier {hot.min_tier!r} (tiers: {known})"
+    templates = {t.id for t in s.coupon_templates}
+    for i, tier in enumerate(s.tiers):
+        if tier.upgrade_reward is not None and tier.upgrade_reward not in templates:
+            yield ("tiers", i, "upgrade_reward"), f"unknown coupon template {tier.upgrade_reward!r}"
+    for i, template in enumerate(s.coupon_templates):
+        if template.service is not None and template.service not in by_code:
+            yield ("coupon_templates", i, "service"), f"unknown service code {template.service!r}"
+        if template.min_tier is not None and template.min_tier not in names:
+            yield ("coupon_templates", i, "min_tier"), f"unknown tier {template.min_tier!r} (tiers: {known})"
 
 
 # -- loading and error translation -----------------------------------------

@@ -108,7 +108,13 @@ def test_example_loads_with_expected_values() -> None:
     assert s.technician("T03").roster.weekly()[1] == ((420, 720), (780, 960))
     assert s.technician("T03").roster.weekly()[5] == ()
     assert [b.id for b in s.bays_for("BRAKE-CHK")] == ["L1"]  # L2 lists its services explicitly
-    assert s.tiers == DEFAULT_TIERS
+    # the example's tiers are the defaults plus their checkout discounts and upgrade rewards
+    assert [(t.name, t.horizon_days, t.hold_minutes, t.growth_threshold) for t in s.tiers] == [
+        (t.name, t.horizon_days, t.hold_minutes, t.growth_threshold) for t in DEFAULT_TIERS
+    ]
+    assert [t.discount_pct for t in s.tiers] == [0, 2, 5, 8]
+    assert s.tier("gold").upgrade_reward == "FREE-WASH-PREM"
+    assert s.coupon_template("CARE-100").min_tier == "gold"
     assert s.tier_rank("gold") == 2 and s.tier("diamond").horizon_days == 14
     assert s.booking.hot_slots is not None and s.booking.hot_slots.covers(5, 9 * 60)
     assert not s.booking.hot_slots.covers(5, 12 * 60)
@@ -459,3 +465,40 @@ def test_locator_scanner_never_raises(text: str) -> None:
 @given(st.lists(st.sampled_from(EXAMPLE_TEXT.splitlines(keepends=True)), max_size=40))
 def test_locator_scanner_never_raises_on_example_fragments(lines: list[str]) -> None:
     config_lines._Scanner("".join(lines)).run()
+
+
+# -- materials (inventory) -------------------------------------------------
+
+_MATERIAL = '\n[[materials]]\nsku = "{sku}"\nname_zh = "机油"\nname_en = "Engine oil"\nunit = "L"\nreorder_level = {level}\n'
+
+
+def test_example_stocks_every_material_its_services_use() -> None:
+    s = load_settings(EXAMPLE)
+    used = {sku for svc in s.services for sku in svc.materials}
+    assert used == {m.sku for m in s.materials}
+    oil = s.material("OIL-5W30-4L")
+    assert (oil.unit, oil.reorder_level, oil.initial_stock) == ("can", 6, 24)
+    assert parse_settings(MINIMAL).materials == ()
+
+
+def test_service_materials_must_be_stocked_and_skus_unique() -> None:
+    text = edit(MINIMAL, 'skill = "mechanic"\n', 'skill = "mechanic"\nmaterials = { OIL-5W30 = 4, FILTER = 1 }\n')
+    text += _MATERIAL.format(sku="OIL-5W30", level=4) + _MATERIAL.format(sku="OIL-5W30", level=2)
+    with pytest.raises(ConfigError) as info:
+        parse_settings(text, source="m.toml")
+    assert {(key, line) for line, key, _ in info.value.problems} == {
+        ("services[1].materials.FILTER", line_of(text, "materials = {")),
+        ("materials[1].sku", line_of(text, 'sku = "OIL-5W30"', 2)),
+    }
+    assert "unknown material 'FILTER' (add a [[materials]] entry for it)" in str(info.value)
+
+
+def test_material_fields_are_checked_where_written() -> None:
+    text = MINIMAL + _MATERIAL.format(sku="OIL 5W30", level=-1) + "initial_stock = 2.5\n"
+    with pytest.raises(ConfigError) as info:
+        parse_settings(text)
+    assert {key: line for line, key, _ in info.value.problems} == {
+        "materials[0].sku": line_of(text, 'sku = "OIL 5W30"'),
+        "materials[0].reorder_level": line_of(text, "reorder_level = -1"),
+        "materials[0].initial_stock": line_of(text, "initial_stock = 2.5"),
+    }

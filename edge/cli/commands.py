@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
+from edge.cli.inventory_commands import warn_shortages
 from edge.cli.output import emit_json, table
 from edge.domain.capacity import StartOption
-from edge.domain.money import format_money
 from edge.services import availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord
 from edge.services.setup import init_station
@@ -25,10 +25,6 @@ def _aware(station: Station, instant: datetime) -> datetime:
     """A CLI time without an offset is the station's local wall time."""
     return instant.replace(tzinfo=station.tz) if instant.tzinfo is None else instant
 
-
-def _money(station: Station, minor: int) -> str:
-    s = station.settings.station
-    return format_money(minor, s.currency, s.currency_minor_digits)
 
 
 def starts_table(station: Station, options: list[StartOption], per_line: int = 12) -> str:
@@ -48,7 +44,7 @@ def _print_bookings(station: Station, records: list[BookingRecord]) -> None:
     rows = [
         (b.code, f"{station.local(b.start_at):%m-%d %H:%M}", f"{station.local(b.end_at):%H:%M}", b.bay_id,
          b.plate, "+".join(b.package_code and [b.package_code] or b.services), b.state, b.progress or "",
-         b.technician_id or "", _money(station, b.price_minor))
+         b.technician_id or "", station.money(b.price_minor))
         for b in records
     ]
     print(table(("code", "start", "end", "bay", "plate", "services", "state", "progress", "tech", "price"), rows))
@@ -111,7 +107,7 @@ def services(args: argparse.Namespace) -> None:
         return
     print(table(
         ("code", "name", "名称", "min", "price", "bays / items"),
-        [(i["code"], i["name_en"], i["name_zh"], i["duration_minutes"], _money(station, i["price_minor"]),
+        [(i["code"], i["name_en"], i["name_zh"], i["duration_minutes"], station.money(i["price_minor"]),
           ",".join(i.get("bays") or i.get("services") or [])) for i in items],
     ))
 
@@ -139,6 +135,7 @@ def book(args: argparse.Namespace) -> None:
         phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
     )
     _result(args, station, booking, "held" if args.hold else "booked")
+    warn_shortages(station, booking.services)
 
 
 def confirm(args: argparse.Namespace) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from edge.cli.commands import starts_table
 from edge.cli.output import table
-from edge.domain.money import format_money
 from edge.services import availability, bookings
 from edge.services.setup import init_station
 from edge.store.outbox import pending_count, pending_events
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"\nno free start for {service} in the next week")
         return
     print(f"\nFree starts on {day} for {item.code} ({item.name_en} / {item.name_zh}, "
-          f"{item.duration_minutes} min, {format_money(item.price_minor, s.currency, s.currency_minor_digits)}):")
+          f"{item.duration_minutes} min, {station.money(item.price_minor)}):")
     print(starts_table(station, options))
 
     first = options[0]

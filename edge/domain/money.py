@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from edge.errors import RuleViolation
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +24,17 @@ def format_money(minor: int, currency: str, digits: int = 2) -> str:
     whole, fraction = divmod(abs(minor), 10**digits)
     text = f"{whole:,}" if digits == 0 else f"{whole:,}.{fraction:0{digits}d}"
     return f"{sign}{text} {currency}"
+
+
+def parse_money(text: str, digits: int = 2) -> int:
+    """'299.00' or '299' -> 29900 exactly (no float on the way); more decimals than the currency has is an error."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise RuleViolation(f"{text!r} is not an amount (e.g. 299.00)") from None
+    if not value.is_finite():
+        raise RuleViolation(f"{text!r} is not an amount (e.g. 299.00)")
+    minor = value.scaleb(digits)
+    if minor != minor.to_integral_value():
+        raise RuleViolation(f"{text!r} has more than {digits} decimals")
+    return int(minor)

@@ -15,7 +15,7 @@ from edge.domain.plates import normalize_plate
 from edge.domain.slots import day_bounds, local_day
 from edge.domain.tiers import check_booking_rights, hold_deadline
 from edge.errors import InvalidTransition, NotFound, RuleViolation
-from edge.services import waitlist
+from edge.services import inventory, waitlist
 from edge.services.booking_store import (
     BookingRecord,
     firm_up_claims,
@@ -26,7 +26,14 @@ from edge.services.booking_store import (
     release_cells,
     update_booking,
 )
-from edge.services.members import adjust_credit, find_member, get_member, register_member, register_vehicle
+from edge.services.members import (
+    adjust_credit,
+    find_member,
+    get_member,
+    member_of_plate,
+    register_member,
+    register_vehicle,
+)
 from edge.services.placement import claim_first_free, expire_lapsed_holds
 from edge.services.station import Station
 from edge.domain.ids import uuid7
@@ -76,6 +83,9 @@ def book(
             member = get_member(conn, member_id)
         elif phone:
             member = register_member(conn, station, phone=phone, now=now)
+        else:
+            # a regular's car: the plate finds the member, so their tier rules and points apply
+            member = member_of_plate(conn, plate)
         tier = station.tier(member.tier if member else None)
         check_booking_rights(
             tier=tier, local_start=station.local(start), local_now=station.local(now),
@@ -227,6 +237,7 @@ def _complete(conn, station: Station, booking: BookingRecord, now: datetime) -> 
     released = release_cells(conn, booking, from_start=now)
     done = update_booking(conn, station, booking, "booking.completed", now=now,
                           state=BookingState.COMPLETED, progress=str(Progress.DONE))
+    inventory.consume_for_booking(conn, station, done, now)
     if booking.member_id:
         adjust_credit(conn, station, get_member(conn, booking.member_id),
                       station.settings.credit.completed_bonus, now=now)

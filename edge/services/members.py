@@ -55,6 +55,14 @@ def find_member(conn: Connection, *, phone: str | None = None, member_id: str | 
     return None if row is None else MemberRecord(*row)
 
 
+def member_of_plate(conn: Connection, plate: str) -> MemberRecord | None:
+    """The member a (normalised) plate is registered to, if any."""
+    row = conn.execute("SELECT member_id FROM vehicle WHERE plate = ?", (plate,)).fetchone()
+    if row is None or row["member_id"] is None:
+        return None
+    return find_member(conn, member_id=row["member_id"])
+
+
 def get_member(conn: Connection, member_id: str) -> MemberRecord:
     member = find_member(conn, member_id=member_id)
     if member is None:
@@ -175,9 +183,7 @@ def lookup(station: Station, key: str) -> MemberProfile:
         if _PHONE.match(re.sub(r"[\s\-()]", "", key)):
             member = find_member(conn, phone=key)
         if member is None:
-            row = conn.execute("SELECT member_id FROM vehicle WHERE plate = ?", (normalize_plate(key),)).fetchone()
-            if row is not None and row["member_id"] is not None:
-                member = find_member(conn, member_id=row["member_id"])
+            member = member_of_plate(conn, normalize_plate(key))
         if member is None:
             raise NotFound(f"no member with phone or plate {key!r}")
         return _profile(conn, member)

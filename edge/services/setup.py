@@ -14,6 +14,7 @@ from edge.errors import StoreError
 from edge.services.station import CONFIG_FILENAME, DB_FILENAME, Station, utc_now
 from edge.store.catalog import catalog_fingerprint, save_catalog
 from edge.store.db import Store
+from edge.store.inventory import save_materials
 from edge.store.types import to_db_time
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def init_station(config_path: str | Path, data_dir: str | Path) -> Station:
                 f"{data_dir} holds station {row['station_id']}; the config {config_path} is for {settings.station.id}"
             )
         save_catalog(conn, catalog_from_settings(settings))
+        save_materials(conn, settings.materials, now=now)
     target = data_dir / CONFIG_FILENAME
     if Path(config_path).resolve() != target.resolve():
         shutil.copyfile(config_path, target)

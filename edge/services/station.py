@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from edge.config import Settings
 from edge.domain.catalog import Catalog, Technician
+from edge.domain.money import format_money
 from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.tiers import HotSlotRule, HotWindow, TierRule, WEEKDAYS
 from edge.store.catalog import load_catalog
@@ -78,6 +79,11 @@ class Station:
             ranges = technician.shifts.get(day.weekday(), ())
             self._shift_cache[key] = tuple(local_intervals(day, ranges, self.tz))
         return self._shift_cache[key]
+
+    def money(self, minor: int) -> str:
+        """An amount in this station's currency, e.g. '299.00 CNY'."""
+        s = self.settings.station
+        return format_money(minor, s.currency, s.currency_minor_digits)
 
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.tz)

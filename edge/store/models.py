@@ -231,4 +231,43 @@ class WaitlistEntry(SQLModel, table=True):
     updated_at: datetime = _time()
 
 
+class Material(SQLModel, table=True):
+    """A stocked material and its balance; the balance changes only with a stock_movement row."""
+
+    __tablename__ = "material"
+    sku: str = Field(primary_key=True)
+    name_zh: str
+    name_en: str
+    unit: str
+    reorder_level: int
+    on_hand: int  # may be negative: consumption is recorded even when the books say none is left
+    # when the open low-stock episode began (its alert was sent); NULL while above the reorder level
+    low_since: datetime | None = _time(nullable=True)
+    # in the config: a material removed from the config is kept for its movements, but not offered
+    active: bool = True
+    version: int = 0  # bumped by every change HQ learns of: each movement, and a low-stock alert
+    updated_at: datetime = _time()
+
+
+class StockMovement(SQLModel, table=True):
+    """One change of a material's stock: in, out (by hand or consumed by a booking), or a counted adjustment."""
+
+    __tablename__ = "stock_movement"
+    # history is read newest first by rowid (the order the balances were computed in), and an
+    # index on sku alone keeps its entries in (sku, rowid) order: one SKU's history needs no sort
+    __table_args__ = (Index("ix_stock_movement_sku", "sku"),)
+    id: str = Field(primary_key=True)  # UUIDv7
+    sku: str = Field(foreign_key="material.sku")
+    kind: str  # in, out, adjust
+    quantity: int  # signed: + into stock, - out of it
+    on_hand_after: int
+    reason: str
+    booking_id: str | None = Field(default=None, foreign_key="booking.id")
+    created_at: datetime = _time()
+
+
 TABLES = SQLModel.metadata
+
+
+# the tables of loyalty and money live in their own module; importing it registers them here
+from edge.store import loyalty_tables  # noqa: E402,F401

@@ -1,0 +1,210 @@
+"""`station-edge` subcommands for money and loyalty: checkout, refunds, invoices, points,
+prepaid balance, coupons and tier periods."""
+
+from __future__ import annotations
+
+import argparse
+
+from edge.cli import arguments
+from edge.cli.output import emit_json, table
+from edge.domain.money import parse_money
+from edge.errors import RuleViolation
+from edge.services import checkout, ledgers, loyalty, members
+from edge.services.station import Station, open_station
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("checkout", parents=[common], help="take payment for a booking or a walk-in sale")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--booking", help="booking id or code")
+    what.add_argument("--services", type=arguments.codes, help="walk-in sale: service/package codes")
+    p.add_argument("--phone", help="member phone (a booking's member is used by default)")
+    p.add_argument("--coupon", help="coupon code")
+    p.add_argument("--points", type=int, default=0, help="points to redeem")
+    p.add_argument("--prepaid", default="0", help="amount to take from the prepaid balance, e.g. 100.00")
+    p.add_argument("--pay", action="append", default=[], metavar="METHOD=AMOUNT",
+                   help="how the rest is paid: cash, bank_card, wechat_pay, alipay, enterprise (repeatable)")
+    p.set_defaults(handler=_checkout)
+
+    p = sub.add_parser("refund", parents=[common], help="refund a whole receipt")
+    p.add_argument("receipt", help="receipt number or id")
+    p.add_argument("--reason", required=True, help="why")
+    p.set_defaults(handler=_refund)
+
+    p = sub.add_parser("invoice", parents=[common], help="request an e-invoice for a receipt")
+    p.add_argument("receipt", help="receipt number or id")
+    p.add_argument("--buyer", required=True, help="buyer (company) name")
+    p.add_argument("--tax-id", required=True, help="buyer's tax id")
+    p.add_argument("--email", default="", help="where HQ sends the invoice")
+    p.set_defaults(handler=_invoice)
+
+    p = sub.add_parser("balance", parents=[common], help="a member's points, prepaid balance and coupons")
+    p.add_argument("key", help="phone number or plate")
+    p.set_defaults(handler=_balance)
+
+    p = sub.add_parser("points", help="loyalty points")
+    q = p.add_subparsers(dest="points_command", required=True, metavar="ACTION")
+    r = q.add_parser("adjust", parents=[common], help="correct a member's points")
+    r.add_argument("--phone", required=True)
+    r.add_argument("--points", type=int, required=True, help="signed number of points")
+    r.add_argument("--reason", required=True)
+    r.set_defaults(handler=_points_adjust)
+    r = q.add_parser("expire", parents=[common], help="write off lapsed points now (the daemon does this daily)")
+    r.set_defaults(handler=_points_expire)
+
+    p = sub.add_parser("prepaid", help="stored-value balance")
+    q = p.add_subparsers(dest="prepaid_command", required=True, metavar="ACTION")
+    r = q.add_parser("top-up", parents=[common], help="add money to a member's prepaid balance")
+    r.add_argument("--phone", required=True)
+    r.add_argument("--amount", required=True, help="e.g. 500.00")
+    r.add_argument("--method", required=True, help="cash, bank_card, wechat_pay or alipay")
+    r.add_argument("--reference", default="", help="the payment's reference")
+    r.set_defaults(handler=_top_up)
+
+    p = sub.add_parser("coupon", help="coupons")
+    q = p.add_subparsers(dest="coupon_command", required=True, metavar="ACTION")
+    r = q.add_parser("issue", parents=[common], help="issue a coupon from a configured template")
+    r.add_argument("--template", required=True, help="[[coupon_templates]] id")
+    r.add_argument("--phone", help="for this member (default: the bearer)")
+    r.set_defaults(handler=_coupon_issue)
+    r = q.add_parser("conflict", parents=[common], help="record that HQ reports a coupon used twice")
+    r.add_argument("code")
+    r.add_argument("--detail", required=True, help="what HQ reported (where and when the other use was)")
+    r.set_defaults(handler=_coupon_conflict)
+
+    p = sub.add_parser("tiers", help="member tiers")
+    q = p.add_subparsers(dest="tiers_command", required=True, metavar="ACTION")
+    r = q.add_parser("close-periods", parents=[common], help="evaluate members whose tier period ended")
+    r.set_defaults(handler=_close_periods)
+
+
+
+def _minor(station: Station, text: str) -> int:
+    return parse_money(text, station.settings.station.currency_minor_digits)
+
+
+def _payments(station: Station, specs: list[str]) -> list[tuple[str, int]]:
+    payments = []
+    for spec in specs:
+        method, sep, amount = spec.partition("=")
+        if not sep:
+            raise RuleViolation(f"--pay {spec!r}: write METHOD=AMOUNT, e.g. wechat_pay=299.00")
+        payments.append((method.strip(), _minor(station, amount)))
+    return payments
+
+
+def _checkout(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    result = checkout.checkout(
+        station, booking_ref=args.booking, services=args.services or (), phone=args.phone, coupon_code=args.coupon,
+        points=args.points, prepaid_minor=_minor(station, args.prepaid), payments=_payments(station, args.pay),
+    )
+    if args.json:
+        emit_json(result.to_json())
+        return
+    r = result.receipt
+    print(f"receipt {result.number}")
+    print(table(("item", "qty", "unit", "amount", "tier discount"),
+                [(f"{line.code} {line.name}", line.quantity, station.money(line.unit_minor),
+                  station.money(line.gross_minor), station.money(-line.tier_discount_minor)) for line in r.lines]))
+    rows = [("subtotal", r.subtotal_minor), ("tier discount", -r.tier_discount_minor)]
+    if r.coupon_code:
+        rows.append((f"coupon {r.coupon_code}", -r.coupon_discount_minor))
+    rows.append(("total", r.total_minor))
+    if r.points_redeemed:
+        rows.append((f"paid with {r.points_redeemed} points", r.points_minor))
+    if r.prepaid_minor:
+        rows.append(("paid from prepaid balance", r.prepaid_minor))
+    rows.extend((f"paid by {method}", amount) for method, amount in r.payments)
+    print(table(("", "amount"), [(label, station.money(amount)) for label, amount in rows]))
+    if result.points_earned:
+        print(f"points earned: {result.points_earned}")
+
+
+def _refund(args: argparse.Namespace) -> None:
+    result = checkout.refund(open_station(args.data_dir), args.receipt, reason=args.reason)
+    emit_json(result) if args.json else print(f"receipt {result['number']} refunded")
+
+
+def _invoice(args: argparse.Namespace) -> None:
+    result = checkout.request_invoice(open_station(args.data_dir), args.receipt, buyer_name=args.buyer,
+                                      tax_id=args.tax_id, email=args.email)
+    emit_json(result) if args.json else print(f"e-invoice requested for {result['receipt_number']} ({result['buyer_name']})")
+
+
+def _balance(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    profile = members.lookup(station, args.key)
+    with station.store.read() as conn:
+        points = ledgers.points_balance(conn, profile.member.id)
+        prepaid = ledgers.prepaid_balance(conn, profile.member.id)
+        coupons = [dict(r) for r in conn.execute(
+            "SELECT code, kind, value, service_code, valid_until, state FROM coupon WHERE member_id = ? ORDER BY code",
+            (profile.member.id,))]
+    result = {**profile.to_json(), "points": points, "prepaid_minor": prepaid, "coupons": coupons}
+    if args.json:
+        emit_json(result)
+        return
+    m = profile.member
+    print(f"{m.phone} {m.name} tier {m.tier}: {points} points, prepaid {station.money(prepaid)}")
+    if coupons:
+        print(table(("coupon", "kind", "value", "service", "valid until", "state"),
+                    [(c["code"], c["kind"], c["value"], c["service_code"] or "", c["valid_until"], c["state"])
+                     for c in coupons]))
+
+
+def _points_adjust(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    member = members.lookup(station, args.phone).member
+    with station.store.write() as conn:
+        ledgers.adjust_points(conn, station, member_id=member.id, points=args.points, reason=args.reason,
+                              now=station.clock())
+        balance = ledgers.points_balance(conn, member.id)
+    emit_json({"member_id": member.id, "points": balance}) if args.json else print(f"{member.phone}: {balance} points")
+
+
+def _points_expire(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    with station.store.write() as conn:
+        total = ledgers.expire_points(conn, station, now=station.clock())
+    emit_json({"expired": total}) if args.json else print(f"{total} points expired")
+
+
+def _top_up(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    member = members.lookup(station, args.phone).member
+    if args.method not in ("cash", "bank_card", "wechat_pay", "alipay"):
+        raise RuleViolation(f"--method {args.method!r}: one of cash, bank_card, wechat_pay, alipay")
+    amount = _minor(station, args.amount)
+    if amount <= 0:
+        raise RuleViolation(f"--amount {args.amount}: a top-up must be positive")
+    with station.store.write() as conn:
+        ledgers.prepaid_entry(conn, station, member_id=member.id, kind="top_up", amount_minor=amount,
+                              reason=f"{args.method} {args.reference}".strip(), now=station.clock())
+        balance = ledgers.prepaid_balance(conn, member.id)
+    if args.json:
+        emit_json({"member_id": member.id, "prepaid_minor": balance})
+    else:
+        print(f"{member.phone}: prepaid balance {station.money(balance)}")
+
+
+def _coupon_issue(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    member_id = members.lookup(station, args.phone).member.id if args.phone else None
+    with station.store.write() as conn:
+        code = loyalty.issue_coupon(conn, station, template_id=args.template, member_id=member_id,
+                                    source="manual", now=station.clock())
+    emit_json({"code": code}) if args.json else print(f"coupon {code} issued")
+
+
+def _coupon_conflict(args: argparse.Namespace) -> None:
+    conflict_id = loyalty.report_double_use(open_station(args.data_dir), args.code, detail={"hq": args.detail})
+    emit_json({"conflict": conflict_id}) if args.json else print(f"conflict {conflict_id} recorded for {args.code}")
+
+
+def _close_periods(args: argparse.Namespace) -> None:
+    changed = loyalty.close_tier_periods(open_station(args.data_dir))
+    if args.json:
+        emit_json([m.to_json() for m in changed])
+    else:
+        print(f"{len(changed)} member(s) changed tier")

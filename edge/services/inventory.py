@@ -1,0 +1,124 @@
+"""Materials inventory: receive, issue, adjust, consumption by completed bookings, stock and shortages.
+
+Each public write is one transaction; every movement in it writes its `inventory.moved`
+event (and `inventory.low_stock` when stock just fell to its reorder level) in that same
+transaction (see edge.store.inventory).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from sqlite3 import Connection
+
+from edge.domain import inventory as rules
+from edge.errors import NotFound
+from edge.services.booking_store import BookingRecord
+from edge.services.station import Station
+from edge.store.inventory import (
+    MaterialRecord,
+    MovementRecord,
+    StockChange,
+    find_material,
+    list_materials,
+    query_movements,
+    record_movement,
+)
+
+log = logging.getLogger(__name__)
+
+
+def receive(
+    station: Station, *, sku: str, quantity: int, reason: str = "", now: datetime | None = None
+) -> StockChange:
+    """Goods in: `quantity` more of `sku` on hand."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        material = _material(conn, sku)
+        return record_movement(conn, material, rules.receipt(material.level(), quantity, reason), now=now)
+
+
+def issue(station: Station, *, sku: str, quantity: int, reason: str, now: datetime | None = None) -> StockChange:
+    """Goods out by hand, with a reason; refused if it would take stock below zero."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        material = _material(conn, sku)
+        return record_movement(conn, material, rules.issue(material.level(), quantity, reason), now=now)
+
+
+def adjust(station: Station, *, sku: str, counted: int, reason: str, now: datetime | None = None) -> StockChange:
+    """A stocktake: on hand becomes `counted`; the movement records the difference."""
+    now = now or station.clock()
+    with station.store.write() as conn:
+        material = _material(conn, sku)
+        return record_movement(conn, material, rules.count_adjustment(material.level(), counted, reason), now=now)
+
+
+def consume_for_booking(
+    conn: Connection, station: Station, booking: BookingRecord, now: datetime
+) -> list[StockChange]:
+    """Take the materials of a completed booking's services out of stock, inside its completion transaction.
+
+    One "out" movement per material (quantities of services sharing a SKU add up). The
+    booking's own service list is used (packages were expanded when it was booked), so a
+    package changed since does not change what this car used. Stock may go negative: the
+    work was done. A service or SKU the station no longer knows is skipped with a warning;
+    bookkeeping must never stop a car from leaving.
+    """
+    catalog = station.catalog()
+    items = []
+    for code in booking.services:
+        if code in catalog.services:
+            items.append(catalog.services[code])
+        else:
+            log.warning("consumption skipped booking=%s service=%s reason=not-in-catalogue", booking.code, code)
+    recorded = []
+    for sku, quantity in rules.materials_needed(items).items():
+        material = find_material(conn, sku, active_only=False)
+        if material is None:
+            log.warning("consumption skipped booking=%s sku=%s reason=not-stocked", booking.code, sku)
+            continue
+        users = "+".join(item.code for item in items if any(used == sku for used, _ in item.materials))
+        reason = f"used by booking {booking.code} ({users})"
+        movement = rules.consumption(material.level(), quantity, booking_id=booking.id, reason=reason)
+        recorded.append(record_movement(conn, material, movement, now=now))
+    return recorded
+
+
+def shortages(station: Station, service_codes: Iterable[str]) -> list[rules.Shortage]:
+    """Materials with less on hand than the services (or a package) need: a warning, not a refusal."""
+    catalog = station.catalog()
+    plan = catalog.plan(service_codes)
+    needed = rules.materials_needed(catalog.services[code] for code in plan.service_codes)
+    if not needed:
+        return []
+    with station.store.read() as conn:
+        levels = {m.sku: m.level() for m in list_materials(conn, active_only=False) if m.sku in needed}
+    return rules.find_shortages(needed, levels)
+
+
+def stock(station: Station) -> list[MaterialRecord]:
+    """Every configured material with its balance, by SKU."""
+    with station.store.read() as conn:
+        return list_materials(conn)
+
+
+def movements(station: Station, *, sku: str | None = None, limit: int = 50) -> list[MovementRecord]:
+    """The latest movements, newest first (of one SKU when given)."""
+    with station.store.read() as conn:
+        if sku is not None and find_material(conn, sku, active_only=False) is None:
+            raise NotFound(_unknown(conn, sku))
+        return query_movements(conn, sku=sku, limit=limit)
+
+
+def _material(conn: Connection, sku: str) -> MaterialRecord:
+    material = find_material(conn, sku)
+    if material is None:
+        raise NotFound(_unknown(conn, sku))
+    return material
+
+
+def _unknown(conn: Connection, sku: str) -> str:
+    known = ", ".join(m.sku for m in list_materials(conn)) or "none configured"
+    return f"no material {sku!r} (materials: {known})"

@@ -1,0 +1,164 @@
+"""Points and prepaid ledgers: append-only entries, balances bounded below by zero.
+
+A member's balance is HQ's last snapshot plus this station's entries HQ has not counted
+yet; offline, a redemption or debit can never take more than that.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from sqlite3 import Connection
+
+from edge.domain.ids import uuid7
+from edge.domain.points import Lot, allocate, lapsed
+from edge.errors import RuleViolation
+from edge.services.station import Station
+from edge.store.outbox import append_event
+from edge.store.types import from_db_time, to_db_time
+
+
+def ensure_balance_row(conn: Connection, station: Station, member_id: str, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO member_balance (member_id, points_snapshot, prepaid_snapshot_minor, growth, period_start, version)"
+        " VALUES (?, 0, 0, 0, ?, 1) ON CONFLICT (member_id) DO NOTHING",
+        (member_id, station.local(now).date().isoformat()),
+    )
+
+
+def points_balance(conn: Connection, member_id: str) -> int:
+    row = conn.execute(
+        "SELECT coalesce((SELECT points_snapshot FROM member_balance WHERE member_id = ?), 0)"
+        " + coalesce((SELECT sum(points) FROM points_entry WHERE member_id = ? AND NOT counted_by_hq), 0)",
+        (member_id, member_id),
+    ).fetchone()
+    return row[0]
+
+
+def prepaid_balance(conn: Connection, member_id: str) -> int:
+    row = conn.execute(
+        "SELECT coalesce((SELECT prepaid_snapshot_minor FROM member_balance WHERE member_id = ?), 0)"
+        " + coalesce((SELECT sum(amount_minor) FROM prepaid_entry WHERE member_id = ? AND NOT counted_by_hq), 0)",
+        (member_id, member_id),
+    ).fetchone()
+    return row[0]
+
+
+def _lots(conn: Connection, member_id: str) -> list[Lot]:
+    rows = conn.execute(
+        "SELECT id, remaining, expires_at FROM points_entry"
+        " WHERE member_id = ? AND kind = 'earn' AND remaining > 0 AND NOT counted_by_hq",
+        (member_id,),
+    ).fetchall()
+    local = [Lot(r["id"], r["remaining"], from_db_time(r["expires_at"]) if r["expires_at"] else None) for r in rows]
+    # what is left of HQ's balance once this station's own open lots are set aside
+    hq_part = points_balance(conn, member_id) - sum(lot.remaining for lot in local)
+    return [Lot("hq", hq_part, None), *local] if hq_part > 0 else local
+
+
+def _points_entry(
+    conn: Connection, station: Station, *, member_id: str, kind: str, points: int, now: datetime,
+    remaining: int = 0, expires_at: datetime | None = None, receipt_id: str | None = None, reason: str = "",
+) -> str:
+    entry_id = uuid7()
+    conn.execute(
+        "INSERT INTO points_entry (id, member_id, kind, points, remaining, expires_at, receipt_id, reason,"
+        " counted_by_hq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        (entry_id, member_id, kind, points, remaining, to_db_time(expires_at) if expires_at else None,
+         receipt_id, reason, to_db_time(now)),
+    )
+    append_event(
+        conn, epoch=station.epoch, event_type=f"points.{_PAST[kind]}", entity_id=member_id,
+        idem_key=f"points:{entry_id}",
+        body={"entry_id": entry_id, "member_id": member_id, "points": points, "receipt_id": receipt_id,
+              "reason": reason, "expires_at": to_db_time(expires_at) if expires_at else None,
+              "balance": points_balance(conn, member_id)},
+        now=now,
+    )
+    return entry_id
+
+
+_PAST = {"earn": "earned", "redeem": "redeemed", "expire": "expired", "adjust": "adjusted"}
+
+
+def earn_points(
+    conn: Connection, station: Station, *, member_id: str, points: int, now: datetime,
+    receipt_id: str | None = None, reason: str = "",
+) -> str | None:
+    if points <= 0:
+        return None
+    expires = now + timedelta(days=station.settings.loyalty.points_valid_days)
+    return _points_entry(conn, station, member_id=member_id, kind="earn", points=points, remaining=points,
+                         expires_at=expires, receipt_id=receipt_id, reason=reason, now=now)
+
+
+def redeem_points(
+    conn: Connection, station: Station, *, member_id: str, points: int, now: datetime,
+    receipt_id: str | None = None, reason: str = "",
+) -> str:
+    """Take `points` from the soonest-expiring lots; RuleViolation if the balance is short."""
+    for lot_id, take in allocate(_lots(conn, member_id), points, now):
+        if lot_id != "hq":
+            conn.execute("UPDATE points_entry SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
+    return _points_entry(conn, station, member_id=member_id, kind="redeem", points=-points,
+                         receipt_id=receipt_id, reason=reason, now=now)
+
+
+def adjust_points(
+    conn: Connection, station: Station, *, member_id: str, points: int, reason: str, now: datetime,
+    receipt_id: str | None = None,
+) -> str:
+    """A correction by staff or a refund; a negative one is taken like a redemption."""
+    if not reason:
+        raise RuleViolation("a points adjustment needs a reason")
+    if points > 0:
+        return _points_entry(conn, station, member_id=member_id, kind="adjust", points=points, remaining=0,
+                             receipt_id=receipt_id, reason=reason, now=now)
+    for lot_id, take in allocate(_lots(conn, member_id), -points, now):
+        if lot_id != "hq":
+            conn.execute("UPDATE points_entry SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
+    return _points_entry(conn, station, member_id=member_id, kind="adjust", points=points,
+                         receipt_id=receipt_id, reason=reason, now=now)
+
+
+def expire_points(conn: Connection, station: Station, *, now: datetime) -> int:
+    """Write off every lapsed lot of this station's; returns the points expired."""
+    rows = conn.execute(
+        "SELECT id, member_id, remaining, expires_at FROM points_entry"
+        " WHERE kind = 'earn' AND remaining > 0 AND expires_at <= ?",
+        (to_db_time(now),),
+    ).fetchall()
+    total = 0
+    for row in rows:
+        lots = [Lot(row["id"], row["remaining"], from_db_time(row["expires_at"]))]
+        for lot_id, points in lapsed(lots, now):
+            conn.execute("UPDATE points_entry SET remaining = 0 WHERE id = ?", (lot_id,))
+            _points_entry(conn, station, member_id=row["member_id"], kind="expire", points=-points,
+                          reason=f"lot {lot_id} expired", now=now)
+            total += points
+    return total
+
+
+def prepaid_entry(
+    conn: Connection, station: Station, *, member_id: str, kind: str, amount_minor: int, now: datetime,
+    receipt_id: str | None = None, reason: str = "",
+) -> str:
+    """One stored-value movement (top_up, debit, refund, adjust); the balance never goes below zero."""
+    before = prepaid_balance(conn, member_id)
+    after = before + amount_minor
+    if after < 0:
+        raise RuleViolation(f"prepaid balance is {before}; cannot take {-amount_minor}")
+    entry_id = uuid7()
+    conn.execute(
+        "INSERT INTO prepaid_entry (id, member_id, kind, amount_minor, receipt_id, reason, counted_by_hq, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+        (entry_id, member_id, kind, amount_minor, receipt_id, reason, to_db_time(now)),
+    )
+    body = {"entry_id": entry_id, "member_id": member_id, "amount_minor": amount_minor, "kind": kind,
+            "receipt_id": receipt_id, "reason": reason, "balance_minor": after}
+    append_event(conn, epoch=station.epoch, event_type=f"prepaid.{kind}", entity_id=member_id,
+                 idem_key=f"prepaid:{entry_id}", body=body, now=now)
+    threshold = station.settings.loyalty.low_balance_minor
+    if after < threshold <= before:
+        append_event(conn, epoch=station.epoch, event_type="prepaid.low_balance", entity_id=member_id,
+                     idem_key=f"prepaid-low:{entry_id}", body=body | {"threshold_minor": threshold}, now=now)
+    return entry_id

@@ -1,0 +1,169 @@
+"""Checkout, refunds, invoices, points, prepaid, coupons and tiers against a real station database."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from edge.errors import InvalidTransition, NotFound, RuleViolation
+from edge.services import bookings, checkout, ledgers, loyalty, members
+from tests.stations import NOW, TEST_CONFIG, make_station
+
+TZ = ZoneInfo("Asia/Shanghai")
+MONDAY = date(2026, 11, 23)
+LOYALTY = """
+[loyalty]
+points_per_step = 10
+points_step_minor = 10000
+birthday_multiplier = 2
+points_valid_days = 365
+redeem_points_per_unit = 100
+redeem_unit_minor = 100
+growth_per_major_unit = 1
+growth_per_visit = 10
+tier_period_months = 12
+low_balance_minor = 5000
+
+[[coupon_templates]]
+id = "FREEWASH"
+kind = "free_service"
+value = 0
+service = "WASH"
+valid_days = 90
+
+[[coupon_templates]]
+id = "TENOFF"
+kind = "amount_off"
+value = 1000
+min_spend_minor = 20000
+valid_days = 30
+"""
+CONFIG = TEST_CONFIG.replace(
+    "growth_threshold = 1000", 'growth_threshold = 600\ndiscount_pct = 5\nupgrade_reward = "FREEWASH"'
+) + LOYALTY
+
+
+@pytest.fixture
+def shop(tmp_path):
+    station = make_station(tmp_path, config=CONFIG)
+    yield station
+    station.store.close()
+
+
+def at(hh: int, mm: int = 0) -> datetime:
+    return datetime(2026, 11, 23, hh, mm, tzinfo=TZ)
+
+
+def events(station, prefix):
+    with station.store.read() as conn:
+        rows = conn.execute("SELECT type, stream, body FROM outbox WHERE type LIKE ? ORDER BY stream, seq",
+                            (prefix + "%",))
+        return [(r["type"], r["stream"], json.loads(r["body"])) for r in rows]
+
+
+def test_checkout_of_a_booking_earns_points_and_growth(shop):
+    booking = bookings.book(shop, services=["OIL"], start=at(9), plate="沪A12345", phone="13800138000")
+    result = checkout.checkout(shop, booking_ref=booking.code, payments=[("wechat_pay", 29900)], now=at(10))
+    assert result.receipt.total_minor == 29900 and result.points_earned == 20
+    with shop.store.read() as conn:
+        assert ledgers.points_balance(conn, booking.member_id) == 20
+        growth = conn.execute("SELECT growth FROM member_balance").fetchone()[0]
+        assert growth == 299 + 10
+        assert [tuple(r) for r in conn.execute("SELECT method, amount_minor FROM payment")] == [("wechat_pay", 29900)]
+    (paid,) = events(shop, "payment.")
+    assert paid[1] == "payment" and paid[2]["receipt"]["total_minor"] == 29900
+    with pytest.raises(InvalidTransition, match="paid already"):
+        checkout.checkout(shop, booking_ref=booking.code, payments=[("cash", 29900)], now=at(10))
+
+
+def test_upgrade_on_growth_gives_the_reward_coupon_and_the_tier_discount_applies_next_time(shop):
+    booking = bookings.book(shop, services=["OIL"], start=at(9), plate="沪A12345", phone="13800138000")
+    checkout.checkout(shop, booking_ref=booking.code, payments=[("cash", 29900)], now=at(10))
+    second = checkout.checkout(shop, services=["OIL"], phone="13800138000", payments=[("cash", 29900)], now=at(11))
+    assert second.receipt.tier_discount_minor == 0  # still regular while paying: 618 growth after this sale
+    member = members.lookup(shop, "13800138000").member
+    assert member.tier == "gold"
+    (changed,) = [e for e in events(shop, "tier.changed")]
+    assert changed[2]["from"] == "regular" and changed[2]["to"] == "gold"
+    with shop.store.read() as conn:
+        code = conn.execute("SELECT code FROM coupon WHERE member_id = ?", (member.id,)).fetchone()[0]
+    third = checkout.checkout(shop, services=["OIL", "WASH"], phone="13800138000", coupon_code=code,
+                              payments=[("cash", 28405)], now=at(12))
+    # gold: 5% off each line (1495 + 150), then the free wash (3000 - 150 = 2850 after the tier discount)
+    assert third.receipt.tier_discount_minor == 1645 and third.receipt.coupon_discount_minor == 2850
+    with pytest.raises(RuleViolation, match="is redeemed"):
+        checkout.checkout(shop, services=["WASH"], phone="13800138000", coupon_code=code,
+                          payments=[("cash", 2850)], now=at(13))
+
+
+def test_points_and_prepaid_pay_part_and_a_refund_puts_everything_back(shop):
+    profile = members.enroll(shop, phone="13800138000", name="Li")
+    member_id = profile.member.id
+    with shop.store.write() as conn:
+        ledgers.adjust_points(conn, shop, member_id=member_id, points=1000, reason="welcome", now=NOW)
+        ledgers.prepaid_entry(conn, shop, member_id=member_id, kind="top_up", amount_minor=10000, now=NOW)
+    result = checkout.checkout(shop, services=["OIL"], phone="13800138000", points=1000, prepaid_minor=10000,
+                               payments=[("alipay", 18900)], now=at(10))
+    r = result.receipt
+    assert (r.points_minor, r.prepaid_minor, r.remainder_minor) == (1000, 10000, 18900)
+    assert result.points_earned == 20  # on 289.00 paid in money
+    low = events(shop, "prepaid.low_balance")
+    assert len(low) == 1 and low[0][2]["balance_minor"] == 0
+    refund = checkout.refund(shop, result.number, reason="customer complaint", now=at(11))
+    assert refund["refunded_minor"] == 28900
+    with shop.store.read() as conn:
+        assert ledgers.points_balance(conn, member_id) == 1000
+        assert ledgers.prepaid_balance(conn, member_id) == 10000
+        assert conn.execute("SELECT sum(amount_minor) FROM payment").fetchone()[0] == 0
+        assert conn.execute("SELECT state FROM receipt").fetchone()[0] == "refunded"
+    with pytest.raises(InvalidTransition, match="refunded"):
+        checkout.refund(shop, result.number, reason="again", now=at(12))
+
+
+def test_points_expire_per_lot(shop):
+    member_id = members.enroll(shop, phone="13800138000").member.id
+    checkout.checkout(shop, services=["OIL"], phone="13800138000", payments=[("cash", 29900)], now=at(10))
+    with shop.store.write() as conn:
+        assert ledgers.expire_points(conn, shop, now=at(10) + timedelta(days=364)) == 0
+        assert ledgers.expire_points(conn, shop, now=at(10) + timedelta(days=366)) == 20
+        assert ledgers.points_balance(conn, member_id) == 0
+        assert ledgers.expire_points(conn, shop, now=at(10) + timedelta(days=400)) == 0
+
+
+def test_downgrade_at_period_end(shop):
+    member = members.enroll(shop, phone="13800138000", tier="gold").member
+    with shop.store.write() as conn:
+        ledgers.ensure_balance_row(conn, shop, member.id, NOW)
+    assert loyalty.close_tier_periods(shop, now=NOW + timedelta(days=200)) == []
+    (changed,) = loyalty.close_tier_periods(shop, now=NOW + timedelta(days=366))
+    assert changed.tier == "regular"
+
+
+def test_invoice_request_and_double_use_conflict(shop):
+    result = checkout.checkout(shop, services=["WASH"], payments=[("cash", 3000)], now=at(10))
+    invoice = checkout.request_invoice(shop, result.number, buyer_name="上海某物流有限公司", tax_id="91310000mA1",
+                                       now=at(10))
+    assert invoice["tax_id"] == "91310000MA1" and invoice["amount_minor"] == 3000
+    with shop.store.write() as conn:
+        code = loyalty.issue_coupon(conn, shop, template_id="TENOFF", member_id=None, source="manual", now=NOW)
+    loyalty.report_double_use(shop, code, detail={"station": "SH-PD-002", "used_at": "2026-11-23T02:00:00Z"})
+    with shop.store.read() as conn:
+        assert [tuple(r) for r in conn.execute("SELECT kind, entity_id FROM conflict")] == [("coupon_double_use", code)]
+    with pytest.raises(NotFound, match="no receipt"):
+        checkout.request_invoice(shop, "NOPE", buyer_name="x", tax_id="y")
+
+
+def test_checkout_errors_name_the_problem(shop):
+    with pytest.raises(RuleViolation, match="add up to 1000; 3000 is due"):
+        checkout.checkout(shop, services=["WASH"], payments=[("cash", 1000)], now=at(10))
+    with pytest.raises(RuleViolation, match="need a member"):
+        checkout.checkout(shop, services=["WASH"], points=100, payments=[("cash", 2900)], now=at(10))
+    members.enroll(shop, phone="13800138000")
+    with pytest.raises(RuleViolation, match="has 0 points"):
+        checkout.checkout(shop, services=["WASH"], phone="13800138000", points=100,
+                          payments=[("cash", 2900)], now=at(10))
+    with pytest.raises(NotFound, match="no coupon 'FAKE'"):
+        checkout.checkout(shop, services=["WASH"], coupon_code="FAKE", payments=[("cash", 3000)], now=at(10))
