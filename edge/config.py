@@ -338,6 +338,8 @@ class BookingSettings(_Frozen):
     late_alert_minutes: NonNeg = 10
     no_show_minutes: NonNeg = 30
     min_notice_minutes: NonNeg = 0
+    # coupon template offered when the station cannot serve a confirmed booking
+    compensation_coupon: Id | None = None
     waitlist_offer_minutes: Positive = 30
     guest_tier: Text = DEFAULT_TIERS[0].name  # Settings fills in its own first tier when absent
     hot_slots: HotSlotSettings | None = None
@@ -358,11 +360,18 @@ class CreditSettings(_Frozen):
     late_cancel_penalty: NonNeg = 10
     completed_bonus: NonNeg = 2
     late_cancel_hours: NonNeg = 2
+    # below these scores a member loses rights, in this order (DESIGN §5: credit narrows booking)
+    no_hold_below: Int = 80
+    deposit_below: Int = 60
+    same_day_only_below: Int = 40
+    deposit_minor: Money = 5_000
 
     @model_validator(mode="after")
     def _initial_above_minimum(self) -> CreditSettings:
         if self.initial < self.minimum:
             raise _Located([(("initial",), f"must be at least minimum ({self.minimum})")])
+        if not self.no_hold_below >= self.deposit_below >= self.same_day_only_below:
+            raise _Located([(("deposit_below",), "thresholds go no_hold_below >= deposit_below >= same_day_only_below")])
         return self
 
 
@@ -504,6 +513,8 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
     if hot is not None and hot.min_tier not in names:
         yield ("booking", "hot_slots", "min_tier"), f"unknown tier {hot.min_tier!r} (tiers: {known})"
     templates = {t.id for t in s.coupon_templates}
+    if s.booking.compensation_coupon is not None and s.booking.compensation_coupon not in templates:
+        yield ("booking", "compensation_coupon"), f"unknown coupon template {s.booking.compensation_coupon!r}"
     for i, tier in enumerate(s.tiers):
         if tier.upgrade_reward is not None and tier.upgrade_reward not in templates:
             yield ("tiers", i, "upgrade_reward"), f"unknown coupon template {tier.upgrade_reward!r}"

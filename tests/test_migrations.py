@@ -8,20 +8,20 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from edge.store.db import Store
-from edge.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision, migration_engine, upgrade_to_head
+from edge.store.migrate import MIGRATIONS_DIR, current_revisions, migration_engine, script_heads, upgrade_to_head
 from edge.store.models import TABLES
 
 
-def test_head_constant_matches_the_migration_scripts():
+def test_heads_read_from_the_scripts_are_alembics_heads():
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+    assert script_heads() == frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
 def test_a_first_revision_database_upgrades_to_head_keeping_its_data(tmp_path):
     path = tmp_path / "station.db"
     upgrade_to_head(path, revision="0001_initial")
-    assert current_revision(path) == "0001_initial"
+    assert current_revisions(path) == {"0001_initial"}
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO node (id, station_id, epoch, created_at, catalog_version, hlc_wall_ms, hlc_logical)"
                      " VALUES (1, 'OLD-1', 'epoch-1', '2026-01-01T00:00:00Z', 'v0', 5, 0)")
@@ -40,8 +40,8 @@ def test_a_first_revision_database_upgrades_to_head_keeping_its_data(tmp_path):
 
     Store(path).close()  # opening migrates
 
-    assert current_revision(path) == HEAD_REVISION
-    assert (tmp_path / f"station.db.before-{HEAD_REVISION}").exists()  # the copy taken before upgrading
+    assert current_revisions(path) == script_heads()
+    assert list(tmp_path.glob("station.db.before-*"))  # the copy taken before upgrading
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT plate, price_minor FROM booking").fetchall() == [("沪A12345", 29900)]
         assert conn.execute("SELECT booking_id FROM slot_claim").fetchall() == [("b1",)]

@@ -75,16 +75,17 @@ def init(args: argparse.Namespace) -> None:
 
 
 def db_upgrade(args: argparse.Namespace) -> None:
-    from edge.store.migrate import HEAD_REVISION
+    from edge.store.migrate import current_revisions
 
     path = args.data_dir / DB_FILENAME
     if not path.is_file():
         raise StoreError(f"no station database in {args.data_dir}: run `station-edge init --config FILE` first")
     Store(path).close()
+    revisions = sorted(current_revisions(path))
     if args.json:
-        emit_json({"revision": HEAD_REVISION})
+        emit_json({"revisions": revisions})
     else:
-        print(f"database at revision {HEAD_REVISION}")
+        print(f"database at revision {', '.join(revisions)}")
 
 
 def services(args: argparse.Namespace) -> None:

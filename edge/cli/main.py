@@ -36,7 +36,13 @@ _EXIT_CODES: tuple[tuple[type[Exception], int, str], ...] = (
 log = logging.getLogger("edge.cli")
 
 # each business area adds its subcommands through register(subparsers, common_parent)
-COMMAND_MODULES = ("edge.cli.money_commands", "edge.cli.inventory_commands", "edge.cli.report_commands")
+COMMAND_MODULES = (
+    "edge.cli.money_commands",
+    "edge.cli.enterprise_commands",
+    "edge.cli.delivery_commands",
+    "edge.cli.inventory_commands",
+    "edge.cli.report_commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,43 +1,65 @@
-"""Schema upgrades on start: back the file up, then run Alembic to the head revision."""
+"""Schema upgrades on start: back the file up, then run Alembic to the head revisions."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from contextlib import closing
+from functools import lru_cache
 from pathlib import Path
 
 from edge.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-# the newest migration; a test keeps it equal to Alembic's head, and it spares every start
-# the cost of importing Alembic when the file is already current
-HEAD_REVISION = "0004_loyalty"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
 
 
-def current_revision(path: Path) -> str | None:
-    """The revision stamped in the file, or None for a new (or pre-Alembic) file."""
+@lru_cache(maxsize=1)
+def script_heads() -> frozenset[str]:
+    """The newest revision of every migration branch, read from the scripts' own headers.
+
+    Reading the headers spares every start the cost of importing Alembic when the file is
+    already current; a test keeps this equal to Alembic's own answer.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text = script.read_text(encoding="utf-8")
+        revision = _REVISION.search(text)
+        if revision is None:
+            continue
+        revisions.add(revision.group(1))
+        down = _DOWN.search(text)
+        if down is not None:
+            parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return frozenset(revisions - parents)
+
+
+def current_revisions(path: Path) -> frozenset[str]:
+    """The revisions stamped in the file; empty for a new (or pre-Alembic) file."""
     with closing(sqlite3.connect(path)) as conn:
         has_table = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
         ).fetchone()
         if not has_table:
-            return None
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    return row[0] if row else None
+            return frozenset()
+        return frozenset(row[0] for row in conn.execute("SELECT version_num FROM alembic_version"))
 
 
-def upgrade_to_head(path: Path, *, revision: str = "head") -> None:
-    """Bring the file to `revision`; a file that holds data is copied aside first."""
-    current = current_revision(path)
-    if current == HEAD_REVISION and revision == "head":
+def upgrade_to_head(path: Path, *, revision: str = "heads") -> None:
+    """Bring the file to `revision` (every branch's head by default); a file that holds data
+    is copied aside first."""
+    current = current_revisions(path)
+    if revision == "heads" and current == script_heads():
         return
-    if current is not None:
-        backup = path.with_name(f"{path.name}.before-{HEAD_REVISION}")
+    if current:
+        backup = path.with_name(f"{path.name}.before-{'+'.join(sorted(script_heads()))}")
         _backup(path, backup)
-        log.info("schema upgrade from=%s backup=%s", current, backup)
+        log.info("schema upgrade from=%s backup=%s", "+".join(sorted(current)), backup)
     _run_alembic(path, revision)
 
 

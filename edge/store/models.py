@@ -270,4 +270,4 @@ TABLES = SQLModel.metadata
 
 
 # the tables of loyalty and money live in their own module; importing it registers them here
-from edge.store import loyalty_tables  # noqa: E402,F401
+from edge.store import delivery_tables, enterprise_tables, loyalty_tables  # noqa: E402,F401

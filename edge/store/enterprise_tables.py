@@ -1,0 +1,1 @@
+"""Tables of enterprise (fleet) accounts: see edge/services/enterprise.py."""
