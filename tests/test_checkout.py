@@ -167,3 +167,45 @@ def test_checkout_errors_name_the_problem(shop):
                           payments=[("cash", 2900)], now=at(10))
     with pytest.raises(NotFound, match="no coupon 'FAKE'"):
         checkout.checkout(shop, services=["WASH"], coupon_code="FAKE", payments=[("cash", 3000)], now=at(10))
+
+
+def test_birthday_points_count_double(shop):
+    members.enroll(shop, phone="13800138000", birthday="11-23")
+    result = checkout.checkout(shop, services=["OIL"], phone="13800138000", payments=[("cash", 29900)], now=at(10))
+    assert result.points_earned == 40
+    with pytest.raises(RuleViolation, match="not MM-DD"):
+        members.enroll(shop, phone="13900000000", birthday="23-11")
+
+
+def _member_with_score(station, score):
+    member = members.enroll(station, phone="13800138000", plates=("沪A12345",)).member
+    with station.store.write() as conn:
+        conn.execute("UPDATE member SET credit_score = ? WHERE id = ?", (score, member.id))
+    return member
+
+
+@pytest.mark.parametrize(
+    ("score", "hold", "day_offset", "deposit", "refusal"),
+    [
+        (85, True, 1, 0, None),
+        (75, True, 1, 0, "too low to hold"),
+        (75, False, 1, 0, None),
+        (55, False, 1, 0, "deposit of 50.00 CNY is required"),
+        (55, False, 1, 5000, None),
+        (35, False, 1, 5000, "only for today"),
+        (35, False, 0, 5000, None),
+    ],
+)
+def test_credit_score_narrows_booking_rights(shop, score, hold, day_offset, deposit, refusal):
+    member = _member_with_score(shop, score)
+    start = at(9) + timedelta(days=day_offset)
+    book = lambda: bookings.book(shop, services=["WASH"], start=start, plate="沪A12345", hold=hold,  # noqa: E731
+                                 deposit_minor=deposit)
+    if refusal:
+        with pytest.raises(RuleViolation, match=refusal):
+            book()
+        return
+    booking = book()
+    assert booking.member_id == member.id  # found by the plate
+    with shop.store.read() as conn:
+        assert ledgers.prepaid_balance(conn, member.id) == deposit  # the deposit waits on the card

@@ -8,6 +8,7 @@ from datetime import datetime
 from edge.cli.inventory_commands import warn_shortages
 from edge.cli.output import emit_json, table
 from edge.domain.capacity import StartOption
+from edge.domain.money import parse_money
 from edge.services import availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord
 from edge.services.setup import init_station
@@ -134,6 +135,7 @@ def book(args: argparse.Namespace) -> None:
     booking = bookings.book(
         station, services=args.services, start=_aware(station, args.start), plate=args.plate, bay_id=args.bay,
         phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
+        deposit_minor=parse_money(args.deposit, station.settings.station.currency_minor_digits),
     )
     _result(args, station, booking, "held" if args.hold else "booked")
     warn_shortages(station, booking.services)
@@ -263,7 +265,8 @@ def _print_member(args: argparse.Namespace, profile: members.MemberProfile, verb
 
 def member_add(args: argparse.Namespace) -> None:
     station = _station(args)
-    profile = members.enroll(station, phone=args.phone, name=args.name, tier=args.tier, plates=tuple(args.plate))
+    profile = members.enroll(station, phone=args.phone, name=args.name, tier=args.tier, plates=tuple(args.plate),
+                             birthday=args.birthday)
     _print_member(args, profile, "enrolled")
 
 

@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--member", help="member id")
         p.add_argument("--channel", default="terminal", help="terminal, phone, walk_in, app or hq")
         p.add_argument("--notes", default="", help="free text for the technician")
+        p.add_argument("--deposit", default="0", help="deposit taken now, e.g. 50.00 (asked of low-credit members)")
         p.set_defaults(handler=commands.book, hold=hold)
 
     for name, handler, text in (
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--name", default="", help="name")
     q.add_argument("--tier", help="tier (default: the guest tier)")
     q.add_argument("--plate", action="append", default=[], help="a vehicle plate (repeatable)")
+    q.add_argument("--birthday", help="MM-DD: points count double that day")
     q.set_defaults(handler=commands.member_add)
     q = m_sub.add_parser("vehicle", parents=[common], help="link a plate to a member")
     q.add_argument("--phone", required=True, help="the member's phone")

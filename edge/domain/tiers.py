@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,6 +73,53 @@ def check_booking_rights(
                 f"{local_start:%a %H:%M} is a hot slot kept for {hot_slots.min_tier.name} "
                 f"members and above until {release:%Y-%m-%d %H:%M}"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRule:
+    """Credit-score thresholds below which a member loses booking rights, one after another."""
+
+    no_hold_below: int
+    deposit_below: int
+    same_day_only_below: int
+    deposit_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRights:
+    can_hold: bool
+    deposit_minor: int  # 0 = no deposit needed
+    same_day_only: bool
+
+
+def credit_rights(score: int, rule: CreditRule) -> CreditRights:
+    """What a no-show credit score still allows: holds, then deposit-free booking, then any day."""
+    return CreditRights(
+        can_hold=score >= rule.no_hold_below,
+        deposit_minor=rule.deposit_minor if score < rule.deposit_below else 0,
+        same_day_only=score < rule.same_day_only_below,
+    )
+
+
+def check_credit_rights(
+    rights: CreditRights,
+    *,
+    score: int,
+    hold: bool,
+    local_start: datetime,
+    local_now: datetime,
+    deposit_minor: int,
+    money: Callable[[int], str],
+) -> None:
+    """Raise RuleViolation naming the score when the booking asks for more than it allows."""
+    if hold and not rights.can_hold:
+        raise RuleViolation(f"credit score {score} is too low to hold a slot; book and confirm instead")
+    if rights.same_day_only and local_start.date() != local_now.date():
+        raise RuleViolation(f"credit score {score}: this member may book only for today")
+    if deposit_minor < rights.deposit_minor:
+        raise RuleViolation(
+            f"credit score {score}: a deposit of {money(rights.deposit_minor)} is required to book"
+        )
 
 
 def hold_deadline(tier: TierRule, now: datetime) -> datetime:

@@ -13,7 +13,7 @@ from edge.domain.booking_state import (
 )
 from edge.domain.plates import normalize_plate
 from edge.domain.slots import day_bounds, local_day
-from edge.domain.tiers import check_booking_rights, hold_deadline
+from edge.domain.tiers import check_booking_rights, check_credit_rights, credit_rights, hold_deadline
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services import inventory, waitlist
 from edge.services.booking_store import (
@@ -34,6 +34,7 @@ from edge.services.members import (
     register_member,
     register_vehicle,
 )
+from edge.services.ledgers import prepaid_entry
 from edge.services.placement import claim_first_free, expire_lapsed_holds
 from edge.services.station import Station
 from edge.domain.ids import uuid7
@@ -54,12 +55,14 @@ def book(
     channel: str = "terminal",
     hold: bool = False,
     notes: str = "",
+    deposit_minor: int = 0,
     now: datetime | None = None,
 ) -> BookingRecord:
     """Book (or hold) `services` for `plate` from `start`; one transaction, one booking event.
 
     Without `bay_id` the first free bay able to do every service is taken. A phone number
-    that is not yet a member registers one at the guest tier.
+    that is not yet a member registers one at the guest tier. A member whose credit score
+    asks for a deposit books only with `deposit_minor`, kept on their prepaid balance.
     """
     now = now or station.clock()
     if channel not in CHANNELS:
@@ -91,6 +94,12 @@ def book(
             tier=tier, local_start=station.local(start), local_now=station.local(now),
             hot_slots=station.hot_slots, min_notice_minutes=station.settings.booking.min_notice_minutes,
         )
+        if member is not None:
+            check_credit_rights(
+                credit_rights(member.credit_score, station.credit_rule), score=member.credit_score,
+                hold=hold, local_start=station.local(start), local_now=station.local(now),
+                deposit_minor=deposit_minor, money=station.money,
+            )
         hold_until = hold_deadline(tier, now) if hold else None
         bay, technician_id = claim_first_free(
             conn, station, booking_id=booking_id, plan=plan, start=start, bays=bays,
@@ -104,6 +113,11 @@ def book(
             hold_until=hold_until, notes=notes, now=now,
         )
         insert_booking(conn, station, booking, f"booking.{state}")
+        if deposit_minor > 0:
+            if member is None:
+                raise RuleViolation("a deposit is kept on a member's prepaid balance: give --phone")
+            prepaid_entry(conn, station, member_id=member.id, kind="top_up", amount_minor=deposit_minor,
+                          reason=f"deposit for booking {booking.code}", now=now)
         return booking
 
 

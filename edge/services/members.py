@@ -12,11 +12,13 @@ from sqlite3 import Connection
 from edge.domain.ids import uuid7
 from edge.domain.plates import normalize_plate
 from edge.errors import NotFound, RuleViolation
+from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import to_db_time
 
 _PHONE = re.compile(r"^\+?[0-9]{5,15}$")
+_BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +147,23 @@ class MemberProfile:
 
 def enroll(
     station: Station, *, phone: str, name: str = "", tier: str | None = None, plates: tuple[str, ...] = (),
-    now: datetime | None = None,
+    birthday: str | None = None, now: datetime | None = None,
 ) -> MemberProfile:
-    """Register a new member with their vehicles; one transaction, one member.created event."""
+    """Register a new member with their vehicles; one transaction, one member.created event.
+
+    `birthday` is 'MM-DD' (points count double that day)."""
     now = now or station.clock()
     if tier is not None and tier not in station.tiers:
         raise RuleViolation(f"unknown tier {tier!r} (tiers: {', '.join(station.tiers)})")
+    if birthday is not None and not _BIRTHDAY.match(birthday):
+        raise RuleViolation(f"birthday {birthday!r} is not MM-DD (e.g. 03-15)")
     with station.store.write() as conn:
         if find_member(conn, phone=phone) is not None:
             raise RuleViolation(f"a member with phone {normalize_phone(phone)} exists already")
         member = _insert_member(conn, station, phone=phone, name=name, tier=tier, now=now)
+        ensure_balance_row(conn, station, member.id, now)
+        if birthday is not None:
+            conn.execute("UPDATE member_balance SET birthday = ? WHERE member_id = ?", (birthday, member.id))
         for plate in plates:
             register_vehicle(conn, plate=plate, member_id=member.id, now=now)
         profile = _profile(conn, member)

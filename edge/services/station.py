@@ -13,7 +13,7 @@ from edge.config import Settings
 from edge.domain.catalog import Catalog, Technician
 from edge.domain.money import format_money
 from edge.domain.slots import Cell, local_intervals, slot_grid
-from edge.domain.tiers import HotSlotRule, HotWindow, TierRule, WEEKDAYS
+from edge.domain.tiers import WEEKDAYS, CreditRule, HotSlotRule, HotWindow, TierRule
 from edge.store.catalog import load_catalog
 from edge.errors import StoreError
 from edge.store.db import Store
@@ -98,6 +98,12 @@ class Station:
     def tier(self, name: str | None) -> TierRule:
         """The rule of a tier by name; guests (None) get the configured guest tier."""
         return self.tiers[name or self.settings.booking.guest_tier]
+
+    @cached_property
+    def credit_rule(self) -> CreditRule:
+        c = self.settings.credit
+        return CreditRule(no_hold_below=c.no_hold_below, deposit_below=c.deposit_below,
+                          same_day_only_below=c.same_day_only_below, deposit_minor=c.deposit_minor)
 
     @cached_property
     def hot_slots(self) -> HotSlotRule | None:
