@@ -209,3 +209,16 @@ def test_credit_score_narrows_booking_rights(shop, score, hold, day_offset, depo
     assert booking.member_id == member.id  # found by the plate
     with shop.store.read() as conn:
         assert ledgers.prepaid_balance(conn, member.id) == deposit  # the deposit waits on the card
+
+
+def test_payments_show_in_the_revenue_report_by_method_net_of_refunds(shop):
+    from edge.domain.reports import period_of
+    from edge.services.reports import station_report
+
+    checkout.checkout(shop, services=["OIL"], payments=[("wechat_pay", 20000), ("cash", 9900)], now=at(10))
+    refunded = checkout.checkout(shop, services=["WASH"], payments=[("cash", 3000)], now=at(11))
+    checkout.refund(shop, refunded.number, reason="wrong car", now=at(12))
+    report = station_report(shop, period_of("day", MONDAY), ["revenue"], now=at(13))
+    (revenue,) = report.sections
+    by_method = {r["key"]: r["revenue_minor"] for r in revenue.records() if r["by"] == "payment_method"}
+    assert by_method == {"wechat_pay": 20000, "cash": 9900}
