@@ -9,7 +9,9 @@ cd "$(dirname "$0")"
 
 VENV=.venv
 PYTHON=${PYTHON:-python3}
-DEBIAN_PACKAGES=()  # system packages the tests need (none yet: SQLite ships with Python)
+# system packages: socat makes pseudo-terminals for serial-device tests, libzbar0 is the
+# pyzbar QR decoder's library, mosquitto the MQTT broker the tests start on their own port
+DEBIAN_PACKAGES=(socat libzbar0 mosquitto)
 
 need_python() {
     if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
