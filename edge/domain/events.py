@@ -68,6 +68,8 @@ EVENT_STREAMS: dict[str, Stream] = {
     "complaint.raised": Stream.OPS,
     "disruption.offered": Stream.BOOKING,
     "disruption.resolved": Stream.BOOKING,
+    "notification.requested": Stream.OPS,
+    "booking.late": Stream.OPS,
     "inventory.moved": Stream.OPS,
     "inventory.low_stock": Stream.OPS,
 }

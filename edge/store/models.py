@@ -269,5 +269,5 @@ class StockMovement(SQLModel, table=True):
 TABLES = SQLModel.metadata
 
 
-# the tables of loyalty and money live in their own module; importing it registers them here
-from edge.store import delivery_tables, enterprise_tables, loyalty_tables  # noqa: E402,F401
+# the tables of later areas live in modules of their own; importing them registers them here
+from edge.store import delivery_tables, enterprise_tables, loyalty_tables, notification_tables  # noqa: E402,F401

@@ -1,0 +1,56 @@
+"""Reminders, late alerts and no-show release: due ones fire once, never again after a restart."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from edge.domain.booking_state import BookingState
+from edge.services import bookings, timed_rules
+from edge.services.station import open_station
+
+TZ = ZoneInfo("Asia/Shanghai")
+TOMORROW_10 = datetime(2026, 11, 24, 10, tzinfo=TZ)
+
+
+def kinds(notices):
+    return sorted(n.kind for n in notices)
+
+
+def test_reminders_and_late_alert_each_fire_once(station):
+    booking = bookings.book(station, services=["WASH"], start=TOMORROW_10, plate="沪A12345", phone="13800138000")
+    assert timed_rules.send_due_notices(station, now=TOMORROW_10 - timedelta(hours=25)) == []
+    assert kinds(timed_rules.send_due_notices(station, now=TOMORROW_10 - timedelta(hours=23))) == ["reminder_day_before"]
+    assert timed_rules.send_due_notices(station, now=TOMORROW_10 - timedelta(hours=22)) == []
+    assert kinds(timed_rules.send_due_notices(station, now=TOMORROW_10 - timedelta(minutes=90))) == ["reminder_2h"]
+    assert kinds(timed_rules.send_due_notices(station, now=TOMORROW_10 + timedelta(minutes=11))) == ["late_alert"]
+    # a restarted daemon (a fresh station object on the same files) sends nothing again
+    again = open_station(station.store.path.parent)
+    assert timed_rules.send_due_notices(again, now=TOMORROW_10 + timedelta(minutes=15)) == []
+    with station.store.read() as conn:
+        rows = conn.execute("SELECT type, body FROM outbox WHERE entity_id = ? AND type IN "
+                            "('notification.requested', 'booking.late') ORDER BY hlc", (booking.id,)).fetchall()
+    assert [r["type"] for r in rows] == ["notification.requested", "notification.requested", "booking.late"]
+    assert '"phone":"13800138000"' in rows[0]["body"]
+    again.store.close()
+
+
+def test_a_daemon_down_through_the_reminders_sends_only_what_is_still_useful(station):
+    bookings.book(station, services=["WASH"], start=TOMORROW_10, plate="沪A12345")
+    # back up 30 minutes before the start: the day-before and 2 h reminders are both still useful
+    assert kinds(timed_rules.send_due_notices(station, now=TOMORROW_10 - timedelta(minutes=30))) == [
+        "reminder_2h", "reminder_day_before"]
+    other = bookings.book(station, services=["WASH"], start=TOMORROW_10 + timedelta(hours=2), plate="沪B22222")
+    # back up after the start: no reminders, only the late alert
+    notices = timed_rules.send_due_notices(station, now=other.start_at + timedelta(minutes=12))
+    assert [(n.booking_code, n.kind) for n in notices] == [(other.code, "late_alert")]
+
+
+def test_no_show_release_frees_the_slot_once(station):
+    checked = bookings.book(station, services=["WASH"], start=TOMORROW_10, plate="沪A12345")
+    missed = bookings.book(station, services=["WASH"], start=TOMORROW_10 + timedelta(hours=1), plate="沪B22222")
+    bookings.check_in(station, checked.code, now=TOMORROW_10 - timedelta(minutes=5))
+    later = missed.start_at + timedelta(minutes=31)
+    (released,) = timed_rules.release_no_shows(station, now=later)
+    assert released.id == missed.id and released.state == BookingState.NO_SHOW
+    assert timed_rules.release_no_shows(station, now=later + timedelta(minutes=5)) == []
