@@ -54,3 +54,24 @@ def test_no_show_release_frees_the_slot_once(station):
     (released,) = timed_rules.release_no_shows(station, now=later)
     assert released.id == missed.id and released.state == BookingState.NO_SHOW
     assert timed_rules.release_no_shows(station, now=later + timedelta(minutes=5)) == []
+
+
+def test_the_waitlist_sweep_offers_capacity_that_appears_without_a_release(tmp_path, station):
+    from edge.services import waitlist
+    from edge.services.setup import init_station
+    from tests.stations import TEST_CONFIG
+
+    bookings.book(station, services=["WASH"], start=TOMORROW_10, plate="沪A12345")
+    entry = waitlist.join(station, services=["WASH"], day=TOMORROW_10.date(), plate="沪B22222",
+                          earliest=TOMORROW_10.time(), latest=(TOMORROW_10 + timedelta(minutes=30)).time())
+    assert entry.state == "waiting" and waitlist.offer_open_slots(station) == []
+    # the manager opens a second wash bay: no booking was released, yet there is room now
+    config = tmp_path / "more.toml"
+    config.write_text(TEST_CONFIG.replace('[[bays]]\nid = "L1"', '[[bays]]\nid = "W2"\nname = "Wash 2"\nkind = "wash"\n\n[[bays]]\nid = "L1"'),
+                      encoding="utf-8")
+    bigger = init_station(config, tmp_path / "data")
+    bigger.clock = station.clock
+    (offer,) = waitlist.offer_open_slots(bigger)
+    assert offer.bay_id == "W2" and offer.plate == "沪B22222" and offer.state == BookingState.HELD
+    assert waitlist.entries(bigger)[0].state == "offered"
+    bigger.store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import datetime
 
 from edge.cli.inventory_commands import warn_shortages
@@ -284,3 +285,12 @@ def demo(args: argparse.Namespace) -> None:
     from edge.cli import demo as demo_module
 
     demo_module.run(args)
+
+
+def run_daemon(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from edge.daemon import runner
+
+    logging.getLogger().setLevel(logging.INFO)  # the daemon's log is its journal
+    return asyncio.run(runner.run(_station(args)))

@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("key", help="phone number or plate")
     q.set_defaults(handler=commands.member_show)
 
+    p = sub.add_parser("run", help="the station daemon: timed rules (and devices) until SIGTERM")
+    p.set_defaults(handler=commands.run_daemon)
+
     p = sub.add_parser("demo", help="create a demo station and walk through one booking")
     p.add_argument("--dir", help="where to create it (default: a new temporary directory)")
     p.add_argument("--config", help="config to use (default: config.example.toml)")

@@ -178,3 +178,17 @@ def _record(conn: Connection, station: Station, entry: WaitlistRecord, event_typ
         conn, epoch=station.epoch, event_type=event_type, entity_id=entry.id,
         idem_key=f"waitlist:{entry.id}:{entry.version}", body={"waitlist": entry.to_json()}, now=now,
     )
+
+
+def offer_open_slots(station: Station, *, now: datetime | None = None) -> list[BookingRecord]:
+    """Offer whatever is free now to waiting entries of today and later (the daemon's sweep:
+    it catches cells freed by paths that do not offer, such as a lapsed hold taken over)."""
+    now = now or station.clock()
+    today = station.local(now).date().isoformat()
+    offers: list[BookingRecord] = []
+    with station.store.write() as conn:
+        days = [row[0] for row in conn.execute(
+            "SELECT DISTINCT day FROM waitlist_entry WHERE state = 'waiting' AND day >= ? ORDER BY day", (today,))]
+        for day in days:
+            offers.extend(offer_freed(conn, station, day=date.fromisoformat(day), now=now))
+    return offers
