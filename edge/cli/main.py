@@ -42,6 +42,7 @@ COMMAND_MODULES = (
     "edge.cli.delivery_commands",
     "edge.cli.inventory_commands",
     "edge.cli.report_commands",
+    "edge.cli.tui_commands",
 )
 
 
