@@ -75,3 +75,13 @@ def test_the_waitlist_sweep_offers_capacity_that_appears_without_a_release(tmp_p
     assert offer.bay_id == "W2" and offer.plate == "沪B22222" and offer.state == BookingState.HELD
     assert waitlist.entries(bigger)[0].state == "offered"
     bigger.store.close()
+
+
+def test_feedback_is_requested_once_a_day_after_completion(station):
+    booking = bookings.book(station, services=["WASH"], start=TOMORROW_10, plate="沪A12345", phone="13800138000")
+    bookings.check_in(station, booking.code, now=TOMORROW_10)
+    done = bookings.complete(station, booking.code, now=TOMORROW_10 + timedelta(minutes=25))
+    assert timed_rules.send_due_feedback_requests(station, now=done.updated_at + timedelta(hours=23)) == []
+    (notice,) = timed_rules.send_due_feedback_requests(station, now=done.updated_at + timedelta(hours=25))
+    assert notice.kind == "feedback_request" and notice.booking_code == booking.code
+    assert timed_rules.send_due_feedback_requests(station, now=done.updated_at + timedelta(hours=26)) == []

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     what.add_argument("--services", type=arguments.codes, help="walk-in sale: service/package codes")
     p.add_argument("--phone", help="member phone (a booking's member is used by default)")
     p.add_argument("--coupon", help="coupon code")
+    p.add_argument("--sub-account", help="fleet sub-account id paying on its company's account (walk-in sales)")
     p.add_argument("--points", type=int, default=0, help="points to redeem")
     p.add_argument("--prepaid", default="0", help="amount to take from the prepaid balance, e.g. 100.00")
     p.add_argument("--pay", action="append", default=[], metavar="METHOD=AMOUNT",
@@ -98,6 +99,7 @@ def _checkout(args: argparse.Namespace) -> None:
     result = checkout.checkout(
         station, booking_ref=args.booking, services=args.services or (), phone=args.phone, coupon_code=args.coupon,
         points=args.points, prepaid_minor=_minor(station, args.prepaid), payments=_payments(station, args.pay),
+        sub_account_id=args.sub_account,
     )
     if args.json:
         emit_json(result.to_json())

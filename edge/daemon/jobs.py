@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from edge.services import bookings, ledgers, loyalty, timed_rules, waitlist
+from edge.services import bookings, enterprise_bookings, ledgers, loyalty, timed_rules, waitlist
 from edge.services.station import Station
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,11 @@ def send_notices(station: Station) -> None:
         log.info("notice sent booking=%s kind=%s", notice.booking_code, notice.kind)
 
 
+def send_feedback_requests(station: Station) -> None:
+    for notice in timed_rules.send_due_feedback_requests(station):
+        log.info("feedback requested booking=%s", notice.booking_code)
+
+
 def release_no_shows(station: Station) -> None:
     for booking in timed_rules.release_no_shows(station):
         log.info("no-show released booking=%s bay=%s", booking.code, booking.bay_id)
@@ -36,6 +41,11 @@ def offer_waitlist(station: Station) -> None:
     offers = waitlist.offer_open_slots(station)
     if offers:
         log.info("waitlist offers count=%d", len(offers))
+
+
+def expire_approvals(station: Station) -> None:
+    for request in enterprise_bookings.expire_approvals(station):
+        log.info("approval closed booking=%s state=%s", request.booking_code, request.state)
 
 
 def expire_points(station: Station) -> None:
@@ -56,7 +66,9 @@ SCHEDULE = (
     ("expire_holds", expire_holds, "interval", {"seconds": 5}),
     ("send_notices", send_notices, "interval", {"seconds": 15}),
     ("release_no_shows", release_no_shows, "interval", {"seconds": 30}),
+    ("send_feedback_requests", send_feedback_requests, "interval", {"seconds": 60}),
     ("offer_waitlist", offer_waitlist, "interval", {"seconds": 60}),
+    ("expire_approvals", expire_approvals, "interval", {"seconds": 60}),
     ("expire_points", expire_points, "cron", {"hour": 3, "minute": 0}),
     ("close_tier_periods", close_tier_periods, "cron", {"hour": 3, "minute": 10}),
 )

@@ -11,11 +11,12 @@ from edge.domain.booking_state import (
     advance_progress,
     check_transition,
 )
+from edge.domain.delivery import ServiceReportInput
 from edge.domain.plates import normalize_plate
 from edge.domain.slots import day_bounds, local_day
 from edge.domain.tiers import check_booking_rights, check_credit_rights, credit_rights, hold_deadline
 from edge.errors import InvalidTransition, NotFound, RuleViolation
-from edge.services import inventory, waitlist
+from edge.services import delivery, enterprise_bookings, inventory, waitlist
 from edge.services.booking_store import (
     BookingRecord,
     firm_up_claims,
@@ -57,18 +58,23 @@ def book(
     notes: str = "",
     deposit_minor: int = 0,
     now: datetime | None = None,
+    sub_account_id: str | None = None,
 ) -> BookingRecord:
     """Book (or hold) `services` for `plate` from `start`; one transaction, one booking event.
 
     Without `bay_id` the first free bay able to do every service is taken. A phone number
     that is not yet a member registers one at the guest tier. A member whose credit score
     asks for a deposit books only with `deposit_minor`, kept on their prepaid balance.
+    With `sub_account_id` it is a fleet booking on an enterprise's account: the enterprise's
+    permissions, limits and approval rules apply (edge.services.enterprise_bookings), and a
+    booking that needs approval is written `pending_approval` instead of held or confirmed.
     """
     now = now or station.clock()
     if channel not in CHANNELS:
         raise RuleViolation(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
     catalog = station.catalog()
-    plan = catalog.plan(services)
+    # a sub-account may name its enterprise's own package: its services at the agreed price
+    plan = enterprise_bookings.plan_for(station, sub_account_id, services) if sub_account_id else catalog.plan(services)
     bays = catalog.bays_for(plan)
     if bay_id is not None:
         if bay_id not in catalog.bays:
@@ -100,19 +106,27 @@ def book(
                 hold=hold, local_start=station.local(start), local_now=station.local(now),
                 deposit_minor=deposit_minor, money=station.money,
             )
-        hold_until = hold_deadline(tier, now) if hold else None
+        fleet = enterprise_bookings.admit(conn, station, sub_account_id=sub_account_id, codes=services, plan=plan,
+                                          plate=plate, start=start) if sub_account_id else None
+        # a booking awaiting approval keeps its cells until the approval deadline, not a hold's
+        pending_approval = fleet is not None and fleet.needs_approval
+        hold_until = hold_deadline(tier, now) if hold and not pending_approval else None
         bay, technician_id = claim_first_free(
             conn, station, booking_id=booking_id, plan=plan, start=start, bays=bays,
             hold_until=hold_until, now=now,
         )
         register_vehicle(conn, plate=plate, member_id=member.id if member else None, now=now)
         state = BookingState.HELD if hold else BookingState.CONFIRMED
+        if pending_approval:
+            state = BookingState.PENDING_APPROVAL
         booking = new_booking(
             station, booking_id=booking_id, plan=plan, bay=bay, technician_id=technician_id, start=start,
             plate=plate, member_id=member.id if member else None, channel=channel, state=state,
             hold_until=hold_until, notes=notes, now=now,
         )
         insert_booking(conn, station, booking, f"booking.{state}")
+        if fleet is not None:
+            enterprise_bookings.record(conn, station, fleet, booking, now=now)
         if deposit_minor > 0:
             if member is None:
                 raise RuleViolation("a deposit is kept on a member's prepaid balance: give --phone")
@@ -128,6 +142,10 @@ def confirm(station: Station, ref: str, *, now: datetime | None = None) -> Booki
         booking = get_booking(conn, ref)
         if booking.state == BookingState.HELD and booking.hold_until and booking.hold_until <= now:
             raise InvalidTransition(f"booking {booking.code} hold lapsed at {station.local(booking.hold_until):%H:%M}")
+        if booking.state in (BookingState.PENDING_APPROVAL, BookingState.TENTATIVE):
+            # only the approvers (or the cell's owner) decide these: see `approve` / sync
+            raise InvalidTransition(f"booking {booking.code} is {booking.state}; it is confirmed by its decision, "
+                                    "not at the counter")
         check_transition(booking.code, booking.state, BookingState.CONFIRMED)
         firm_up_claims(conn, booking)
         return update_booking(conn, station, booking, "booking.confirmed", now=now,
@@ -166,8 +184,9 @@ def reschedule(
         booking = get_booking(conn, ref)
         if booking.state not in RESCHEDULABLE_STATES:
             raise InvalidTransition(f"booking {booking.code} is {booking.state}; only bookings not yet arrived move")
-        codes = [booking.package_code] if booking.package_code else list(booking.services)
-        plan = catalog.plan(codes)
+        # the booking's own service list (a package already expanded, extras kept): the same
+        # work needs the same cells; the agreed price stays as it was
+        plan = catalog.plan(list(booking.services))
         bays = catalog.bays_for(plan)
         wanted = bay_id or booking.bay_id
         # the same bay first, then any other bay able to do the work (unless one was named)
@@ -238,16 +257,26 @@ def set_progress(station: Station, ref: str, stage: str, *, now: datetime | None
         return update_booking(conn, station, booking, "booking.progress", now=now, state=state, progress=str(target))
 
 
-def complete(station: Station, ref: str, *, now: datetime | None = None) -> BookingRecord:
-    """Service done: the car leaves; cells not yet begun go back to the grid."""
+def complete(
+    station: Station, ref: str, *, report: ServiceReportInput | None = None, mileage_km: int | None = None,
+    now: datetime | None = None,
+) -> BookingRecord:
+    """Service done: the car leaves with its service report; cells not yet begun go back to the grid."""
     now = now or station.clock()
     with station.store.write() as conn:
         booking = get_booking(conn, ref)
         check_transition(booking.code, booking.state, BookingState.COMPLETED)
-        return _complete(conn, station, booking, now)
+        return _complete(conn, station, booking, now, report=report, mileage_km=mileage_km)
 
 
-def _complete(conn, station: Station, booking: BookingRecord, now: datetime) -> BookingRecord:
+def _complete(
+    conn, station: Station, booking: BookingRecord, now: datetime, *,
+    report: ServiceReportInput | None = None, mileage_km: int | None = None,
+) -> BookingRecord:
+    # the report and the feedback request go out ahead of the completion event, so HQ and the
+    # app never show a completed booking without its report
+    delivery.record_service_report(conn, station, booking, report=report, mileage_km=mileage_km, now=now)
+    delivery.request_feedback(conn, station, booking, now=now)
     released = release_cells(conn, booking, from_start=now)
     done = update_booking(conn, station, booking, "booking.completed", now=now,
                           state=BookingState.COMPLETED, progress=str(Progress.DONE))

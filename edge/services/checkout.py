@@ -15,7 +15,7 @@ from edge.domain.booking_state import BookingState
 from edge.domain.ids import short_code, uuid7
 from edge.domain.points import PointsRule, points_for
 from edge.errors import InvalidTransition, NotFound, RuleViolation
-from edge.services import ledgers, loyalty
+from edge.services import enterprise_billing, ledgers, loyalty
 from edge.services.booking_store import get_booking
 from edge.services.members import MemberRecord, find_member, get_member
 from edge.services.station import Station
@@ -62,8 +62,13 @@ def checkout(
     prepaid_minor: int = 0,
     payments: Sequence[tuple[str, int]] = (),
     now: datetime | None = None,
+    sub_account_id: str | None = None,
 ) -> CheckoutResult:
-    """Take payment for a booking (its services) or a walk-in sale (`services`)."""
+    """Take payment for a booking (its services) or a walk-in sale (`services`).
+
+    A payment by `enterprise` goes on the company's account: the fleet booking's
+    sub-account pays, or `sub_account_id` (needed for a walk-in sale).
+    """
     now = now or station.clock()
     with station.store.write() as conn:
         booking = get_booking(conn, booking_ref) if booking_ref else None
@@ -73,8 +78,10 @@ def checkout(
             if conn.execute("SELECT 1 FROM receipt WHERE booking_id = ? AND state = 'paid'", (booking.id,)).fetchone():
                 raise InvalidTransition(f"booking {booking.code} is paid already")
         member = _member(conn, booking.member_id if booking else None, phone)
-        items = _items(station, [booking.package_code] if booking and booking.package_code
-                       else list(booking.services) if booking else list(services))
+        # an enterprise package is one line at the price agreed when it was booked
+        items = (booking and enterprise_billing.package_items(conn, station, booking)) or _items(
+            station, [booking.package_code] if booking and booking.package_code
+            else list(booking.services) if booking else list(services))
         tier = station.settings.tier(member.tier if member else station.settings.booking.guest_tier)
         loyalty_settings = station.settings.loyalty
         if member is None and (coupon_code and _is_personal(conn, coupon_code) or points or prepaid_minor):
@@ -93,6 +100,10 @@ def checkout(
         receipt_id, number = uuid7(), _receipt_number(station, now)
         _store_receipt(conn, station, receipt, receipt_id=receipt_id, number=number,
                        booking_id=booking.id if booking else None, member=member, now=now)
+        on_account = sum(amount for method, amount in receipt.payments if method == "enterprise")
+        if on_account:
+            enterprise_billing.charge_on_account(conn, station, booking=booking, sub_account_id=sub_account_id,
+                                                 receipt_id=receipt_id, amount_minor=on_account, now=now)
         earned = 0
         if member is not None:
             earned = _member_effects(conn, station, member, receipt, receipt_id=receipt_id, now=now)
@@ -211,6 +222,7 @@ def refund(station: Station, number: str, *, reason: str, now: datetime | None =
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (uuid7(), receipt_id, row["booking_id"], pay["method"], -pay["amount_minor"], reason, to_db_time(now)),
             )
+        enterprise_billing.refund_charges(conn, station, receipt_id=receipt_id, reason=reason, now=now)
         if member_id:
             _undo_member_effects(conn, station, row, reason=reason, now=now)
         elif row["coupon_code"]:

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from edge.domain.booking_state import BookingState
 from edge.errors import BookingError
-from edge.services import bookings
-from edge.services.booking_store import BookingRecord, query_bookings
+from edge.services import bookings, delivery
+from edge.services.booking_store import BookingRecord, get_booking, query_bookings
 from edge.services.members import find_member
 from edge.services.station import Station
 from edge.store.outbox import append_event
@@ -23,6 +23,7 @@ from edge.store.types import to_db_time
 
 REMINDERS = (("reminder_day_before", timedelta(hours=-24)), ("reminder_2h", timedelta(hours=-2)))
 LATE_ALERT = "late_alert"
+FEEDBACK = "feedback_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,22 @@ def send_due_notices(station: Station, *, now: datetime | None = None) -> list[N
                 if due_at <= now and _mark(conn, booking, kind, due_at, now):
                     _announce(conn, station, booking, kind, due_at, now)
                     sent.append(Notice(booking.code, kind, due_at))
+    return sent
+
+
+def send_due_feedback_requests(station: Station, *, now: datetime | None = None) -> list[Notice]:
+    """Ask for feedback 24 h after completion (delivery decides what is due), once per booking."""
+    now = now or station.clock()
+    sent: list[Notice] = []
+    due = delivery.due_feedback_requests(station, now=now)
+    if not due:
+        return sent
+    with station.store.write() as conn:
+        for request in due:
+            booking = get_booking(conn, request.booking_id)
+            if _mark(conn, booking, FEEDBACK, request.due_at, now):
+                _announce(conn, station, booking, FEEDBACK, request.due_at, now)
+                sent.append(Notice(booking.code, FEEDBACK, request.due_at))
     return sent
 
 
