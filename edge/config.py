@@ -237,6 +237,7 @@ class MaterialSettings(_Frozen):
     unit: Text
     reorder_level: NonNeg
     initial_stock: NonNeg = 0  # only used when the SKU is first created; later stock comes from movements
+    price: Money | None = None  # retail price per unit (minor units); None = not sold over the counter
 
 
 class TechnicianSettings(_Frozen):

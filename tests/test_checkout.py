@@ -222,3 +222,42 @@ def test_payments_show_in_the_revenue_report_by_method_net_of_refunds(shop):
     (revenue,) = report.sections
     by_method = {r["key"]: r["revenue_minor"] for r in revenue.records() if r["by"] == "payment_method"}
     assert by_method == {"wechat_pay": 20000, "cash": 9900}
+
+
+GOODS = """
+[[materials]]
+sku = "FLUID"
+name_zh = "玻璃水"
+name_en = "Screen wash 2 L"
+unit = "bottle"
+reorder_level = 2
+initial_stock = 5
+price = 1500
+
+[[materials]]
+sku = "SHAMPOO"
+name_zh = "香波"
+name_en = "Shampoo dose"
+unit = "dose"
+reorder_level = 10
+initial_stock = 50
+"""
+
+
+def test_goods_sold_at_checkout_leave_stock_keep_their_price_and_come_back_on_refund(tmp_path):
+    from edge.services import inventory
+
+    station = make_station(tmp_path, config=CONFIG + GOODS)
+    members.enroll(station, phone="13800138000", tier="gold")  # 5% off services, not goods
+    result = checkout.checkout(station, services=["WASH"], goods=[("FLUID", 2)], phone="13800138000",
+                               payments=[("cash", 2850 + 3000)], now=at(10))
+    goods_line = next(line for line in result.receipt.lines if line.code == "FLUID")
+    assert (goods_line.gross_minor, goods_line.tier_discount_minor) == (3000, 0)
+    assert {m.sku: m.on_hand for m in inventory.stock(station)}["FLUID"] == 3
+    checkout.refund(station, result.number, reason="customer changed mind", now=at(11))
+    assert {m.sku: m.on_hand for m in inventory.stock(station)}["FLUID"] == 5
+    with pytest.raises(RuleViolation, match="SHAMPOO is not sold over the counter"):
+        checkout.checkout(station, goods=[("SHAMPOO", 1)], payments=[("cash", 100)], now=at(12))
+    with pytest.raises(RuleViolation, match="only 5 bottle"):
+        checkout.checkout(station, goods=[("FLUID", 6)], payments=[("cash", 9000)], now=at(12))
+    station.store.close()

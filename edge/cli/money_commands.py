@@ -15,9 +15,11 @@ from edge.services.station import Station, open_station
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("checkout", parents=[common], help="take payment for a booking or a walk-in sale")
-    what = p.add_mutually_exclusive_group(required=True)
+    what = p.add_mutually_exclusive_group()
     what.add_argument("--booking", help="booking id or code")
     what.add_argument("--services", type=arguments.codes, help="walk-in sale: service/package codes")
+    p.add_argument("--goods", action="append", default=[], metavar="SKU=QTY",
+                   help="goods sold over the counter, e.g. WASH-FLUID-1L=2 (repeatable)")
     p.add_argument("--phone", help="member phone (a booking's member is used by default)")
     p.add_argument("--coupon", help="coupon code")
     p.add_argument("--sub-account", help="fleet sub-account id paying on its company's account (walk-in sales)")
@@ -94,10 +96,21 @@ def _payments(station: Station, specs: list[str]) -> list[tuple[str, int]]:
     return payments
 
 
+def _goods(specs: list[str]) -> list[tuple[str, int]]:
+    goods = []
+    for spec in specs:
+        sku, sep, quantity = spec.partition("=")
+        if not sep or not quantity.strip().isdigit() or int(quantity) < 1:
+            raise RuleViolation(f"--goods {spec!r}: write SKU=QUANTITY with a whole quantity, e.g. WASH-FLUID-1L=2")
+        goods.append((sku.strip(), int(quantity)))
+    return goods
+
+
 def _checkout(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     result = checkout.checkout(
-        station, booking_ref=args.booking, services=args.services or (), phone=args.phone, coupon_code=args.coupon,
+        station, booking_ref=args.booking, services=args.services or (), goods=_goods(args.goods),
+        phone=args.phone, coupon_code=args.coupon,
         points=args.points, prepaid_minor=_minor(station, args.prepaid), payments=_payments(station, args.pay),
         sub_account_id=args.sub_account,
     )

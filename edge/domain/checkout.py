@@ -1,7 +1,7 @@
 """Checkout arithmetic: receipt lines, tier discount, coupon, points, prepaid, remainder.
 
 Order of application, each on what the previous steps left:
-    1. tier discount, per line, as a percentage;
+    1. tier discount, per service line, as a percentage (goods keep their price);
     2. one coupon, on the discounted lines it is eligible for;
     3. points, in whole redemption units, never more than is left to pay;
     4. prepaid (stored-value) balance, never more than is left to pay;
@@ -29,6 +29,7 @@ class Item:
     category: str
     unit_minor: int
     quantity: int = 1
+    tier_discount: bool = True  # goods sold over the counter keep their price
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +102,8 @@ def price(
         if item.quantity <= 0 or item.unit_minor < 0:
             raise RuleViolation(f"line {item.code}: quantity must be positive and price not negative")
         gross = item.unit_minor * item.quantity
-        lines.append(ReceiptLine(item.code, item.name, item.category, item.quantity, item.unit_minor,
-                                 gross, gross * tier_discount_pct // 100))
+        discount = gross * tier_discount_pct // 100 if item.tier_discount else 0
+        lines.append(ReceiptLine(item.code, item.name, item.category, item.quantity, item.unit_minor, gross, discount))
     subtotal = sum(line.gross_minor for line in lines)
     tier_discount = sum(line.tier_discount_minor for line in lines)
     left = subtotal - tier_discount

@@ -15,7 +15,7 @@ from edge.domain.booking_state import BookingState
 from edge.domain.ids import short_code, uuid7
 from edge.domain.points import PointsRule, points_for
 from edge.errors import InvalidTransition, NotFound, RuleViolation
-from edge.services import enterprise_billing, ledgers, loyalty
+from edge.services import enterprise_billing, inventory, ledgers, loyalty
 from edge.services.booking_store import get_booking
 from edge.services.members import MemberRecord, find_member, get_member
 from edge.services.station import Station
@@ -56,6 +56,7 @@ def checkout(
     *,
     booking_ref: str | None = None,
     services: Sequence[str] = (),
+    goods: Sequence[tuple[str, int]] = (),
     phone: str | None = None,
     coupon_code: str | None = None,
     points: int = 0,
@@ -64,7 +65,8 @@ def checkout(
     now: datetime | None = None,
     sub_account_id: str | None = None,
 ) -> CheckoutResult:
-    """Take payment for a booking (its services) or a walk-in sale (`services`).
+    """Take payment for a booking (its services) or a walk-in sale (`services`), plus any
+    `goods` sold over the counter as (SKU, quantity), which leave stock in the same transaction.
 
     A payment by `enterprise` goes on the company's account: the fleet booking's
     sub-account pays, or `sub_account_id` (needed for a walk-in sale).
@@ -79,9 +81,13 @@ def checkout(
                 raise InvalidTransition(f"booking {booking.code} is paid already")
         member = _member(conn, booking.member_id if booking else None, phone)
         # an enterprise package is one line at the price agreed when it was booked
-        items = (booking and enterprise_billing.package_items(conn, station, booking)) or _items(
-            station, [booking.package_code] if booking and booking.package_code
-            else list(booking.services) if booking else list(services))
+        service_codes = ([booking.package_code] if booking and booking.package_code
+                         else list(booking.services) if booking else list(services))
+        items = (booking and enterprise_billing.package_items(conn, station, booking)) or (
+            _items(station, service_codes) if service_codes else [])
+        items += _goods(station, goods)
+        if not items:
+            raise RuleViolation("nothing to check out: give a booking, service codes or goods")
         tier = station.settings.tier(member.tier if member else station.settings.booking.guest_tier)
         loyalty_settings = station.settings.loyalty
         if member is None and (coupon_code and _is_personal(conn, coupon_code) or points or prepaid_minor):
@@ -100,6 +106,8 @@ def checkout(
         receipt_id, number = uuid7(), _receipt_number(station, now)
         _store_receipt(conn, station, receipt, receipt_id=receipt_id, number=number,
                        booking_id=booking.id if booking else None, member=member, now=now)
+        for sku, quantity in goods:
+            inventory.sell(conn, station, sku=sku, quantity=quantity, receipt_number=number, now=now)
         on_account = sum(amount for method, amount in receipt.payments if method == "enterprise")
         if on_account:
             enterprise_billing.charge_on_account(conn, station, booking=booking, sub_account_id=sub_account_id,
@@ -134,10 +142,24 @@ def _is_personal(conn: Connection, code: str) -> bool:
     return row is not None and row[0] is not None
 
 
+GOODS_CATEGORY = "goods"
+
+
+def _goods(station: Station, goods: Sequence[tuple[str, int]]) -> list[rules.Item]:
+    items = []
+    for sku, quantity in goods:
+        try:
+            material = station.settings.material(sku)
+        except ValueError:
+            raise NotFound(f"unknown material {sku!r}") from None
+        if material.price is None:
+            raise RuleViolation(f"{sku} is not sold over the counter (no price in [[materials]])")
+        items.append(rules.Item(sku, material.name_en, GOODS_CATEGORY, material.price, quantity, tier_discount=False))
+    return items
+
+
 def _items(station: Station, codes: Sequence[str]) -> list[rules.Item]:
     catalog = station.catalog()
-    if not codes:
-        raise RuleViolation("nothing to check out: give a booking or service codes")
     items = []
     for code in codes:
         if code in catalog.packages:
@@ -227,6 +249,10 @@ def refund(station: Station, number: str, *, reason: str, now: datetime | None =
             _undo_member_effects(conn, station, row, reason=reason, now=now)
         elif row["coupon_code"]:
             loyalty.mark_coupon(conn, station, row["coupon_code"], redeemed=False, receipt_id=None, now=now)
+        for line in json.loads(row["lines"]):
+            if line["category"] == GOODS_CATEGORY:
+                inventory.return_sold(conn, station, sku=line["code"], quantity=line["quantity"],
+                                      receipt_number=row["number"], now=now)
         conn.execute("UPDATE receipt SET state = 'refunded', version = version + 1 WHERE id = ?", (receipt_id,))
         body = {"receipt_id": receipt_id, "number": row["number"], "reason": reason,
                 "refunded_minor": row["remainder_minor"] + row["prepaid_minor"]}

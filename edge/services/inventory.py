@@ -55,6 +55,22 @@ def adjust(station: Station, *, sku: str, counted: int, reason: str, now: dateti
         return record_movement(conn, material, rules.count_adjustment(material.level(), counted, reason), now=now)
 
 
+def sell(conn: Connection, station: Station, *, sku: str, quantity: int, receipt_number: str,
+         now: datetime) -> StockChange:
+    """Goods sold over the counter on a receipt, inside the checkout's transaction."""
+    material = _material(conn, sku)
+    return record_movement(conn, material, rules.issue(material.level(), quantity, f"sold on {receipt_number}"),
+                           now=now)
+
+
+def return_sold(conn: Connection, station: Station, *, sku: str, quantity: int, receipt_number: str,
+                now: datetime) -> StockChange:
+    """Goods of a refunded receipt back on the shelf."""
+    material = _material(conn, sku)
+    return record_movement(conn, material, rules.receipt(material.level(), quantity,
+                                                         f"returned with refund of {receipt_number}"), now=now)
+
+
 def consume_for_booking(
     conn: Connection, station: Station, booking: BookingRecord, now: datetime
 ) -> list[StockChange]:
