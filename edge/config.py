@@ -297,6 +297,7 @@ class LoyaltySettings(_Frozen):
     growth_per_visit: NonNeg = 10
     tier_period_months: Annotated[int, Strict(), Gt(0), Le(36)] = 12
     low_balance_minor: Money = 5_000  # prepaid reminder when the balance falls below this
+    points_expiry_reminder_days: Positive = 30  # remind this many days before earned points expire
 
 
 DEFAULT_TIERS: tuple[TierSettings, ...] = (

@@ -261,3 +261,22 @@ def test_goods_sold_at_checkout_leave_stock_keep_their_price_and_come_back_on_re
     with pytest.raises(RuleViolation, match="only 5 bottle"):
         checkout.checkout(station, goods=[("FLUID", 6)], payments=[("cash", 9000)], now=at(12))
     station.store.close()
+
+
+def test_members_are_reminded_once_before_points_expire(shop):
+    member_id = members.enroll(shop, phone="13800138000").member.id
+    checkout.checkout(shop, services=["OIL"], phone="13800138000", payments=[("cash", 29900)], now=at(10))
+    with shop.store.write() as conn:
+        assert ledgers.remind_expiring_points(conn, shop, now=at(10) + timedelta(days=300)) == 0
+        assert ledgers.remind_expiring_points(conn, shop, now=at(10) + timedelta(days=340)) == 1
+        assert ledgers.remind_expiring_points(conn, shop, now=at(10) + timedelta(days=350)) == 0
+    (reminder,) = events(shop, "points.expiring")
+    assert reminder[2]["member_id"] == member_id and reminder[2]["points"] == 20
+
+
+def test_payment_references_are_recorded(shop):
+    checkout.checkout(shop, services=["OIL"], payments=[("wechat_pay", 20000, "4200001234"), ("cash", 9900)],
+                      now=at(10))
+    with shop.store.read() as conn:
+        rows = [tuple(r) for r in conn.execute("SELECT method, reference FROM payment ORDER BY method")]
+    assert rows == [("cash", ""), ("wechat_pay", "4200001234")]

@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--sub-account", help="fleet sub-account id paying on its company's account (walk-in sales)")
     p.add_argument("--points", type=int, default=0, help="points to redeem")
     p.add_argument("--prepaid", default="0", help="amount to take from the prepaid balance, e.g. 100.00")
-    p.add_argument("--pay", action="append", default=[], metavar="METHOD=AMOUNT",
-                   help="how the rest is paid: cash, bank_card, wechat_pay, alipay, enterprise (repeatable)")
+    p.add_argument("--pay", action="append", default=[], metavar="METHOD=AMOUNT[:REFERENCE]",
+                   help="how the rest is paid: cash, bank_card, wechat_pay, alipay, enterprise (repeatable); "
+                   "REFERENCE is the slip or transaction number")
     p.set_defaults(handler=_checkout)
 
     p = sub.add_parser("refund", parents=[common], help="refund a whole receipt")
@@ -86,13 +87,14 @@ def _minor(station: Station, text: str) -> int:
     return parse_money(text, station.settings.station.currency_minor_digits)
 
 
-def _payments(station: Station, specs: list[str]) -> list[tuple[str, int]]:
+def _payments(station: Station, specs: list[str]) -> list[tuple[str, int, str]]:
     payments = []
     for spec in specs:
-        method, sep, amount = spec.partition("=")
+        method, sep, rest = spec.partition("=")
         if not sep:
-            raise RuleViolation(f"--pay {spec!r}: write METHOD=AMOUNT, e.g. wechat_pay=299.00")
-        payments.append((method.strip(), _minor(station, amount)))
+            raise RuleViolation(f"--pay {spec!r}: write METHOD=AMOUNT[:REFERENCE], e.g. wechat_pay=299.00:4200001234")
+        amount, _, reference = rest.partition(":")
+        payments.append((method.strip(), _minor(station, amount), reference.strip()))
     return payments
 
 

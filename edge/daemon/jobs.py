@@ -51,8 +51,9 @@ def expire_approvals(station: Station) -> None:
 def expire_points(station: Station) -> None:
     with station.store.write() as conn:
         points = ledgers.expire_points(conn, station, now=station.clock())
-    if points:
-        log.info("points expired total=%d", points)
+        reminded = ledgers.remind_expiring_points(conn, station, now=station.clock())
+    if points or reminded:
+        log.info("points expired total=%d lots_reminded=%d", points, reminded)
 
 
 def close_tier_periods(station: Station) -> None:

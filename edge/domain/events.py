@@ -44,6 +44,7 @@ EVENT_STREAMS: dict[str, Stream] = {
     "points.redeemed": Stream.MEMBER,
     "points.expired": Stream.MEMBER,
     "points.adjusted": Stream.MEMBER,
+    "points.expiring": Stream.MEMBER,
     "prepaid.top_up": Stream.PAYMENT,
     "prepaid.debit": Stream.PAYMENT,
     "prepaid.refund": Stream.PAYMENT,

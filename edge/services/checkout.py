@@ -61,11 +61,14 @@ def checkout(
     coupon_code: str | None = None,
     points: int = 0,
     prepaid_minor: int = 0,
-    payments: Sequence[tuple[str, int]] = (),
+    payments: Sequence[tuple[str, int] | tuple[str, int, str]] = (),
     now: datetime | None = None,
     sub_account_id: str | None = None,
 ) -> CheckoutResult:
     """Take payment for a booking (its services) or a walk-in sale (`services`), plus any
+    `payments` are (method, amount) or (method, amount, reference) — the card slip or the
+    WeChat/Alipay transaction number the station records; the gateways themselves are HQ's.
+    Also
     `goods` sold over the counter as (SKU, quantity), which leave stock in the same transaction.
 
     A payment by `enterprise` goes on the company's account: the fleet booking's
@@ -102,10 +105,11 @@ def checkout(
             prepaid_minor=prepaid_minor,
             prepaid_balance=ledgers.prepaid_balance(conn, member.id) if member else 0, now=now,
         )
-        receipt = rules.settle(receipt, payments)
+        receipt = rules.settle(receipt, [(p[0], p[1]) for p in payments])
+        references = [p[2] if len(p) > 2 else "" for p in payments]
         receipt_id, number = uuid7(), _receipt_number(station, now)
         _store_receipt(conn, station, receipt, receipt_id=receipt_id, number=number,
-                       booking_id=booking.id if booking else None, member=member, now=now)
+                       booking_id=booking.id if booking else None, member=member, references=references, now=now)
         for sku, quantity in goods:
             inventory.sell(conn, station, sku=sku, quantity=quantity, receipt_number=number, now=now)
         on_account = sum(amount for method, amount in receipt.payments if method == "enterprise")
@@ -179,7 +183,8 @@ def _receipt_number(station: Station, now: datetime) -> str:
 
 
 def _store_receipt(conn: Connection, station: Station, receipt: rules.Receipt, *, receipt_id: str, number: str,
-                   booking_id: str | None, member: MemberRecord | None, now: datetime) -> None:
+                   booking_id: str | None, member: MemberRecord | None, references: Sequence[str],
+                   now: datetime) -> None:
     conn.execute(
         "INSERT INTO receipt (id, number, booking_id, member_id, lines, subtotal_minor, tier_discount_minor,"
         " coupon_code, coupon_discount_minor, points_redeemed, points_minor, prepaid_minor, remainder_minor,"
@@ -191,11 +196,11 @@ def _store_receipt(conn: Connection, station: Station, receipt: rules.Receipt, *
          receipt.points_minor, receipt.prepaid_minor, receipt.remainder_minor, receipt.total_minor,
          station.settings.station.currency, station.catalog().version, to_db_time(now)),
     )
-    for method, amount in receipt.payments:
+    for (method, amount), reference in zip(receipt.payments, references, strict=True):
         conn.execute(
             "INSERT INTO payment (id, receipt_id, booking_id, method, amount_minor, reference, created_at)"
-            " VALUES (?, ?, ?, ?, ?, '', ?)",
-            (uuid7(), receipt_id, booking_id, method, amount, to_db_time(now)),
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (uuid7(), receipt_id, booking_id, method, amount, reference, to_db_time(now)),
         )
 
 

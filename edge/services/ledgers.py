@@ -138,6 +138,26 @@ def expire_points(conn: Connection, station: Station, *, now: datetime) -> int:
     return total
 
 
+def remind_expiring_points(conn: Connection, station: Station, *, now: datetime) -> int:
+    """One `points.expiring` reminder per lot that expires within the reminder window; returns how many."""
+    horizon = now + timedelta(days=station.settings.loyalty.points_expiry_reminder_days)
+    rows = conn.execute(
+        "SELECT id, member_id, remaining, expires_at FROM points_entry WHERE kind = 'earn' AND remaining > 0"
+        " AND expires_at > ? AND expires_at <= ? AND expiry_reminded_at IS NULL",
+        (to_db_time(now), to_db_time(horizon)),
+    ).fetchall()
+    for row in rows:
+        conn.execute("UPDATE points_entry SET expiry_reminded_at = ? WHERE id = ?", (to_db_time(now), row["id"]))
+        append_event(
+            conn, epoch=station.epoch, event_type="points.expiring", entity_id=row["member_id"],
+            idem_key=f"points-expiring:{row['id']}",
+            body={"member_id": row["member_id"], "lot": row["id"], "points": row["remaining"],
+                  "expires_at": row["expires_at"], "balance": points_balance(conn, row["member_id"])},
+            now=now,
+        )
+    return len(rows)
+
+
 def prepaid_entry(
     conn: Connection, station: Station, *, member_id: str, kind: str, amount_minor: int, now: datetime,
     receipt_id: str | None = None, reason: str = "",

@@ -47,6 +47,8 @@ class PointsEntry(SQLModel, table=True):
     reason: str = ""
     counted_by_hq: bool = False
     created_at: datetime = _time()
+    # set once the member was told this lot is about to expire
+    expiry_reminded_at: datetime | None = _time(nullable=True)
 
 
 class PrepaidEntry(SQLModel, table=True):
