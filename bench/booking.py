@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edge.domain.ids import short_code, uuid7  # noqa: E402
+from edge.domain.ids import uuid7  # noqa: E402
 from edge.services import availability, bookings  # noqa: E402
 from edge.services.setup import init_station  # noqa: E402
 from edge.store.types import to_db_time  # noqa: E402
@@ -158,7 +158,7 @@ def load_history(station, count: int) -> None:
                 start = datetime(day.year, day.month, day.day, hour, tzinfo=TZ).astimezone(UTC)
                 booking_id = uuid7()
                 service = "WASH" if bay.startswith("W") else "OIL"
-                rows.append((booking_id, short_code(8), f"沪H{made % 100000:05d}", "phone", "completed", "done", bay,
+                rows.append((booking_id, f"H{made:07d}", f"沪H{made % 100000:05d}", "phone", "completed", "done", bay,
                              to_db_time(start), to_db_time(start + timedelta(minutes=30)), json.dumps([service]),
                              3000, "CNY", catalog.version, to_db_time(start), to_db_time(start)))
                 claims.append((bay, to_db_time(start), booking_id))

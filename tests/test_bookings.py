@@ -176,3 +176,17 @@ def test_errors_name_the_thing(station):
         bookings.book(station, services=["WASH"], start=at(9), plate="沪A11111", bay_id="L1")
     with pytest.raises(RuleViolation, match="runs past closing"):
         bookings.book(station, services=["OIL"], start=at(17, 30), plate="沪A11111")
+
+
+def test_a_booking_whose_code_is_taken_draws_another(station, monkeypatch):
+    import edge.services.booking_store as booking_store
+
+    codes = iter(["K7Q2XM", "K7Q2XM", "P4D9TA"])
+    monkeypatch.setattr(booking_store, "short_code", lambda: next(codes))
+    first = bookings.book(station, services=["WASH"], start=at(9), plate="沪A11111")
+    second = bookings.book(station, services=["WASH"], start=at(10), plate="沪A22222")
+    assert (first.code, second.code) == ("K7Q2XM", "P4D9TA")
+    assert bookings.booking(station, "P4D9TA").id == second.id
+    with station.store.read() as conn:
+        bodies = [r[0] for r in conn.execute("SELECT body FROM outbox WHERE entity_id = ?", (second.id,))]
+    assert '"code":"P4D9TA"' in bodies[0]  # HQ learns the code the customer was given

@@ -108,10 +108,25 @@ def record_event(conn: Connection, station: Station, booking: BookingRecord, eve
     )
 
 
-def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> None:
+def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> BookingRecord:
+    """Write a new booking and its event; returns it (with a fresh code if its code was taken).
+
+    Six-letter codes are short enough to read out on the phone, so a busy station will meet
+    the same code twice: the code's unique index notices, and the booking draws another.
+    """
     placeholders = ", ".join("?" * len(_COLUMNS.split(",")))
-    conn.execute(f"INSERT INTO booking ({_COLUMNS}) VALUES ({placeholders})", booking._params())
+    for _attempt in range(8):
+        try:
+            conn.execute(f"INSERT INTO booking ({_COLUMNS}) VALUES ({placeholders})", booking._params())
+            break
+        except IntegrityError as err:
+            if "booking.code" not in str(err):
+                raise
+            booking = replace(booking, code=short_code())
+    else:
+        raise RuntimeError("could not draw an unused booking code in 8 attempts")
     record_event(conn, station, booking, event_type)
+    return booking
 
 
 def update_booking(

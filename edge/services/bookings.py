@@ -124,7 +124,7 @@ def book(
             plate=plate, member_id=member.id if member else None, channel=channel, state=state,
             hold_until=hold_until, notes=notes, now=now,
         )
-        insert_booking(conn, station, booking, f"booking.{state}")
+        booking = insert_booking(conn, station, booking, f"booking.{state}")
         if fleet is not None:
             enterprise_bookings.record(conn, station, fleet, booking, now=now)
         if deposit_minor > 0:

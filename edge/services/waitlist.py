@@ -128,7 +128,7 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
             channel="terminal", state=BookingState.HELD, hold_until=hold_until,
             notes=f"waitlist offer {entry.id}", now=now,
         )
-        insert_booking(conn, station, booking, "booking.held")
+        booking = insert_booking(conn, station, booking, "booking.held")
         offered = replace(entry, state="offered", offered_booking_id=booking.id, version=entry.version + 1)
         conn.execute(
             "UPDATE waitlist_entry SET state = 'offered', offered_booking_id = ?, version = ?, updated_at = ?"
