@@ -1,0 +1,104 @@
+"""Signed booking tokens: issued per booking, refused when copied, altered, early, late or foreign."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edge.domain.tokens import TokenRejected, issue_token, verify_token
+from edge.errors import EdgeError
+
+KEY = b"k" * 32
+OTHER_KEY = b"o" * 32
+BOOKING = "0193a1b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b"
+STATION = "SH-PD-001"
+FROM = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+UNTIL = FROM + timedelta(hours=2)
+DURING = FROM + timedelta(minutes=40)
+
+
+def token() -> str:
+    return issue_token(BOOKING, STATION, FROM, UNTIL, KEY)
+
+
+def rejected(text: str, *, station: str = STATION, now: datetime = DURING, key=KEY) -> TokenRejected:
+    with pytest.raises(TokenRejected) as caught:
+        verify_token(text, station, now, key)
+    return caught.value
+
+
+def test_a_valid_token_gives_its_booking_id():
+    text = token()
+    assert text.startswith("SE1.") and len(text) < 160  # small enough for a phone-screen QR
+    assert verify_token(text, STATION, DURING, KEY) == BOOKING
+    assert verify_token(f"  {text}\r\n", STATION, FROM, KEY) == BOOKING  # as a scanner delivers it
+
+
+def test_the_window_is_checked_in_any_time_zone():
+    shanghai = timezone(timedelta(hours=8))
+    assert verify_token(token(), STATION, DURING.astimezone(shanghai), KEY) == BOOKING
+    early = rejected(token(), now=FROM - timedelta(seconds=1))
+    assert early.reason == "not_yet_valid" and "2026-11-23T09:30:00+00:00" in str(early)
+    late = rejected(token(), now=UNTIL)
+    assert late.reason == "expired" and BOOKING in str(late)
+
+
+def test_a_token_copied_to_another_station_is_refused():
+    error = rejected(token(), station="BJ-CY-007")
+    assert error.reason == "wrong_station" and error.booking_id == BOOKING
+    assert "issued for station SH-PD-001, not BJ-CY-007" in str(error)
+
+
+def test_an_altered_token_is_refused():
+    prefix, payload, tag = token().split(".")
+    fields = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    fields[0] = "0193a1b2-7c3d-7e4f-8a5b-ffffffffffff"  # someone else's booking
+    forged = base64.urlsafe_b64encode(json.dumps(fields, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    assert rejected(f"{prefix}.{forged}.{tag}").reason == "altered"
+    fields[0], fields[3] = BOOKING, fields[3] + 86400  # a longer validity
+    longer = base64.urlsafe_b64encode(json.dumps(fields, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    assert rejected(f"{prefix}.{longer}.{tag}").reason == "altered"
+    assert rejected(token(), key=OTHER_KEY).reason == "altered"
+
+
+@pytest.mark.parametrize("text", ["", "hello", "SE1.abc", "SE2.a.b", "SE1.!!!.abc", "SE1.e30.AAAA",
+                                  "BK-20261123-07", "SE1." + base64.urlsafe_b64encode(b"[1,2,3,4]").decode() + ".x"])
+def test_unknown_or_garbled_texts_are_malformed(text):
+    assert rejected(text).reason == "malformed"
+
+
+@given(st.text(max_size=200))
+def test_no_text_makes_verify_crash(text):
+    try:
+        verify_token(text, STATION, DURING, KEY)
+    except TokenRejected:
+        pass
+
+
+def test_keys_rotate_and_bad_keys_or_times_are_programming_errors():
+    assert verify_token(token(), STATION, DURING, [OTHER_KEY, KEY]) == BOOKING  # previous key still accepted
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        issue_token(BOOKING, STATION, FROM, UNTIL, b"short")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        issue_token(BOOKING, STATION, datetime(2026, 11, 23, 9), UNTIL, KEY)
+    with pytest.raises(ValueError, match="after valid_from"):
+        issue_token(BOOKING, STATION, UNTIL, FROM, KEY)
+
+
+def test_rejections_are_edge_errors_and_logged(caplog):
+    with caplog.at_level(logging.WARNING, logger="edge.domain.tokens"):
+        error = rejected(token(), station="BJ-CY-007")
+    assert isinstance(error, EdgeError)
+    (record,) = caplog.records
+    assert "reason=wrong_station" in record.getMessage() and f"booking={BOOKING}" in record.getMessage()
+
+
+def test_unicode_ids_survive():
+    text = issue_token("预约-001", "浦东-1", FROM, UNTIL, KEY)
+    assert verify_token(text, "浦东-1", DURING, KEY) == "预约-001"
