@@ -3,7 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
+
+from edge.services.station import open_station
+
+LOG_FILENAME = "tui.log"
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add the tui subcommand to the station-edge parser."""
+    p = sub.add_parser("tui", help="the forecourt terminal UI on this station's database")
+    p.add_argument("--lang", choices=("zh_CN", "en"),
+                   help="UI language (default: the config's station.locale, else $LANG, else zh_CN)")
+    p.add_argument("--log", type=Path, help=f"log file (default: {LOG_FILENAME} in the data directory)")
+    p.set_defaults(handler=run_tui)
+
+
+def run_tui(args: argparse.Namespace) -> None:
+    # textual is imported here, not at the top: every other subcommand starts without it
+    from tui.app import StationApp
+    from tui.i18n import choose_language
+
+    station = open_station(args.data_dir)
+    _log_to_file(args.log or Path(args.data_dir) / LOG_FILENAME, verbose=args.verbose)
+    settings = station.settings.station
+    language = choose_language(args.lang, settings.locale, "locale" in settings.model_fields_set)
+    try:
+        StationApp(station, language=language).run()
+    finally:
+        station.store.close()
+
+
+def _log_to_file(path: Path, *, verbose: bool) -> None:
+    """The terminal belongs to the UI: log lines written to stderr would tear through the screen."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)

@@ -1,0 +1,112 @@
+"""Booking detail: progress moved stage by stage to done; cancel with a reason; no-show; reschedule."""
+
+from __future__ import annotations
+
+from edge.domain.booking_state import BookingState, Progress
+from edge.services import bookings
+from tests.stations import NOW
+from tests.tui.conftest import loaded, text_of, wait_for
+from tests.tui.sample import local
+from tui.app import StationApp
+from tui.screens.booking_detail import BookingDetailScreen
+from tui.screens.reschedule import RescheduleScreen
+
+
+def _wash(station, hour=8, plate="沪A12345"):
+    return bookings.book(station, services=["WASH"], start=local(hour), plate=plate, bay_id="W1", now=NOW)
+
+
+async def _open_by_code(pilot, code: str) -> BookingDetailScreen:
+    """The keyboard way: g, the code, Enter."""
+    await loaded(pilot)
+    await pilot.press("g")
+    pilot.app.screen.query_one("#answer").value = code
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BookingDetailScreen))
+    screen = pilot.app.screen
+    await loaded(pilot, screen)
+    return screen
+
+
+async def _choose_stage(pilot, screen, stage: Progress) -> None:
+    """Highlight `stage` among the next stages and press Enter; wait until the screen shows it."""
+    options = screen.query_one("#stages")
+    offered = [options.get_option_at_index(i).id for i in range(options.option_count)]
+    assert pilot.app.focused is options
+    options.highlighted = 0
+    await pilot.press(*["down"] * offered.index(stage), "enter")
+    await wait_for(pilot, lambda: screen.booking.progress == stage, what=f"stage {stage}")
+
+
+async def test_progress_moves_through_every_stage_to_done(empty_station):
+    booking = _wash(empty_station)
+    bookings.check_in(empty_station, booking.code, now=NOW)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_by_code(pilot, booking.code)
+        assert booking.code in text_of(screen.query_one("#facts"))  # the code the customer quotes
+        for stage in (Progress.IN_BAY, Progress.IN_SERVICE, Progress.WAITING_PARTS, Progress.IN_SERVICE,
+                      Progress.QUALITY_CHECK, Progress.DONE):
+            await _choose_stage(pilot, screen, stage)
+        assert screen.booking.state == BookingState.COMPLETED
+        assert screen.query_one("#stages").option_count == 1  # "no progress to move now"
+    assert bookings.booking(empty_station, booking.code).state == BookingState.COMPLETED
+
+
+async def test_cancel_asks_for_a_reason(empty_station):
+    booking = _wash(empty_station)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_by_code(pilot, booking.code)
+        await pilot.press("x")
+        app.screen.query_one("#answer").value = "customer called"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.booking.state == BookingState.CANCELLED, what="the cancellation")
+        assert not screen.check_action("cancel_booking", ())  # nothing left to cancel
+    assert bookings.booking(empty_station, booking.code).reason == "customer called"
+
+
+async def test_escape_keeps_the_booking(empty_station):
+    booking = _wash(empty_station)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_by_code(pilot, booking.code)
+        await pilot.press("x", "escape")
+        await pilot.pause(0.1)
+    assert bookings.booking(empty_station, booking.code).state == BookingState.CONFIRMED
+
+
+async def test_no_show_after_the_start(empty_station):
+    booking = _wash(empty_station)
+    empty_station.clock = lambda: local(8, 45)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_by_code(pilot, booking.code)
+        await pilot.press("o", "y")
+        await wait_for(pilot, lambda: screen.booking.state == BookingState.NO_SHOW, what="the no-show")
+
+
+async def test_reschedule_to_the_first_free_cell(empty_station):
+    _wash(empty_station, 8, "沪B00001")
+    booking = _wash(empty_station, 10)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        detail = await _open_by_code(pilot, booking.code)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RescheduleScreen))
+        await loaded(pilot)
+        await pilot.press("enter", "y")  # the first free cell (08:30, after the other car), then Yes
+        await wait_for(pilot, lambda: app.screen is detail, what="back on the booking")
+        await wait_for(pilot, lambda: detail.booking.start_at == local(8, 30), what="the new time")
+
+
+async def test_an_unknown_code_is_said_so(empty_station):
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("g")
+        app.screen.query_one("#answer").value = "NOPE99"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app._notifications, what="the error")
+        assert "no booking 'NOPE99'" in list(app._notifications)[-1].message
+        assert len(app.screen_stack) == 1  # still on the board

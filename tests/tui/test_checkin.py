@@ -1,0 +1,53 @@
+"""Check-in: a typed plate with an OCR look-alike finds today's booking; Enter on it checks the car in."""
+
+from __future__ import annotations
+
+from edge.domain.booking_state import BookingState
+from edge.services import bookings
+from tests.stations import NOW
+from tests.tui.conftest import cells, loaded, text_of, wait_for
+from tests.tui.sample import local
+from tui.app import StationApp
+from tui.lookups import check_in_candidates
+from tui.screens.checkin import CheckInScreen
+
+
+def _book(station, plate, hour, bay="W1"):
+    return bookings.book(station, services=["WASH"], start=local(hour), plate=plate, bay_id=bay, now=NOW)
+
+
+async def test_a_plate_typed_with_an_ocr_confusion_checks_the_right_car_in(empty_station):
+    wanted = _book(empty_station, "沪A12348", 9)
+    _book(empty_station, "沪K55555", 10)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        screen = app.screen
+        await pilot.press(*"沪A1234B")  # B for 8: the camera's (and the tired eye's) favourite
+        table = screen.query_one("#candidates")
+        await wait_for(pilot, lambda: table.row_count == 1 and screen.typed == "沪A1234B", what="the candidate")
+        row = cells(table)[0]
+        assert row[0] == "沪A12348" and row[-1] == wanted.code
+        assert "★" in row[5]  # the match the plate matcher would put to the attendant
+        await pilot.press("enter")  # from the plate field to the candidates
+        assert app.focused is table
+        await pilot.press("enter")  # the attendant confirms this one
+        await wait_for(pilot, lambda: bookings.booking(empty_station, wanted.code).state == BookingState.CHECKED_IN,
+                       what="the check-in")
+        await wait_for(pilot, lambda: "沪A12348" in text_of(screen.query_one("#last")))
+        assert app.focused is screen.query_one("#plate")
+
+
+def test_candidates_are_close_plates_or_the_code(empty_station):
+    wanted = _book(empty_station, "沪A12348", 9)
+    _book(empty_station, "沪K55555", 10)
+    assert [c.booking.code for c in check_in_candidates(empty_station, "沪A1234B")] == [wanted.code]
+    assert [c.booking.code for c in check_in_candidates(empty_station, wanted.code.lower())] == [wanted.code]
+    # the province character dropped by a camera still finds it
+    assert [c.booking.plate for c in check_in_candidates(empty_station, "A12348")] == ["沪A12348"]
+    assert [c.booking.plate for c in check_in_candidates(empty_station, "A1234B")] == ["沪A12348"]
+    assert check_in_candidates(empty_station, "沪A12349") == []  # a plain typo is another car, not a look-alike
+    assert check_in_candidates(empty_station, "京Z99999") == []
+    assert check_in_candidates(empty_station, "!!") == []  # not a plate: nothing, not an error

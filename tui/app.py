@@ -1,0 +1,153 @@
+"""The forecourt terminal app: screens, global keys, the store watch, the language switch."""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+
+from edge.services import bookings
+from edge.services.station import Station
+from tui import i18n
+from tui.i18n import N_, _
+from tui.messages import ServiceDone, ServiceFailed, StoreChanged
+from tui.screens.base import StationScreen
+from tui.screens.board import BoardScreen
+from tui.screens.booking_detail import BookingDetailScreen
+from tui.screens.checkin import CheckInScreen
+from tui.screens.dialogs import PromptDialog
+from tui.screens.members import MembersScreen
+from tui.screens.new_booking import NewBookingScreen
+from tui.screens.technicians import TechniciansScreen
+from tui.screens.waitlist import WaitlistScreen
+from tui.workers import call_in_thread, watch_store
+
+# `data_version` is polled this often: another writer's commit shows within half a second
+WATCH_SECONDS = 0.2
+# time alone changes the board (late alerts, the clock): redraw this often without a commit
+TICK_SECONDS = 30.0
+NAVIGATION = frozenset({"board", "check_in", "new_booking", "find_booking", "members", "technicians", "waitlist",
+                        "toggle_language"})
+
+
+class StationApp(App[None]):
+    """One station's forecourt terminal, working on its SQLite file through `edge` services."""
+
+    CSS_PATH = ["styles/app.tcss", "styles/board.tcss", "styles/forms.tcss"]
+    TITLE = "station-edge"
+    ENABLE_COMMAND_PALETTE = False
+    # the navigation keys work everywhere; the board's footer lists them (BoardScreen.BINDINGS),
+    # other screens' footers keep to their own keys so they fit 80 columns
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "board", N_("Board"), show=False),
+        Binding("c", "check_in", N_("Check in"), show=False),
+        Binding("n", "new_booking", N_("Book"), show=False),
+        Binding("g", "find_booking", N_("Find"), show=False),
+        Binding("m", "members", N_("Members"), show=False),
+        Binding("t", "technicians", N_("Techs"), show=False),
+        Binding("w", "waitlist", N_("Waitlist"), show=False),
+        # the description names the language the key switches to
+        Binding("l", "toggle_language", N_("中文")),
+        Binding("q", "quit", N_("Quit"), show=False),
+    ]
+
+    def __init__(self, station: Station, *, language: str = "en", watch_interval: float = WATCH_SECONDS) -> None:
+        i18n.set_language(language)
+        super().__init__()
+        self.station = station
+        self.watch_interval = watch_interval
+        self._stop_watch = threading.Event()
+
+    def get_default_screen(self) -> Screen:
+        return BoardScreen()
+
+    def on_mount(self) -> None:
+        self.run_worker(
+            lambda: watch_store(self, self.station.store.data_version, self.watch_interval, self._stop_watch),
+            name="store-watch", group="store-watch", thread=True, exit_on_error=False,
+        )
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def on_unmount(self) -> None:
+        self._stop_watch.set()
+
+    async def action_quit(self) -> None:
+        self._stop_watch.set()
+        await super().action_quit()
+
+    # -- store changes -------------------------------------------------------------------
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, StationScreen):
+                screen.post_message(StoreChanged())
+
+    def _tick(self) -> None:
+        if isinstance(self.screen, StationScreen):
+            self.screen.reload()
+
+    # -- navigation ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NAVIGATION and isinstance(self.screen, ModalScreen):
+            return False  # a dialog is answered first
+        if action == "board" and isinstance(self.screen, BoardScreen):
+            return False
+        return True
+
+    def open_screen(self, screen: Screen) -> None:
+        """Show a top-level screen over the board (what was above the board goes)."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen)
+
+    def open_booking(self, ref: str) -> None:
+        self.push_screen(BookingDetailScreen(ref))
+
+    def action_board(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_check_in(self) -> None:
+        self.open_screen(CheckInScreen())
+
+    def action_new_booking(self) -> None:
+        self.open_screen(NewBookingScreen())
+
+    def action_members(self) -> None:
+        self.open_screen(MembersScreen())
+
+    def action_technicians(self) -> None:
+        self.open_screen(TechniciansScreen())
+
+    def action_waitlist(self) -> None:
+        self.open_screen(WaitlistScreen())
+
+    def action_find_booking(self) -> None:
+        def answered(ref: str | None) -> None:
+            if ref:  # looked up first: an unknown code is said so here, not by an empty screen
+                call_in_thread(self, "find", bookings.booking, self.station, ref)
+
+        self.push_screen(PromptDialog(_("Booking code"), placeholder="K7Q2XM"), answered)
+
+    def on_service_done(self, message: ServiceDone) -> None:
+        if message.request == "find":
+            self.open_booking(message.result.code)
+
+    def on_service_failed(self, message: ServiceFailed) -> None:
+        self.notify(message.message, title=_("Not done"), severity="error", timeout=8)
+
+    # -- language ------------------------------------------------------------------------
+
+    async def action_toggle_language(self) -> None:
+        await self.set_language(i18n.other_language(i18n.language()))
+
+    async def set_language(self, lang: str) -> None:
+        """Switch the UI's language now: every open screen is drawn again in it."""
+        i18n.set_language(lang)
+        for screen in list(self.screen_stack):
+            if isinstance(screen, StationScreen):
+                await screen.retranslate()

@@ -1,0 +1,204 @@
+"""The reads behind the screens other than the board; each runs in a worker thread.
+
+Where `edge` has no read service (bookings by plate, a booking's member) the read uses
+edge's own query helpers on a read transaction; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from edge.domain.booking_state import PROGRESS_NEXT, RELEASING_STATES, BookingState, Progress
+from edge.domain.capacity import StartOption
+from edge.domain.plates import CONFUSION_COST, REGION_COST, match_plate, normalize_plate, plate_distance
+from edge.domain.tiers import check_booking_rights
+from edge.errors import NotFound, RuleViolation
+from edge.services import availability, bookings, members, waitlist
+from edge.services.booking_store import BookingRecord, query_bookings
+from edge.services.members import MemberProfile, MemberRecord, find_member
+from edge.services.station import Station
+from edge.store.catalog import load_catalog
+
+CHECK_IN_STATES = (BookingState.CONFIRMED, BookingState.HELD)
+# one OCR look-alike (8/B, 0/D, 5/S ...) away, even typed without the province character: a
+# forecourt keyboard often has no Chinese input method, so "A1234B" must find 沪A12348
+CANDIDATE_DISTANCE = REGION_COST + CONFUSION_COST
+HISTORY_LIMIT = 100
+
+
+# -- check-in --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    booking: BookingRecord
+    distance: float  # 0 = the plate as typed (or the booking code)
+    best: bool  # the match edge.domain.plates.match_plate would put to the attendant
+
+
+def check_in_candidates(station: Station, typed: str) -> list[Candidate]:
+    """Today's confirmed or held bookings whose plate is close to `typed` (or whose code it is), best first."""
+    typed = typed.strip()
+    if not typed:
+        return []
+    today = station.local(station.clock()).date()
+    waiting = [b for b in bookings.bookings_on(station, today) if b.state in CHECK_IN_STATES]
+    by_code = [Candidate(b, 0.0, True) for b in waiting if b.code == typed.upper()]
+    if by_code:
+        return by_code
+    try:
+        read = normalize_plate(typed)
+    except RuleViolation:
+        return []
+    verdict = match_plate(read, [b.plate for b in waiting], max_distance=CANDIDATE_DISTANCE)
+    found = []
+    for booking in waiting:
+        distance = plate_distance(read, booking.plate)
+        if distance <= CANDIDATE_DISTANCE:
+            found.append(Candidate(booking, distance, verdict.kind != "none" and booking.plate == verdict.plate))
+    return sorted(found, key=lambda c: (c.distance, abs((c.booking.start_at - station.clock()).total_seconds())))
+
+
+# -- booking detail --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    booking: BookingRecord
+    member: MemberRecord | None
+    next_stages: tuple[Progress, ...]
+
+
+def booking_view(station: Station, ref: str) -> BookingView:
+    with station.store.read() as conn:
+        booking = bookings.booking(station, ref)
+        member = find_member(conn, member_id=booking.member_id) if booking.member_id else None
+    return BookingView(booking, member, next_stages(booking))
+
+
+def next_stages(booking: BookingRecord) -> tuple[Progress, ...]:
+    """The progress stages the booking may move to now, in the order a car goes through them."""
+    if booking.state not in (BookingState.CHECKED_IN, BookingState.IN_SERVICE):
+        return ()
+    current = Progress(booking.progress) if booking.progress else Progress.RECEIVED
+    return tuple(stage for stage in Progress if stage in PROGRESS_NEXT[current])
+
+
+# -- new booking -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Slots:
+    services: tuple[str, ...]
+    day: date
+    bay_ids: tuple[str, ...]
+    starts: tuple[datetime, ...]  # every cell start of the day, the rows of the picker
+    free: dict[tuple[str, datetime], StartOption]  # what this customer may book
+    kept: frozenset[tuple[str, datetime]]  # free, but not for this customer's tier
+    kept_reason: str  # why (the tier rule's own words), '' if nothing is kept
+
+
+def free_slots(station: Station, *, day: date, services: list[str], tier: str | None) -> Slots:
+    """The picker's content: free starts for the services, and those the tier rules keep back."""
+    plan = station.catalog().plan(services)
+    every = availability.free_starts(station, day=day, services=services)
+    tier = tier or station.settings.booking.guest_tier
+    allowed = availability.free_starts(station, day=day, services=services, tier=tier)
+    free = {(o.bay_id, o.start): o for o in allowed}
+    kept = frozenset((o.bay_id, o.start) for o in every) - free.keys()
+    reason = ""
+    if kept:
+        now = station.clock()
+        first = min(kept, key=lambda key: key[1])
+        try:
+            check_booking_rights(
+                tier=station.tier(tier), local_start=station.local(first[1]), local_now=station.local(now),
+                hot_slots=station.hot_slots, min_notice_minutes=station.settings.booking.min_notice_minutes,
+            )
+        except RuleViolation as err:
+            reason = str(err)
+    bays = tuple(bay.id for bay in station.catalog().bays_for(plan))
+    return Slots(tuple(services), day, bays, tuple(cell.start for cell in station.grid(day)), free, kept, reason)
+
+
+def member_for(station: Station, *, phone: str, plate: str) -> MemberProfile | None:
+    """The member behind a phone number or a plate; None for a guest."""
+    for key in (phone.strip(), plate.strip()):
+        if key:
+            try:
+                return members.lookup(station, key)
+            except (NotFound, RuleViolation):
+                continue
+    return None
+
+
+# -- members, technicians, waitlist -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    key: str
+    profile: MemberProfile | None
+    history: tuple[BookingRecord, ...]  # newest first
+
+
+def member_view(station: Station, key: str) -> MemberView:
+    """A member (by phone or plate) and the bookings of their vehicles, or of the plate alone."""
+    key = key.strip()
+    try:
+        profile: MemberProfile | None = members.lookup(station, key)
+    except NotFound:
+        profile = None
+    plates = list(profile.plates) if profile else [normalize_plate(key)]
+    return MemberView(key, profile, tuple(plate_history(station, plates)))
+
+
+def plate_history(station: Station, plates: list[str]) -> list[BookingRecord]:
+    if not plates:
+        return []
+    with station.store.read() as conn:
+        return query_bookings(
+            conn, f"plate IN ({', '.join('?' * len(plates))}) ORDER BY start_at DESC LIMIT {HISTORY_LIMIT}",
+            tuple(plates),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicianDay:
+    id: str
+    name: str
+    skills: tuple[str, ...]
+    shifts: tuple[tuple[datetime, datetime], ...]
+    on_shift: bool
+    bookings: tuple[BookingRecord, ...]
+
+
+def technicians_today(station: Station) -> tuple[datetime, list[TechnicianDay]]:
+    now = station.clock()
+    day = station.local(now).date()
+    todays = [b for b in bookings.bookings_on(station, day) if b.state not in RELEASING_STATES]
+    with station.store.read() as conn:
+        catalog = load_catalog(conn)  # afresh: the roster may have come from HQ since the UI started
+    rows = []
+    for technician in catalog.technicians.values():
+        shifts = station.shifts(technician, day)
+        rows.append(TechnicianDay(
+            technician.id, technician.name, tuple(sorted(technician.skills)), shifts,
+            any(start <= now < end for start, end in shifts),
+            tuple(b for b in todays if b.technician_id == technician.id),
+        ))
+    return now, rows
+
+
+def waitlist_from_today(station: Station) -> list[tuple[waitlist.WaitlistRecord, BookingRecord | None]]:
+    """Entries from today on, each with the booking offered to it (if any)."""
+    today = station.local(station.clock()).date()
+    entries = [e for e in waitlist.entries(station) if e.day >= today.isoformat()]
+    offered = [e.offered_booking_id for e in entries if e.offered_booking_id]
+    found: dict[str, BookingRecord] = {}
+    if offered:
+        with station.store.read() as conn:
+            found = {b.id: b for b in query_bookings(
+                conn, f"id IN ({', '.join('?' * len(offered))})", tuple(offered))}
+    return [(e, found.get(e.offered_booking_id or "")) for e in entries]

@@ -1,0 +1,197 @@
+"""One booking: its facts and code, progress stages to move through, check-in, cancel, reschedule, no-show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from edge.domain.booking_state import RESCHEDULABLE_STATES, TRANSITIONS, BookingState, Progress
+from edge.services import bookings
+from edge.services.station import Station
+from tui.formatting import (
+    booking_services, channel_label, day_label, span, stage_label, state_label, when,
+)
+from tui.i18n import N_, _
+from tui.lookups import BookingView, booking_view
+from tui.screens.base import StationScreen
+from tui.screens.dialogs import ConfirmDialog, PromptDialog
+
+S = BookingState
+_ACTION_NEEDS = {
+    "check_in": S.CHECKED_IN,
+    "confirm_hold": S.CONFIRMED,
+    "cancel_booking": S.CANCELLED,
+    "no_show": S.NO_SHOW,
+}
+
+
+class BookingDetailScreen(StationScreen):
+    TITLE = N_("Booking")
+    AUTO_FOCUS = "#stages"
+    BINDINGS = [
+        Binding("i", "check_in", N_("Check in")),
+        Binding("k", "confirm_hold", N_("Confirm")),
+        Binding("r", "reschedule", N_("Reschedule")),
+        Binding("x", "cancel_booking", N_("Cancel")),
+        Binding("o", "no_show", N_("No-show")),
+        Binding("escape", "back", N_("Back")),
+    ]
+
+    def __init__(self, ref: str) -> None:
+        super().__init__()
+        self.ref = ref
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="detail"):
+            facts = Static(id="facts")
+            facts.border_title = _("Booking")
+            yield facts
+            with Vertical(id="detail-right"):
+                path = Static(id="path")
+                path.border_title = _("Progress")
+                yield path
+                stages = OptionList(id="stages")
+                stages.border_title = _("Move to")
+                stages.border_subtitle = _("Enter moves it")
+                yield stages
+
+    def load(self, station: Station) -> BookingView:
+        return booking_view(station, self.ref)
+
+    def title_note(self) -> str:
+        view: BookingView | None = self.data
+        return view.booking.code if view else self.ref
+
+    def show(self, view: BookingView) -> None:
+        self.ref = view.booking.code
+        self.query_one("#facts", Static).update(self._facts(view))
+        self.query_one("#path", Static).update(self._path(view))
+        stages = self.query_one("#stages", OptionList)
+        highlighted = stages.highlighted
+        stages.clear_options()
+        stages.add_options([Option(stage_label(stage), id=str(stage)) for stage in view.next_stages])
+        if not view.next_stages:
+            stages.add_option(Option(Text(_("No progress to move now"), style="dim"), disabled=True))
+        elif highlighted is not None and highlighted < len(view.next_stages):
+            stages.highlighted = highlighted
+        self.refresh_bindings()
+
+    def _facts(self, view: BookingView) -> Table:
+        station, b, member = self.station, view.booking, view.member
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column()
+        customer = _("guest")
+        if member is not None:
+            customer = f"{member.name or member.phone} · {member.phone} · {member.tier} · " + \
+                _("credit {score}").format(score=member.credit_score)
+        rows = [
+            (_("Code"), Text(b.code, style="bold reverse")),
+            (_("Plate"), Text(b.plate, style="bold")),
+            (_("Customer"), customer),
+            (_("Services"), booking_services(station, b)),
+            (_("Time"), f"{day_label(station.local(b.start_at).date())} {span(station, b.start_at, b.end_at)}"),
+            (_("Bay"), b.bay_id),
+            (_("Technician"), self._technician(b.technician_id)),
+            (_("State"), Text(state_label(b.state), style="bold")),
+            (_("Progress"), stage_label(b.progress) or "—"),
+            (_("Price"), station.money(b.price_minor)),
+            (_("Channel"), channel_label(b.channel)),
+        ]
+        if b.hold_until is not None:
+            rows.append((_("Hold until"), when(station, b.hold_until)))
+        if b.reason:
+            rows.append((_("Reason"), b.reason))
+        # there is no service to change notes yet: they are shown as booked
+        rows.append((_("Notes"), Text(b.notes or "—") + Text("  " + _("(read-only)"), style="dim")))
+        for label, value in rows:
+            grid.add_row(label, value)
+        return grid
+
+    def _technician(self, technician_id: str | None) -> str:
+        if not technician_id:
+            return "—"
+        technician = self.station.catalog().technicians.get(technician_id)
+        return f"{technician_id} {technician.name}" if technician else technician_id
+
+    def _path(self, view: BookingView) -> Text:
+        current = view.booking.progress
+        text = Text()
+        for i, stage in enumerate(Progress):
+            if i:
+                text.append(" › ", style="dim")
+            if stage == current:
+                text.append(stage_label(stage), style="bold reverse")
+            elif stage in view.next_stages:
+                text.append(stage_label(stage), style="bold")
+            else:
+                text.append(stage_label(stage), style="dim")
+        return text
+
+    # -- actions -------------------------------------------------------------------------
+
+    @property
+    def booking(self):
+        return self.data.booking if isinstance(self.data, BookingView) else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        booking = self.booking
+        if action in _ACTION_NEEDS:
+            return booking is not None and _ACTION_NEEDS[action] in TRANSITIONS[booking.state]
+        if action == "reschedule":
+            return booking is not None and booking.state in RESCHEDULABLE_STATES
+        return True
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.booking is not None and event.option.id:
+            self.call("progress", bookings.set_progress, self.station, self.booking.code, event.option.id)
+
+    def action_check_in(self) -> None:
+        self.call("check_in", bookings.check_in, self.station, self.booking.code)
+
+    def action_confirm_hold(self) -> None:
+        self.call("confirm", bookings.confirm, self.station, self.booking.code)
+
+    def action_cancel_booking(self) -> None:
+        code = self.booking.code
+
+        def answered(reason: str | None) -> None:
+            if reason is not None:
+                self.call("cancel", bookings.cancel, self.station, code, reason=reason)
+
+        self.app.push_screen(PromptDialog(_("Cancel booking {code}? Reason (Enter cancels it, Esc keeps it)")
+                                          .format(code=code)), answered)
+
+    def action_no_show(self) -> None:
+        code = self.booking.code
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call("no_show", bookings.mark_no_show, self.station, code)
+
+        self.app.push_screen(ConfirmDialog(_("Mark {code} as a no-show and free its slot?").format(code=code)),
+                             answered)
+
+    def action_reschedule(self) -> None:
+        from tui.screens.reschedule import RescheduleScreen
+
+        self.app.push_screen(RescheduleScreen(self.data))
+
+    def done(self, request: str, result: Any) -> None:
+        messages = {
+            "progress": N_("{code}: {stage}"),
+            "check_in": N_("{code} checked in"),
+            "confirm": N_("{code} confirmed"),
+            "cancel": N_("{code} cancelled"),
+            "no_show": N_("{code} marked no-show"),
+        }
+        self.app.notify(_(messages[request]).format(code=result.code, stage=stage_label(result.progress)))
+        self.reload()

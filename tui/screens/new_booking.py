@@ -1,0 +1,236 @@
+"""A new booking for a walk-in or a caller: services → a free cell → the customer → hold or confirm."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, SelectionList, Static
+
+from edge.errors import EdgeError
+from edge.services import bookings
+from edge.services.members import MemberProfile
+from edge.services.station import Station
+from tui.formatting import clock, day_label, minutes_text, service_name, services_label
+from tui.i18n import N_, _
+from tui.lookups import Slots, free_slots, member_for
+from tui.messages import SlotChosen
+from tui.screens.base import StationScreen
+from tui.screens.booking_detail import BookingDetailScreen
+from tui.widgets.booking.slot_picker import SlotPicker
+
+MEMBER_LOOKUP_DELAY = 0.3  # seconds of quiet typing before the member is looked up
+
+
+class NewBookingScreen(StationScreen):
+    TITLE = N_("New booking")
+    AUTO_FOCUS = "#services"
+    BINDINGS = [
+        Binding("f5", "book(False)", N_("Confirm")),
+        Binding("f6", "book(True)", N_("Hold")),
+        Binding("escape", "back", N_("Back")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.channel = "walk_in"
+        self.codes: list[str] = []
+        self.day: date | None = None
+        self.plate = ""
+        self.phone = ""
+        self.member: MemberProfile | None = None
+        self.chosen: tuple[str, datetime] | None = None
+        self._lookup_timer: Timer | None = None
+        self._booking = False
+
+    # -- composition ---------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        station = self.station
+        today = station.local(station.clock()).date()
+        self.day = self.day or today
+        horizon = max(tier.horizon_days for tier in station.tiers.values())
+        catalog = station.catalog()
+        with Horizontal(id="booking-form"):
+            with Vertical(id="booking-left"):
+                with RadioSet(id="channel", compact=True):
+                    yield RadioButton(_("Walk-in"), value=self.channel == "walk_in", id="walk_in")
+                    yield RadioButton(_("Phone"), value=self.channel == "phone", id="phone")
+                items = [*catalog.services.items(), *catalog.packages.items()]
+                choices = [(f"{service_name(station, code)} · {station.money(item.price_minor)}", code,
+                            code in self.codes) for code, item in items]
+                services = SelectionList[str](*choices, id="services")
+                services.border_title = _("Services")
+                yield services
+                days = [(day_label(today + timedelta(days=n)), today + timedelta(days=n)) for n in range(horizon + 1)]
+                with Horizontal(classes="field"):
+                    yield Label(_("Day"))
+                    yield Select(days, value=self.day, allow_blank=False, compact=True, id="day")
+                with Horizontal(classes="field"):
+                    yield Label(_("Plate"))
+                    yield Input(self.plate, placeholder="沪A12345", compact=True, id="plate")
+                with Horizontal(classes="field"):
+                    yield Label(_("Phone"))
+                    yield Input(self.phone, placeholder=_("finds or enrols a member"), compact=True,
+                                id="phone-number")
+                yield Static(id="member")
+            with Vertical(id="booking-right"):
+                picker = SlotPicker(id="slots")
+                picker.border_title = _("Free starts")
+                yield picker
+                yield Static(id="summary")
+                with Horizontal(id="booking-buttons"):
+                    yield Button(_("Confirm") + " F5", id="confirm", variant="primary", compact=True)
+                    yield Button(_("Hold") + " F6", id="hold", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_member()
+        self._show_summary()
+
+    async def retranslate(self) -> None:
+        await super().retranslate()
+        self._show_member()
+        self._show_summary()
+
+    # -- loading the free cells -----------------------------------------------------------
+
+    def load(self, station: Station) -> Slots | None:
+        if not self.codes or self.day is None:
+            return None
+        tier = self.member.member.tier if self.member else None
+        return free_slots(station, day=self.day, services=list(self.codes), tier=tier)
+
+    def show(self, slots: Slots | None) -> None:
+        if slots is not None and (slots.services, slots.day) != (tuple(self.codes), self.day):
+            return  # read for an earlier choice; the reload for the current one is on its way
+        if slots is not None and self.chosen is not None and self.chosen not in slots.free:
+            self.chosen = None  # taken meanwhile, or no longer right for the services or the tier
+        self.query_one(SlotPicker).show(self.station, slots, self.chosen)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        summary = self.query_one("#summary", Static)
+        if not self.codes:
+            summary.update(Text(_("Pick services (Space) to see the free starts"), style="dim"))
+            return
+        try:
+            plan = self.station.catalog().plan(self.codes)
+        except EdgeError as err:
+            summary.update(Text(str(err), style="bold"))
+            return
+        text = Text(f"{services_label(self.station, self.codes)} · {minutes_text(plan.duration_minutes)} · "
+                    f"{self.station.money(plan.price_minor)}")
+        if self.chosen is not None:
+            bay, start = self.chosen
+            text.append(" · " + _("bay {bay} at {time}").format(bay=bay, time=clock(self.station, start)),
+                        style="bold")
+        else:
+            picker = self.query_one(SlotPicker)
+            text.append("\n" + (_("Enter on a free cell picks it") if picker.free_count else
+                                _("No free start this day")), style="dim")
+        slots: Slots | None = self.data
+        if slots is not None and slots.kept:
+            text.append("\n" + _("{count} start(s) kept back: {reason}").format(count=len(slots.kept),
+                                                                               reason=slots.kept_reason))
+        summary.update(text)
+
+    # -- the form ------------------------------------------------------------------------
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        self.channel = event.pressed.id or "walk_in"
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        event.stop()
+        self.codes = list(event.selection_list.selected)
+        self.chosen = None
+        self._show_summary()
+        self.reload()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, date) and event.value != self.day:
+            self.day = event.value
+            self.chosen = None
+            self.reload()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.input.id == "plate":
+            self.plate = event.value
+        else:
+            self.phone = event.value
+        if self._lookup_timer is not None:
+            self._lookup_timer.stop()
+        self._lookup_timer = self.set_timer(MEMBER_LOOKUP_DELAY, self._look_up_member)
+
+    def _look_up_member(self) -> None:
+        phone, plate, station = self.phone, self.plate, self.station
+        self.call("member", lambda: (phone, plate, member_for(station, phone=phone, plate=plate)))
+
+    def _show_member(self) -> None:
+        line = self.query_one("#member", Static)
+        if self.member is None:
+            line.update(Text(_("Guest (a phone number enrols a member when booking)"), style="dim"))
+            return
+        m = self.member.member
+        line.update(Text(_("Member {name} · {tier} · credit {score}").format(
+            name=m.name or m.phone, tier=m.tier, score=m.credit_score), style="bold"))
+
+    def on_slot_chosen(self, message: SlotChosen) -> None:
+        message.stop()
+        self.chosen = (message.bay_id, message.start)
+        self.query_one(SlotPicker).show(self.station, self.data, self.chosen)
+        self._show_summary()
+        self.query_one("#plate", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_book(event.button.id == "hold")
+
+    # -- booking -------------------------------------------------------------------------
+
+    def action_book(self, hold: bool) -> None:
+        missing = [label for label, ok in ((_("services"), bool(self.codes)), (_("a free cell"), self.chosen),
+                                           (_("the plate"), self.plate.strip())) if not ok]
+        if missing:
+            self.app.notify(_("Still needed: {what}").format(what=", ".join(missing)), severity="warning")
+            return
+        if self._booking:
+            return
+        self._booking = True
+        bay, start = self.chosen
+        self.call("book", bookings.book, self.station, services=list(self.codes), start=start,
+                  plate=self.plate.strip(), bay_id=bay, phone=self.phone.strip() or None, channel=self.channel,
+                  hold=hold)
+
+    def done(self, request: str, result: Any) -> None:
+        if request == "member":
+            phone, plate, member = result
+            if (phone, plate) == (self.phone, self.plate):  # an answer to what is typed now
+                changed = (member and member.member.id) != (self.member and self.member.member.id)
+                self.member = member
+                self._show_member()
+                if changed:
+                    self.reload()  # the tier decides which starts may be booked
+            return
+        self._booking = False
+        verb = _("Held") if result.state == "held" else _("Booked")
+        self.app.notify(_("{verb} {code}: {plate} at {time}, bay {bay}").format(
+            verb=verb, code=result.code, plate=result.plate, time=clock(self.station, result.start_at),
+            bay=result.bay_id))
+        self.app.switch_screen(BookingDetailScreen(result.code))
+
+    def failed(self, request: str, message: str, kind: str) -> None:
+        if request == "book":
+            self._booking = False
+            self.query_one("#summary", Static).update(Text(message, style="bold"))
+            if kind == "slot_taken":
+                self.chosen = None
+                self.reload()

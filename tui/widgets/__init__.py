@@ -1,0 +1,1 @@
+"""The UI's widgets, one folder per area: common (chrome), board, booking."""

@@ -1,0 +1,1 @@
+"""Widgets of the board: the per-bay timeline of today."""

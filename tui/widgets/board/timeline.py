@@ -1,0 +1,73 @@
+"""Today's timeline: one row per bay, one mark per slot cell, scaled to the width it is given."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.console import Group
+from rich.text import Text
+from textual.app import RenderResult
+from textual.widget import Widget
+
+from edge.services.station import Station
+from tui.board_data import Board
+from tui.i18n import N_, _
+
+GLYPHS = {"free": "·", "held": "░", "booked": "▒", "busy": "█", "done": "▁"}
+LEGEND = (("busy", N_("on site")), ("booked", N_("booked")), ("held", N_("held")), ("done", N_("done")),
+          ("free", N_("free")))
+
+
+class Timeline(Widget):
+    """Bays down, the day's cells across; the cell holding now is marked."""
+
+    COMPONENT_CLASSES = {
+        "timeline--free", "timeline--held", "timeline--booked", "timeline--busy", "timeline--done",
+        "timeline--now", "timeline--hours", "timeline--bay",
+    }
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._board: Board | None = None
+        self._station: Station | None = None
+
+    def show(self, station: Station, board: Board) -> None:
+        self._station, self._board = station, board
+        self.refresh(layout=True)
+
+    def render(self) -> RenderResult:
+        board, station = self._board, self._station
+        if board is None or station is None:
+            return ""
+        if not board.grid:
+            return Text(_("Closed today"))
+        bay_ids = list(board.timeline)
+        label_width = max((cell_len(bay) for bay in bay_ids), default=2) + 1
+        cell_width = max(1, (self.content_size.width - label_width) // len(board.grid))
+        now_index = next((i for i, cell in enumerate(board.grid) if cell.start <= board.now < cell.end), None)
+        style = self.get_component_rich_style
+        hours = Text(" " * label_width, style=style("timeline--hours"), no_wrap=True)
+        for i, cell in enumerate(board.grid):
+            local = station.local(cell.start)
+            column = label_width + i * cell_width
+            # an hour label goes where the hour starts, if the last label left room for it
+            if local.minute == 0 and cell_len(hours.plain) <= column:
+                hours.append(" " * (column - cell_len(hours.plain)))
+                hours.append(f"{local:%H}", style=style("timeline--hours"))
+        lines: list[Text] = [hours]
+        for bay in bay_ids:
+            line = Text(bay + " " * (label_width - cell_len(bay)), style=style("timeline--bay"), no_wrap=True)
+            for i, kind in enumerate(board.timeline[bay]):
+                mark = style(f"timeline--{kind}")
+                if i == now_index:
+                    mark += style("timeline--now")
+                line.append(GLYPHS[kind] * cell_width, style=mark)
+            lines.append(line)
+        legend = Text(no_wrap=True, overflow="ellipsis")
+        for kind, name in LEGEND:
+            legend.append(GLYPHS[kind], style=style(f"timeline--{kind}"))
+            legend.append(f" {_(name)}  ")
+        lines.append(legend)
+        return Group(*lines)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(self._board.timeline) + 2 if self._board and self._board.grid else 1

@@ -1,0 +1,1 @@
+"""Widgets for making and moving bookings: the slot picker."""

@@ -1,0 +1,1 @@
+"""Widgets every screen shares: the title bar and the translated key footer."""
