@@ -377,6 +377,21 @@ class CreditSettings(_Frozen):
         return self
 
 
+class DeviceSettings(_Frozen):
+    """One piece of bay hardware: a driver from drivers.registry and its options."""
+
+    id: Id
+    driver: Text  # e.g. qr_serial, qr_camera, anpr, clock_in, occupancy_modbus, sim_qr ...
+    role: Literal["entrance", "bay"] = "entrance"  # where a scan or a plate read happens
+    bay: Id | None = None  # the bay of a bay reader
+    options: dict[str, Any] = {}
+
+
+class SecuritySettings(_Frozen):
+    # signs the booking QR tokens; HQ holds the same key to issue tokens for app bookings
+    token_key: Annotated[str, Strict(), MinLen(16)] | None = None
+
+
 class PathSettings(_Frozen):
     data_dir: Text | None = None
 
@@ -393,6 +408,8 @@ class Settings(_Frozen):
     booking: BookingSettings = BookingSettings()
     credit: CreditSettings = CreditSettings()
     loyalty: LoyaltySettings = LoyaltySettings()
+    devices: tuple[DeviceSettings, ...] = ()
+    security: SecuritySettings = SecuritySettings()
     coupon_templates: tuple[CouponTemplateSettings, ...] = ()
     paths: PathSettings = PathSettings()
 
@@ -478,7 +495,7 @@ def _duplicates(items: tuple[Any, ...], section: str, attr: str) -> Iterator[tup
 def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
     for section, attr in (("bays", "id"), ("services", "code"), ("packages", "code"), ("materials", "sku"),
                           ("technicians", "id"), ("technicians", "card_id"), ("neighbours", "id"),
-                          ("tiers", "name"), ("coupon_templates", "id")):  # fmt: skip
+                          ("tiers", "name"), ("coupon_templates", "id"), ("devices", "id")):  # fmt: skip
         yield from _duplicates(getattr(s, section), section, attr)
     by_code = {svc.code: svc for svc in s.services}
     skus = {m.sku for m in s.materials}
@@ -514,6 +531,10 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
     hot = s.booking.hot_slots
     if hot is not None and hot.min_tier not in names:
         yield ("booking", "hot_slots", "min_tier"), f"unknown tier {hot.min_tier!r} (tiers: {known})"
+    bay_ids = {b.id for b in s.bays}
+    for i, device in enumerate(s.devices):
+        if device.role == "bay" and device.bay not in bay_ids:
+            yield ("devices", i, "bay"), f"a bay reader names one of the bays ({', '.join(sorted(bay_ids))})"
     templates = {t.id for t in s.coupon_templates}
     if s.booking.compensation_coupon is not None and s.booking.compensation_coupon not in templates:
         yield ("booking", "compensation_coupon"), f"unknown coupon template {s.booking.compensation_coupon!r}"

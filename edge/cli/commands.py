@@ -293,4 +293,23 @@ def run_daemon(args: argparse.Namespace) -> int:
     from edge.daemon import runner
 
     logging.getLogger().setLevel(logging.INFO)  # the daemon's log is its journal
+    # pymodbus logs every failed poll; the drivers log a sensor's loss and recovery once each
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     return asyncio.run(runner.run(_station(args)))
+
+
+def token(args: argparse.Namespace) -> None:
+    """The signed QR token of a booking, valid from an hour before its start until it ends."""
+    from datetime import timedelta
+
+    from edge.domain.tokens import issue_token
+    from edge.errors import RuleViolation
+
+    station = _station(args)
+    key = station.settings.security.token_key
+    if key is None:
+        raise RuleViolation("no [security] token_key in the config: tokens cannot be signed")
+    record = bookings.booking(station, args.booking)
+    text = issue_token(record.id, station.settings.station.id, record.start_at - timedelta(hours=1),
+                       record.end_at + timedelta(hours=1), key.encode())
+    emit_json({"booking": record.code, "token": text}) if args.json else print(text)

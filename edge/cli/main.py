@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("complete", commands.complete, "mark the service done"),
         ("no-show", commands.no_show, "the customer did not come: release the slot"),
         ("show", commands.show, "show one booking"),
+        ("token", commands.token, "the signed QR token of a booking (printed or sent by SMS)"),
     ):
         p = sub.add_parser(name, parents=[common], help=text)
         p.add_argument("booking", help="booking id or code")

@@ -10,6 +10,8 @@ from datetime import datetime
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from drivers.errors import DriverError
+from edge.daemon.devices import build_sources, run_devices
 from edge.daemon.jobs import DAILY_GRACE, INTERVAL_GRACE, SCHEDULE
 from edge.daemon.systemd import Notifier
 from edge.services.station import Station
@@ -44,13 +46,20 @@ async def run(station: Station, *, notifier: Notifier | None = None) -> int:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    try:
+        sources = build_sources(station)
+    except DriverError as err:
+        log.error("device configuration refused: %s", err)
+        return 3
     scheduler = build_scheduler(station)
     scheduler.start()
     station_id = station.settings.station.id
     log.info("daemon ready station=%s jobs=%d", station_id, len(SCHEDULE))
     notifier.ready(f"station {station_id}: {len(SCHEDULE)} jobs scheduled")
     watchdog = asyncio.create_task(_keep_watchdog_fed(notifier)) if notifier.watchdog_interval() else None
+    devices = asyncio.create_task(run_devices(station, sources, stop))
     await stop.wait()
+    await devices
     log.info("daemon stopping station=%s", station_id)
     notifier.stopping()
     if watchdog is not None:
