@@ -64,4 +64,5 @@ def run(args: argparse.Namespace) -> None:
     print(f"\n{total} event(s) wait in the outbox for HQ (the link is not configured in this demo):")
     print(table(("stream", "seq", "type", "entity"), [(e["stream"], e["seq"], e["type"], e["entity_id"]) for e in events]))
     print(f"\nTry: station-edge --data-dir {data_dir} bookings --date {day}")
+    print(f"     station-edge --data-dir {data_dir} tui      (the forecourt terminal)")
     station.store.close()
