@@ -97,7 +97,7 @@ class MqttOccupancy(OccupancySource):
                         topic, payload = self._inbox.get_nowait()
                         events.extend(self._reading(topic, payload))
                 except queue.Empty:
-                    pass
+                    pass  # no reading this tick: silence timers below still advance
                 events.extend(self._tick_all())
                 self._publish(events)
             return False
