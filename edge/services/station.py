@@ -58,8 +58,12 @@ class Station:
         return self._catalog
 
     def reload_catalog(self) -> None:
-        self._catalog = None
-        self._shift_cache.clear()
+        """Read the catalogue again and swap it in whole: a thread reading meanwhile sees the
+        old one or the new one, never none."""
+        with self.store.read() as conn:
+            catalog = load_catalog(conn)
+        self._shift_cache = {}
+        self._catalog = catalog
 
     def grid(self, day: date) -> tuple[Cell, ...]:
         return _grid(self._hours_key, day, self.tz, self.slot_minutes)
