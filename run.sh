@@ -37,7 +37,12 @@ ensure_debian_packages() {
 ensure_venv() {
     need_python
     if [ ! -x "$VENV/bin/python" ]; then
-        "$PYTHON" -m venv "$VENV"
+        # Debian's own python3 ships venv (and ensurepip) in a separate package
+        if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            ensure_debian_packages python3-venv
+            "$PYTHON" -m venv "$VENV"
+        fi
     fi
     # reinstall only when the declared dependencies changed
     local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"

@@ -130,7 +130,7 @@ def test_events_before_open_is_a_driver_error():
 
     async def scenario():
         async for _ in source.events():
-            pass
+            break  # never reached: asking for events before open() must raise
 
     with pytest.raises(DriverError, match="open"):
         asyncio.run(scenario())

@@ -51,7 +51,8 @@ class StationScreen(Screen):
         yield TranslatedFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
-        raise NotImplementedError
+        """The screen's own widgets between the title and the footer; every screen names them."""
+        raise TypeError(f"{type(self).__name__} must define compose_body() (its widgets)")
 
     def on_mount(self) -> None:
         self.update_title()
