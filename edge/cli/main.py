@@ -43,6 +43,9 @@ COMMAND_MODULES = (
     "edge.cli.inventory_commands",
     "edge.cli.report_commands",
     "edge.cli.tui_commands",
+    "edge.cli.doctor_commands",
+    "edge.cli.sync_commands",
+    "edge.cli.hq_commands",
 )
 
 

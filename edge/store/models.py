@@ -270,4 +270,12 @@ TABLES = SQLModel.metadata
 
 
 # the tables of later areas live in modules of their own; importing them registers them here
-from edge.store import delivery_tables, enterprise_tables, loyalty_tables, notification_tables  # noqa: E402,F401
+from edge.store import (  # noqa: E402,F401
+    delivery_tables,
+    device_tables,
+    enterprise_tables,
+    escrow_tables,
+    loyalty_tables,
+    notification_tables,
+    sync_tables,
+)
