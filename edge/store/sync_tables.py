@@ -1,3 +1,56 @@
 """The station side of HQ sync: per-stream ack marks, applied downlink seqs, link state."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from edge.store.types import UtcDateTime
+
+
+def _time(*, nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable))
+
+
+class SyncUplink(SQLModel, table=True):
+    """HQ's cumulative ack of this station's outbox: every seq <= acked_upto of (epoch, stream) is at HQ."""
+
+    __tablename__ = "sync_uplink"
+    __table_args__ = {"sqlite_with_rowid": False}
+    epoch: str = Field(primary_key=True)
+    stream: str = Field(primary_key=True)
+    acked_upto: int = Field(default=0, sa_column_kwargs={"nullable": False})
+    acked_at: datetime | None = _time(nullable=True)
+
+
+class SyncDownlink(SQLModel, table=True):
+    """The last message of HQ's per-station downlink log applied here, per stream.
+
+    `log_epoch` names the incarnation of HQ's log; a new one (HQ rebuilt its log) starts the
+    stream again from a snapshot.
+    """
+
+    __tablename__ = "sync_downlink"
+    __table_args__ = {"sqlite_with_rowid": False}
+    stream: str = Field(primary_key=True)
+    log_epoch: str = ""
+    applied_upto: int = Field(default=0, sa_column_kwargs={"nullable": False})
+    applied_at: datetime | None = _time(nullable=True)
+
+
+class SyncLink(SQLModel, table=True):
+    """The link to HQ as the sync process last saw it (one row; absent until sync first ran).
+
+    `seen_at` is refreshed while the process runs, so a killed process reads as offline.
+    """
+
+    __tablename__ = "sync_link"
+    id: int = Field(default=1, primary_key=True)
+    state: str  # online, offline
+    changed_at: datetime = _time()
+    seen_at: datetime = _time()
+    last_ack_at: datetime | None = _time(nullable=True)
+    last_error: str = ""
