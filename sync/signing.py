@@ -41,7 +41,8 @@ def station_of_kid(kid: str) -> str:
     return station
 
 
-def _check_kid(kid: str) -> str:
+def check_key_id(kid: str) -> str:
+    """`kid` if it is a usable key id (STATION-LABEL, safe as a file name); SyncError if not."""
     if not kid or "/" in kid or kid.startswith("."):
         raise SyncError(f"key id {kid!r} is not usable as a key file name")
     station_of_kid(kid)
@@ -52,7 +53,7 @@ class Signer:
     """One private key and its key id: signs messages."""
 
     def __init__(self, kid: str, private_key: Ed25519PrivateKey) -> None:
-        self.kid = _check_kid(kid)
+        self.kid = check_key_id(kid)
         self._private_key = private_key
 
     @classmethod
@@ -125,7 +126,7 @@ class Keyring:
         return keyring
 
     def add(self, kid: str, pem: bytes, *, source: str | None = None) -> None:
-        _check_kid(kid)
+        check_key_id(kid)
         where = source or f"public key {kid}"
         try:
             public_key = serialization.load_pem_public_key(pem)

@@ -46,6 +46,7 @@ COMMAND_MODULES = (
     "edge.cli.doctor_commands",
     "edge.cli.sync_commands",
     "edge.cli.hq_commands",
+    "edge.cli.key_commands",
 )
 
 
@@ -223,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        if args.command != "demo":
+        if args.command not in ("demo", "keys"):  # neither touches a station's data
             args.data_dir = resolve_data_dir(args)
         return args.handler(args) or EXIT_OK
     except CliUsageError as err:
