@@ -75,6 +75,7 @@ EVENT_STREAMS: dict[str, Stream] = {
     "booking.late": Stream.OPS,
     "inventory.moved": Stream.OPS,
     "inventory.low_stock": Stream.OPS,
+    "booking.notes": Stream.BOOKING,
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from edge.domain.booking_state import (
     RESCHEDULABLE_STATES,
@@ -14,6 +14,7 @@ from edge.domain.booking_state import (
 from edge.domain.delivery import ServiceReportInput
 from edge.domain.plates import normalize_plate
 from edge.domain.slots import day_bounds, local_day
+from edge.domain.tokens import issue_token
 from edge.domain.tiers import check_booking_rights, check_credit_rights, credit_rights, hold_deadline
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services import delivery, enterprise_bookings, inventory, waitlist
@@ -42,6 +43,8 @@ from edge.domain.ids import uuid7
 from edge.store.types import to_db_time
 
 CHANNELS = ("terminal", "phone", "walk_in", "app", "hq")
+# a booking's QR works from an hour before its start until an hour after its end
+TOKEN_MARGIN = timedelta(hours=1)
 
 
 def book(
@@ -328,6 +331,32 @@ def bookings_on(station: Station, day: date) -> list[BookingRecord]:
 def booking(station: Station, ref: str) -> BookingRecord:
     with station.store.read() as conn:
         return get_booking(conn, ref)
+
+
+NOTES_MAX_CHARS = 500
+
+
+def set_notes(station: Station, ref: str, notes: str, *, now: datetime | None = None) -> BookingRecord:
+    """Replace the booking's notes (what the customer asked for, what the attendant saw)."""
+    notes = notes.strip()
+    if len(notes) > NOTES_MAX_CHARS:
+        raise RuleViolation(f"notes are at most {NOTES_MAX_CHARS} characters, not {len(notes)}")
+    now = now or station.clock()
+    with station.store.write() as conn:
+        current = get_booking(conn, ref)
+        if current.notes == notes:
+            return current
+        return update_booking(conn, station, current, "booking.notes", now=now, notes=notes)
+
+
+def booking_token(station: Station, ref: str) -> str:
+    """The signed token the booking's QR carries: valid from an hour before its start to an hour after its end."""
+    key = station.settings.security.token_key
+    if key is None:
+        raise RuleViolation("no [security] token_key in the config: tokens cannot be signed")
+    record = booking(station, ref)
+    return issue_token(record.id, station.settings.station.id, record.start_at - TOKEN_MARGIN,
+                       record.end_at + TOKEN_MARGIN, key.encode())
 
 
 def member_for_phone(station: Station, phone: str):
