@@ -1,8 +1,11 @@
-"""Booking detail: progress moved stage by stage to done; cancel with a reason; no-show; reschedule."""
+"""Booking detail: progress moved stage by stage to done; notes; the QR; cancel with a reason; no-show; reschedule."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from edge.domain.booking_state import BookingState, Progress
+from edge.domain.tokens import verify_token
 from edge.services import bookings
 from tests.stations import NOW
 from tests.tui.conftest import loaded, text_of, wait_for
@@ -10,6 +13,7 @@ from tests.tui.sample import local
 from tui.app import StationApp
 from tui.screens.booking_detail import BookingDetailScreen
 from tui.screens.reschedule import RescheduleScreen
+from tui.widgets.booking.qr import DARK
 
 
 def _wash(station, hour=8, plate="沪A12345"):
@@ -110,3 +114,76 @@ async def test_an_unknown_code_is_said_so(empty_station):
         await wait_for(pilot, lambda: app._notifications, what="the error")
         assert "no booking 'NOPE99'" in list(app._notifications)[-1].message
         assert len(app.screen_stack) == 1  # still on the board
+
+
+async def test_notes_are_edited_and_saved(empty_station):
+    booking = _wash(empty_station)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_by_code(pilot, booking.code)
+        await pilot.press("e")
+        answer = app.screen.query_one("#answer")
+        assert answer.value == ""
+        answer.value = "左后视镜有划痕 / scratch on the left mirror"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "scratch on the left mirror" in text_of(screen.query_one("#facts")),
+                       what="the notes on screen")
+        await pilot.press("e")  # the dialog opens on what is saved, to be corrected
+        assert app.screen.query_one("#answer").value == "左后视镜有划痕 / scratch on the left mirror"
+        await pilot.press("escape")
+    saved = bookings.booking(empty_station, booking.code)
+    assert saved.notes == "左后视镜有划痕 / scratch on the left mirror"
+    with empty_station.store.read() as conn:
+        assert conn.execute("SELECT count(*) FROM outbox WHERE type = 'booking.notes'").fetchone()[0] == 1
+
+
+def _modules(text) -> list[list[bool]]:
+    """The modules a camera sees in the half-block QR: the glyph's colour is the upper one, its background the lower."""
+    rows = []
+    for line in text.split("\n"):
+        upper, lower = [], []
+        for offset in range(len(line.plain)):
+            style = next((span.style for span in line.spans if span.start <= offset < span.end), None)
+            upper.append(style.color.name == DARK)
+            lower.append(style.bgcolor.name == DARK)
+        rows += [upper, lower]
+    return rows
+
+
+async def test_the_booking_qr_is_shown_and_scans_back_to_its_token(tmp_path):
+    import numpy
+    import zxingcpp
+
+    from tests.stations import TEST_CONFIG, make_station
+    from tui.screens.booking_qr import BookingQrScreen
+
+    station = make_station(tmp_path, config=TEST_CONFIG + '\n[security]\ntoken_key = "TST-001-test-signing-key"\n')
+    booking = _wash(station)
+    app = StationApp(station)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _open_by_code(pilot, booking.code)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: isinstance(app.screen, BookingQrScreen), what="the QR")
+            shown = app.screen.query_one("#qr").content
+            token = app.screen.token
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen))
+        assert verify_token(token, "TST-001", local(8).astimezone(UTC), b"TST-001-test-signing-key") == booking.id
+        image = numpy.kron(numpy.where(numpy.array(_modules(shown)), 0, 255).astype(numpy.uint8),
+                           numpy.ones((4, 4), numpy.uint8))
+        [found] = zxingcpp.read_barcodes(image)
+        assert found.text == token
+    finally:
+        station.store.close()
+
+
+async def test_without_a_signing_key_the_qr_is_refused_with_the_reason(empty_station):
+    booking = _wash(empty_station)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_by_code(pilot, booking.code)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app._notifications, what="the refusal")
+        assert "token_key" in list(app._notifications)[-1].message
+        assert app.screen is screen

@@ -1,4 +1,4 @@
-"""One booking: its facts and code, progress stages to move through, check-in, cancel, reschedule, no-show."""
+"""One booking: its facts and code, progress stages to move through, notes, its QR, check-in, cancel, reschedule, no-show."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tui.formatting import (
 from tui.i18n import N_, _
 from tui.lookups import BookingView, booking_view
 from tui.screens.base import StationScreen
+from tui.screens.booking_qr import BookingQrScreen
 from tui.screens.dialogs import ConfirmDialog, PromptDialog
 
 S = BookingState
@@ -41,6 +42,8 @@ class BookingDetailScreen(StationScreen):
         Binding("r", "reschedule", N_("Reschedule")),
         Binding("x", "cancel_booking", N_("Cancel")),
         Binding("o", "no_show", N_("No-show")),
+        Binding("e", "edit_notes", N_("Notes")),
+        Binding("p", "show_qr", N_("QR")),
         Binding("escape", "back", N_("Back")),
     ]
 
@@ -109,8 +112,7 @@ class BookingDetailScreen(StationScreen):
             rows.append((_("Hold until"), when(station, b.hold_until)))
         if b.reason:
             rows.append((_("Reason"), b.reason))
-        # there is no service to change notes yet: they are shown as booked
-        rows.append((_("Notes"), Text(b.notes or "—") + Text("  " + _("(read-only)"), style="dim")))
+        rows.append((_("Notes"), b.notes or "—"))
         for label, value in rows:
             grid.add_row(label, value)
         return grid
@@ -147,6 +149,8 @@ class BookingDetailScreen(StationScreen):
             return booking is not None and _ACTION_NEEDS[action] in TRANSITIONS[booking.state]
         if action == "reschedule":
             return booking is not None and booking.state in RESCHEDULABLE_STATES
+        if action in ("edit_notes", "show_qr"):
+            return booking is not None
         return True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -180,13 +184,32 @@ class BookingDetailScreen(StationScreen):
         self.app.push_screen(ConfirmDialog(_("Mark {code} as a no-show and free its slot?").format(code=code)),
                              answered)
 
+    def action_edit_notes(self) -> None:
+        code = self.booking.code
+
+        def answered(notes: str | None) -> None:
+            if notes is not None:
+                self.call("notes", bookings.set_notes, self.station, code, notes)
+
+        self.app.push_screen(PromptDialog(_("Notes for {code} (Enter saves, Esc keeps them)").format(code=code),
+                                          value=self.booking.notes), answered)
+
+    def action_show_qr(self) -> None:
+        self.call("qr", bookings.booking_token, self.station, self.booking.code)
+
     def action_reschedule(self) -> None:
         from tui.screens.reschedule import RescheduleScreen
 
         self.app.push_screen(RescheduleScreen(self.data))
 
     def done(self, request: str, result: Any) -> None:
+        if request == "qr":
+            b = self.booking
+            caption = f"{b.code}  {b.plate}  {when(self.station, b.start_at)} {b.bay_id}"
+            self.app.push_screen(BookingQrScreen(result, caption))
+            return
         messages = {
+            "notes": N_("{code}: notes saved"),
             "progress": N_("{code}: {stage}"),
             "check_in": N_("{code} checked in"),
             "confirm": N_("{code} confirmed"),
