@@ -392,6 +392,13 @@ class SecuritySettings(_Frozen):
     token_key: Annotated[str, Strict(), MinLen(16)] | None = None
 
 
+class EscrowSettings(_Frozen):
+    """How the station's (bay, slot) cells are split with HQ (slot escrow, docs/protocol.md)."""
+
+    hq_share: Annotated[float, Strict(), Ge(0), Le(1), AllowInfNan(False)] = 0.0  # 0: the station owns every cell
+    block_minutes: Positive = 120  # HQ's cells come in runs of this length
+
+
 class PathSettings(_Frozen):
     data_dir: Text | None = None
 
@@ -411,6 +418,7 @@ class Settings(_Frozen):
     devices: tuple[DeviceSettings, ...] = ()
     security: SecuritySettings = SecuritySettings()
     coupon_templates: tuple[CouponTemplateSettings, ...] = ()
+    escrow: EscrowSettings = EscrowSettings()
     paths: PathSettings = PathSettings()
 
     @model_validator(mode="before")
@@ -535,6 +543,8 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
     for i, device in enumerate(s.devices):
         if device.role == "bay" and device.bay not in bay_ids:
             yield ("devices", i, "bay"), f"a bay reader names one of the bays ({', '.join(sorted(bay_ids))})"
+    if s.escrow.block_minutes % s.station.slot_minutes:
+        yield ("escrow", "block_minutes"), f"must be a whole number of slots ({s.station.slot_minutes} minutes)"
     templates = {t.id for t in s.coupon_templates}
     if s.booking.compensation_coupon is not None and s.booking.compensation_coupon not in templates:
         yield ("booking", "compensation_coupon"), f"unknown coupon template {s.booking.compensation_coupon!r}"
