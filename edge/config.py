@@ -392,6 +392,26 @@ class SecuritySettings(_Frozen):
     token_key: Annotated[str, Strict(), MinLen(16)] | None = None
 
 
+class SyncSettings(_Frozen):
+    """The MQTT link to HQ (docs/protocol.md); relative file paths are from the data directory."""
+
+    enabled: Annotated[bool, Strict()] = True
+    broker_host: Text
+    broker_port: Annotated[int, Strict(), Ge(1), Le(65535)] = 8883
+    ca_file: Text | None = None  # TLS is on when a CA file is given
+    cert_file: Text | None = None
+    key_file: Text | None = None
+    username: Text | None = None
+    password: Text | None = None
+    signing_key: Text  # this station's Ed25519 key, {kid}.key (`station-edge sync keygen`)
+    hq_keys: Text  # directory of HQ's public keys (*.pub) that sign the downlink
+    batch_max_bytes: Annotated[int, Strict(), Ge(1024)] = 65536
+    batch_max_events: Positive = 500
+    window_messages: Positive = 8
+    ack_timeout_s: Positive = 10
+    max_clock_ahead_s: Positive = 3600
+
+
 class EscrowSettings(_Frozen):
     """How the station's (bay, slot) cells are split with HQ (slot escrow, docs/protocol.md)."""
 
@@ -419,6 +439,7 @@ class Settings(_Frozen):
     security: SecuritySettings = SecuritySettings()
     coupon_templates: tuple[CouponTemplateSettings, ...] = ()
     escrow: EscrowSettings = EscrowSettings()
+    sync: SyncSettings | None = None
     paths: PathSettings = PathSettings()
 
     @model_validator(mode="before")
