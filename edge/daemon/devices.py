@@ -1,27 +1,35 @@
-"""The daemon's devices: start every configured source and turn what it reads into bookings' state.
+"""The daemon's devices: start every configured source and turn what it reads into the station's state.
 
-Routing (DESIGN §6): a booking QR scanned at the entrance checks the car in; scanned at a bay
-reader it also marks the car "in bay". A plate read checks a car in only on an exact match
-with a booking expected now; a look-alike match is logged for the attendant to confirm at
-the terminal. Occupancy, clock-ins and alarms are logged until the bay-state and roster
-services that use them exist.
+Routing (DESIGN §6, docs/devices-and-daemon.md):
+- a booking QR scanned at the entrance checks the car in; scanned at a bay reader it also
+  marks the car "in bay"; a forged, copied or expired token is refused and logged;
+- a plate read checks a car in only on an exact match with a booking expected now; a
+  look-alike opens an attendant prompt listing the plausible bookings (never a check-in);
+- a bay sensor's occupancy becomes the bay's live state (and moves the booking on that bay
+  to "in bay"); a stuck-sensor alarm is kept on the bay;
+- a technician's card clocks them in or out, which changes today's live capacity.
+Every device's health (from its driver, plus the events the station refused) is written to
+the store every HEALTH_INTERVAL seconds, and at once when a device connects or drops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 
-from drivers.events import CardPresented, CodeScanned, PlateRead
+from drivers.base import Source
+from drivers.events import BayOccupancy, CardPresented, CodeScanned, DeviceAlarm, PlateRead
 from drivers.registry import create_source
 from edge.config import DeviceSettings
 from edge.domain.booking_state import BookingState, Progress
-from edge.domain.plates import match_plate, normalize_plate
+from edge.domain.plates import match_plate, normalize_plate, plate_distance
 from edge.domain.tokens import TokenRejected, verify_token
 from edge.errors import BookingError, EdgeError
-from edge.services import bookings
-from edge.services.booking_store import query_bookings
+from edge.services import bookings, live_state
+from edge.services.booking_store import BookingRecord, query_bookings
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
@@ -29,30 +37,66 @@ log = logging.getLogger(__name__)
 
 # a car is expected from an hour before its start until it becomes a no-show
 EARLY_ARRIVAL = timedelta(hours=1)
+PLAUSIBLE_DISTANCE = 1.0  # confusion-weighted distance within which a booked plate is worth asking about
+MAX_CANDIDATES = 3
+HEALTH_INTERVAL = 5.0  # seconds between two writes of unchanged device health
+HEALTH_POLL = 0.5  # seconds between two looks for a change worth writing at once
 
 
-def route(station: Station, device: DeviceSettings, event: object) -> None:
-    """Apply one device event to the store (runs in a worker thread: services block)."""
-    try:
+@dataclass
+class Device:
+    """A configured device, its source, and the events the station refused from it."""
+
+    settings: DeviceSettings
+    source: Source
+    refused: int = 0
+
+
+class Router:
+    """Applies device events to the store; call `route` from a worker thread (services block)."""
+
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.refused: Counter[str] = Counter()
+
+    def route(self, device: DeviceSettings, event: object) -> None:
+        try:
+            if not self._apply(device, event):
+                self.refused[device.id] += 1
+        except TokenRejected:
+            self.refused[device.id] += 1  # verify_token has logged why, once
+        except BookingError as err:
+            self.refused[device.id] += 1
+            log.warning("device event refused device=%s reason=%s", device.id, err)
+        except Exception:  # a store hiccup or a bug must not stop this device's events: log, carry on
+            self.refused[device.id] += 1
+            log.exception("device event failed device=%s event=%r", device.id, event)
+
+    def _apply(self, device: DeviceSettings, event: object) -> bool:
+        """True when the station accepted the event (acted on it, or had nothing to do)."""
+        station, now = self.station, self.station.clock()
         if isinstance(event, CodeScanned):
-            _scanned(station, device, event.code)
-        elif isinstance(event, PlateRead):
-            _plate(station, device, event.plate)
-        elif isinstance(event, CardPresented):
-            log.info("card presented device=%s card=%s", device.id, event.card_id)
-        else:
-            log.info("device event device=%s event=%r", device.id, event)
-    except TokenRejected:
-        pass  # verify_token has logged why, once
-    except BookingError as err:
-        log.warning("device event refused device=%s reason=%s", device.id, err)
+            return _scanned(station, device, event.code)
+        if isinstance(event, PlateRead):
+            _plate(station, device, event)
+            return True
+        if isinstance(event, BayOccupancy):
+            live_state.record_occupancy(station, event.bay, event.state, source=device.id, now=now)
+            return True
+        if isinstance(event, DeviceAlarm) and event.alarm == "stuck" and event.bay is not None:
+            live_state.record_stuck(station, event.bay, event.active, source=device.id, now=now)
+            return True
+        if isinstance(event, CardPresented):
+            return live_state.clock_card(station, event.card_id, now=now, device=device.id) is not None
+        log.info("device event not routed device=%s event=%r", device.id, event)
+        return True
 
 
-def _scanned(station: Station, device: DeviceSettings, code: str) -> None:
+def _scanned(station: Station, device: DeviceSettings, code: str) -> bool:
     key = station.settings.security.token_key
     if key is None:
         log.warning("qr scan ignored device=%s reason=no [security] token_key configured", device.id)
-        return
+        return False
     booking_id = verify_token(code, station.settings.station.id, station.clock(), key.encode())
     booking = bookings.booking(station, booking_id)
     if booking.state in (BookingState.CONFIRMED, BookingState.HELD):
@@ -61,25 +105,47 @@ def _scanned(station: Station, device: DeviceSettings, code: str) -> None:
     if device.role == "bay" and booking.state == BookingState.CHECKED_IN and booking.progress == Progress.RECEIVED:
         bookings.set_progress(station, booking_id, Progress.IN_BAY)
         log.info("in bay by qr device=%s bay=%s booking=%s", device.id, device.bay, booking.code)
+    return True
 
 
-def _plate(station: Station, device: DeviceSettings, read: str) -> None:
+def expected_arrivals(station: Station) -> list[BookingRecord]:
+    """Bookings whose car may turn up now: from an hour before their start until they become no-shows."""
     now = station.clock()
     late = timedelta(minutes=station.settings.booking.no_show_minutes)
     with station.store.read() as conn:
-        expected = query_bookings(
+        return query_bookings(
             conn, "start_at >= ? AND start_at <= ? AND state IN (?, ?)",
             (to_db_time(now - late), to_db_time(now + EARLY_ARRIVAL), BookingState.CONFIRMED, BookingState.HELD),
         )
+
+
+def _plate(station: Station, device: DeviceSettings, event: PlateRead) -> None:
+    expected = expected_arrivals(station)
     by_plate = {b.plate: b for b in expected}
-    match = match_plate(read, list(by_plate))
+    match = match_plate(event.plate, list(by_plate))
     if match.kind == "exact":
         booking = bookings.check_in(station, by_plate[match.plate].id)
         log.info("checked in by plate device=%s plate=%s booking=%s", device.id, match.plate, booking.code)
-    elif match.kind == "confirm":
-        log.info("plate needs the attendant device=%s read=%s candidate=%s", device.id, read, match.plate)
-    else:
-        log.info("plate not expected device=%s read=%s", device.id, _shown(read))
+        return
+    candidates = _plausible(match.read, expected) if match.read else []
+    if not candidates:
+        log.info("plate not expected device=%s read=%s", device.id, _shown(event.plate))
+        return
+    live_state.create_plate_prompt(station, match.read, event.confidence, device.id, candidates, now=station.clock())
+
+
+def _plausible(read: str, expected: list[BookingRecord]) -> list[live_state.PromptCandidate]:
+    """The expected bookings whose plate is within PLAUSIBLE_DISTANCE of the read, closest first."""
+    scored = []
+    for booking in expected:
+        try:
+            distance = plate_distance(read, normalize_plate(booking.plate))
+        except EdgeError:
+            continue
+        if distance <= PLAUSIBLE_DISTANCE:
+            scored.append(live_state.PromptCandidate(booking.id, booking.code, booking.plate, round(distance, 3)))
+    scored.sort(key=lambda c: (c.distance, c.plate, c.code))
+    return scored[:MAX_CANDIDATES]
 
 
 def _shown(read: str) -> str:
@@ -89,25 +155,64 @@ def _shown(read: str) -> str:
         return repr(read)
 
 
-def build_sources(station: Station) -> list[tuple[DeviceSettings, object]]:
+# -- running the sources ----------------------------------------------------------------
+
+
+def build_sources(station: Station) -> list[Device]:
     """A source per configured device; a configuration mistake raises DriverError naming it."""
-    return [(device, create_source(device.id, device.driver, device.options)) for device in station.settings.devices]
+    return [Device(device, create_source(device.id, device.driver, device.options)) for device in station.settings.devices]
 
 
-async def run_devices(station: Station, sources: list[tuple[DeviceSettings, object]], stop: asyncio.Event) -> None:
-    """Open every source and route its events until `stop` is set."""
-    for _device, source in sources:
-        await source.open()
-    tasks = [asyncio.create_task(_pump(station, device, source)) for device, source in sources]
-    log.info("devices started count=%d", len(sources))
+def health_rows(devices: list[Device], router: Router) -> list[live_state.DeviceHealth]:
+    rows = []
+    for device in devices:
+        health = device.source.health()
+        rows.append(live_state.DeviceHealth(
+            device_id=device.settings.id, driver=device.settings.driver, role=device.settings.role,
+            connected=health.connected, last_event_at=health.last_event_at, last_error=health.last_error,
+            accepted=health.accepted, rejected=health.rejected + router.refused[device.settings.id],
+        ))
+    return rows
+
+
+async def run_devices(station: Station, devices: list[Device], stop: asyncio.Event) -> None:
+    """Open every source, route its events and keep its health written, until `stop` is set."""
+    router = Router(station)
+    for device in devices:
+        await device.source.open()
+    tasks = [asyncio.create_task(_pump(router, device)) for device in devices]
+    if devices:
+        tasks.append(asyncio.create_task(_write_health(station, devices, router)))
+    log.info("devices started count=%d", len(devices))
     await stop.wait()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    for _device, source in sources:
-        await source.close()
+    for device in devices:
+        await device.source.close()
+    if devices:  # the last word: every device disconnected
+        await asyncio.to_thread(_store_health, station, health_rows(devices, router))
 
 
-async def _pump(station: Station, device: DeviceSettings, source) -> None:
-    async for event in source.events():
-        await asyncio.to_thread(route, station, device, event)
+async def _pump(router: Router, device: Device) -> None:
+    async for event in device.source.events():
+        await asyncio.to_thread(router.route, device.settings, event)
+
+
+async def _write_health(station: Station, devices: list[Device], router: Router) -> None:
+    loop = asyncio.get_running_loop()
+    written_at, written = float("-inf"), None
+    while True:
+        rows = health_rows(devices, router)
+        state = [(row.connected, row.last_error) for row in rows]
+        if state != written or loop.time() - written_at >= HEALTH_INTERVAL:
+            await asyncio.to_thread(_store_health, station, rows)
+            written_at, written = loop.time(), state
+        await asyncio.sleep(HEALTH_POLL)
+
+
+def _store_health(station: Station, rows: list[live_state.DeviceHealth]) -> None:
+    try:
+        live_state.record_device_health(station, rows, now=station.clock())
+    except EdgeError as err:  # a busy or failing store must not stop the devices: next time
+        log.warning("device health not written error=%s", err)

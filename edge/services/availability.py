@@ -11,6 +11,7 @@ from edge.domain.capacity import StartOption, start_options
 from edge.domain.catalog import WorkPlan
 from edge.domain.tiers import TierRule, check_booking_rights
 from edge.errors import RuleViolation
+from edge.services.live_capacity import absent_technicians
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
@@ -48,6 +49,9 @@ def options_on(
     if not bays or not grid:
         return []
     technicians = catalog.technicians_for(plan)
+    if technicians:
+        absent = absent_technicians(conn, station, day=day, now=now)
+        technicians = [t for t in technicians if t.id not in absent]
     first, last = to_db_time(grid[0].start), to_db_time(grid[-1].end)
     stamp = to_db_time(now)
     bay_ids = [bay.id for bay in bays]

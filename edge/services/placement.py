@@ -22,6 +22,7 @@ from edge.services.booking_store import (
     release_cells,
     update_booking,
 )
+from edge.services.live_capacity import absent_technicians
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
@@ -131,7 +132,9 @@ def _choose_technician(
     if not candidates:
         raise RuleViolation(f"no technician at this station has the skills {skills}")
     start, end = window[0].start, window[-1].end
-    rostered = [t for t in candidates if on_shift(station.shifts(t, day), start, end)]
+    # live capacity: who clocked out (or never came) today gets no more of today's work
+    absent = absent_technicians(conn, station, day=day, now=station.clock())
+    rostered = [t for t in candidates if t.id not in absent and on_shift(station.shifts(t, day), start, end)]
     first, last = day_bounds(day, station.tz)
     ids = [t.id for t in rostered]
     cells = [to_db_time(cell.start) for cell in window]
