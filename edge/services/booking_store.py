@@ -198,14 +198,6 @@ def claim_bay(
     )
 
 
-def unclaim_bay(conn: Connection, *, booking_id: str, bay_id: str, starts: list[datetime]) -> None:
-    """Undo claim_bay inside the same transaction (the technician could not be found)."""
-    conn.execute(
-        "DELETE FROM slot_claim WHERE bay_id = ? AND slot_start >= ? AND slot_start <= ? AND booking_id = ?",
-        (bay_id, to_db_time(starts[0]), to_db_time(starts[-1]), booking_id),
-    )
-
-
 def claim_technician(conn: Connection, *, booking_id: str, technician_id: str, starts: list[datetime]) -> bool:
     """Claim the technician's cells: one car at a time per technician, by primary key."""
     return _insert_all_or_none(

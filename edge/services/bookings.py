@@ -37,7 +37,7 @@ from edge.services.members import (
     register_vehicle,
 )
 from edge.services.ledgers import prepaid_entry
-from edge.services.placement import claim_first_free, expire_lapsed_holds
+from edge.services.placement import choose_placement, claim_first_free, claim_placement, expire_lapsed_holds
 from edge.services.station import Station
 from edge.domain.ids import uuid7
 from edge.store.types import to_db_time
@@ -114,20 +114,18 @@ def book(
         # a booking awaiting approval keeps its cells until the approval deadline, not a hold's
         pending_approval = fleet is not None and fleet.needs_approval
         hold_until = hold_deadline(tier, now) if hold and not pending_approval else None
-        bay, technician_id = claim_first_free(
-            conn, station, booking_id=booking_id, plan=plan, start=start, bays=bays,
-            hold_until=hold_until, now=now,
-        )
+        placement = choose_placement(conn, station, plan=plan, start=start, bays=bays, now=now)
         register_vehicle(conn, plate=plate, member_id=member.id if member else None, now=now)
         state = BookingState.HELD if hold else BookingState.CONFIRMED
         if pending_approval:
             state = BookingState.PENDING_APPROVAL
         booking = new_booking(
-            station, booking_id=booking_id, plan=plan, bay=bay, technician_id=technician_id, start=start,
-            plate=plate, member_id=member.id if member else None, channel=channel, state=state,
+            station, booking_id=booking_id, plan=plan, bay=placement.bay, technician_id=placement.technician_id,
+            start=start, plate=plate, member_id=member.id if member else None, channel=channel, state=state,
             hold_until=hold_until, notes=notes, now=now,
         )
         booking = insert_booking(conn, station, booking, f"booking.{state}")
+        claim_placement(conn, booking_id=booking_id, placement=placement, hold_until=hold_until)
         if fleet is not None:
             enterprise_bookings.record(conn, station, fleet, booking, now=now)
         if deposit_minor > 0:

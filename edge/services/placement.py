@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlite3 import Connection
@@ -16,7 +17,6 @@ from edge.errors import RuleViolation, SlotTaken
 from edge.services.booking_store import (
     BookingRecord,
     claim_bay,
-    unclaim_bay,
     claim_technician,
     query_bookings,
     release_cells,
@@ -41,6 +41,56 @@ def expire_lapsed_holds(conn: Connection, station: Station, now: datetime) -> li
     return expired
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a plan goes: a bay whose cells from the start are free, and a technician if it needs skills."""
+
+    bay: Bay
+    technician_id: str | None
+    starts: tuple[datetime, ...]
+
+
+def choose_placement(
+    conn: Connection,
+    station: Station,
+    *,
+    plan: WorkPlan,
+    start: datetime,
+    bays: Sequence[Bay],
+    now: datetime,
+) -> Placement:
+    """The first bay of `bays` with every cell from `start` unclaimed, and a rostered, free
+    technician if the plan needs skills; raises SlotTaken or RuleViolation.
+
+    It only reads: the caller holds the write lock (BEGIN IMMEDIATE), so nothing can take
+    the cells between this choice and `claim_placement`. The caller writes the booking row
+    first and claims after it: claims written before their booking would leave deferred
+    foreign-key checks open, and SQLite then scans the claim tables when the booking row
+    arrives, which grows with the station's whole history. Lapsed holds are swept only
+    when something is in the way, so the common booking pays nothing for them.
+    """
+    day = local_day(start, station.tz)
+    window = window_at(station.grid(day), start, cells_needed(plan.occupied_minutes, station.slot_minutes))
+    try:
+        return _choose(conn, station, plan=plan, day=day, window=window, bays=bays)
+    except (SlotTaken, RuleViolation):
+        if not expire_lapsed_holds(conn, station, now):
+            raise
+    return _choose(conn, station, plan=plan, day=day, window=window, bays=bays)
+
+
+def claim_placement(conn: Connection, *, booking_id: str, placement: Placement, hold_until: datetime | None) -> None:
+    """Claim the chosen cells for a booking whose row is already written in this transaction."""
+    starts = list(placement.starts)
+    # chosen from this transaction's own reads under the write lock: the claims cannot fail
+    if not claim_bay(conn, booking_id=booking_id, bay_id=placement.bay.id, starts=starts, hold_until=hold_until):
+        raise RuntimeError(f"bay {placement.bay.id} was chosen free but is claimed")
+    if placement.technician_id is not None and not claim_technician(
+        conn, booking_id=booking_id, technician_id=placement.technician_id, starts=starts
+    ):
+        raise RuntimeError(f"technician {placement.technician_id} was chosen free but is claimed")
+
+
 def claim_first_free(
     conn: Connection,
     station: Station,
@@ -52,66 +102,39 @@ def claim_first_free(
     hold_until: datetime | None,
     now: datetime,
 ) -> tuple[Bay, str | None]:
-    """Claim the cells from `start` on the first free bay of `bays`, and a rostered, free
-    technician if the plan needs skills; returns (bay, technician id) or raises SlotTaken.
-
-    The booking row itself is written afterwards by the caller in the same transaction
-    (foreign keys are checked at commit). Lapsed holds are swept only when something is
-    in the way, so the common booking pays nothing for them.
-    """
-    day = local_day(start, station.tz)
-    window = window_at(station.grid(day), start, cells_needed(plan.occupied_minutes, station.slot_minutes))
-    try:
-        return _claim(conn, station, booking_id=booking_id, plan=plan, day=day, window=window,
-                      bays=bays, hold_until=hold_until)
-    except (SlotTaken, RuleViolation):
-        if not expire_lapsed_holds(conn, station, now):
-            raise
-    return _claim(conn, station, booking_id=booking_id, plan=plan, day=day, window=window,
-                  bays=bays, hold_until=hold_until)
+    """Choose and claim cells for an existing booking (a reschedule); returns (bay, technician id)."""
+    placement = choose_placement(conn, station, plan=plan, start=start, bays=bays, now=now)
+    claim_placement(conn, booking_id=booking_id, placement=placement, hold_until=hold_until)
+    return placement.bay, placement.technician_id
 
 
-def _claim(
+def _choose(
     conn: Connection,
     station: Station,
     *,
-    booking_id: str,
     plan: WorkPlan,
     day: date,
     window: Sequence[Cell],
     bays: Sequence[Bay],
-    hold_until: datetime | None,
-) -> tuple[Bay, str | None]:
-    starts = [cell.start for cell in window]
-    start = starts[0]
-    if len(bays) > 1:
-        bays = _free_first(conn, bays, starts)
+) -> Placement:
+    starts = tuple(cell.start for cell in window)
+    busy = _busy_bays(conn, bays, starts)
+    free = [bay for bay in bays if bay.id not in busy]
+    if not free:
+        where = bays[0].id if len(bays) == 1 else "every bay that can do " + "+".join(plan.service_codes)
+        raise SlotTaken(
+            f"{where} is already booked at {station.local(starts[0]):%Y-%m-%d %H:%M}",
+            bay_id=bays[0].id if len(bays) == 1 else "*",
+            slot_start=to_db_time(starts[0]),
+        )
     # the bay first: when everything is full, "slot taken" is the answer the customer needs
-    for bay in bays:
-        if claim_bay(conn, booking_id=booking_id, bay_id=bay.id, starts=starts, hold_until=hold_until):
-            try:
-                technician_id = _choose_technician(conn, station, plan, day, window)
-            except RuleViolation:
-                unclaim_bay(conn, booking_id=booking_id, bay_id=bay.id, starts=starts)
-                raise
-            # chosen from this transaction's own reads under the write lock: the claim cannot fail
-            if technician_id is not None and not claim_technician(
-                conn, booking_id=booking_id, technician_id=technician_id, starts=starts
-            ):
-                raise RuntimeError(f"technician {technician_id} was chosen free but is claimed")
-            return bay, technician_id
-    where = bays[0].id if len(bays) == 1 else "every bay that can do " + "+".join(plan.service_codes)
-    raise SlotTaken(
-        f"{where} is already booked at {station.local(start):%Y-%m-%d %H:%M}",
-        bay_id=bays[0].id if len(bays) == 1 else "*",
-        slot_start=to_db_time(start),
-    )
+    return Placement(free[0], _choose_technician(conn, station, plan, day, window), starts)
 
 
-def _free_first(conn: Connection, bays: Sequence[Bay], starts: list[datetime]) -> list[Bay]:
-    """Bays with none of the cells claimed come first, so a busy station wastes no attempts."""
+def _busy_bays(conn: Connection, bays: Sequence[Bay], starts: Sequence[datetime]) -> set[str]:
+    """Bays with any of the cells claimed (a lapsed hold's claim too, until it is swept)."""
     cells = [to_db_time(s) for s in starts]
-    busy = {
+    return {
         row[0]
         for row in conn.execute(
             f"SELECT DISTINCT bay_id FROM slot_claim WHERE bay_id IN ({', '.join('?' * len(bays))})"
@@ -119,7 +142,6 @@ def _free_first(conn: Connection, bays: Sequence[Bay], starts: list[datetime]) -
             (*[b.id for b in bays], *cells),
         )
     }
-    return sorted(bays, key=lambda bay: bay.id in busy)
 
 
 def _choose_technician(

@@ -115,20 +115,26 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
         hold_until = now + timedelta(minutes=station.settings.booking.waitlist_offer_minutes)
         booking_id = uuid7()
         technician = option.technician_ids[0] if option.technician_ids else None
-        if not claim_bay(conn, booking_id=booking_id, bay_id=option.bay_id, starts=list(option.cells),
-                         hold_until=hold_until):
-            continue
-        if technician and not claim_technician(
-            conn, booking_id=booking_id, technician_id=technician, starts=list(option.cells)
-        ):
-            raise RuntimeError(f"technician {technician} was listed free but is claimed")
         booking = new_booking(
             station, booking_id=booking_id, plan=plan, bay=station.catalog().bays[option.bay_id],
             technician_id=technician, start=option.start, plate=entry.plate, member_id=entry.member_id,
             channel="terminal", state=BookingState.HELD, hold_until=hold_until,
             notes=f"waitlist offer {entry.id}", now=now,
         )
+        # the booking row first, then its claims (see placement.choose_placement); a lapsed
+        # hold counts as free in the options but still holds its claim: then the offer is undone
+        conn.execute("SAVEPOINT waitlist_offer")
         booking = insert_booking(conn, station, booking, "booking.held")
+        if not claim_bay(conn, booking_id=booking_id, bay_id=option.bay_id, starts=list(option.cells),
+                         hold_until=hold_until):
+            conn.execute("ROLLBACK TO waitlist_offer")
+            conn.execute("RELEASE waitlist_offer")
+            continue
+        conn.execute("RELEASE waitlist_offer")
+        if technician and not claim_technician(
+            conn, booking_id=booking_id, technician_id=technician, starts=list(option.cells)
+        ):
+            raise RuntimeError(f"technician {technician} was listed free but is claimed")
         offered = replace(entry, state="offered", offered_booking_id=booking.id, version=entry.version + 1)
         conn.execute(
             "UPDATE waitlist_entry SET state = 'offered', offered_booking_id = ?, version = ?, updated_at = ?"
