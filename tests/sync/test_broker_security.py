@@ -331,3 +331,18 @@ def test_bad_credentials_are_refused_on_the_station_port(connect, pki: Pki, cred
 def test_station_certificate_is_refused_on_the_hq_port(connect, pki: Pki, secure_broker: SecureBroker) -> None:
     peer = connect(pki.station(STATION_A), "hq-ingest-1", port=secure_broker.hq_port, wait=False)
     assert refused(peer), peer.connack
+
+
+def test_two_hq_workers_share_the_uplink_once_each(connect, pki: Pki, secure_broker: SecureBroker) -> None:
+    workers = [connect(pki.hq, f"hq-ingest-{n}", port=secure_broker.hq_port) for n in (1, 2)]
+    for worker in workers:
+        assert not worker.subscribe("$share/hq/st/+/up/#")[0].is_failure
+    station = connect(pki.station(STATION_A), STATION_A)
+    sent = [unique(f"event{n}") for n in range(20)]
+    for payload in sent:
+        station.client.publish(f"st/{STATION_A}/up/sensor", payload, qos=1)
+    got = lambda: [p for worker in workers for t, p in worker.messages if t == f"st/{STATION_A}/up/sensor"]  # noqa: E731
+    wait_for(lambda: len(got()) >= len(sent), "the workers to receive every uplink message")
+    assert sorted(got()) == sorted(sent)  # each message went to exactly one worker
+    assert all(worker.messages for worker in workers) and all(w.connected.is_set() and not w.disconnects
+                                                              for w in workers)
