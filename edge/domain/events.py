@@ -80,6 +80,11 @@ EVENT_STREAMS: dict[str, Stream] = {
     "device.health": Stream.SENSOR,
     "technician.clocked_in": Stream.OPS,
     "technician.clocked_out": Stream.OPS,
+    "booking.tentative": Stream.BOOKING,
+    "escrow.requested": Stream.BOOKING,
+    "escrow.answered": Stream.BOOKING,
+    "escrow.lease_acked": Stream.BOOKING,
+    "escrow.conflict": Stream.BOOKING,
 }
 
 
