@@ -6,6 +6,7 @@ latency with a long booking history.
     index: the method of shared/reference/perf_limits.md, so the figures compare;
 (b) station-edge bookings through the service layer (tier rules, conflict-checked slot and
     technician claims, booking row, outbox row; WAL + FULL), printed as (b)/(a);
+(b') (b) again once the history of (c) is loaded: a booking's cost must not grow with it;
 (c) availability of a whole day, all bays, with N historical bookings in the store: p50/p99.
 
 Usage: python bench/booking.py [--quick] [--history N] [--bookings N]
@@ -127,8 +128,8 @@ def cells(first_day: date, count: int) -> list[tuple[str, str, datetime]]:
     return out[:count]
 
 
-def station_bookings_per_second(station, count: int) -> float:
-    wanted = cells(date.today() + timedelta(days=2), count)
+def station_bookings_per_second(station, count: int, *, days_ahead: int = 2) -> float:
+    wanted = cells(date.today() + timedelta(days=days_ahead), count)
     # warm the catalogue and the code paths outside the timing
     station.catalog()
     began = time.perf_counter()
@@ -222,6 +223,9 @@ def main() -> None:
         began = time.perf_counter()
         load_history(station, history)
         print(f"    loaded {history:,} historical bookings in {time.perf_counter() - began:.1f} s")
+        # the same bookings again on a station with a long history: the cost must not grow with it
+        with_history = station_bookings_per_second(station, count, days_ahead=60)
+        print(f"(b') the same with {history:,} bookings of history:  {with_history:,.0f} bookings/s")
         latencies = availability_latencies(station, 200 if args.quick else 1_000)
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
         print(f"(c) whole-day availability, {len(station.catalog().bays)} bays, {history:,} history: "
@@ -233,6 +237,8 @@ def main() -> None:
     print(f"bookings_per_s={ours:.0f}")
     print(f"history_bookings={history}")
     print(f"availability_p50_ms={p50:.3f}")
+    print(f"bookings_with_history_per_s={with_history:.0f}")
+    print(f"history_commit_ratio={with_history / raw:.2f}")
     print(f"commit_ratio={ours / raw:.2f}")
     print(f"availability_p99_ms={p99:.3f}")
 
