@@ -1,0 +1,171 @@
+"""`station-edge doctor` on real stations: config, database, devices (real ptys), the HQ broker (real Mosquitto)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from edge.cli.main import main
+from edge.services import live_state
+from edge.services.live_state import DeviceHealth
+from tests.drivers.conftest import SOCAT, Broker, PtyPair
+from tests.stations import TEST_CONFIG, make_station
+
+SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
+KEYED = TEST_CONFIG + '\n[security]\ntoken_key = "TST-001-test-signing-key"\n'
+
+
+def device(device_id: str, driver: str, options: str) -> str:
+    return f'\n[[devices]]\nid = "{device_id}"\ndriver = "{driver}"\noptions = {{ {options} }}\n'
+
+
+def sync(port: int) -> str:
+    return (f'\n[sync]\nbroker_host = "127.0.0.1"\nbroker_port = {port}\n'
+            'signing_key = "keys/TST-001.key"\nhq_keys = "keys/hq"\n')
+
+
+def doctor(tmp_path, capsys, *extra: str) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = main(["--data-dir", str(tmp_path / "data"), "doctor", "--json", "--device-wait", "5", *extra])
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] == (code == 0)
+    return code, {c["item"]: (c["verdict"], c["detail"]) for c in report["checks"]}
+
+
+def station_with(tmp_path, config: str) -> None:
+    make_station(tmp_path, config=config).store.close()
+
+
+@pytest.fixture
+def pty(tmp_path):
+    if not os.path.exists(SOCAT):
+        pytest.skip("socat is not installed")
+    pair = PtyPair(tmp_path)
+    pair.plug()
+    yield pair
+    pair.unplug()
+
+
+def test_a_healthy_station_passes_every_check_with_one_line_each(tmp_path, capsys, pty):
+    station_with(tmp_path, KEYED + device("entrance-qr", "qr_serial", f'url = "{pty.device}"')
+                 + device("cards", "sim_clock_in", "interval = 0"))
+    code = main(["--data-dir", str(tmp_path / "data"), "doctor"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0, lines
+    assert [line.split()[0] for line in lines] == ["ok"] * 5
+    assert lines[0].startswith("ok    config: ") and "station TST-001, 3 bays" in lines[0]
+    assert "integrity ok, schema current" in lines[1]
+    assert lines[2].startswith("ok    device entrance-qr (qr_serial): connected")
+    assert lines[4] == "ok    sync: not configured (no [sync] section: the station runs alone)"
+
+
+def test_a_missing_device_path_fails_its_line_and_the_exit_code(tmp_path, capsys):
+    station_with(tmp_path, KEYED + device("entrance-qr", "qr_serial", f'url = "{tmp_path}/ttyUSB9"')
+                 + device("cards", "sim_clock_in", "interval = 0"))
+    code, checks = doctor(tmp_path, capsys, "--device-wait", "0.5")
+    assert code == 9
+    verdict, detail = checks["device entrance-qr (qr_serial)"]
+    assert verdict == "FAIL" and "not connected after 0.5 s" in detail and "ttyUSB9" in detail
+    assert checks["device cards (sim_clock_in)"][0] == "ok" and checks["config"][0] == "ok"
+
+
+def test_a_misconfigured_device_names_the_option(tmp_path, capsys):
+    station_with(tmp_path, KEYED + device("entrance-qr", "qr_serial", 'url = "loop://", baud = 9600'))
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 9
+    verdict, detail = checks["device entrance-qr (qr_serial)"]
+    assert verdict == "FAIL" and "unknown option(s) baud" in detail
+
+
+def test_a_bad_config_fails_with_file_line_and_key_and_devices_are_not_opened(tmp_path, capsys):
+    station_with(tmp_path, KEYED)
+    config = tmp_path / "data" / "station.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("slot_minutes = 30", "slot_minutes = 45"),
+                      encoding="utf-8")
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 9
+    verdict, detail = checks["config"]
+    line = next(i for i, text in enumerate(config.read_text(encoding="utf-8").splitlines(), 1)
+                if text.startswith("slot_minutes"))
+    assert verdict == "FAIL" and f"station.toml:{line}: station.slot_minutes" in detail
+    assert checks["database"][0] == "ok"
+    assert checks["devices"] == ("warn", "not checked: the config did not load")
+
+
+def test_a_missing_or_damaged_database_fails(tmp_path, capsys):
+    station_with(tmp_path, KEYED)
+    database = tmp_path / "data" / "station.db"
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(f"{database}{suffix}"):
+            os.unlink(f"{database}{suffix}")
+    database.write_bytes(b"this is not a database" * 100)
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 9 and checks["database"][0] == "FAIL" and "not a database" in checks["database"][1]
+    database.unlink()
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 9 and "does not exist" in checks["database"][1]
+
+
+def test_an_old_schema_is_a_warning_not_a_failure(tmp_path, capsys):
+    station_with(tmp_path, KEYED)
+    with sqlite3.connect(tmp_path / "data" / "station.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0006_points_expiry_reminder'"
+                     " WHERE version_num = '0007_devices'")
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 0
+    assert checks["database"][0] == "warn" and "missing 0007_devices" in checks["database"][1]
+
+
+def test_a_device_the_running_daemon_reports_on_is_not_opened_again(tmp_path, capsys):
+    # the port does not exist: opening it would fail; the daemon's fresh report is what counts
+    station = make_station(tmp_path, config=KEYED + device("entrance-qr", "qr_serial", f'url = "{tmp_path}/gone"'))
+    live_state.record_device_health(
+        station, [DeviceHealth("entrance-qr", "qr_serial", "entrance", True, None, None, 12, 1)],
+        now=datetime.now(UTC))
+    station.store.close()
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 0
+    assert checks["device entrance-qr (qr_serial)"] == (
+        "ok", "connected (the running daemon reports; 12 accepted, 1 rejected)")
+
+
+def test_the_hq_broker_is_reached_or_reported_unreachable(tmp_path, capsys):
+    if not os.path.exists("/usr/sbin/mosquitto"):
+        pytest.skip("mosquitto is not installed")
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        station_with(tmp_path, KEYED + sync(broker.port))
+        code, checks = doctor(tmp_path, capsys)
+        assert code == 0 and checks["sync"] == ("ok", f"broker 127.0.0.1:{broker.port} reachable (plain TCP)")
+    finally:
+        broker.stop()
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 9 and checks["sync"][0] == "FAIL" and "unreachable" in checks["sync"][1]
+
+
+def test_a_broker_that_does_not_speak_tls_fails_the_tls_check(tmp_path, capsys):
+    if not os.path.exists("/usr/sbin/mosquitto") or not os.path.exists(SYSTEM_CAS):
+        pytest.skip("mosquitto or the system CA bundle is missing")
+    broker = Broker(tmp_path)  # a plain listener: the TLS handshake cannot succeed
+    broker.start()
+    try:
+        station_with(tmp_path, KEYED + sync(broker.port).replace("broker_port", f'ca_file = "{SYSTEM_CAS}"\nbroker_port'))
+        code, checks = doctor(tmp_path, capsys)
+    finally:
+        broker.stop()
+    assert code == 9
+    verdict, detail = checks["sync"]
+    assert verdict == "FAIL" and detail.startswith(f"broker 127.0.0.1:{broker.port} reachable, but TLS failed"), detail
+
+
+def test_a_bad_device_wait_is_a_usage_error(tmp_path, capsys):
+    station_with(tmp_path, KEYED)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data-dir", str(tmp_path / "data"), "doctor", "--device-wait", "soon"])
+    assert exit_info.value.code == 2
+    assert "argument --device-wait: 'soon' is not a number of seconds" in capsys.readouterr().err
