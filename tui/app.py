@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import threading
 from typing import ClassVar
 
@@ -52,6 +54,8 @@ class StationApp(App[None]):
         # the description names the language the key switches to
         Binding("l", "toggle_language", N_("中文")),
         Binding("q", "quit", N_("Quit"), show=False),
+        # over SSH and on the forecourt tty Ctrl+C is how people stop a program
+        Binding("ctrl+c", "quit", N_("Quit"), show=False, priority=True),
     ]
 
     def __init__(self, station: Station, *, language: str = "en", watch_interval: float = WATCH_SECONDS) -> None:
@@ -70,9 +74,23 @@ class StationApp(App[None]):
             name="store-watch", group="store-watch", thread=True, exit_on_error=False,
         )
         self.set_interval(TICK_SECONDS, self._tick)
+        self._handle_signals(True)
 
     def on_unmount(self) -> None:
         self._stop_watch.set()
+        self._handle_signals(False)
+
+    def _handle_signals(self, install: bool) -> None:
+        """SIGTERM (systemd, the demo stopping) and SIGHUP (the SSH session gone) end the app cleanly."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                if install:
+                    loop.add_signal_handler(signum, self.exit)
+                else:
+                    loop.remove_signal_handler(signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+                return
 
     async def action_quit(self) -> None:
         self._stop_watch.set()

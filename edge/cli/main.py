@@ -179,12 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the station daemon: timed rules (and devices) until SIGTERM")
     p.set_defaults(handler=commands.run_daemon)
 
-    p = sub.add_parser("demo", help="create a demo station and walk through one booking")
-    p.add_argument("--dir", help="where to create it (default: a new temporary directory)")
+    p = sub.add_parser("demo", help="a whole demo station: a busy day, the daemon with simulated devices, the UI")
+    p.add_argument("--dir", help="where to create it (default: a new temporary directory, removed at the end)")
     p.add_argument("--config", help="config to use (default: config.example.toml)")
-    p.add_argument("--service", help="service code to book (default: the first in the catalogue)")
-    p.add_argument("--plate", default="沪A12345", help="plate for the demo booking")
-    p.add_argument("--phone", default="13800138000", help="phone for the demo booking")
+    p.add_argument("--lang", choices=("zh_CN", "en"), help="UI language (default: as `tui` chooses it)")
+    p.add_argument("--script", action="store_true",
+                   help="no UI: print what the station sees every few seconds (the default without a terminal)")
+    p.add_argument("--seconds", type=arguments.positive, default=30,
+                   help="how long --script runs (default 30)")
     p.set_defaults(handler=commands.demo)
 
     p = sub.add_parser("outbox", parents=[common], help="events not yet acknowledged by HQ")

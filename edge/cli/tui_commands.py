@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from edge.services.station import open_station
+from edge.services.station import Station, open_station
 
 LOG_FILENAME = "tui.log"
 
@@ -21,21 +21,27 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run_tui(args: argparse.Namespace) -> None:
-    # textual is imported here, not at the top: every other subcommand starts without it
-    from tui.app import StationApp
-    from tui.i18n import choose_language
-
     station = open_station(args.data_dir)
-    _log_to_file(args.log or Path(args.data_dir) / LOG_FILENAME, verbose=args.verbose)
-    settings = station.settings.station
-    language = choose_language(args.lang, settings.locale, "locale" in settings.model_fields_set)
     try:
-        StationApp(station, language=language).run()
+        run_app(station, language=args.lang, log=args.log or Path(args.data_dir) / LOG_FILENAME,
+                verbose=args.verbose)
     finally:
         station.store.close()
 
 
-def _log_to_file(path: Path, *, verbose: bool) -> None:
+def run_app(station: Station, *, language: str | None, log: Path, verbose: bool) -> None:
+    """Take over the terminal with the station's UI until the attendant quits (or SIGTERM / SIGHUP)."""
+    # textual is imported here, not at the top: every other subcommand starts without it
+    from tui.app import StationApp
+    from tui.i18n import choose_language
+
+    log_to_file(log, verbose=verbose)
+    settings = station.settings.station
+    StationApp(station, language=choose_language(language, settings.locale, "locale" in settings.model_fields_set)
+               ).run()
+
+
+def log_to_file(path: Path, *, verbose: bool) -> None:
     """The terminal belongs to the UI: log lines written to stderr would tear through the screen."""
     root = logging.getLogger()
     for handler in list(root.handlers):
