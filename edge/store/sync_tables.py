@@ -27,16 +27,11 @@ class SyncUplink(SQLModel, table=True):
 
 
 class SyncDownlink(SQLModel, table=True):
-    """The last message of HQ's per-station downlink log applied here, per stream.
-
-    `log_epoch` names the incarnation of HQ's log; a new one (HQ rebuilt its log) starts the
-    stream again from a snapshot.
-    """
+    """The last message of HQ's per-station downlink log applied here, per stream."""
 
     __tablename__ = "sync_downlink"
     __table_args__ = {"sqlite_with_rowid": False}
     stream: str = Field(primary_key=True)
-    log_epoch: str = ""
     applied_upto: int = Field(default=0, sa_column_kwargs={"nullable": False})
     applied_at: datetime | None = _time(nullable=True)
 

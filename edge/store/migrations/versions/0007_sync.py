@@ -28,7 +28,6 @@ def upgrade() -> None:
     op.create_table(
         "sync_downlink",
         sa.Column("stream", sa.String(), nullable=False),
-        sa.Column("log_epoch", sa.String(), nullable=False),
         sa.Column("applied_upto", sa.Integer(), nullable=False),
         sa.Column("applied_at", sa.String(length=20), nullable=True),
         sa.PrimaryKeyConstraint("stream"),

@@ -1,0 +1,80 @@
+"""What HQ decides and sends down, applied at the station: catalogue versions and member
+snapshots. Each function runs inside the downlink message's transaction (`conn`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from edge.domain import catalog as domain
+from edge.errors import RuleViolation
+from edge.services.ledgers import ensure_balance_row
+from edge.services.station import Station
+from edge.store.catalog import load_catalog, save_catalog
+from edge.store.types import to_db_time
+
+
+def apply_catalog(station: Station, conn: sqlite3.Connection, message_type: str, body: dict[str, Any],
+                  now: datetime) -> None:
+    """`catalog.version`: HQ's services and packages with their prices replace the station's;
+    bays and technicians stay local. Bookings made from now on record the new price version
+    (the caller reloads the station's catalogue after the commit)."""
+    if message_type != "catalog.version":
+        raise RuleViolation(f"unknown catalog message {message_type!r}")
+    version = _text(body, "version")
+    current = load_catalog(conn)
+    if current.version == version:
+        return
+    services = {s["code"]: _service(s) for s in body["services"]}
+    packages = {p["code"]: domain.Package(code=p["code"], name_zh=p["name_zh"], name_en=p["name_en"],
+                                          services=tuple(p["services"]), price_minor=int(p["price_minor"]))
+                for p in body.get("packages", [])}
+    save_catalog(conn, domain.Catalog(version=version, services=services, packages=packages,
+                                      bays=current.bays, technicians=current.technicians))
+
+
+def _service(raw: dict[str, Any]) -> domain.ServiceItem:
+    return domain.ServiceItem(
+        code=raw["code"], name_zh=raw["name_zh"], name_en=raw["name_en"], category=raw["category"],
+        duration_minutes=int(raw["duration_minutes"]), buffer_minutes=int(raw.get("buffer_minutes", 0)),
+        price_minor=int(raw["price_minor"]), skill=raw.get("skill"), bay_kinds=frozenset(raw["bay_kinds"]),
+        materials=tuple(sorted(raw.get("materials", {}).items())), interval_days=raw.get("interval_days"),
+        interval_km=raw.get("interval_km"),
+    )
+
+
+def apply_member(station: Station, conn: sqlite3.Connection, message_type: str, body: dict[str, Any],
+                 now: datetime) -> None:
+    """`member.snapshot`: HQ's balances for a member and the station ledger entries they
+    already count. Local balance = this snapshot + the entries HQ has not counted yet."""
+    if message_type != "member.snapshot":
+        raise RuleViolation(f"unknown member message {message_type!r}")
+    member_id = _text(body, "member_id")
+    stamp = to_db_time(now)
+    conn.execute(
+        "INSERT INTO member (id, phone, name, tier, credit_score, version, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+        " tier = excluded.tier, updated_at = excluded.updated_at",
+        (member_id, _text(body, "phone"), body.get("name", ""), _text(body, "tier"),
+         station.settings.credit.initial, 1, stamp, stamp),
+    )
+    ensure_balance_row(conn, station, member_id, now)
+    # the downlink applies a member's snapshots in HQ's order, so the latest one is the last one
+    conn.execute(
+        "UPDATE member_balance SET points_snapshot = ?, prepaid_snapshot_minor = ?, snapshot_at = ? WHERE member_id = ?",
+        (int(body["points"]), int(body["prepaid_minor"]), stamp, member_id),
+    )
+    for table, key in (("points_entry", "counted_points"), ("prepaid_entry", "counted_prepaid")):
+        ids = [str(i) for i in body.get(key, [])]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            conn.execute(f"UPDATE {table} SET counted_by_hq = 1 WHERE member_id = ? AND id IN"
+                         f" ({','.join('?' * len(chunk))})", (member_id, *chunk))
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise RuleViolation(f"{key} missing from HQ's message")
+    return value

@@ -1,0 +1,157 @@
+"""Sync messages: topics, the envelope of each message kind, and the checks that tell a
+well-formed message from a malformed (poison) one. docs/protocol.md describes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from edge.domain.ids import uuid7
+from sync.errors import SyncError
+
+VERSION = 1
+UP_STREAMS = ("payment", "booking", "checkin", "member", "ops", "sensor")
+DOWN_LOG_STREAMS = ("booking", "lease", "member", "catalog", "enterprise", "cmd")
+CONTROL_UP = ("hello", "ack", "resync")  # st/{sid}/up/{control}: the station's side of the conversation
+HQ_INGEST = "$share/hq/st/+/up/#"
+PRESENCE = "st/+/status"
+
+
+class MalformedMessage(SyncError):
+    """A message that cannot be read as any sync message: it is quarantined, never retried."""
+
+
+def up_topic(station_id: str, stream: str) -> str:
+    return f"st/{station_id}/up/{stream}"
+
+
+def down_topic(station_id: str, stream: str) -> str:
+    return f"hq/{station_id}/down/{stream}"
+
+
+def status_topic(station_id: str) -> str:
+    return f"st/{station_id}/status"
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise MalformedMessage(f"not JSON: {err}") from err
+    if not isinstance(message, dict):
+        raise MalformedMessage("not a JSON object")
+    if message.get("v") != VERSION:
+        raise MalformedMessage(f"unknown envelope version {message.get('v')!r}")
+    return message
+
+
+def topic_parts(topic: str) -> tuple[str, str, str]:
+    """('st'|'hq', station id, last level) of a sync topic."""
+    parts = topic.split("/")
+    if len(parts) != 4 or parts[0] not in ("st", "hq") or parts[2] not in ("up", "down") or not parts[1]:
+        raise MalformedMessage(f"not a sync topic: {topic!r}")
+    return parts[0], parts[1], parts[3]
+
+
+def new_message(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"v": VERSION, "msg_id": uuid7(), "kind": kind, **fields}
+
+
+# -- uplink event batches ---------------------------------------------------------
+
+EVENT_FIELDS = ("seq", "type", "entity_id", "idem_key", "hlc", "body")
+
+
+@dataclass(frozen=True, slots=True)
+class UpEvent:
+    seq: int
+    type: str
+    entity_id: str
+    idem_key: str
+    hlc: str
+    body: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "type": self.type, "entity_id": self.entity_id, "idem_key": self.idem_key,
+                "hlc": self.hlc, "body": self.body}
+
+    def digest(self) -> str:
+        """What a replay must match: an event resent under its seq is the same event."""
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"),
+                                         ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class UpBatch:
+    station: str
+    epoch: str
+    stream: str
+    first: int
+    last: int
+    head: int  # the stream's last seq at the station when the batch was read (HQ shows the lag)
+    known_acked: int  # the station's ack mark: HQ repeats every rejection above it
+    events: tuple[UpEvent, ...]
+
+
+def batch_message(station: str, epoch: str, stream: str, events: list[dict[str, Any]], *,
+                  head: int, known_acked: int) -> dict[str, Any]:
+    return new_message("events", station=station, epoch=epoch, stream=stream, first=events[0]["seq"],
+                       last=events[-1]["seq"], head=head, known_acked=known_acked, events=events)
+
+
+def parse_batch(message: dict[str, Any]) -> UpBatch:
+    try:
+        events = tuple(_event(e) for e in message["events"])
+        batch = UpBatch(
+            station=_text(message["station"]), epoch=_text(message["epoch"]), stream=_text(message["stream"]),
+            first=_int(message["first"]), last=_int(message["last"]), head=_int(message["head"]),
+            known_acked=_int(message["known_acked"]), events=events,
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise MalformedMessage(f"bad event batch: {err!r}") from err
+    if batch.stream not in UP_STREAMS:
+        raise MalformedMessage(f"unknown uplink stream {batch.stream!r}")
+    seqs = [e.seq for e in events]
+    if not events or seqs != list(range(batch.first, batch.last + 1)):
+        raise MalformedMessage(f"batch seqs {batch.first}..{batch.last} do not match its events")
+    return batch
+
+
+def _event(raw: Any) -> UpEvent:
+    if not isinstance(raw, dict) or not isinstance(raw.get("body"), dict):
+        raise ValueError("event is not an object with a body object")
+    return UpEvent(seq=_int(raw["seq"]), type=_text(raw["type"]), entity_id=_text(raw["entity_id"]),
+                   idem_key=_text(raw["idem_key"]), hlc=_text(raw["hlc"]), body=raw["body"])
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{value!r} is not a non-empty string")
+    return value
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{value!r} is not a whole number")
+    return value
+
+
+def require(message: dict[str, Any], *fields: str) -> None:
+    """MalformedMessage unless every field is present."""
+    missing = [f for f in fields if f not in message]
+    if missing:
+        raise MalformedMessage(f"{message.get('kind', 'message')} lacks {', '.join(missing)}")
+
+
+def whole(message: dict[str, Any], field: str) -> int:
+    try:
+        return _int(message[field])
+    except (KeyError, ValueError) as err:
+        raise MalformedMessage(f"{message.get('kind', 'message')}.{field}: {err}") from err

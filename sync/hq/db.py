@@ -1,0 +1,84 @@
+"""HQ's database: SQLite file by default, PostgreSQL by URL; sessions and dialect-neutral upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.schema import Table
+from sqlmodel import Session
+
+from sync.errors import SyncError
+from sync.hq import tables  # noqa: F401  (registers HQ's tables on HqModel.metadata)
+from sync.hq.models import HqModel
+
+
+def _import_other_hq_tables() -> None:
+    # the escrow tables of HQ live in their own module; importing registers them
+    import importlib.util
+
+    if importlib.util.find_spec("sync.hq.escrow_tables") is not None:
+        importlib.import_module("sync.hq.escrow_tables")
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for `url` (a plain path means a SQLite file); SQLite writes take the lock up front."""
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError, ValueError) as err:
+        raise SyncError(f"cannot open the HQ database {url}: {err}") from err
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
+    dbapi_conn.isolation_level = None  # SQLAlchemy's begin event issues BEGIN IMMEDIATE itself
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.close()
+
+
+def create_schema(engine: Engine) -> None:
+    _import_other_hq_tables()
+    try:
+        HqModel.metadata.create_all(engine)
+    except SQLAlchemyError as err:
+        raise SyncError(f"cannot create HQ's tables: {err}") from err
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One HQ transaction: commits on success, rolls back on error."""
+    with Session(engine) as session:
+        with session.begin():
+            yield session
+
+
+def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]], *, returning: tuple[str, ...] = ()
+                  ) -> list[tuple[Any, ...]]:
+    """INSERT ... ON CONFLICT DO NOTHING of many rows in one statement; the `returning`
+    columns of the rows actually inserted."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(rows).on_conflict_do_nothing()
+    if not returning:
+        session.execute(statement)
+        return []
+    result = session.execute(statement.returning(*(table.c[name] for name in returning)))
+    return [tuple(row) for row in result]

@@ -1,0 +1,290 @@
+"""HQ's handling of what stations send: verify, store in the inbox, apply in seq order under
+idem_key, advance the contiguous mark, and say what to publish once committed.
+
+Every handler returns the messages to publish (unsigned); the caller signs and publishes them
+only after the transaction committed, so an ack never runs ahead of HQ's database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session
+
+from edge.domain.hlc import Hlc
+from sync.envelope import (DOWN_LOG_STREAMS, MalformedMessage, UpBatch, UpEvent, decode, down_topic, new_message,
+                           parse_batch, require, topic_parts, whole)
+from sync.errors import SignatureError, SyncError
+from sync.hq.db import insert_ignore, transaction
+from sync.hq.downlink import messages_to_send, record_applied
+from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
+from sync.signing import Keyring
+
+log = logging.getLogger(__name__)
+
+I, K, E, B = HqInbox.__table__, HqCursor.__table__, HqEvent.__table__, HqBooking.__table__
+ST, EP, AL = HqStation.__table__, HqStationEpoch.__table__, HqAlert.__table__
+_INSERT_CHUNK = 60  # rows per multi-row INSERT: well under SQLite's bound-variable limit
+_RETRIES = 5  # a PostgreSQL deadlock or serialization failure is retried whole
+
+
+class Refused(SyncError):
+    """A message HQ will not take (alerted, never acked): replayed seq, unknown epoch, wrong station."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    message: dict[str, Any]
+
+
+class Ingest:
+    def __init__(self, engine: Engine, keyring: Keyring, *, clock: Callable[[], datetime],
+                 max_clock_ahead: timedelta = timedelta(hours=1), downlink_window: int = 200) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.clock = clock
+        self.max_clock_ahead = max_clock_ahead
+        self.downlink_window = downlink_window
+
+    # -- entry point ---------------------------------------------------------------
+
+    def handle(self, topic: str, payload: bytes) -> list[Outgoing]:
+        """Everything about one received message; never raises for a bad message (it alerts)."""
+        station_id = ""
+        try:
+            _, station_id, _ = topic_parts(topic)
+            if topic.startswith("st/") and topic.endswith("/status"):
+                return []
+            message = decode(payload)
+            self.keyring.verify(message, station_id=station_id)
+            if message.get("station") != station_id:
+                raise Refused("wrong_station", f"message for {message.get('station')!r} on {topic}")
+            return self._dispatch(station_id, message)
+        except SignatureError as err:
+            self._alert(station_id, "bad_signature", f"{topic}: {err}")
+        except MalformedMessage as err:
+            self._alert(station_id, "poison", f"{topic}: {err}; payload={payload[:500]!r}")
+        except Refused as err:
+            self._alert(station_id, err.kind, f"{topic}: {err}")
+        return []
+
+    def _dispatch(self, station_id: str, message: dict[str, Any]) -> list[Outgoing]:
+        kind = message.get("kind")
+        if kind == "events":
+            return self._retrying(lambda s: self._events(s, station_id, parse_batch(message)))
+        if kind == "hello":
+            require(message, "epoch", "applied")
+            return self._retrying(lambda s: self._hello(s, station_id, message))
+        if kind in ("ack", "resync"):
+            require(message, "stream")
+            stream = message["stream"]
+            if stream not in DOWN_LOG_STREAMS:
+                raise MalformedMessage(f"{kind} for unknown downlink stream {stream!r}")
+            upto = whole(message, "applied_upto") if kind == "ack" else whole(message, "from_seq") - 1
+            return self._retrying(lambda s: self._downlink_mark(s, station_id, stream, upto, kind == "resync"))
+        raise MalformedMessage(f"unknown message kind {kind!r}")
+
+    def _retrying(self, work: Callable[[Session], list[Outgoing]]) -> list[Outgoing]:
+        for attempt in range(_RETRIES):
+            try:
+                with transaction(self.engine) as session:
+                    return work(session)
+            except OperationalError as err:
+                if attempt == _RETRIES - 1:
+                    raise SyncError(f"HQ database kept failing: {err}") from err
+                log.warning("hq transaction retried attempt=%d error=%s", attempt + 1, err)
+        return []
+
+    # -- station events --------------------------------------------------------------
+
+    def _events(self, s: Session, station_id: str, batch: UpBatch) -> list[Outgoing]:
+        now = self.clock()
+        self._seen(s, station_id, now)
+        if s.execute(select(EP.c.epoch).where(EP.c.station_id == station_id, EP.c.epoch == batch.epoch)).first() is None:
+            raise Refused("unknown_epoch", f"epoch {batch.epoch} was never announced by {station_id}")
+        key = and_(I.c.station_id == station_id, I.c.epoch == batch.epoch, I.c.stream == batch.stream)
+        rows = [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream, "seq": e.seq,
+                 "idem_key": e.idem_key, "type": e.type, "entity_id": e.entity_id, "hlc": e.hlc, "body": e.body,
+                 "digest": e.digest(), "status": "pending", "reason": "", "received_at": now} for e in batch.events]
+        inserted: set[int] = set()
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            inserted.update(r[0] for r in insert_ignore(s, I, rows[start:start + _INSERT_CHUNK], returning=("seq",)))
+        repeated = {r["seq"]: r["digest"] for r in rows if r["seq"] not in inserted}
+        if repeated:
+            stored = dict(s.execute(select(I.c.seq, I.c.digest).where(key, I.c.seq.in_(list(repeated)))).all())
+            changed = sorted(seq for seq, digest in repeated.items() if stored.get(seq) != digest)
+            if changed:
+                raise Refused("seq_reused", f"{station_id}/{batch.epoch}/{batch.stream} seq {changed[:5]} "
+                                            "came again with different content (replay or tampering)")
+        self._check_clocks(s, station_id, batch.events, now)
+        insert_ignore(s, K, [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream,
+                              "acked_upto": 0, "head": 0, "updated_at": now}])
+        cursor_key = and_(K.c.station_id == station_id, K.c.epoch == batch.epoch, K.c.stream == batch.stream)
+        cursor = s.execute(select(K).where(cursor_key).with_for_update()).one()
+        acked = self._advance(s, station_id, batch.epoch, batch.stream, cursor.acked_upto, now)
+        s.execute(update(K).where(cursor_key).values(
+            acked_upto=acked, head=case((K.c.head < batch.head, batch.head), else_=K.c.head), updated_at=now))
+        rejected = [{"seq": r.seq, "idem_key": r.idem_key, "reason": r.reason} for r in s.execute(
+            select(I.c.seq, I.c.idem_key, I.c.reason).where(key, I.c.status == "rejected",
+                                                            I.c.seq > batch.known_acked, I.c.seq <= acked))]
+        ack = new_message("ack", station=station_id, epoch=batch.epoch, stream=batch.stream, acked_upto=acked,
+                          rejected=rejected)
+        return [Outgoing(down_topic(station_id, "ack"), ack)]
+
+    def _advance(self, s: Session, station_id: str, epoch: str, stream: str, acked: int, now: datetime) -> int:
+        """Apply the inbox rows that continue the contiguous run after `acked`; the new mark."""
+        key = and_(I.c.station_id == station_id, I.c.epoch == epoch, I.c.stream == stream)
+        while True:
+            rows = s.execute(select(I).where(key, I.c.seq > acked).order_by(I.c.seq).limit(1000)).all()
+            run = []
+            for row in rows:
+                if row.seq != acked + len(run) + 1:
+                    break
+                run.append(row)
+            if not run:
+                return acked
+            self._apply_run(s, station_id, run, now)
+            acked = run[-1].seq
+            if len(run) < len(rows) or len(rows) < 1000:
+                return acked
+
+    def _apply_run(self, s: Session, station_id: str, run: list[Any], now: datetime) -> None:
+        key = and_(I.c.station_id == station_id, I.c.epoch == run[0].epoch, I.c.stream == run[0].stream)
+        try:
+            with s.begin_nested():
+                fresh = self._apply_effects(s, station_id, run, now)
+                s.execute(update(I).where(key, I.c.seq >= run[0].seq, I.c.seq <= run[-1].seq).values(
+                    status=case((I.c.idem_key.in_(fresh), "applied"), else_="duplicate")) if fresh else
+                    update(I).where(key, I.c.seq >= run[0].seq, I.c.seq <= run[-1].seq).values(status="duplicate"))
+            return
+        except (OperationalError, DBAPIError) as err:
+            if isinstance(err, OperationalError) or not _is_integrity(err):
+                raise
+        except Exception:  # one bad event in the run: find it below, one savepoint per event
+            log.info("hq run of %d events failed; applying them one by one", len(run))
+        for row in run:
+            try:
+                with s.begin_nested():
+                    fresh = self._apply_effects(s, station_id, [row], now)
+                status, reason = ("applied" if fresh else "duplicate"), ""
+            except OperationalError:
+                raise
+            except Exception as err:  # a poison event is rejected and the stream keeps moving
+                status, reason = "rejected", f"{type(err).__name__}: {err}"[:500]
+                log.warning("hq rejected event station=%s idem_key=%s reason=%s", station_id, row.idem_key, reason)
+            s.execute(update(I).where(key, I.c.seq == row.seq).values(status=status, reason=reason))
+
+    def _apply_effects(self, s: Session, station_id: str, rows: list[Any], now: datetime) -> set[str]:
+        """Record each event under its idem_key; business effects only for keys seen first now."""
+        fresh: set[str] = set()
+        events = [{"idem_key": r.idem_key, "station_id": station_id, "epoch": r.epoch, "stream": r.stream,
+                   "seq": r.seq, "type": r.type, "entity_id": r.entity_id, "hlc": r.hlc, "applied_at": now}
+                  for r in rows]
+        for start in range(0, len(events), _INSERT_CHUNK):
+            fresh.update(k[0] for k in insert_ignore(s, E, events[start:start + _INSERT_CHUNK],
+                                                     returning=("idem_key",)))
+        for row in rows:
+            if row.idem_key not in fresh:
+                continue
+            event = {"type": row.type, "entity_id": row.entity_id, "idem_key": row.idem_key, "hlc": row.hlc,
+                     "body": row.body, "seq": row.seq, "stream": row.stream, "epoch": row.epoch}
+            if row.type.startswith("booking."):
+                _project_booking(s, station_id, event, now)
+        return fresh
+
+    def _check_clocks(self, s: Session, station_id: str, events: tuple[UpEvent, ...], now: datetime) -> None:
+        # station events are facts and are applied regardless; a clock far ahead is flagged
+        limit = int((now + self.max_clock_ahead).timestamp() * 1000)
+        ahead = [e.idem_key for e in events if _wall_ms(e.hlc) > limit]
+        if ahead:
+            s.execute(AL.insert().values(station_id=station_id, kind="clock_ahead", created_at=now,
+                                         detail=f"{len(ahead)} events stamped beyond HQ's clock, e.g. {ahead[0]}"))
+
+    # -- hello, downlink acks and resyncs -----------------------------------------------
+
+    def _hello(self, s: Session, station_id: str, message: dict[str, Any]) -> list[Outgoing]:
+        now = self.clock()
+        epoch = message["epoch"]
+        if not isinstance(epoch, str) or not epoch or not isinstance(message["applied"], dict):
+            raise MalformedMessage("hello needs an epoch and an applied map")
+        self._seen(s, station_id, now)
+        insert_ignore(s, EP, [{"station_id": station_id, "epoch": epoch, "announced_at": now}])
+        uplink = {}
+        for row in s.execute(select(K.c.stream, K.c.acked_upto).where(K.c.station_id == station_id,
+                                                                       K.c.epoch == epoch)):
+            idem = s.execute(select(I.c.idem_key).where(I.c.station_id == station_id, I.c.epoch == epoch,
+                                                        I.c.stream == row.stream, I.c.seq == row.acked_upto)).scalar()
+            uplink[row.stream] = {"acked_upto": row.acked_upto, "idem_key": idem}
+        out = [Outgoing(down_topic(station_id, "ack"),
+                        new_message("welcome", station=station_id, epoch=epoch, uplink=uplink))]
+        for stream in DOWN_LOG_STREAMS:
+            applied = message["applied"].get(stream, 0)
+            if not isinstance(applied, int) or isinstance(applied, bool) or applied < 0:
+                raise MalformedMessage(f"hello.applied.{stream} is not a whole number")
+            record_applied(s, station_id, stream, applied, rewind=True)
+            out.extend(self._downlink(s, station_id, stream, now))
+        return out
+
+    def _downlink_mark(self, s: Session, station_id: str, stream: str, upto: int, rewind: bool) -> list[Outgoing]:
+        now = self.clock()
+        self._seen(s, station_id, now)
+        record_applied(s, station_id, stream, upto, rewind=rewind)
+        return self._downlink(s, station_id, stream, now)
+
+    def _downlink(self, s: Session, station_id: str, stream: str, now: datetime) -> list[Outgoing]:
+        return [Outgoing(down_topic(station_id, stream), m)
+                for m in messages_to_send(s, station_id, stream, window=self.downlink_window, now=now)]
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _seen(self, s: Session, station_id: str, now: datetime) -> None:
+        insert_ignore(s, ST, [{"station_id": station_id, "presence": "unknown", "last_seen_at": now}])
+        s.execute(update(ST).where(ST.c.station_id == station_id).values(last_seen_at=now))
+
+    def presence(self, station_id: str, state: str) -> None:
+        with transaction(self.engine) as s:
+            insert_ignore(s, ST, [{"station_id": station_id, "presence": state, "last_seen_at": None}])
+            s.execute(update(ST).where(ST.c.station_id == station_id).values(presence=state))
+
+    def _alert(self, station_id: str, kind: str, detail: str) -> None:
+        log.warning("hq alert station=%s kind=%s %s", station_id or "?", kind, detail)
+        with transaction(self.engine) as s:
+            s.execute(AL.insert().values(station_id=station_id, kind=kind, detail=detail[:2000],
+                                         created_at=self.clock()))
+
+
+def _project_booking(s: Session, station_id: str, event: dict[str, Any], now: datetime) -> None:
+    state = event["type"].split(".", 1)[1]
+    row = s.execute(select(B.c.hlc).where(B.c.station_id == station_id, B.c.booking_id == event["entity_id"])
+                    ).first()
+    if row is None:
+        s.execute(B.insert().values(station_id=station_id, booking_id=event["entity_id"], state=state,
+                                    hlc=event["hlc"], events=1, updated_at=now))
+        return
+    newer = event["hlc"] > row.hlc
+    s.execute(update(B).where(B.c.station_id == station_id, B.c.booking_id == event["entity_id"]).values(
+        events=B.c.events + 1, updated_at=now,
+        **({"state": state, "hlc": event["hlc"]} if newer else {})))
+
+
+def _wall_ms(hlc: str) -> int:
+    try:
+        return Hlc.decode(hlc).wall_ms
+    except ValueError:
+        return 0
+
+
+def _is_integrity(err: DBAPIError) -> bool:
+    return type(err).__name__ == "IntegrityError"
