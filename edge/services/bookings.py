@@ -17,7 +17,7 @@ from edge.domain.slots import day_bounds, local_day
 from edge.domain.tokens import issue_token
 from edge.domain.tiers import check_booking_rights, check_credit_rights, credit_rights, hold_deadline
 from edge.errors import InvalidTransition, NotFound, RuleViolation
-from edge.services import delivery, enterprise_bookings, inventory, waitlist
+from edge.services import delivery, enterprise_bookings, escrow, inventory, waitlist
 from edge.services.booking_store import (
     BookingRecord,
     firm_up_claims,
@@ -36,6 +36,7 @@ from edge.services.members import (
     register_member,
     register_vehicle,
 )
+from edge.services.cell_ownership import require_station_cells, station_owns
 from edge.services.ledgers import prepaid_entry
 from edge.services.placement import choose_placement, claim_first_free, claim_placement, expire_lapsed_holds
 from edge.services.station import Station
@@ -115,10 +116,17 @@ def book(
         pending_approval = fleet is not None and fleet.needs_approval
         hold_until = hold_deadline(tier, now) if hold and not pending_approval else None
         placement = choose_placement(conn, station, plan=plan, start=start, bays=bays, now=now)
+        # a cell HQ owns is HQ's to sell: the booking holds it, tentative, until HQ decides
+        tentative = not station_owns(conn, station, placement.bay.id, placement.starts)
+        if tentative and pending_approval:
+            raise RuleViolation("a fleet booking awaiting approval needs cells the station owns; these are HQ's")
+        hold_until = None if tentative else hold_until
         register_vehicle(conn, plate=plate, member_id=member.id if member else None, now=now)
         state = BookingState.HELD if hold else BookingState.CONFIRMED
         if pending_approval:
             state = BookingState.PENDING_APPROVAL
+        if tentative:
+            state = BookingState.TENTATIVE
         booking = new_booking(
             station, booking_id=booking_id, plan=plan, bay=placement.bay, technician_id=placement.technician_id,
             start=start, plate=plate, member_id=member.id if member else None, channel=channel, state=state,
@@ -126,6 +134,8 @@ def book(
         )
         booking = insert_booking(conn, station, booking, f"booking.{state}")
         claim_placement(conn, booking_id=booking_id, placement=placement, hold_until=hold_until)
+        if tentative:
+            escrow.ask_owner(conn, station, booking, placement.starts, now=now)
         if fleet is not None:
             enterprise_bookings.record(conn, station, fleet, booking, now=now)
         if deposit_minor > 0:
@@ -185,6 +195,9 @@ def reschedule(
         booking = get_booking(conn, ref)
         if booking.state not in RESCHEDULABLE_STATES:
             raise InvalidTransition(f"booking {booking.code} is {booking.state}; only bookings not yet arrived move")
+        if booking.state == BookingState.TENTATIVE:
+            raise InvalidTransition(f"booking {booking.code} is tentative: HQ decides on its cells (cancel and book "
+                                    "again to move it)")
         # the booking's own service list (a package already expanded, extras kept): the same
         # work needs the same cells; the agreed price stays as it was
         plan = catalog.plan(list(booking.services))
@@ -205,6 +218,7 @@ def reschedule(
             conn, station, booking_id=booking.id, plan=plan, start=start, bays=bays,
             hold_until=booking.hold_until, now=now,
         )
+        require_station_cells(conn, station, booking_id=booking.id, bay_id=bay.id, start=start)
         moved = update_booking(
             conn, station, booking, "booking.rescheduled", now=now, bay_id=bay.id,
             technician_id=technician_id, start_at=start, end_at=start + (booking.end_at - booking.start_at),

@@ -22,6 +22,7 @@ from edge.services.booking_store import (
     release_cells,
     update_booking,
 )
+from edge.services.cell_ownership import owned_first
 from edge.services.live_capacity import absent_technicians
 from edge.services.station import Station
 from edge.store.types import to_db_time
@@ -119,7 +120,8 @@ def _choose(
 ) -> Placement:
     starts = tuple(cell.start for cell in window)
     busy = _busy_bays(conn, bays, starts)
-    free = [bay for bay in bays if bay.id not in busy]
+    # bays whose cells the station owns first: a booking on HQ's cells is only tentative
+    free = owned_first(conn, station, [bay for bay in bays if bay.id not in busy], starts)
     if not free:
         where = bays[0].id if len(bays) == 1 else "every bay that can do " + "+".join(plan.service_codes)
         raise SlotTaken(

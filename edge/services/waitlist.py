@@ -16,6 +16,7 @@ from edge.domain.slots import local_instant
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services.availability import options_on
 from edge.services.booking_store import BookingRecord, claim_bay, claim_technician, insert_booking, new_booking
+from edge.services.cell_ownership import station_owns
 from edge.services.members import register_member
 from edge.services.station import Station
 from edge.store.outbox import append_event
@@ -108,6 +109,7 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
         fitting = [
             option for option in options_on(conn, station, plan=plan, day=day, now=now)
             if entry.window_start <= option.start and option.end <= entry.window_end
+            and station_owns(conn, station, option.bay_id, option.cells)  # HQ's cells are HQ's to offer
         ]
         if not fitting:
             continue
