@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        if args.command not in ("demo", "keys"):  # neither touches a station's data
+        if args.command not in ("demo", "keys", "hq"):  # none of them touches a station's data
             args.data_dir = resolve_data_dir(args)
         return args.handler(args) or EXIT_OK
     except CliUsageError as err:
