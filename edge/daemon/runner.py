@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from drivers.errors import DriverError
 from edge.daemon.devices import build_sources, run_devices
 from edge.daemon.jobs import DAILY_GRACE, INTERVAL_GRACE, SCHEDULE
+from edge.daemon.sync_link import run_sync
 from edge.daemon.systemd import Notifier
 from edge.services.station import Station
 
@@ -58,8 +59,10 @@ async def run(station: Station, *, notifier: Notifier | None = None) -> int:
     notifier.ready(f"station {station_id}: {len(SCHEDULE)} jobs scheduled")
     watchdog = asyncio.create_task(_keep_watchdog_fed(notifier)) if notifier.watchdog_interval() else None
     devices = asyncio.create_task(run_devices(station, sources, stop))
+    syncing = asyncio.create_task(run_sync(station, stop))
     await stop.wait()
     await devices
+    await syncing
     log.info("daemon stopping station=%s", station_id)
     notifier.stopping()
     if watchdog is not None:
