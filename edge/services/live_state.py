@@ -32,7 +32,7 @@ from edge.store.types import dumps, from_db_time, to_db_time
 log = logging.getLogger(__name__)
 
 OCCUPANCY = ("free", "occupied", "unknown")
-CARD_REPEAT = timedelta(seconds=10)  # a second presentation of a card within this is the same one
+CARD_REPEAT = timedelta(seconds=5)  # a second presentation of a card within this is the same one (a double wave)
 PROMPT_REPEAT = timedelta(minutes=2)  # the camera reading the same car again does not open a second prompt
 # a car entering or leaving a bay belongs to a booking on that bay within this much of now
 BAY_BOOKING_WINDOW = timedelta(hours=12)
