@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from edge.services import bookings
+from edge.services.ledgers import earn_points, points_balance
+from edge.services.members import register_member
 from edge.services.station import utc_now
+from edge.services.sync_status import sync_status
 from sync.hq.db import transaction
 from sync.hq.downlink import enqueue_downlink
-from tests.sync.conftest import (backlog, hq_keys, hq_rows, make_events, start_hq, start_station_sync,
-                                 station_keys, sync_settings, wait_until)
+from tests.stations import NOW
+from tests.sync.conftest import (STATION_ID, backlog, hq_keys, hq_rows, make_events, reopen, start_hq,
+                                 start_station_sync, station_keys, sync_settings, wait_until)
+
+CATALOG = {
+    "version": "hq-2026-11-24",
+    "services": [
+        {"code": "WASH", "name_zh": "精洗", "name_en": "Fine wash", "category": "wash", "duration_minutes": 30,
+         "buffer_minutes": 0, "price_minor": 4500, "skill": None, "bay_kinds": ["wash"], "materials": {}},
+        {"code": "OIL", "name_zh": "保养", "name_en": "Oil change", "category": "maintenance",
+         "duration_minutes": 45, "buffer_minutes": 15, "price_minor": 31900, "skill": "mechanic",
+         "bay_kinds": ["lift"], "materials": {}},
+    ],
+    "packages": [],
+}
 
 
 def test_events_reach_hq_once_in_order(station, broker, keys, hq_engine, runners):
@@ -22,3 +38,79 @@ def test_events_reach_hq_once_in_order(station, broker, keys, hq_engine, runners
     assert len(applied) == len(set(applied))
     for stream, count, top in hq_rows(hq_engine, "SELECT stream, count(*), max(seq) FROM hq_inbox GROUP BY stream"):
         assert count == top, stream
+    status = sync_status(station)
+    assert status.link == "online" and status.backlog == 0 and status.last_ack_at is not None
+
+
+def test_bookings_and_check_ins_appear_at_hq_once(tmp_path, broker, keys, hq_engine, runners):
+    from tests.stations import make_station
+
+    desk = make_station(tmp_path)  # the counter works on the test day's clock
+    start = datetime(2026, 11, 23, 2, 0, tzinfo=NOW.tzinfo)  # 10:00 in Shanghai
+    made = [bookings.book(desk, services=["WASH"], start=start + timedelta(minutes=30 * i), plate=f"沪A1000{i}",
+                          bay_id="W1") for i in range(4)]
+    bookings.check_in(desk, made[0].id, now=start)
+    sync_side = reopen(desk)
+    start_hq(runners, hq_engine, keys, broker)
+    start_station_sync(runners, sync_side, sync_settings(broker, keys))
+    wait_until(lambda: backlog(desk) == 0, what="outbox drained")
+    projected = dict(((b, (s, n)) for b, s, n in hq_rows(hq_engine,
+                     "SELECT booking_id, state, events FROM hq_booking WHERE station_id = :s", s=STATION_ID)))
+    assert projected == {b.id: ("checked_in" if b is made[0] else "confirmed", 2 if b is made[0] else 1)
+                         for b in made}
+    # the same events again (a resend after a lost ack) change nothing
+    before = hq_rows(hq_engine, "SELECT booking_id, state, events FROM hq_booking ORDER BY booking_id")
+    with desk.store.write() as conn:
+        conn.execute("UPDATE outbox SET acked_at = NULL")
+        conn.execute("DELETE FROM sync_uplink")
+    runners[-1].stop()
+    start_station_sync(runners, reopen(desk), sync_settings(broker, keys))
+    wait_until(lambda: backlog(desk) == 0, what="outbox drained again")
+    assert hq_rows(hq_engine, "SELECT booking_id, state, events FROM hq_booking ORDER BY booking_id") == before
+    desk.store.close()
+
+
+def test_a_catalogue_version_from_hq_is_applied_once(station, broker, keys, hq_engine, runners):
+    start_hq(runners, hq_engine, keys, broker)
+    start_station_sync(runners, station, sync_settings(broker, keys))
+    with transaction(hq_engine) as session:
+        for _ in range(2):  # published twice: the second is the same version and changes nothing
+            enqueue_downlink(session, STATION_ID, "catalog", "catalog.version", CATALOG["version"], CATALOG,
+                             utc_now())
+    wait_until(lambda: station.catalog().version == CATALOG["version"], what="catalogue applied")
+    catalog = station.catalog()
+    assert catalog.services["WASH"].price_minor == 4500 and catalog.services["WASH"].name_en == "Fine wash"
+    assert "TYRE" not in catalog.services  # HQ's catalogue is the whole catalogue
+    wait_until(lambda: _down_applied(hq_engine) == (2, 2), what="HQ sees the station's acks")
+    with station.store.read() as conn:
+        assert conn.execute("SELECT applied_upto FROM sync_downlink WHERE stream = 'catalog'").fetchone()[0] == 2
+        assert conn.execute("SELECT catalog_version FROM node").fetchone()[0] == CATALOG["version"]
+
+
+def _down_applied(engine):
+    rows = hq_rows(engine, "SELECT last_seq, applied_upto FROM hq_down_cursor WHERE stream = 'catalog'")
+    return rows[0] if rows else None
+
+
+def test_a_member_snapshot_replaces_the_balance_and_counts_the_stations_entries(station, broker, keys, hq_engine,
+                                                                              runners):
+    now = utc_now()
+    with station.store.write() as conn:
+        member = register_member(conn, station, phone="13800138000", now=now)
+        counted = earn_points(conn, station, member_id=member.id, points=100, now=now)
+        earn_points(conn, station, member_id=member.id, points=7, now=now)  # HQ has not counted this one
+    start_hq(runners, hq_engine, keys, broker)
+    start_station_sync(runners, station, sync_settings(broker, keys))
+    snapshot = {"member_id": member.id, "phone": "13800138000", "name": "Zhang", "tier": "gold", "points": 1100,
+                "prepaid_minor": 5000, "counted_points": [counted], "counted_prepaid": []}
+    with transaction(hq_engine) as session:
+        enqueue_downlink(session, STATION_ID, "member", "member.snapshot", member.id, snapshot, utc_now())
+    wait_until(lambda: _points(station, member.id) == 1107, what="snapshot applied")
+    with station.store.read() as conn:
+        assert conn.execute("SELECT tier, name FROM member WHERE id = ?", (member.id,)).fetchone()[:] == ("gold",
+                                                                                                          "Zhang")
+
+
+def _points(station, member_id):
+    with station.store.read() as conn:
+        return points_balance(conn, member_id)
