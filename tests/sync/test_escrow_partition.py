@@ -1,0 +1,165 @@
+"""Slot escrow under a partition: station and HQ both sell the same cells while cut off from each
+other; once their messages flow again, no cell has more than one confirmed booking and every
+tentative booking is decided.
+
+The messages are handed over between the station's and HQ's own functions (the station's
+outbox events to `on_station_event`, HQ's downlink log to `apply_downlink`), in the order a
+reconnecting link delivers them: each stream in seq order, the streams interleaved.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from edge.domain.booking_state import BookingState
+from edge.errors import RuleViolation, SlotTaken
+from edge.services import bookings
+from edge.services.cell_ownership import cell_owners
+from edge.services.escrow import apply_downlink
+from edge.store.types import to_db_time
+from sync.hq import escrow as hq_escrow
+from sync.hq.db import transaction
+from tests.stations import NOW, TEST_CONFIG, make_station
+
+TZ = ZoneInfo("Asia/Shanghai")
+MONDAY = date(2026, 11, 23)
+STATION_ID = "TST-001"
+ESCROW_CONFIG = TEST_CONFIG + "\n[escrow]\nhq_share = 0.3\nblock_minutes = 120\n"
+
+
+@pytest.fixture
+def escrow_station(tmp_path):
+    station = make_station(tmp_path, config=ESCROW_CONFIG)
+    yield station
+    station.store.close()
+
+
+class Link:
+    """The two directions of the station's link to HQ, delivered by hand."""
+
+    def __init__(self, station, engine) -> None:
+        self.station, self.engine = station, engine
+        self.up_seq = 0
+        self.down_seq = {"booking": 0, "lease": 0}
+
+    def up(self) -> int:
+        """Deliver the station's new booking-stream events to HQ; how many."""
+        with self.station.store.read() as conn:
+            rows = conn.execute("SELECT seq, type, entity_id, idem_key, hlc, body, epoch, stream FROM outbox"
+                                " WHERE stream = 'booking' AND seq > ? ORDER BY seq", (self.up_seq,)).fetchall()
+        with transaction(self.engine) as session:
+            for row in rows:
+                event = {**dict(row), "body": json.loads(row["body"])}
+                hq_escrow.on_station_event(session, STATION_ID, event)
+        if rows:
+            self.up_seq = rows[-1]["seq"]
+        return len(rows)
+
+    def down(self, stream: str) -> int:
+        """Deliver HQ's new downlink messages of `stream` to the station; how many."""
+        with transaction(self.engine) as session:
+            rows = session.execute(text(
+                "SELECT seq, type, body FROM hq_downlink WHERE station_id = :s AND stream = :t AND seq > :q ORDER BY seq"
+            ), {"s": STATION_ID, "t": stream, "q": self.down_seq[stream]}).all()
+        for row in rows:
+            body = row.body if isinstance(row.body, dict) else json.loads(row.body)
+            with self.station.store.write() as conn:
+                apply_downlink(self.station, conn, row.type, body, NOW)
+            self.down_seq[stream] = row.seq
+        return len(rows)
+
+    def heal(self) -> None:
+        """Deliver both ways until nothing moves: answers to answers included."""
+        for _ in range(10):
+            moved = self.down("lease") + self.up() + self.down("booking") + self.up()
+            if not moved:
+                return
+        raise AssertionError("the link never settled")
+
+
+def local(hh: int, mm: int = 0) -> datetime:
+    return datetime(MONDAY.year, MONDAY.month, MONDAY.day, hh, mm, tzinfo=TZ)
+
+
+def confirmed_per_cell(station, engine) -> dict[tuple[str, str], set[str]]:
+    """(bay, cell) -> the bookings confirmed on it, at the station and at HQ together."""
+    per_cell: dict[tuple[str, str], set[str]] = {}
+    with station.store.read() as conn:
+        for bay, cell, booking_id in conn.execute(
+            "SELECT c.bay_id, c.slot_start, b.id FROM slot_claim c JOIN booking b ON b.id = c.booking_id"
+            " WHERE b.state IN ('confirmed', 'checked_in', 'in_service')"
+        ):
+            per_cell.setdefault((bay, cell), set()).add(booking_id)
+    with transaction(engine) as session:
+        for row in session.execute(text("SELECT booking_id, bay_id, cells FROM hq_escrow_booking"
+                                        " WHERE state = 'confirmed'")):
+            cells = row.cells if isinstance(row.cells, list) else json.loads(row.cells)
+            for cell in cells:
+                per_cell.setdefault((row.bay_id, cell), set()).add(row.booking_id)
+    return per_cell
+
+
+def test_both_sides_sell_the_same_cells_while_cut_off_and_converge_without_double_booking(escrow_station, hq_engine):
+    station = escrow_station
+    with transaction(hq_engine) as session:
+        hq_escrow.configure_station(session, STATION_ID, hq_share=0.3, block_minutes=120, slot_minutes=30, now=NOW)
+    link = Link(station, hq_engine)
+    owners = cell_owners(station, MONDAY)
+    grid = [cell.start for cell in station.grid(MONDAY)]
+    # one of HQ's runs is handed to the station before the link breaks (the near-term rule)
+    granted_start = next(c for c in grid if owners[("L2", c)] == "hq")
+    with transaction(hq_engine) as session:
+        hq_escrow.grant_lease(session, STATION_ID, bay_id="L2", start=granted_start,
+                              end=granted_start + timedelta(hours=1), now=NOW)
+    link.down("lease")
+    link.up()
+
+    # -- the partition: every cell of both lifts is sold on both sides --------------------------
+    station_made, hq_made = [], []
+    for bay in ("L1", "L2"):
+        for i, start in enumerate(grid):
+            try:
+                station_made.append(bookings.book(station, services=["TYRE"], start=start,
+                                                  plate=f"沪S{i:02d}{bay}", bay_id=bay, channel="walk_in"))
+            except (SlotTaken, RuleViolation):
+                pass
+            with transaction(hq_engine) as session:
+                try:
+                    hq_made.append(hq_escrow.book_app(session, STATION_ID, bay_id=bay, start=start, cells=1,
+                                                      services=["TYRE"], plate=f"沪H{i:02d}{bay}", now=NOW))
+                except hq_escrow.EscrowRefused:
+                    pass
+    assert any(b.state == BookingState.TENTATIVE for b in station_made)
+    assert any(b.state == BookingState.CONFIRMED for b in station_made)
+    assert {b["state"] for b in hq_made} == {"confirmed", "tentative"}
+    # HQ may also ask back cells the station has not sold meanwhile, and grant others
+    with transaction(hq_engine) as session:
+        hq_escrow.revoke_lease(session, STATION_ID, bay_id="W1", start=local(8), end=local(18), now=NOW)
+
+    # -- the link heals ------------------------------------------------------------------------
+    link.heal()
+
+    for cell, booked in confirmed_per_cell(station, hq_engine).items():
+        assert len(booked) == 1, f"cell {cell} confirmed for {booked}"
+    with station.store.read() as conn:
+        assert conn.execute("SELECT count(*) FROM booking WHERE state = 'tentative'").fetchone()[0] == 0
+    with transaction(hq_engine) as session:
+        assert session.execute(text("SELECT count(*) FROM hq_escrow_booking WHERE state = 'tentative'")).scalar() == 0
+        assert session.execute(text("SELECT count(*) FROM hq_lease WHERE state <> 'acked'")).scalar() == 0
+        hq_confirmed = {r[0] for r in session.execute(text(
+            "SELECT booking_id FROM hq_escrow_booking WHERE origin = 'app' AND state = 'confirmed'"))}
+    # every app booking HQ counts as confirmed stands confirmed at the station too
+    for booking_id in hq_confirmed:
+        assert bookings.booking(station, booking_id).state == BookingState.CONFIRMED
+    # every cell of both lifts was sold exactly once, to one side or the other
+    sold = confirmed_per_cell(station, hq_engine)
+    assert all((bay, to_db_time(start)) in sold for bay in ("L1", "L2") for start in grid)
+    # the cells HQ granted were sold at the station, firm from the start
+    granted = [b for b in station_made if b.bay_id == "L2" and granted_start <= b.start_at < granted_start
+               + timedelta(hours=1)]
+    assert granted and all(b.state == BookingState.CONFIRMED for b in granted)
