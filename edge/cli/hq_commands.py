@@ -59,6 +59,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q = hq_sub.add_parser("lag", parents=[parent], help="each station: presence, last seen, backlog both ways")
     q.set_defaults(handler=hq_lag)
 
+    from edge.cli.escrow_commands import register_hq  # slot escrow: hq book, hq lease ...
+
+    register_hq(hq_sub, parent)
+
 
 def hq_parent(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False, parents=[common])

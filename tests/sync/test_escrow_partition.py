@@ -163,3 +163,45 @@ def test_both_sides_sell_the_same_cells_while_cut_off_and_converge_without_doubl
     granted = [b for b in station_made if b.bay_id == "L2" and granted_start <= b.start_at < granted_start
                + timedelta(hours=1)]
     assert granted and all(b.state == BookingState.CONFIRMED for b in granted)
+
+
+def test_hq_cli_books_and_leases_and_the_station_applies_it(escrow_station, tmp_path, capsys):
+    from edge.cli.main import main
+    from sync.hq.db import create_schema, open_engine
+
+    db = str(tmp_path / "hq.db")
+
+    def cli(*args: str) -> tuple[int, str]:
+        code = main(["--json", "hq", *args, "--db", db])
+        out, err = capsys.readouterr()
+        return code, out + err
+
+    assert cli("lease", "configure", STATION_ID, "--hq-share", "0.3")[0] == 0
+    owners = cell_owners(escrow_station, MONDAY)
+    grid = [cell.start for cell in escrow_station.grid(MONDAY)]
+    hq_cell = next(c for c in grid if owners[("L1", c)] == "hq")
+    code, out = cli("book", STATION_ID, "--bay", "L1", "--start", hq_cell.isoformat(), "--services", "TYRE",
+                    "--plate", "沪A12345")
+    assert code == 0 and json.loads(out)["state"] == "confirmed"
+    code, out = cli("book", STATION_ID, "--bay", "L1", "--start", hq_cell.isoformat(), "--services", "TYRE",
+                    "--plate", "沪B99999")
+    assert code == 6 and "already sold" in out
+    code, out = cli("book", STATION_ID, "--bay", "L1", "--start", "2026-11-23T09:00", "--services", "TYRE",
+                    "--plate", "沪B99999")
+    assert code == 2 and "--start" in out and "offset" in out
+    free_hq = next(c for c in grid if owners[("L2", c)] == "hq")
+    code, out = cli("lease", "grant", STATION_ID, "--bay", "L2", "--start", free_hq.isoformat(),
+                    "--end", (free_hq + timedelta(hours=1)).isoformat())
+    assert code == 0 and json.loads(out)[0]["token"] == 1
+    engine = open_engine(db)
+    create_schema(engine)
+    try:
+        link = Link(escrow_station, engine)
+        link.heal()
+        app = bookings.bookings_on(escrow_station, MONDAY)
+        assert [(b.channel, b.state, b.start_at) for b in app] == [("app", BookingState.CONFIRMED, hq_cell)]
+        assert cell_owners(escrow_station, MONDAY)[("L2", free_hq)] == "station"
+        with transaction(engine) as session:
+            assert session.execute(text("SELECT state FROM hq_lease")).scalar() == "acked"
+    finally:
+        engine.dispose()
