@@ -1,9 +1,11 @@
 """What the board shows, read from the station in one worker call: bays, timeline, arrivals, alerts, roster, sync.
 
-Bay state is derived from bookings until the occupancy sensors arrive: a bay is `occupied`
-when a checked-in or in-service booking's cells cover now (or the attendant has moved it
-into the bay and it is not done yet), `out_of_service` when the catalogue says so, else
-`free`. `unknown` is the sensors' word (a silent sensor) and is not derived here.
+A bay's state is `out_of_service` when the catalogue says so; else what its occupancy sensor
+last reported (free, occupied, or unknown when the sensor fell silent), as the daemon keeps
+it in the live state; a bay without a sensor is `occupied` when a checked-in or in-service
+booking's cells cover now (or the attendant has moved it into the bay and it is not done
+yet), else `free`. Alerts are the attendant's to-do list: plates to confirm, late cars and
+no-shows, silent or stuck sensors, devices down.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from edge.domain.slots import Cell, cells_needed
 from edge.errors import EdgeError
 from edge.services import bookings
 from edge.services.booking_store import BookingRecord
+from edge.services.live_state import (
+    BayLive, DeviceHealth, PlatePrompt, bay_states, device_health, open_prompts, technicians_on_shift,
+)
 from edge.services.station import Station
+from edge.services.sync_status import SyncStatus, sync_status
 from edge.store.catalog import load_catalog
-from edge.store.outbox import pending_count
 
 ARRIVING = frozenset({BookingState.HELD, BookingState.CONFIRMED, BookingState.PENDING_APPROVAL,
                       BookingState.TENTATIVE})
@@ -44,13 +49,34 @@ class BayRow:
     state: str  # free, occupied, unknown, out_of_service
     current: BookingRecord | None  # the booking in the bay now
     next: BookingRecord | None  # the next booking due in the bay today
+    sensed: bool = False  # the state is the occupancy sensor's, not derived from bookings
+    stuck: bool = False  # the sensor has read the same value for too long
+
+
+# the order alerts are listed in: what needs the attendant's hands first
+ALERT_ORDER = ("prompt", "late", "device_down", "stuck", "sensor_unknown", "no_show")
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    kind: str  # late, no_show
-    booking: BookingRecord
-    minutes: int  # how late (late) or 0
+    kind: str  # one of ALERT_ORDER
+    subject: str  # the plate, bay or device it is about
+    at: datetime | None  # the booking's start, the prompt's read, since when the bay or device is so
+    minutes: int = 0  # how late (late)
+    booking: BookingRecord | None = None  # late, no_show: Enter opens it
+    prompt: PlatePrompt | None = None  # prompt: Enter opens check-in on it
+    where: str = ""  # the bay of a booking, the device of a prompt
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """The live state the daemon keeps, as read with the bookings."""
+
+    bays: dict[str, BayLive]
+    on_shift: dict[str, datetime]  # technician id -> clocked in at
+    devices: tuple[DeviceHealth, ...]
+    prompts: tuple[PlatePrompt, ...]
+    sync: SyncStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +84,15 @@ class TechnicianRow:
     id: str
     name: str
     shifts: tuple[tuple[datetime, datetime], ...]
-    on_shift: bool
+    on_shift: bool  # rostered now
     current: BookingRecord | None
     assigned: int  # live bookings today
+    clocked_in_at: datetime | None = None  # at the station now, by their card (or by hand)
 
 
 @dataclass(frozen=True, slots=True)
 class SyncState:
-    link: str  # offline (the sync client arrives later)
+    link: str  # online, offline, never (sync has not run on this station)
     backlog: int  # outbox events HQ has not acknowledged
     last_ack_age: timedelta | None  # None: never acknowledged
 
@@ -82,6 +109,7 @@ class Board:
     technicians: tuple[TechnicianRow, ...]
     sync: SyncState
     bookings: tuple[BookingRecord, ...]
+    prompts: tuple[PlatePrompt, ...] = ()
 
 
 def load_board(station: Station) -> Board:
@@ -89,33 +117,57 @@ def load_board(station: Station) -> Board:
     station.catalog()  # warm the station's cache here, so the UI thread never reads it from the file
     now = station.clock()
     day = station.local(now).date()
-    todays = tuple(bookings.bookings_on(station, day))
-    with station.store.read() as conn:
+    with station.store.read() as conn:  # one snapshot: bookings and live state agree with each other
+        todays = tuple(bookings.bookings_on(station, day))
         # read afresh, not from the station's cache: another process may have taken a bay out of service
         catalog = load_catalog(conn)
-        backlog = pending_count(conn)
-    return build_board(station, catalog, now, todays, backlog)
+        live = Live(
+            bays=bay_states(station),
+            on_shift={p.technician_id: p.clocked_in_at for p in technicians_on_shift(station)},
+            devices=tuple(device_health(station)),
+            prompts=tuple(open_prompts(station)),
+            sync=sync_status(station),
+        )
+    return build_board(station, catalog, now, todays, live)
 
 
 def build_board(station: Station, catalog: Catalog, now: datetime, todays: tuple[BookingRecord, ...],
-                backlog: int) -> Board:
-    """The board from today's bookings at `now` (no I/O)."""
+                live: Live) -> Board:
+    """The board from today's bookings and the live state at `now` (no I/O)."""
     day = station.local(now).date()
     grid = station.grid(day)
     todays = tuple(b for b in todays if not _lapsed(b, now))
     ends = {b.id: occupied_until(station, catalog, b) for b in todays}
-    bays = tuple(_bay_row(bay, todays, ends, now) for bay in catalog.bays.values())
+    bays = tuple(_bay_row(bay, todays, ends, now, live.bays.get(bay.id)) for bay in catalog.bays.values())
     timeline = {bay.id: _cells(grid, [b for b in todays if b.bay_id == bay.id], ends) for bay in catalog.bays.values()}
     late_after = timedelta(minutes=station.settings.booking.late_alert_minutes)
     arrivals = tuple(b for b in todays if b.state in ARRIVING and now < b.start_at + late_after)
-    alerts = tuple(
-        [Alert("late", b, int((now - b.start_at).total_seconds() // 60))
-         for b in todays if b.state == BookingState.CONFIRMED and now >= b.start_at + late_after]
-        + [Alert("no_show", b, 0) for b in todays if b.state == BookingState.NO_SHOW]
-    )
-    technicians = tuple(_technician_row(station, t, day, todays, ends, now) for t in catalog.technicians.values())
-    return Board(now=now, day=day, grid=grid, bays=bays, timeline=timeline, arrivals=arrivals, alerts=alerts,
-                 technicians=technicians, sync=SyncState("offline", backlog, None), bookings=todays)
+    technicians = tuple(_technician_row(station, t, day, todays, ends, now, live.on_shift.get(t.id))
+                        for t in catalog.technicians.values())
+    sync = SyncState(live.sync.link, live.sync.backlog,
+                     None if live.sync.last_ack_at is None else max(timedelta(0), now - live.sync.last_ack_at))
+    return Board(now=now, day=day, grid=grid, bays=bays, timeline=timeline, arrivals=arrivals,
+                 alerts=_alerts(todays, bays, live, now, late_after), technicians=technicians, sync=sync,
+                 bookings=todays, prompts=live.prompts)
+
+
+def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: Live, now: datetime,
+            late_after: timedelta) -> tuple[Alert, ...]:
+    alerts = [Alert("prompt", p.plate_read, p.created_at, prompt=p, where=p.device) for p in live.prompts]
+    alerts += [Alert("late", b.plate, b.start_at, int((now - b.start_at).total_seconds() // 60), booking=b,
+                     where=b.bay_id)
+               for b in todays if b.state == BookingState.CONFIRMED and now >= b.start_at + late_after]
+    alerts += [Alert("no_show", b.plate, b.start_at, booking=b, where=b.bay_id)
+               for b in todays if b.state == BookingState.NO_SHOW]
+    for row in bays:
+        sensed = live.bays.get(row.bay.id)
+        if row.state == "unknown":
+            alerts.append(Alert("sensor_unknown", row.bay.id, sensed.since if sensed else None))
+        if row.stuck:
+            alerts.append(Alert("stuck", row.bay.id, sensed.since if sensed else None))
+    alerts += [Alert("device_down", d.device_id, d.last_event_at, where=d.last_error or "")
+               for d in live.devices if not d.connected]
+    return tuple(sorted(alerts, key=lambda a: ALERT_ORDER.index(a.kind)))
 
 
 def occupied_until(station: Station, catalog: Catalog, booking: BookingRecord) -> datetime:
@@ -137,18 +189,22 @@ def _covers(booking: BookingRecord, ends: dict[str, datetime], instant: datetime
     return booking.start_at <= instant < ends[booking.id]
 
 
-def _bay_row(bay: Bay, todays: tuple[BookingRecord, ...], ends: dict[str, datetime], now: datetime) -> BayRow:
+def _bay_row(bay: Bay, todays: tuple[BookingRecord, ...], ends: dict[str, datetime], now: datetime,
+             sensed: BayLive | None) -> BayRow:
     mine = [b for b in todays if b.bay_id == bay.id]
     current = next((b for b in mine if b.state in ON_SITE and (
         _covers(b, ends, now) or (b.progress in IN_BAY_STAGES and b.start_at <= now))), None)
     upcoming = next((b for b in mine if b.state in ARRIVING and ends[b.id] > now and b is not current), None)
+    has_sensor = sensed is not None and sensed.source is not None
     if not bay.in_service:
         state = "out_of_service"
+    elif has_sensor:
+        state = sensed.occupancy
     elif current is not None:
         state = "occupied"
     else:
         state = "free"
-    return BayRow(bay, state, current, upcoming)
+    return BayRow(bay, state, current, upcoming, sensed=has_sensor, stuck=has_sensor and sensed.stuck)
 
 
 def _cells(grid: tuple[Cell, ...], mine: list[BookingRecord], ends: dict[str, datetime]) -> tuple[str, ...]:
@@ -163,11 +219,13 @@ def _cells(grid: tuple[Cell, ...], mine: list[BookingRecord], ends: dict[str, da
     return tuple(kinds)
 
 
-def _technician_row(station: Station, technician, day: date, todays, ends, now: datetime) -> TechnicianRow:
+def _technician_row(station: Station, technician, day: date, todays, ends, now: datetime,
+                    clocked_in_at: datetime | None) -> TechnicianRow:
     shifts = station.shifts(technician, day)
     assigned = [b for b in todays if b.technician_id == technician.id and b.state in ARRIVING | ON_SITE]
     current = next((b for b in assigned if b.state in ON_SITE and _covers(b, ends, now)), None)
     return TechnicianRow(
         id=technician.id, name=technician.name, shifts=shifts,
         on_shift=any(start <= now < end for start, end in shifts), current=current, assigned=len(assigned),
+        clocked_in_at=clocked_in_at,
     )

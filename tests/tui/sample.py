@@ -1,4 +1,9 @@
-"""A busy morning at the test station, for the UI tests and the README picture (codes are fixed)."""
+"""A busy morning at the test station, for the UI tests and the README picture (codes are fixed).
+
+Bookings of every kind, and the live state the daemon would have written by 10:10: the bay
+sensors (one stuck, one silent), the technicians' cards, a device down, a plate the gate
+camera could not place, and the link to HQ.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from edge.services import bookings, members
+from edge.services import bookings, live_state, members
+from edge.services.live_state import DeviceHealth, PromptCandidate
 from edge.services.station import Station
+from edge.store.types import to_db_time
 from tests.stations import NOW, make_station
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -51,7 +58,30 @@ def busy_morning(station: Station) -> None:
     bookings.check_in(station, wash.code, now=at(10, 5))
     bookings.book(station, services=["TYRE"], start=local(11), plate="沪E22222", bay_id="L1", hold=True,
                   now=at(10, 5))
+    live_morning(station, late, at)
     station.clock = lambda: BOARD_NOW
+
+
+def live_morning(station: Station, late, at) -> None:
+    """What the daemon's devices reported this morning, written through the live-state services."""
+    with station.store.write() as conn:  # the test roster has no staff cards: give Wang and Li theirs
+        conn.execute("UPDATE technician SET card_id = 'CARD-' || id")
+    live_state.clock_card(station, "CARD-T1", now=at(7, 55), device="staff-reader")
+    live_state.record_occupancy(station, "L1", "occupied", source="bay-sensors", now=at(9, 31))
+    live_state.record_stuck(station, "L1", True, source="bay-sensors", now=at(10, 1))
+    live_state.record_occupancy(station, "W1", "occupied", source="bay-sensors", now=at(10, 6))
+    live_state.record_occupancy(station, "L2", "free", source="bay-sensors", now=at(8, 0))
+    live_state.record_occupancy(station, "L2", "unknown", source="bay-sensors", now=at(10, 2))
+    live_state.record_device_health(station, [
+        DeviceHealth("gate-anpr", "anpr", "entrance", True, at(10, 9), None, 41, 0),
+        DeviceHealth("lift2-qr", "qr_serial", "bay", False, at(9, 52), "serial port vanished", 6, 1),
+    ], now=at(10, 9))
+    live_state.create_plate_prompt(station, "沪C8B888", 0.71, "gate-anpr",
+                                   [PromptCandidate(late.id, late.code, late.plate, 0.5)], now=at(10, 9))
+    with station.store.write() as conn:  # the sync client's mark: online, HQ acknowledged two minutes ago
+        conn.execute("INSERT INTO sync_link (id, state, changed_at, seen_at, last_ack_at, last_error)"
+                      " VALUES (1, 'online', ?, ?, ?, '')", (to_db_time(at(7, 0)), to_db_time(at(10, 9)),
+                                                             to_db_time(at(10, 8))))
 
 
 def sample_station(tmp_path: Path, monkeypatch) -> Station:

@@ -11,9 +11,20 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from textual.widgets import Footer
 
 from tests.tui.sample import sample_station
 from tui.app import StationApp
+
+
+async def board_ready(pilot) -> None:
+    """Wait until the board has its data and its footer of keys (composed a moment after the screen)."""
+    app = pilot.app
+    for _ in range(500):
+        if app.screen.loads and app.screen.query_one(Footer).children:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)
 
 
 async def save_board(path: Path, *, language: str, size: tuple[int, int]) -> None:
@@ -21,9 +32,7 @@ async def save_board(path: Path, *, language: str, size: tuple[int, int]) -> Non
         station = sample_station(Path(folder), patch)
         app = StationApp(station, language=language)
         async with app.run_test(size=size) as pilot:
-            while not app.screen.loads:
-                await pilot.pause(0.02)
-            await pilot.pause(0.1)
+            await board_ready(pilot)
             app.save_screenshot(path.name, path=str(path.parent))
         station.store.close()
 

@@ -1,20 +1,22 @@
-"""The board: live bay states, alerts and roster; Enter opens a booking; the language switch; a locked file."""
+"""The board: live bay states, alerts and roster, sync; Enter opens a booking or a plate prompt; the language switch;
+a locked file; another process's writes."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import sys
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from edge.errors import StoreError
 from edge.services import bookings
 from edge.services.station import DB_FILENAME
 from tests.stations import make_station
 from tests.tui.conftest import cells, loaded, text_of, wait_for
-from tests.tui.sample import SHANGHAI
+from tests.stations import NOW
+from tests.tui.sample import SHANGHAI, local
 from tui.app import StationApp
-from tui.board_data import load_board
+from tui.board_data import SyncState, load_board
 from tui.messages import StoreChanged
 from tui.screens.board import BoardScreen
 from tui.screens.booking_detail import BookingDetailScreen
@@ -25,16 +27,20 @@ def test_board_data_of_the_busy_morning(busy_station):
     states = {row.bay.id: (row.state, row.current and row.current.plate, row.next and row.next.plate)
               for row in board.bays}
     assert states == {
-        "W1": ("occupied", "沪A12345", "沪F33333"),  # checked in, its cell covers 10:10
+        "W1": ("occupied", "沪A12345", "沪F33333"),  # checked in, the sensor saw it drive in
         "L1": ("occupied", "沪B66666", "沪E22222"),  # in service
-        "L2": ("free", None, "粤B8G3N7"),  # the 09:30 tyre job never came
+        "L2": ("unknown", None, "粤B8G3N7"),  # the 09:30 tyre job never came, and the sensor fell silent
     }
-    assert [(a.kind, a.booking.plate, a.minutes) for a in board.alerts] == [
-        ("late", "沪C88888", 40), ("no_show", "沪D11111", 0)]
+    assert [row.stuck for row in board.bays] == [False, True, False]
+    assert [(a.kind, a.subject, a.minutes) for a in board.alerts] == [
+        ("prompt", "沪C8B888", 0),  # the gate camera's look-alike read, first: it needs the attendant
+        ("late", "沪C88888", 40), ("device_down", "lift2-qr", 0), ("stuck", "L1", 0), ("sensor_unknown", "L2", 0),
+        ("no_show", "沪D11111", 0)]
+    assert [c.plate for c in board.alerts[0].prompt.candidates] == ["沪C88888"]
     assert [b.plate for b in board.arrivals] == ["沪E22222", "沪F33333", "粤B8G3N7"]
-    assert [(t.id, t.on_shift, t.current and t.current.plate) for t in board.technicians] == [
-        ("T1", True, "沪B66666"), ("T2", True, None)]
-    assert board.sync.link == "offline" and board.sync.backlog > 0 and board.sync.last_ack_age is None
+    assert [(t.id, t.on_shift, t.current and t.current.plate, t.clocked_in_at) for t in board.technicians] == [
+        ("T1", True, "沪B66666", local(7, 55)), ("T2", True, None, None)]
+    assert board.sync == SyncState("online", board.sync.backlog, timedelta(minutes=2)) and board.sync.backlog > 0
     # W1: 08:00 no-show (freed), 08:30 done, 10:00 on site, 14:00 booked
     w1 = dict(zip((busy_station.local(c.start).strftime("%H:%M") for c in board.grid), board.timeline["W1"]))
     assert [w1[t] for t in ("08:00", "08:30", "10:00", "14:00", "15:00")] == ["free", "done", "busy", "booked", "free"]
@@ -48,10 +54,14 @@ async def test_the_board_shows_the_morning_and_enter_opens_the_booking_in_a_bay(
         await loaded(pilot)
         board = app.screen
         bays = cells(board.query_one("#bays"))
-        assert [row[1] for row in bays] == ["occupied", "occupied", "free"]
+        assert [row[1] for row in bays] == ["occupied", "occupied stuck?", "unknown"]
         assert "沪A12345" in bays[0][2]
-        assert cells(board.query_one("#alerts"))[0][:2] == ["late 40 min", "沪C88888"]
-        assert "HQ offline" in board.title_note() and "last ack never" in board.title_note()
+        assert [row[:2] for row in cells(board.query_one("#alerts"))] == [
+            ["confirm plate", "沪C8B888"], ["late 40 min", "沪C88888"], ["device down", "lift2-qr"],
+            ["sensor stuck", "L1"], ["sensor silent", "L2"], ["no-show", "沪D11111"]]
+        assert [row[0] for row in cells(board.query_one("#technicians"))] == ["Wang", "Li"]
+        assert [row[2].split(" · ")[0] for row in cells(board.query_one("#technicians"))] == ["in 07:55", "not in"]
+        assert "HQ online" in board.title_note() and "last ack 2 min" in board.title_note()
         await pilot.press("enter")  # on W1: the car in it
         await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen))
         await loaded(pilot)
@@ -67,7 +77,7 @@ async def test_the_language_switches_at_run_time_and_keeps_what_is_open(busy_sta
         board = app.screen
         await pilot.press("l")
         await wait_for(pilot, lambda: board.query_one("#bays").border_title == "工位")
-        assert [row[1] for row in cells(board.query_one("#bays"))] == ["占用", "占用", "空闲"]
+        assert [row[1] for row in cells(board.query_one("#bays"))][0] == "占用"
         assert "看板" in text_of(board.query_one("#title")) and "周一" in text_of(board.query_one("#title"))
         assert "洗车" in cells(board.query_one("#today"))[0][2]  # service names from the catalogue's zh names
         await pilot.press("enter")
@@ -149,3 +159,14 @@ async def test_a_bay_taken_out_of_service_elsewhere_shows_at_once(busy_station):
             other.execute("UPDATE bay SET in_service = 0 WHERE id = 'L2'")
         other.close()
         await wait_for(pilot, lambda: cells(bays)[2][1] == "out of service", what="the bay's new state")
+
+
+def test_without_sensor_data_a_bay_is_read_from_its_bookings_and_a_link_never_run_says_so(empty_station):
+    booking = bookings.book(empty_station, services=["WASH"], start=local(8), plate="沪A12345", bay_id="W1",
+                            now=NOW)
+    bookings.check_in(empty_station, booking.code, now=NOW)
+    empty_station.clock = lambda: local(8, 10).astimezone(UTC)
+    board = load_board(empty_station)
+    assert [(row.bay.id, row.state, row.sensed) for row in board.bays] == [
+        ("W1", "occupied", False), ("L1", "free", False), ("L2", "free", False)]
+    assert board.alerts == () and board.sync.link == "never" and board.sync.last_ack_age is None
