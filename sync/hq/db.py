@@ -66,19 +66,32 @@ def transaction(engine: Engine) -> Iterator[Session]:
             yield session
 
 
-def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]], *, returning: tuple[str, ...] = ()
-                  ) -> list[tuple[Any, ...]]:
-    """INSERT ... ON CONFLICT DO NOTHING of many rows in one statement; the `returning`
-    columns of the rows actually inserted."""
-    if not rows:
-        return []
+def _insert(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(rows).on_conflict_do_nothing()
-    if not returning:
-        session.execute(statement)
+    return insert
+
+
+def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]], *, returning: tuple[str, ...] = ()
+                  ) -> list[tuple[Any, ...]]:
+    """INSERT ... ON CONFLICT DO NOTHING of many rows (one cached statement, executemany); the
+    `returning` columns of the rows actually inserted."""
+    if not rows:
         return []
-    result = session.execute(statement.returning(*(table.c[name] for name in returning)))
+    statement = _insert(session)(table).on_conflict_do_nothing()
+    if not returning:
+        session.execute(statement, rows)
+        return []
+    result = session.execute(statement.returning(*(table.c[name] for name in returning)), rows)
     return [tuple(row) for row in result]
+
+
+def upsert(session: Session, table: Table, rows: list[dict[str, Any]], *, keys: tuple[str, ...],
+           set_: Any) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET set_(excluded) for many rows."""
+    if not rows:
+        return
+    statement = _insert(session)(table)
+    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=set_(statement.excluded)), rows)

@@ -22,7 +22,7 @@ from edge.domain.hlc import Hlc
 from sync.envelope import (DOWN_LOG_STREAMS, MalformedMessage, UpBatch, UpEvent, decode, down_topic, new_message,
                            parse_batch, require, topic_parts, whole)
 from sync.errors import SignatureError, SyncError
-from sync.hq.db import insert_ignore, transaction
+from sync.hq.db import insert_ignore, transaction, upsert
 from sync.hq.downlink import messages_to_send, record_applied
 from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
 from sync.signing import Keyring
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 I, K, E, B = HqInbox.__table__, HqCursor.__table__, HqEvent.__table__, HqBooking.__table__
 ST, EP, AL = HqStation.__table__, HqStationEpoch.__table__, HqAlert.__table__
-_INSERT_CHUNK = 60  # rows per multi-row INSERT: well under SQLite's bound-variable limit
 _RETRIES = 5  # a PostgreSQL deadlock or serialization failure is retried whole
 
 
@@ -118,9 +117,7 @@ class Ingest:
         rows = [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream, "seq": e.seq,
                  "idem_key": e.idem_key, "type": e.type, "entity_id": e.entity_id, "hlc": e.hlc, "body": e.body,
                  "digest": e.digest(), "status": "pending", "reason": "", "received_at": now} for e in batch.events]
-        inserted: set[int] = set()
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            inserted.update(r[0] for r in insert_ignore(s, I, rows[start:start + _INSERT_CHUNK], returning=("seq",)))
+        inserted = {r[0] for r in insert_ignore(s, I, rows, returning=("seq",))}
         repeated = {r["seq"]: r["digest"] for r in rows if r["seq"] not in inserted}
         if repeated:
             stored = dict(s.execute(select(I.c.seq, I.c.digest).where(key, I.c.seq.in_(list(repeated)))).all())
@@ -188,20 +185,13 @@ class Ingest:
 
     def _apply_effects(self, s: Session, station_id: str, rows: list[Any], now: datetime) -> set[str]:
         """Record each event under its idem_key; business effects only for keys seen first now."""
-        fresh: set[str] = set()
         events = [{"idem_key": r.idem_key, "station_id": station_id, "epoch": r.epoch, "stream": r.stream,
                    "seq": r.seq, "type": r.type, "entity_id": r.entity_id, "hlc": r.hlc, "applied_at": now}
                   for r in rows]
-        for start in range(0, len(events), _INSERT_CHUNK):
-            fresh.update(k[0] for k in insert_ignore(s, E, events[start:start + _INSERT_CHUNK],
-                                                     returning=("idem_key",)))
-        for row in rows:
-            if row.idem_key not in fresh:
-                continue
-            event = {"type": row.type, "entity_id": row.entity_id, "idem_key": row.idem_key, "hlc": row.hlc,
-                     "body": row.body, "seq": row.seq, "stream": row.stream, "epoch": row.epoch}
-            if row.type.startswith("booking."):
-                _project_booking(s, station_id, event, now)
+        fresh = {k[0] for k in insert_ignore(s, E, events, returning=("idem_key",))}
+        applied = [{"type": r.type, "entity_id": r.entity_id, "idem_key": r.idem_key, "hlc": r.hlc, "body": r.body,
+                    "seq": r.seq, "stream": r.stream, "epoch": r.epoch} for r in rows if r.idem_key in fresh]
+        _project_bookings(s, station_id, [e for e in applied if e["type"].startswith("booking.")], now)
         return fresh
 
     def _check_clocks(self, s: Session, station_id: str, events: tuple[UpEvent, ...], now: datetime) -> None:
@@ -265,18 +255,15 @@ class Ingest:
                                          created_at=self.clock()))
 
 
-def _project_booking(s: Session, station_id: str, event: dict[str, Any], now: datetime) -> None:
-    state = event["type"].split(".", 1)[1]
-    row = s.execute(select(B.c.hlc).where(B.c.station_id == station_id, B.c.booking_id == event["entity_id"])
-                    ).first()
-    if row is None:
-        s.execute(B.insert().values(station_id=station_id, booking_id=event["entity_id"], state=state,
-                                    hlc=event["hlc"], events=1, updated_at=now))
-        return
-    newer = event["hlc"] > row.hlc
-    s.execute(update(B).where(B.c.station_id == station_id, B.c.booking_id == event["entity_id"]).values(
-        events=B.c.events + 1, updated_at=now,
-        **({"state": state, "hlc": event["hlc"]} if newer else {})))
+def _project_bookings(s: Session, station_id: str, events: list[dict[str, Any]], now: datetime) -> None:
+    """HQ's booking view: one row per booking, its state from the latest event by HLC."""
+    rows = [{"station_id": station_id, "booking_id": e["entity_id"], "state": e["type"].split(".", 1)[1],
+             "hlc": e["hlc"], "events": 1, "updated_at": now} for e in events]
+    upsert(s, B, rows, keys=("station_id", "booking_id"), set_=lambda new: {
+        "events": B.c.events + 1, "updated_at": new.updated_at,
+        "state": case((new.hlc > B.c.hlc, new.state), else_=B.c.state),
+        "hlc": case((new.hlc > B.c.hlc, new.hlc), else_=B.c.hlc),
+    })
 
 
 def _wall_ms(hlc: str) -> int:
