@@ -1,9 +1,14 @@
-"""Check-in: a typed plate with an OCR look-alike finds today's booking; Enter on it checks the car in."""
+"""Check-in: a typed plate with an OCR look-alike finds today's booking; the gate camera's look-alike reads wait
+for the attendant, live, and Enter confirms (d dismisses) them."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from edge.domain.booking_state import BookingState
-from edge.services import bookings
+from edge.services import bookings, live_state
+from edge.services.live_state import PromptCandidate
+from edge.services.station import open_station
 from tests.stations import NOW
 from tests.tui.conftest import cells, loaded, text_of, wait_for
 from tests.tui.sample import local
@@ -51,3 +56,55 @@ def test_candidates_are_close_plates_or_the_code(empty_station):
     assert check_in_candidates(empty_station, "沪A12349") == []  # a plain typo is another car, not a look-alike
     assert check_in_candidates(empty_station, "京Z99999") == []
     assert check_in_candidates(empty_station, "!!") == []  # not a plate: nothing, not an error
+
+
+async def test_a_plate_prompt_from_the_daemon_shows_live_and_enter_confirms_it(empty_station):
+    wanted = _book(empty_station, "沪A12348", 9)
+    decoy = _book(empty_station, "沪A12346", 10)
+    app = StationApp(empty_station)
+    daemon = open_station(empty_station.store.path.parent, clock=empty_station.clock)  # its own connections
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await loaded(pilot)
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, CheckInScreen))
+            screen = app.screen
+            await loaded(pilot, screen)
+            prompts = screen.query_one("#prompts")
+            assert not prompts.display  # nothing waiting: no room spent on it
+            live_state.create_plate_prompt(daemon, "沪A1234B", 0.72, "gate-anpr", [
+                PromptCandidate(wanted.id, wanted.code, wanted.plate, 0.5),
+                PromptCandidate(decoy.id, decoy.code, decoy.plate, 1.0)], now=NOW)
+            await wait_for(pilot, lambda: prompts.row_count == 2 and prompts.display, timeout=10,
+                           what="the prompt on screen")
+            assert [row[2] for row in cells(prompts)] == ["沪A12348", "沪A12346"]
+            assert cells(prompts)[0][0] == "沪A1234B" and "gate-anpr" in cells(prompts)[0][1]
+            prompts.focus()
+            await pilot.press("enter")  # the first candidate: the attendant sees it is the car
+            await wait_for(pilot, lambda: bookings.booking(empty_station, wanted.code).state == BookingState.CHECKED_IN,
+                           what="the check-in")
+            await wait_for(pilot, lambda: not prompts.display, what="the prompt answered")
+            assert live_state.open_prompts(empty_station) == []
+        assert bookings.booking(empty_station, decoy.code).state == BookingState.CONFIRMED
+    finally:
+        daemon.store.close()
+
+
+async def test_a_prompt_opened_from_the_board_is_dismissed_with_d(empty_station):
+    wanted = _book(empty_station, "沪A12348", 9)
+    prompt = live_state.create_plate_prompt(empty_station, "沪A1234B", 0.72, "gate-anpr",
+                                            [PromptCandidate(wanted.id, wanted.code, wanted.plate, 0.5)], now=NOW)
+    empty_station.clock = lambda: local(8, 50).astimezone(UTC)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        alerts = app.screen.query_one("#alerts")
+        assert cells(alerts)[0][:2] == ["confirm plate", "沪A1234B"]
+        alerts.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckInScreen), what="check-in on the prompt")
+        screen = app.screen
+        await wait_for(pilot, lambda: app.focused is screen.query_one("#prompts"), what="the prompt focused")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: not live_state.open_prompts(empty_station), what="the dismissal")
+    assert bookings.booking(empty_station, wanted.code).state == BookingState.CONFIRMED

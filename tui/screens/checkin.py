@@ -108,7 +108,9 @@ class CheckInScreen(StationScreen):
                     read, seen, Text(booking.plate, style="bold"), clock(station, booking.start_at),
                     booking_services(station, booking), booking.bay_id, booking.code)))
         refill(table, rows, _("No plate waiting"))
-        table.display = bool(rows) or table.has_focus
+        if not rows and table.has_focus:
+            self.query_one("#plate", Input).focus()
+        table.display = bool(rows)
         self.refresh_bindings()
         if self.prompt_id:
             wanted = next((key for key, _cells in rows if key.startswith(f"{self.prompt_id}|")), None)
