@@ -55,8 +55,7 @@ from sync.signing import Signer  # noqa: E402
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 STREAM = "booking"
-RESEND_AFTER_S = 10.0  # a station resends from acked_upto + 1 when HQ's ack is this late
-HELLO_AGAIN_AFTER_S = 3.0
+HELLO_AGAIN_AFTER_S = 60.0  # only for a hello lost on the way: HQ answers a thousand in well under that
 GENERATOR_PROCESSES = 3  # one selector loop per process, a few hundred connections each
 
 
@@ -106,14 +105,25 @@ def mosquitto(directory: Path) -> Iterator[int]:
 
 # -- simulated stations -------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class LoadShape:
+    events: int  # per station
+    batch: int  # events per message
+    window: int  # unacked messages per station
+    ack_timeout_s: float  # resend from acked_upto + 1 after this long without HQ's ack
+    deadline_s: float  # a configuration gives up after this long
+
+
 class SimulatedStation:
     """One station's uplink of `events` booking events: hello, then batches within a window."""
 
-    def __init__(self, station_id: str, *, events: int, batch: int, window: int, port: int) -> None:
+    def __init__(self, station_id: str, *, events: int, batch: int, window: int, ack_timeout_s: float,
+                 port: int) -> None:
         self.station_id = station_id
         self.signer = station_signer(station_id)
         self.epoch = str(uuid.uuid4())
-        self.events, self.batch, self.window = events, batch, window
+        self.clock_base_ms = int(time.time() * 1000)  # an event's stamp is fixed when it is made
+        self.events, self.batch, self.window, self.ack_timeout_s = events, batch, window, ack_timeout_s
         self.next_seq = 1
         self.acked = 0
         self.welcomed = False
@@ -172,7 +182,7 @@ class SimulatedStation:
                 self.resends += 1
                 self.say_hello()
             return
-        if self.done_at is None and now - self.last_progress > RESEND_AFTER_S:
+        if self.done_at is None and now - self.last_progress > self.ack_timeout_s:
             self.resends += 1
             self.next_seq = self.acked + 1
             self.last_progress = now
@@ -182,7 +192,7 @@ class SimulatedStation:
         entity = f"bk_{self.station_id}_{seq}"
         return {"seq": seq, "type": "booking.created", "entity_id": entity,
                 "idem_key": f"{self.station_id}:booking:{entity}:v1",
-                "hlc": Hlc(int(time.time() * 1000), 0).encode(),
+                "hlc": Hlc(self.clock_base_ms + seq, 0).encode(),  # a resend carries the same event
                 "body": {"bay": "L01", "start": "2026-11-24T01:30:00Z", "end": "2026-11-24T02:30:00Z",
                          "plate": "沪A12345", "services": ["OIL", "WASH"], "price_minor": 29900,
                          "channel": "terminal"}}
@@ -192,14 +202,15 @@ class SimulatedStation:
         self.client.publish(up_topic(self.station_id, stream), encode(self.signer.sign(message)), qos=1)
 
 
-def generator(ids: list[str], port: int, events: int, batch: int, window: int, deadline_s: float,
-              ready: mp.Queue, go_hello: mp.Event, go_data: mp.Event, results: mp.Queue) -> None:
+def generator(ids: list[str], port: int, load: LoadShape, ready: mp.Queue, go_hello: mp.Event,
+              go_data: mp.Event, results: mp.Queue) -> None:
     """One load-generator process: its stations' connections in one selector loop.
 
     Phases, each started by the parent once every process is ready for it: connect; hello
     (HQ registers each station's epoch; not timed); data (timed until HQ acked every event).
     """
-    stations = [SimulatedStation(sid, events=events, batch=batch, window=window, port=port) for sid in ids]
+    stations = [SimulatedStation(sid, events=load.events, batch=load.batch, window=load.window,
+                                 ack_timeout_s=load.ack_timeout_s, port=port) for sid in ids]
     selector = selectors.DefaultSelector()
     for station in stations:
         selector.register(station.connect(), selectors.EVENT_READ, station)
@@ -245,7 +256,7 @@ def generator(ids: list[str], port: int, events: int, batch: int, window: int, d
     for station in stations:
         station.last_progress = started
         station.pump()
-    until(lambda: all(s.done_at for s in stations), deadline_s)
+    until(lambda: all(s.done_at for s in stations), load.deadline_s)
     results.put({
         "started": started, "done": [s.done_at for s in stations], "acked": sum(s.acked for s in stations),
         "resends": sum(s.resends for s in stations), "messages": sum(s.messages_sent for s in stations),
@@ -270,14 +281,14 @@ class LoadResult:
         return self.acked / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_load(port: int, ids: list[str], *, events: int, batch: int, window: int, deadline_s: float) -> LoadResult:
+def run_load(port: int, ids: list[str], load: LoadShape) -> LoadResult:
     """Drive every station until HQ acked all its events (or the deadline)."""
     context = mp.get_context("fork")
     ready, results = context.Queue(), context.Queue()
     go_hello, go_data = context.Event(), context.Event()
     slices = [ids[n::GENERATOR_PROCESSES] for n in range(GENERATOR_PROCESSES)]
     processes = [context.Process(target=generator, daemon=True, args=(
-        part, port, events, batch, window, deadline_s, ready, go_hello, go_data, results)) for part in slices if part]
+        part, port, load, ready, go_hello, go_data, results)) for part in slices if part]
     for process in processes:
         process.start()
     try:
@@ -285,7 +296,7 @@ def run_load(port: int, ids: list[str], *, events: int, batch: int, window: int,
             for _ in processes:
                 _get(ready, processes, timeout=180)
             go.set()
-        reports = [_get(results, processes, timeout=deadline_s + 60) for _ in processes]
+        reports = [_get(results, processes, timeout=load.deadline_s + 60) for _ in processes]
     finally:
         for process in processes:
             process.join(timeout=30)
@@ -295,8 +306,8 @@ def run_load(port: int, ids: list[str], *, events: int, batch: int, window: int,
     finished = [t for r in reports for t in r["done"] if t is not None]
     unfinished = [s for r in reports for s in r["unfinished"]]
     return LoadResult(
-        events=events * len(ids), acked=sum(r["acked"] for r in reports),
-        seconds=(max(finished) if finished and not unfinished else started + deadline_s) - started,
+        events=load.events * len(ids), acked=sum(r["acked"] for r in reports),
+        seconds=(max(finished) if finished and not unfinished else started + load.deadline_s) - started,
         resends=sum(r["resends"] for r in reports), messages=sum(r["messages"] for r in reports),
         unfinished=unfinished,
     )
@@ -485,15 +496,14 @@ class Measured:
 
 
 def measure(name: str, database: str, workers: int, ids: list[str], directory: Path, keys_dir: Path,
-            hq_key: Path, args: argparse.Namespace) -> Measured:
+            hq_key: Path, shape: LoadShape) -> Measured:
     broker_dir = directory / f"broker-{name}"
     broker_dir.mkdir()
     with hq_database(database, directory, name) if database != "echo" else _no_database() as url:
         with mosquitto(broker_dir) as port:
             setup = HqSetup(database=url, keys_dir=keys_dir, hq_key=hq_key, port=port)
             with hq_workers(setup, workers):
-                load = run_load(port, ids, events=args.events, batch=args.batch, window=args.window,
-                                deadline_s=args.deadline)
+                load = run_load(port, ids, shape)
         result = Measured(name, load, stored(url) if database != "echo" else None)
     s = result.stored
     print(f"{name:<14} {load.acked:>8,}/{load.events:,} events acked in {load.seconds:6.2f} s = "
@@ -511,16 +521,18 @@ def _no_database() -> Iterator[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run that ends within ~30 s")
-    parser.add_argument("--stations", type=int, help="simulated stations (default 1,000; quick 100)")
-    parser.add_argument("--events", type=int, help="events per station (default 100; quick 40)")
+    parser.add_argument("--stations", type=int, help="simulated stations (default 1,000; quick 60)")
+    parser.add_argument("--events", type=int, help="events per station (default 50; quick 40)")
     parser.add_argument("--batch", type=int, default=20, help="events per uplink message (default 20)")
     parser.add_argument("--window", type=int, default=4, help="unacked messages per station (default 4)")
-    parser.add_argument("--deadline", type=float, help="seconds a configuration may take (default 300; quick 20)")
+    parser.add_argument("--ack-timeout", type=float, default=30.0,
+                        help="seconds a station waits for HQ's ack before resending (default 30)")
+    parser.add_argument("--deadline", type=float, help="seconds a configuration may take (default 600; quick 20)")
     parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     args = parser.parse_args()
-    count = args.stations or (100 if args.quick else 1_000)
-    args.events = args.events or (40 if args.quick else 100)
-    args.deadline = args.deadline or (20.0 if args.quick else 300.0)
+    count = args.stations or (60 if args.quick else 1_000)
+    shape = LoadShape(events=args.events or (40 if args.quick else 50), batch=args.batch, window=args.window,
+                      ack_timeout_s=args.ack_timeout, deadline_s=args.deadline or (20.0 if args.quick else 600.0))
     if not os.path.exists(MOSQUITTO):
         raise SystemExit("mosquitto is not installed (apt-get install mosquitto)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -531,8 +543,9 @@ def main() -> int:
     configurations = [("echo", "echo", 1), ("sqlite_1w", "sqlite", 1), ("sqlite_2w", "sqlite", 2)]
     if not args.no_postgres and postgres_available():
         configurations += [("postgres_1w", "postgres", 1), ("postgres_2w", "postgres", 2)]
-    print(f"HQ ingest: {count:,} stations x {args.events} booking events, {args.batch} events a message, "
-          f"window {args.window} messages, {GENERATOR_PROCESSES} load processes, {os.cpu_count()} CPUs", flush=True)
+    print(f"HQ ingest: {count:,} stations x {shape.events} booking events, {shape.batch} events a message, "
+          f"window {shape.window} messages, ack timeout {shape.ack_timeout_s:.0f} s, {GENERATOR_PROCESSES} load "
+          f"processes, {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory(prefix="hq-ingest-") as tmp:
         directory = Path(tmp)
         keys_dir = directory / "station-keys"
@@ -541,7 +554,7 @@ def main() -> int:
             signer = station_signer(sid)
             (keys_dir / f"{signer.kid}.pub").write_bytes(signer.public_pem())
         hq_key, _ = Signer.generate("hq-bench").save(directory / "hq-keys")
-        results = [measure(name, database, workers, ids, directory, keys_dir, hq_key, args)
+        results = [measure(name, database, workers, ids, directory, keys_dir, hq_key, shape)
                    for name, database, workers in configurations]
 
     echo = results[0]
@@ -553,6 +566,8 @@ def main() -> int:
     print(f"hq_ingest_echo_events_per_s={echo.load.events_per_s:.0f}")
     print(f"hq_ingest_best_configuration={best.name}")
     print(f"hq_ingest_no_loss={'true' if lossless else 'false'}")
+    print(f"hq_ingest_resends={sum(r.load.resends for r in results)}")
+    print(f"hq_ingest_alerts={sum(r.stored.alerts for r in stored_runs)}")
     for r in stored_runs:
         print(f"hq_ingest_{r.name}_events_per_s={r.load.events_per_s:.0f}")
     print(f"hq_ingest_events_per_s={best.load.events_per_s:.0f}")
