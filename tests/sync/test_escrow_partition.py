@@ -10,10 +10,8 @@ reconnecting link delivers them: each stream in seq order, the streams interleav
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
-import pytest
 from sqlalchemy import text
 
 from edge.domain.booking_state import BookingState
@@ -24,19 +22,11 @@ from edge.services.escrow import apply_downlink
 from edge.store.types import to_db_time
 from sync.hq import escrow as hq_escrow
 from sync.hq.db import transaction
-from tests.stations import NOW, TEST_CONFIG, make_station
+from tests.stations import NOW
+from tests.test_escrow import MONDAY, at
+from tests.test_escrow import station as escrow_station  # noqa: F401  (the fixture: a station with HQ's share)
 
-TZ = ZoneInfo("Asia/Shanghai")
-MONDAY = date(2026, 11, 23)
 STATION_ID = "TST-001"
-ESCROW_CONFIG = TEST_CONFIG + "\n[escrow]\nhq_share = 0.3\nblock_minutes = 120\n"
-
-
-@pytest.fixture
-def escrow_station(tmp_path):
-    station = make_station(tmp_path, config=ESCROW_CONFIG)
-    yield station
-    station.store.close()
 
 
 class Link:
@@ -80,10 +70,6 @@ class Link:
             if not moved:
                 return
         raise AssertionError("the link never settled")
-
-
-def local(hh: int, mm: int = 0) -> datetime:
-    return datetime(MONDAY.year, MONDAY.month, MONDAY.day, hh, mm, tzinfo=TZ)
 
 
 def confirmed_per_cell(station, engine) -> dict[tuple[str, str], set[str]]:
@@ -139,7 +125,7 @@ def test_both_sides_sell_the_same_cells_while_cut_off_and_converge_without_doubl
     assert {b["state"] for b in hq_made} == {"confirmed", "tentative"}
     # HQ may also ask back cells the station has not sold meanwhile, and grant others
     with transaction(hq_engine) as session:
-        hq_escrow.revoke_lease(session, STATION_ID, bay_id="W1", start=local(8), end=local(18), now=NOW)
+        hq_escrow.revoke_lease(session, STATION_ID, bay_id="W1", start=at(8), end=at(18), now=NOW)
 
     # -- the link heals ------------------------------------------------------------------------
     link.heal()
