@@ -24,6 +24,7 @@ from sync.envelope import (DOWN_LOG_STREAMS, MalformedMessage, UpBatch, UpEvent,
 from sync.errors import SignatureError, SyncError
 from sync.hq.db import insert_ignore, transaction, upsert
 from sync.hq.downlink import messages_to_send, record_applied
+from sync.hq.escrow import on_station_event
 from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
 from sync.signing import Keyring
 
@@ -192,6 +193,8 @@ class Ingest:
         applied = [{"type": r.type, "entity_id": r.entity_id, "idem_key": r.idem_key, "hlc": r.hlc, "body": r.body,
                     "seq": r.seq, "stream": r.stream, "epoch": r.epoch} for r in rows if r.idem_key in fresh]
         _project_bookings(s, station_id, [e for e in applied if e["type"].startswith("booking.")], now)
+        for event in applied:
+            on_station_event(s, station_id, event)
         return fresh
 
     def _check_clocks(self, s: Session, station_id: str, events: tuple[UpEvent, ...], now: datetime) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from edge.domain.hlc import Hlc
-from edge.services import hq_updates
+from edge.services import escrow, hq_updates
 from edge.services.station import Station
 from sync.envelope import DOWN_LOG_STREAMS, MalformedMessage, encode, new_message, up_topic, whole
 from sync.signing import Signer
@@ -34,6 +34,8 @@ def _apply_cmd(station: Station, conn: sqlite3.Connection, message_type: str, bo
 
 
 APPLIERS: dict[str, Applier] = {
+    "booking": escrow.apply_downlink,
+    "lease": escrow.apply_downlink,
     "catalog": hq_updates.apply_catalog,
     "member": hq_updates.apply_member,
     "cmd": _apply_cmd,

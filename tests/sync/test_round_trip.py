@@ -114,3 +114,24 @@ def test_a_member_snapshot_replaces_the_balance_and_counts_the_stations_entries(
 def _points(station, member_id):
     with station.store.read() as conn:
         return points_balance(conn, member_id)
+
+
+def test_an_app_booking_from_hq_appears_at_the_station_once_and_hq_learns_the_answer(station, broker, keys,
+                                                                                     hq_engine, runners):
+    from zoneinfo import ZoneInfo
+
+    from sync.hq import escrow as hq_escrow
+
+    tomorrow = (utc_now().astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
+    start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with transaction(hq_engine) as session:
+        made = hq_escrow.book_app(session, STATION_ID, bay_id="W1", start=start, cells=1, services=["WASH"],
+                                  plate="沪A77777", now=utc_now())
+    start_hq(runners, hq_engine, keys, broker)
+    start_station_sync(runners, station, sync_settings(broker, keys))
+    hq_state = "SELECT state FROM hq_escrow_booking WHERE booking_id = :b"
+    wait_until(lambda: hq_rows(hq_engine, hq_state, b=made["booking_id"]) == [("confirmed",)],
+               what="the station's answer reached HQ")
+    with station.store.read() as conn:
+        rows = conn.execute("SELECT channel, state, plate FROM booking WHERE id = ?", (made["booking_id"],)).fetchall()
+    assert [tuple(r) for r in rows] == [("app", "confirmed", "沪A77777")]
