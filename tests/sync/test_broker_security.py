@@ -22,10 +22,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 
+from tests.drivers.conftest import MOSQUITTO, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 MOSQUITTO_DIR = ROOT / "deploy" / "mosquitto"
 MAKE_CERTS = ROOT / "deploy" / "pki" / "make-certs.sh"
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 OPENSSL = shutil.which("openssl")
 WAIT = 20.0  # generous: the machine may be loaded
 
@@ -38,12 +39,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) ->
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -134,6 +129,7 @@ class Peer:
     """A paho MQTT v5 client and what happened to it, recorded from paho's thread."""
 
     client: mqtt.Client
+    client_id: str
     connected: threading.Event = field(default_factory=threading.Event)
     failed: threading.Event = field(default_factory=threading.Event)
     connack: list = field(default_factory=list)
@@ -171,7 +167,7 @@ def connect(secure_broker: SecureBroker, pki: Pki) -> Iterator[Callable[..., Pee
     def _connect(cert: tuple[Path, Path] | None, client_id: str, *, port: int | None = None,
                  wait: bool = True) -> Peer:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        peer = Peer(client)
+        peer = Peer(client, client_id)
         client.reconnect_delay_set(30, 60)  # a refused client must not keep retrying during the test
         if cert is NO_CLIENT_CERTIFICATE:
             client.tls_set(ca_certs=str(pki.ca))
@@ -222,6 +218,17 @@ def unique(label: str) -> bytes:
     return f"{label}-{uuid.uuid4()}".encode()
 
 
+def assert_never_delivered(payload: bytes, *, to: Peer, hq: Peer) -> None:
+    """`payload` was routed (or refused) before this call; a marker HQ now sends to the same
+    station queues behind anything routed to it earlier, so once the marker is in, so would be
+    `payload`. The station must read its downlink (hq/ID/down/#)."""
+    station_id = to.client_id
+    marker = unique("marker")
+    assert not hq.publish(f"hq/{station_id}/down/cmd", marker).is_failure
+    wait_for(lambda: to.received(f"hq/{station_id}/down/cmd", marker), f"{station_id} to receive HQ's marker")
+    assert not any(received == payload for _, received in to.messages), f"{payload!r} was delivered"
+
+
 @pytest.fixture
 def hq(connect, pki: Pki, secure_broker: SecureBroker) -> Peer:
     peer = connect(pki.hq, f"hq-ingest-{uuid.uuid4().hex[:6]}", port=secure_broker.hq_port)
@@ -265,11 +272,9 @@ def test_station_cannot_subscribe_to_another_stations_downlink(connect, pki: Pki
     station_a.subscribe(f"hq/{STATION_B}/down/#")
     station_a.subscribe("hq/#")
     assert not station_a.subscribe(f"hq/{STATION_A}/down/#")[0].is_failure
-    secret, marker = unique("secret"), unique("marker")
+    secret = unique("secret")
     hq.publish(f"hq/{STATION_B}/down/member", secret)
-    hq.publish(f"hq/{STATION_A}/down/member", marker)
-    wait_for(lambda: station_a.received(f"hq/{STATION_A}/down/member", marker), "the station's own downlink")
-    assert not any(payload == secret for _, payload in station_a.messages)
+    assert_never_delivered(secret, to=station_a, hq=hq)
 
 
 def test_station_cannot_read_other_stations_uplink(connect, pki: Pki, hq: Peer) -> None:
@@ -280,11 +285,7 @@ def test_station_cannot_read_other_stations_uplink(connect, pki: Pki, hq: Peer) 
     secret = unique("b-payment")
     assert not station_b.publish(f"st/{STATION_B}/up/payment", secret).is_failure
     wait_for(lambda: hq.received(f"st/{STATION_B}/up/payment", secret), "HQ to receive B's uplink")
-    # the fence: HQ's message to A queues behind anything routed to A before it
-    marker = unique("marker")
-    hq.publish(f"hq/{STATION_A}/down/cmd", marker)
-    wait_for(lambda: station_a.received(f"hq/{STATION_A}/down/cmd", marker), "A to receive its downlink")
-    assert not any(payload == secret for _, payload in station_a.messages)
+    assert_never_delivered(secret, to=station_a, hq=hq)
 
 
 def test_station_cannot_write_another_stations_downlink(connect, pki: Pki, hq: Peer) -> None:
@@ -293,15 +294,11 @@ def test_station_cannot_write_another_stations_downlink(connect, pki: Pki, hq: P
     assert not station_b.subscribe(f"hq/{STATION_B}/down/#")[0].is_failure
     forged = unique("forged-down")
     station_a.publish(f"hq/{STATION_B}/down/booking", forged)
-    # fences: A's next message reaching HQ means the broker has routed the forged one; HQ's
-    # message to B then queues behind anything routed to B before it
+    # A's next message reaching HQ means the broker has routed the forged one
     fence = unique("fence")
     station_a.publish(f"st/{STATION_A}/up/ops", fence)
     wait_for(lambda: hq.received(f"st/{STATION_A}/up/ops", fence), "HQ to receive A's fence")
-    marker = unique("marker")
-    hq.publish(f"hq/{STATION_B}/down/booking", marker)
-    wait_for(lambda: station_b.received(f"hq/{STATION_B}/down/booking", marker), "B to receive HQ's message")
-    assert not any(payload == forged for _, payload in station_b.messages)
+    assert_never_delivered(forged, to=station_b, hq=hq)
 
 
 def test_station_cannot_take_over_another_client_id(connect, pki: Pki, secure_broker: SecureBroker) -> None:
