@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -31,6 +32,7 @@ OPENSSL = shutil.which("openssl")
 WAIT = 20.0  # generous: the machine may be loaded
 
 STATION_A, STATION_B, REVOKED = "S042", "S043", "S099"
+TEST_STATION = "TST-001"  # the station tests/stations.py makes
 NO_CLIENT_CERTIFICATE = ("TLS", "without a client certificate")
 
 
@@ -80,7 +82,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         pytest.skip("openssl is not installed (apt-get install openssl)")
     directory = tmp_path_factory.mktemp("pki")
     subprocess.run([str(MAKE_CERTS), "--foreign-ca", "--hq-host", "hq.example.net", str(directory),
-                    STATION_A, STATION_B, REVOKED], check=True, capture_output=True)
+                    STATION_A, STATION_B, REVOKED, TEST_STATION], check=True, capture_output=True)
     subprocess.run([str(MAKE_CERTS), "--revoke", REVOKED, str(directory)], check=True, capture_output=True)
     return Pki(directory)
 
@@ -343,3 +345,27 @@ def test_two_hq_workers_share_the_uplink_once_each(connect, pki: Pki, secure_bro
     assert sorted(got()) == sorted(sent)  # each message went to exactly one worker
     assert all(worker.messages for worker in workers) and all(w.connected.is_set() and not w.disconnects
                                                               for w in workers)
+
+
+def test_station_sync_reaches_hq_through_the_secured_broker(pki: Pki, secure_broker: SecureBroker, station,
+                                                            keys, runners, tmp_path: Path) -> None:
+    """station-edge's own station client and HQ worker, with the shipped config and certificates."""
+    from sync.hq.db import create_schema, open_engine
+    from sync.mqtt import BrokerSettings
+    from tests.sync.conftest import (backlog, hq_keys, make_events, start_hq, start_station_sync, station_keys,
+                                     sync_settings, wait_until)
+
+    engine = open_engine(str(tmp_path / "hq.db"))
+    create_schema(engine)
+    hq_cert, hq_key = pki.hq
+    hq_link = BrokerSettings(host="127.0.0.1", port=secure_broker.hq_port, ca_file=str(pki.ca),
+                             cert_file=str(hq_cert), key_file=str(hq_key))
+    start_hq(runners, engine, keys, SimpleNamespace(settings=hq_link))
+    cert, key = pki.station(TEST_STATION)
+    settings = sync_settings(SimpleNamespace(port=secure_broker.station_port), keys, ca_file=str(pki.ca),
+                             cert_file=str(cert), key_file=str(key))
+    start_station_sync(runners, station, settings)
+    make_events(station, 40)
+    wait_until(lambda: backlog(station) == 0, what="HQ's acks to cover the station's outbox")
+    assert sorted(hq_keys(engine)) == sorted(station_keys(station))
+    engine.dispose()
