@@ -11,14 +11,17 @@ from datetime import date, datetime
 
 from edge.domain.booking_state import PROGRESS_NEXT, RELEASING_STATES, BookingState, Progress
 from edge.domain.capacity import StartOption
+from edge.domain.escrow import HQ
 from edge.domain.plates import CONFUSION_COST, REGION_COST, match_plate, normalize_plate, plate_distance
 from edge.domain.tiers import check_booking_rights
 from edge.errors import NotFound, RuleViolation
 from edge.services import availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord, query_bookings
+from edge.services.cell_ownership import cell_owners
 from edge.services.members import MemberProfile, MemberRecord, find_member
 from edge.services.station import Station
 from edge.store.catalog import load_catalog
+from tui.board_data import occupied_until
 
 CHECK_IN_STATES = (BookingState.CONFIRMED, BookingState.HELD)
 # one OCR look-alike (8/B, 0/D, 5/S ...) away, even typed without the province character: a
@@ -97,6 +100,8 @@ class Slots:
     free: dict[tuple[str, datetime], StartOption]  # what this customer may book
     kept: frozenset[tuple[str, datetime]]  # free, but not for this customer's tier
     kept_reason: str  # why (the tier rule's own words), '' if nothing is kept
+    hq: frozenset[tuple[str, datetime]] = frozenset()  # HQ's cells (slot escrow): a booking there is tentative
+    tentative: frozenset[tuple[str, datetime]] = frozenset()  # cells claimed by bookings HQ has yet to decide
 
 
 def free_slots(station: Station, *, day: date, services: list[str], tier: str | None) -> Slots:
@@ -119,7 +124,18 @@ def free_slots(station: Station, *, day: date, services: list[str], tier: str | 
         except RuleViolation as err:
             reason = str(err)
     bays = tuple(bay.id for bay in station.catalog().bays_for(plan))
-    return Slots(tuple(services), day, bays, tuple(cell.start for cell in station.grid(day)), free, kept, reason)
+    owners = cell_owners(station, day)
+    hq = frozenset(key for key, owner in owners.items() if owner == HQ and key[0] in bays)
+    return Slots(tuple(services), day, bays, tuple(cell.start for cell in station.grid(day)), free, kept, reason,
+                 hq=hq, tentative=tentative_cells(station, day))
+
+
+def tentative_cells(station: Station, day: date) -> frozenset[tuple[str, datetime]]:
+    """(bay, cell start) of every cell a tentative booking of `day` claims."""
+    catalog = station.catalog()
+    waiting = [b for b in bookings.bookings_on(station, day) if b.state == BookingState.TENTATIVE]
+    return frozenset((b.bay_id, cell.start) for b in waiting for cell in station.grid(day)
+                     if b.start_at <= cell.start < occupied_until(station, catalog, b))
 
 
 def member_for(station: Station, *, phone: str, plate: str) -> MemberProfile | None:

@@ -1,12 +1,13 @@
-"""New booking: a walk-in booked through the slot picker; tier and credit rules refuse with their reason."""
+"""New booking: a walk-in booked through the slot picker; tier and credit rules refuse with their reason;
+HQ's cells (slot escrow) marked, and a booking on one is tentative."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 from edge.domain.booking_state import BookingState
 from edge.services import bookings, members
-from tests.stations import NOW
+from tests.stations import NOW, TEST_CONFIG, make_station
 from tests.tui.conftest import loaded, text_of, wait_for
 from tests.tui.sample import local
 from tui.app import StationApp
@@ -123,3 +124,34 @@ async def test_switching_language_mid_booking_keeps_the_form_and_a_click_books(e
         assert "洗车" in text_of(screen.query_one("#summary")) and "散客" in text_of(screen.query_one("#member"))
         await pilot.click("#confirm")  # the mouse works too
         await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen), what="the booking")
+
+
+async def test_hq_cells_are_marked_and_a_booking_there_is_tentative(tmp_path):
+    station = make_station(tmp_path, config=TEST_CONFIG + "\n[escrow]\nhq_share = 0.5\n")
+    app = StationApp(station)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await _open(pilot)
+            await _pick_service(pilot, screen, "WASH")
+            picker = screen.query_one(SlotPicker)
+            await wait_for(pilot, lambda: picker.free_count > 0, what="the free cells")
+            ten = picker.get_row_index(local(10).astimezone(UTC).isoformat())
+            assert str(picker.get_cell_at((ten, 1))) == "free (HQ)"
+            assert str(picker.get_cell_at((0, 1))) == "free"  # 08:00 is the station's own
+            picker.focus()
+            picker.move_cursor(row=ten, column=1, animate=False)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen.chosen == ("W1", local(10)))
+            assert "tentative until HQ answers" in text_of(screen.query_one("#summary"))
+            app.focused.value = "沪A00010"
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen), what="the booking")
+            await loaded(pilot)
+            assert app.screen.booking.state == BookingState.TENTATIVE
+            screen = await _open(pilot)  # the next customer sees the cell is waiting for HQ
+            await _pick_service(pilot, screen, "WASH")
+            picker = screen.query_one(SlotPicker)
+            await wait_for(pilot, lambda: picker.free_count > 0)
+            assert str(picker.get_cell_at((ten, 1))) == "tentative"
+    finally:
+        station.store.close()

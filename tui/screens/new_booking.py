@@ -126,15 +126,17 @@ class NewBookingScreen(StationScreen):
             return
         text = Text(f"{services_label(self.station, self.codes)} · {minutes_text(plan.duration_minutes)} · "
                     f"{self.station.money(plan.price_minor)}")
+        slots: Slots | None = self.data
         if self.chosen is not None:
             bay, start = self.chosen
             text.append(" · " + _("bay {bay} at {time}").format(bay=bay, time=clock(self.station, start)),
                         style="bold")
+            if slots is not None and self.chosen in slots.hq:
+                text.append("\n" + _("HQ's cell: the booking stays tentative until HQ answers"), style="italic")
         else:
             picker = self.query_one(SlotPicker)
             text.append("\n" + (_("Enter on a free cell picks it") if picker.free_count else
                                 _("No free start this day")), style="dim")
-        slots: Slots | None = self.data
         if slots is not None and slots.kept:
             text.append("\n" + _("{count} start(s) kept back: {reason}").format(count=len(slots.kept),
                                                                                reason=slots.kept_reason))
@@ -221,7 +223,7 @@ class NewBookingScreen(StationScreen):
                     self.reload()  # the tier decides which starts may be booked
             return
         self._booking = False
-        verb = _("Held") if result.state == "held" else _("Booked")
+        verb = {"held": _("Held"), "tentative": _("Asked HQ for")}.get(result.state, _("Booked"))
         self.app.notify(_("{verb} {code}: {plate} at {time}, bay {bay}").format(
             verb=verb, code=result.code, plate=result.plate, time=clock(self.station, result.start_at),
             bay=result.bay_id))

@@ -1,4 +1,8 @@
-"""The slot picker: the day's start times down, the able bays across, free cells marked and selectable."""
+"""The slot picker: the day's start times down, the able bays across, free cells marked and selectable.
+
+Cells HQ owns (slot escrow) are marked: a booking there is tentative until HQ answers. Cells
+held by bookings HQ has yet to decide say so, rather than look simply taken.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from tui.messages import SlotChosen
 class SlotPicker(DataTable):
     """Enter (or a click) on a free cell posts SlotChosen; on any other cell it says why not."""
 
-    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {"slot--free", "slot--kept", "slot--chosen", "slot--taken"}
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {"slot--free", "slot--kept", "slot--chosen", "slot--taken",
+                                                       "slot--hq", "slot--tentative"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="cell", zebra_stripes=True)
@@ -55,9 +60,13 @@ class SlotPicker(DataTable):
         if key == chosen:
             return Text("● " + _("chosen"), style=style("slot--chosen"))
         if key in self.slots.free:
+            if key in self.slots.hq:
+                return Text(_("free (HQ)"), style=style("slot--hq"))
             return Text(_("free"), style=style("slot--free"))
         if key in self.slots.kept:
             return Text(_("kept"), style=style("slot--kept"))
+        if key in self.slots.tentative:
+            return Text(_("tentative"), style=style("slot--tentative"))
         return Text("·", style=style("slot--taken"))
 
     @property
