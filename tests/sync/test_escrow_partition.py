@@ -22,8 +22,10 @@ from edge.services.escrow import apply_downlink
 from edge.store.types import to_db_time
 from sync.hq import escrow as hq_escrow
 from sync.hq.db import transaction
-from tests.stations import NOW
-from tests.test_escrow import MONDAY, at
+from tests.stations import NOW, make_station
+from tests.sync.conftest import (backlog, hq_rows, reopen, start_hq, start_station_sync, sync_settings,
+                                 wait_until)
+from tests.test_escrow import ESCROW_CONFIG, MONDAY, at
 from tests.test_escrow import station as escrow_station  # noqa: F401  (the fixture: a station with HQ's share)
 
 STATION_ID = "TST-001"
@@ -90,10 +92,67 @@ def confirmed_per_cell(station, engine) -> dict[tuple[str, str], set[str]]:
     return per_cell
 
 
+def sell_everything(station, engine) -> tuple[list, list]:
+    """Both sides sell every cell of both lifts, one customer each per cell, without talking."""
+    station_made, hq_made = [], []
+    for bay in ("L1", "L2"):
+        for i, start in enumerate(cell.start for cell in station.grid(MONDAY)):
+            try:
+                station_made.append(bookings.book(station, services=["TYRE"], start=start,
+                                                  plate=f"沪S{i:02d}{bay}", bay_id=bay, channel="walk_in"))
+            except (SlotTaken, RuleViolation):
+                pass
+            with transaction(engine) as session:
+                try:
+                    hq_made.append(hq_escrow.book_app(session, STATION_ID, bay_id=bay, start=start, cells=1,
+                                                      services=["TYRE"], plate=f"沪H{i:02d}{bay}", now=NOW))
+                except hq_escrow.EscrowRefused:
+                    pass
+    assert any(b.state == BookingState.TENTATIVE for b in station_made)
+    assert any(b.state == BookingState.CONFIRMED for b in station_made)
+    assert {b["state"] for b in hq_made} == {"confirmed", "tentative"}
+    # HQ also asks back the wash bay's cells, which the station has not sold
+    with transaction(engine) as session:
+        hq_escrow.revoke_lease(session, STATION_ID, bay_id="W1", start=at(8), end=at(18), now=NOW)
+    return station_made, hq_made
+
+
+def tentative_left(station, engine) -> int:
+    with station.store.read() as conn:
+        at_station = conn.execute("SELECT count(*) FROM booking WHERE state = 'tentative'").fetchone()[0]
+    with transaction(engine) as session:
+        at_hq = session.execute(text("SELECT count(*) FROM hq_escrow_booking WHERE state = 'tentative'")).scalar()
+        leases = session.execute(text("SELECT count(*) FROM hq_lease WHERE state <> 'acked'")).scalar()
+    return at_station + at_hq + leases
+
+
+def assert_converged(station, engine) -> None:
+    """One confirmed booking per cell at most, on both sides together; nothing left undecided."""
+    sold = confirmed_per_cell(station, engine)
+    for cell, booked in sold.items():
+        assert len(booked) == 1, f"cell {cell} confirmed for {booked}"
+    assert tentative_left(station, engine) == 0
+    with transaction(engine) as session:
+        hq_confirmed = {r[0] for r in session.execute(text(
+            "SELECT booking_id FROM hq_escrow_booking WHERE origin = 'app' AND state = 'confirmed'"))}
+    # every app booking HQ counts as confirmed stands confirmed at the station too
+    assert hq_confirmed
+    for booking_id in hq_confirmed:
+        assert bookings.booking(station, booking_id).state == BookingState.CONFIRMED
+    # every cell of both lifts was sold exactly once, to one side or the other
+    grid = [cell.start for cell in station.grid(MONDAY)]
+    assert all((bay, to_db_time(start)) in sold for bay in ("L1", "L2") for start in grid)
+    assert set(cell_owners(station, MONDAY)[("W1", start)] for start in grid) == {"hq"}
+
+
+def configure(engine) -> None:
+    with transaction(engine) as session:
+        hq_escrow.configure_station(session, STATION_ID, hq_share=0.3, block_minutes=120, slot_minutes=30, now=NOW)
+
+
 def test_both_sides_sell_the_same_cells_while_cut_off_and_converge_without_double_booking(escrow_station, hq_engine):
     station = escrow_station
-    with transaction(hq_engine) as session:
-        hq_escrow.configure_station(session, STATION_ID, hq_share=0.3, block_minutes=120, slot_minutes=30, now=NOW)
+    configure(hq_engine)
     link = Link(station, hq_engine)
     owners = cell_owners(station, MONDAY)
     grid = [cell.start for cell in station.grid(MONDAY)]
@@ -105,50 +164,39 @@ def test_both_sides_sell_the_same_cells_while_cut_off_and_converge_without_doubl
     link.down("lease")
     link.up()
 
-    # -- the partition: every cell of both lifts is sold on both sides --------------------------
-    station_made, hq_made = [], []
-    for bay in ("L1", "L2"):
-        for i, start in enumerate(grid):
-            try:
-                station_made.append(bookings.book(station, services=["TYRE"], start=start,
-                                                  plate=f"沪S{i:02d}{bay}", bay_id=bay, channel="walk_in"))
-            except (SlotTaken, RuleViolation):
-                pass
-            with transaction(hq_engine) as session:
-                try:
-                    hq_made.append(hq_escrow.book_app(session, STATION_ID, bay_id=bay, start=start, cells=1,
-                                                      services=["TYRE"], plate=f"沪H{i:02d}{bay}", now=NOW))
-                except hq_escrow.EscrowRefused:
-                    pass
-    assert any(b.state == BookingState.TENTATIVE for b in station_made)
-    assert any(b.state == BookingState.CONFIRMED for b in station_made)
-    assert {b["state"] for b in hq_made} == {"confirmed", "tentative"}
-    # HQ may also ask back cells the station has not sold meanwhile, and grant others
-    with transaction(hq_engine) as session:
-        hq_escrow.revoke_lease(session, STATION_ID, bay_id="W1", start=at(8), end=at(18), now=NOW)
-
-    # -- the link heals ------------------------------------------------------------------------
+    station_made, _ = sell_everything(station, hq_engine)
     link.heal()
 
-    for cell, booked in confirmed_per_cell(station, hq_engine).items():
-        assert len(booked) == 1, f"cell {cell} confirmed for {booked}"
-    with station.store.read() as conn:
-        assert conn.execute("SELECT count(*) FROM booking WHERE state = 'tentative'").fetchone()[0] == 0
-    with transaction(hq_engine) as session:
-        assert session.execute(text("SELECT count(*) FROM hq_escrow_booking WHERE state = 'tentative'")).scalar() == 0
-        assert session.execute(text("SELECT count(*) FROM hq_lease WHERE state <> 'acked'")).scalar() == 0
-        hq_confirmed = {r[0] for r in session.execute(text(
-            "SELECT booking_id FROM hq_escrow_booking WHERE origin = 'app' AND state = 'confirmed'"))}
-    # every app booking HQ counts as confirmed stands confirmed at the station too
-    for booking_id in hq_confirmed:
-        assert bookings.booking(station, booking_id).state == BookingState.CONFIRMED
-    # every cell of both lifts was sold exactly once, to one side or the other
-    sold = confirmed_per_cell(station, hq_engine)
-    assert all((bay, to_db_time(start)) in sold for bay in ("L1", "L2") for start in grid)
+    assert_converged(station, hq_engine)
     # the cells HQ granted were sold at the station, firm from the start
     granted = [b for b in station_made if b.bay_id == "L2" and granted_start <= b.start_at < granted_start
                + timedelta(hours=1)]
     assert granted and all(b.state == BookingState.CONFIRMED for b in granted)
+
+
+def test_escrow_across_a_stopped_broker_converges_after_it_restarts(tmp_path, broker, keys, hq_engine, runners):
+    """The same partition over the real link: Mosquitto stopped while both sides sell."""
+    desk = make_station(tmp_path, config=ESCROW_CONFIG)  # the counter works on the test day's clock
+    try:
+        configure(hq_engine)
+        start_hq(runners, hq_engine, keys, broker)
+        sync = start_station_sync(runners, reopen(desk), sync_settings(broker, keys))
+        wait_until(lambda: sync.link.connected, what="station connected")
+        broker.stop()
+        wait_until(lambda: not sync.link.connected, what="station noticed the outage")
+
+        sell_everything(desk, hq_engine)
+        assert tentative_left(desk, hq_engine) > 0
+        broker.start()
+
+        def settled() -> bool:
+            return backlog(desk) == 0 and tentative_left(desk, hq_engine) == 0 and not hq_rows(
+                hq_engine, "SELECT stream FROM hq_down_cursor WHERE applied_upto < last_seq")
+
+        wait_until(settled, timeout=90, what="both sides settled")
+        assert_converged(desk, hq_engine)
+    finally:
+        desk.store.close()
 
 
 def test_hq_cli_books_and_leases_and_the_station_applies_it(escrow_station, tmp_path, capsys):
