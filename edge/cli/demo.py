@@ -26,7 +26,8 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.cli.demo_day import demo_config, demo_zone, devices_toml, local_clock, seed_day
+from edge.cli.demo_day import demo_config, demo_zone, devices_toml, drop_tables, local_clock, seed_day
+from edge.cli.demo_hq import find_mosquitto, start_hq
 from edge.cli.tui_commands import run_app
 from edge.services import bookings
 from edge.services.setup import init_station
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         station = prepare(data_dir, Path(args.config) if args.config else EXAMPLE_CONFIG)
         with children(data_dir) as start, stop_on_sigterm():
+            link_to_hq(data_dir, station.settings.station.id, start)
             start("daemon", [sys.executable, "-m", "edge.cli.main", "--data-dir", str(data_dir), "run"])
             if interactive:
                 run_app(station, language=args.lang, log=data_dir / "tui.log", verbose=args.verbose)
@@ -88,6 +90,22 @@ def prepare(data_dir: Path, example: Path) -> Station:
          f"Its time zone is {zone} (UTC{local_clock(zone, now, '%z')}) so the working day is under way"
          f" (local time {local_clock(zone, now)}).")
     return station
+
+
+def link_to_hq(data_dir: Path, station_id: str, start) -> None:
+    """Start a local HQ when Mosquitto is installed and point the station's [sync] at it; else leave it offline."""
+    config = data_dir / CONFIG_FILENAME
+    try:
+        hq = start_hq(data_dir / "hq", station_id, start)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as err:
+        _say(f"HQ not started ({err}); the station works offline and its outbox waits.")
+        hq = None
+    if hq is None and find_mosquitto() is None:
+        _say("Mosquitto is not installed: HQ stays offline and the outbox backlog grows (apt-get install mosquitto).")
+    text = drop_tables(config.read_text(encoding="utf-8"), ("sync",))
+    config.write_text(text + ("\n" + hq.sync_toml() if hq else ""), encoding="utf-8")
+    if hq is not None:
+        _say(f"HQ runs on this machine: Mosquitto on 127.0.0.1:{hq.port} and one `station-edge hq run` worker.")
 
 
 @contextlib.contextmanager
@@ -164,7 +182,7 @@ def narrate(station: Station, *, seconds: float, every: float = NARRATE_EVERY) -
 def board_line(station: Station, board) -> str:
     bays = " ".join(f"{row.bay.id}:{row.state}" for row in board.bays)
     on_site = sum(1 for b in board.bookings if b.state in ("checked_in", "in_service"))
-    alerts = ", ".join(f"{a.kind} {a.booking.plate}" for a in board.alerts) or "none"
+    alerts = ", ".join(f"{a.kind} {a.subject}" for a in board.alerts) or "none"
     return (f"{station.local(board.now):%H:%M:%S}  bays {bays} | on site {on_site}, expected {len(board.arrivals)}"
             f" | alerts: {alerts} | HQ {board.sync.link}, {board.sync.backlog} queued")
 

@@ -69,19 +69,24 @@ def demo_zone(now: datetime) -> str:
 
 
 def demo_config(example: str, zone: str, devices: str = "") -> str:
-    """The example config with the demo's time zone and `devices` in place of the example's hardware."""
-    kept, skipping = [], False
-    for line in example.splitlines():
-        header = _TABLE.match(line)
-        if header:
-            skipping = header.group(1) in ("devices", "devices.options")
-        if not skipping:
-            kept.append(line)
-    text = "\n".join(kept).rstrip() + "\n"
+    """The example config with the demo's time zone and `devices` in place of the example's hardware and HQ link."""
+    text = drop_tables(example, ("devices", "sync"))
     text, count = re.subn(r'(?m)^timezone\s*=\s*"[^"]*"', f'timezone = "{zone}"', text, count=1)
     if count != 1:
         raise ValueError("the example config has no [station] timezone line")
     return text + ("\n" + devices if devices else "")
+
+
+def drop_tables(text: str, names: tuple[str, ...]) -> str:
+    """A TOML text without the tables (and arrays of tables) `names` and their sub-tables."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        header = _TABLE.match(line)
+        if header:
+            skipping = header.group(1).split(".")[0] in names
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept).rstrip() + "\n"
 
 
 @dataclass
