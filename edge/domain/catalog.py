@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from edge.errors import NotFound, RuleViolation
 
+# what a service item is: the catalogue's categories (reports, coupons and fleet rules use them)
+SERVICE_CATEGORIES = ("fuel", "maintenance", "inspection", "wash", "film", "value_added")
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceItem:

@@ -20,13 +20,11 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from edge.domain.catalog import Catalog, WorkPlan
+from edge.domain.catalog import SERVICE_CATEGORIES, Catalog, WorkPlan
 from edge.domain.money import format_money
 from edge.errors import RuleViolation
 
 ANY_CATEGORY = "*"
-# the service categories of the catalogue (edge.config ServiceSettings.category)
-SERVICE_CATEGORIES = ("fuel", "maintenance", "inspection", "wash", "film", "value_added")
 DEFAULT_APPROVAL_HOURS = 24
 PACKAGE_PERIODS = ("month", "quarter", "year")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
