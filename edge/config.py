@@ -15,6 +15,7 @@ from annotated_types import Ge, Gt, Le, MinLen
 from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
 from pydantic import field_validator, model_validator
 
+from edge.domain.catalog import SERVICE_CATEGORIES
 from edge.config_lines import LineMap, describe_value, key_string, plain_message, scan
 from edge.errors import EdgeError
 
@@ -132,6 +133,7 @@ Money = Annotated[int, BeforeValidator(_no_float_money), Strict(), Ge(0)]
 TimeRange = Annotated[str, Strict(), _kept_if(parse_range)]
 ClockTime = Annotated[str, Strict(), _kept_if(lambda text: clock_minute(text, allow_24=True))]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ServiceCategory = Literal[SERVICE_CATEGORIES]  # type: ignore[valid-type]
 
 
 class _Frozen(BaseModel):
@@ -209,7 +211,7 @@ class ServiceSettings(_Frozen):
     code: Id
     name_zh: Text
     name_en: Text
-    category: Literal["fuel", "maintenance", "inspection", "wash", "film", "value_added"]
+    category: ServiceCategory
     duration_minutes: Annotated[int, Strict(), Gt(0), Le(720)]
     buffer_minutes: NonNeg = 0
     price: Money
@@ -271,7 +273,7 @@ class CouponTemplateSettings(_Frozen):
     value: NonNeg = 0  # minor units off (amount_off) or percent off (percent_off)
     service: Id | None = None  # the free service (free_service)
     min_spend_minor: Money = 0
-    category: Literal["fuel", "maintenance", "inspection", "wash", "film", "value_added"] | None = None
+    category: ServiceCategory | None = None
     min_tier: Text | None = None
     valid_days: Positive = 30
 
