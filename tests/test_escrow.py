@@ -214,6 +214,10 @@ def test_both_sides_confirmed_one_cell_the_valid_fencing_token_wins(station):
     assert bookings.booking(station, mine.id).state == BookingState.CONFIRMED
     [answer] = events(station, "escrow.answered")
     assert answer["booking_id"] == "app-1" and answer["decision"] == "rejected"
+    # the same message again (HQ's log resent after a restore) is answered once only
+    downlink(station, "app_booking.confirmed", {"booking_id": "app-1", "bay_id": "L1", "cells": cells(start),
+                                                "services": ["OIL"], "plate": "沪C33333", "token": 0})
+    assert len(conflicts(station)) == 1 and len(events(station, "escrow.answered")) == 1
     # HQ claims it by a newer fencing token than the station holds it by: HQ's booking stands
     downlink(station, "app_booking.confirmed", {"booking_id": "app-2", "bay_id": "L1", "cells": cells(start),
                                                 "services": ["OIL"], "plate": "沪C44444", "token": 3})

@@ -82,7 +82,7 @@ def apply_downlink(station: Station, conn: Connection, message_type: str, body: 
 
 def _app_confirmed(station: Station, conn: Connection, message_type: str, body: dict[str, Any], now: datetime) -> None:
     booking_id, bay_id, starts = _text(body, "booking_id"), _text(body, "bay_id"), _cells(body)
-    if _exists(conn, booking_id):
+    if _decided_before(conn, booking_id):
         return
     token = _whole(body, "token")
     bay = station.catalog().bays.get(bay_id)
@@ -110,7 +110,7 @@ def _app_confirmed(station: Station, conn: Connection, message_type: str, body: 
 
 def _app_requested(station: Station, conn: Connection, message_type: str, body: dict[str, Any], now: datetime) -> None:
     booking_id, bay_id, starts = _text(body, "booking_id"), _text(body, "bay_id"), _cells(body)
-    if _exists(conn, booking_id):
+    if _decided_before(conn, booking_id):
         return
     bay = station.catalog().bays.get(bay_id)
     reason = "" if bay is not None else f"no bay {bay_id} at this station"
@@ -273,8 +273,11 @@ def _claims(conn: Connection, bay_id: str, start: datetime, booking_id: str) -> 
                         (bay_id, to_db_time(start), booking_id)).fetchone() is not None
 
 
-def _exists(conn: Connection, booking_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM booking WHERE id = ?", (booking_id,)).fetchone() is not None
+def _decided_before(conn: Connection, booking_id: str) -> bool:
+    """The app booking was written, or answered, already (HQ's log may bring a message twice)."""
+    return (conn.execute("SELECT 1 FROM booking WHERE id = ?", (booking_id,)).fetchone() is not None
+            or conn.execute("SELECT 1 FROM outbox WHERE idem_key = ?", (f"escrow:answered:{booking_id}",))
+            .fetchone() is not None)
 
 
 def _text(body: dict[str, Any], key: str) -> str:
