@@ -23,14 +23,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from daemon_harness import TOKEN_KEY, Daemon, station_config
+from daemon_harness import TOKEN_KEY, WASH_BAYS, Daemon, station_config
 
 from edge.domain.tokens import issue_token
 from edge.services import bookings
 from edge.services.setup import init_station
 from edge.services.station import open_station
 
-WASH_BAYS = 8
 
 
 def _toml(value: object) -> str:
@@ -56,7 +55,7 @@ def load_devices(tokens: list[str], plates: list[str]) -> str:
 def prepare(work: Path) -> Path:
     """A station whose next hours are booked on every wash bay; returns its data directory."""
     config = work / "station.toml"
-    config.write_text(station_config(wash_bays=WASH_BAYS), encoding="utf-8")
+    config.write_text(station_config(), encoding="utf-8")
     station = init_station(config, work / "data")
     now = datetime.now(UTC)
     first = now.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=30 if now.minute < 30 else 60)
@@ -68,7 +67,7 @@ def prepare(work: Path) -> Path:
     tokens = [issue_token(b.id, "BENCH-1", now - timedelta(hours=1), now + timedelta(hours=12), TOKEN_KEY.encode())
               for b in made[4 * WASH_BAYS:]]
     plates = [b.plate for b in made[:4 * WASH_BAYS]]
-    config.write_text(station_config(wash_bays=WASH_BAYS, devices=load_devices(tokens, plates)), encoding="utf-8")
+    config.write_text(station_config(devices=load_devices(tokens, plates)), encoding="utf-8")
     init_station(config, work / "data").store.close()
     return work / "data"
 

@@ -18,49 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-WEEK = "\n".join(f'{d} = ["00:00-24:00"]' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
 TOKEN_KEY = "BENCH-1-scan-signing-key"
+WASH_BAYS = 10  # W00 .. W09 in the booking benchmark's station
 
 
-def station_config(*, wash_bays: int, devices: str = "") -> str:
-    """An always-open station with `wash_bays` wash bays, a month's horizon, a token key and `devices`."""
-    bays = "".join(f'\n[[bays]]\nid = "W{i:02d}"\nname = "Wash {i}"\nkind = "wash"\n' for i in range(wash_bays))
-    return f"""
-[station]
-id = "BENCH-1"
-name = "Benchmark station"
-timezone = "Asia/Shanghai"
-currency = "CNY"
-slot_minutes = 30
+def station_config(*, devices: str = "") -> str:
+    """The booking benchmark's always-open station, with a token key and `devices`."""
+    from booking import BAYS_PER_KIND, bench_config
 
-[station.hours]
-{WEEK}
-{bays}
-[[services]]
-code = "WASH"
-name_zh = "洗车"
-name_en = "Wash"
-category = "wash"
-duration_minutes = 30
-price = 3000
-bay_kinds = ["wash"]
-
-[[technicians]]
-id = "T1"
-name = "Wang"
-skills = ["mechanic"]
-card_id = "0000000001"
-[technicians.roster]
-{WEEK}
-
-[[tiers]]
-name = "regular"
-horizon_days = 30
-hold_minutes = 10
-
-[security]
-token_key = "{TOKEN_KEY}"
-{devices}"""
+    assert BAYS_PER_KIND == WASH_BAYS
+    return bench_config() + f'\n[security]\ntoken_key = "{TOKEN_KEY}"\n{devices}'
 
 
 class Daemon:

@@ -22,14 +22,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from daemon_harness import TOKEN_KEY, Daemon, PtyPair, station_config
+from daemon_harness import TOKEN_KEY, WASH_BAYS, Daemon, PtyPair, station_config
 
 from edge.domain.tokens import issue_token, verify_token
 from edge.services import bookings, live_state
 from edge.services.setup import init_station
 from edge.services.station import open_station
 
-WASH_BAYS = 12
 WARM_UP = 5  # first scans load code paths and caches: not counted
 
 
@@ -94,7 +93,7 @@ def main() -> None:
     try:
         device = f'\n[[devices]]\nid = "entrance-qr"\ndriver = "qr_serial"\noptions = {{ url = "{scanner.device}" }}\n'
         config = work / "station.toml"
-        config.write_text(station_config(wash_bays=WASH_BAYS, devices=device), encoding="utf-8")
+        config.write_text(station_config(devices=device), encoding="utf-8")
         station = init_station(config, work / "data")
         booked = make_bookings(station, baseline + WARM_UP + scans)
         direct = direct_ms(station, booked[:baseline])

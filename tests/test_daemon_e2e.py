@@ -28,6 +28,7 @@ from edge.services import bookings, live_state
 from edge.services.availability import free_starts
 from tests.drivers.conftest import MOSQUITTO, SOCAT, Broker, PtyPair
 from tests.stations import TEST_CONFIG, make_station
+from tests.test_daemon import _receive
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "TST-001-test-signing-key"
@@ -80,20 +81,6 @@ def until(condition: Callable[[], object], what: str, timeout: float = WAIT) -> 
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-def _receive(sock: socket.socket, wanted: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            seen.extend(sock.recv(4096).decode().splitlines())
-        except TimeoutError:
-            break
-        if wanted in seen:
-            return
-    raise AssertionError(f"no {wanted} from the daemon; got {seen}")
 
 
 @pytest.fixture

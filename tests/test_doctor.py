@@ -12,7 +12,7 @@ import pytest
 from edge.cli.main import main
 from edge.services import live_state
 from edge.services.live_state import DeviceHealth
-from tests.drivers.conftest import SOCAT, Broker, PtyPair
+from tests.drivers.conftest import Broker, pty_pair  # noqa: F401  (the pty_pair fixture)
 from tests.stations import TEST_CONFIG, make_station
 
 SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
@@ -40,18 +40,8 @@ def station_with(tmp_path, config: str) -> None:
     make_station(tmp_path, config=config).store.close()
 
 
-@pytest.fixture
-def pty(tmp_path):
-    if not os.path.exists(SOCAT):
-        pytest.skip("socat is not installed")
-    pair = PtyPair(tmp_path)
-    pair.plug()
-    yield pair
-    pair.unplug()
-
-
-def test_a_healthy_station_passes_every_check_with_one_line_each(tmp_path, capsys, pty):
-    station_with(tmp_path, KEYED + device("entrance-qr", "qr_serial", f'url = "{pty.device}"')
+def test_a_healthy_station_passes_every_check_with_one_line_each(tmp_path, capsys, pty_pair):
+    station_with(tmp_path, KEYED + device("entrance-qr", "qr_serial", f'url = "{pty_pair.device}"')
                  + device("cards", "sim_clock_in", "interval = 0"))
     code = main(["--data-dir", str(tmp_path / "data"), "doctor"])
     lines = capsys.readouterr().out.splitlines()
