@@ -249,3 +249,21 @@ def test_escrow_config_errors_name_the_key_and_line():
     with pytest.raises(ConfigError) as info:
         parse_settings(TEST_CONFIG + "\n[escrow]\nblock_minutes = 45\n", source="station.toml")
     assert info.value.key == "escrow.block_minutes" and "whole number of slots" in info.value.message
+
+
+def test_the_waitlist_is_offered_only_the_stations_own_cells(tmp_path):
+    from edge.services import waitlist
+
+    all_hq = make_station(tmp_path, config=TEST_CONFIG + "\n[escrow]\nhq_share = 1.0\n")
+    try:
+        entry = waitlist.join(all_hq, services=["WASH"], day=MONDAY, plate="沪A12345")
+        assert entry.state == "waiting"  # every free cell is HQ's: nothing offered
+        start = at(9)
+        downlink(all_hq, "lease.grant", {"lease_id": "g", "bay_id": "W1", "cells": cells(start, 1), "token": 1})
+        booked = bookings.book(all_hq, services=["WASH"], start=start + timedelta(hours=1), plate="沪B1", bay_id="W1")
+        assert booked.state == BookingState.TENTATIVE
+        bookings.cancel(all_hq, booked.code)  # a release offers the day's free cells: only the granted one fits
+        offered = [b for b in bookings.bookings_on(all_hq, MONDAY) if b.notes.startswith("waitlist offer")]
+        assert [(b.start_at, b.state) for b in offered] == [(start, BookingState.HELD)]
+    finally:
+        all_hq.store.close()
