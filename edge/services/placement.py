@@ -73,11 +73,11 @@ def choose_placement(
     day = local_day(start, station.tz)
     window = window_at(station.grid(day), start, cells_needed(plan.occupied_minutes, station.slot_minutes))
     try:
-        return _choose(conn, station, plan=plan, day=day, window=window, bays=bays)
+        return _choose(conn, station, plan=plan, day=day, window=window, bays=bays, now=now)
     except (SlotTaken, RuleViolation):
         if not expire_lapsed_holds(conn, station, now):
             raise
-    return _choose(conn, station, plan=plan, day=day, window=window, bays=bays)
+    return _choose(conn, station, plan=plan, day=day, window=window, bays=bays, now=now)
 
 
 def claim_placement(conn: Connection, *, booking_id: str, placement: Placement, hold_until: datetime | None) -> None:
@@ -117,6 +117,7 @@ def _choose(
     day: date,
     window: Sequence[Cell],
     bays: Sequence[Bay],
+    now: datetime,
 ) -> Placement:
     starts = tuple(cell.start for cell in window)
     busy = _busy_bays(conn, bays, starts)
@@ -130,7 +131,7 @@ def _choose(
             slot_start=to_db_time(starts[0]),
         )
     # the bay first: when everything is full, "slot taken" is the answer the customer needs
-    return Placement(free[0], _choose_technician(conn, station, plan, day, window), starts)
+    return Placement(free[0], _choose_technician(conn, station, plan, day, window, now), starts)
 
 
 def _busy_bays(conn: Connection, bays: Sequence[Bay], starts: Sequence[datetime]) -> set[str]:
@@ -147,7 +148,7 @@ def _busy_bays(conn: Connection, bays: Sequence[Bay], starts: Sequence[datetime]
 
 
 def _choose_technician(
-    conn: Connection, station: Station, plan: WorkPlan, day: date, window: Sequence[Cell]
+    conn: Connection, station: Station, plan: WorkPlan, day: date, window: Sequence[Cell], now: datetime
 ) -> str | None:
     if not plan.skills:
         return None
@@ -157,7 +158,7 @@ def _choose_technician(
         raise RuleViolation(f"no technician at this station has the skills {skills}")
     start, end = window[0].start, window[-1].end
     # live capacity: who clocked out (or never came) today gets no more of today's work
-    absent = absent_technicians(conn, station, day=day, now=station.clock())
+    absent = absent_technicians(conn, station, day=day, now=now)
     rostered = [t for t in candidates if t.id not in absent and on_shift(station.shifts(t, day), start, end)]
     first, last = day_bounds(day, station.tz)
     ids = [t.id for t in rostered]
