@@ -35,6 +35,25 @@ ST, EP, AL = HqStation.__table__, HqStationEpoch.__table__, HqAlert.__table__
 _RETRIES = 5  # a PostgreSQL deadlock or serialization failure is retried whole
 
 
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """An inbox row as the apply step needs it (read back, or still in memory from the batch)."""
+
+    epoch: str
+    stream: str
+    seq: int
+    idem_key: str
+    type: str
+    entity_id: str
+    hlc: str
+    body: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> InboxRow:
+        return cls(row["epoch"], row["stream"], row["seq"], row["idem_key"], row["type"], row["entity_id"],
+                   row["hlc"], row["body"])
+
+
 class Refused(SyncError):
     """A message HQ will not take (alerted, never acked): replayed seq, unknown epoch, wrong station."""
 
@@ -114,6 +133,11 @@ class Ingest:
         self._seen(s, station_id, now)
         if s.execute(select(EP.c.epoch).where(EP.c.station_id == station_id, EP.c.epoch == batch.epoch)).first() is None:
             raise Refused("unknown_epoch", f"epoch {batch.epoch} was never announced by {station_id}")
+        # the stream's cursor is locked first: concurrent workers of one stream take turns here
+        insert_ignore(s, K, [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream,
+                              "acked_upto": 0, "head": 0, "updated_at": now}])
+        cursor_key = and_(K.c.station_id == station_id, K.c.epoch == batch.epoch, K.c.stream == batch.stream)
+        acked = s.execute(select(K.c.acked_upto).where(cursor_key).with_for_update()).scalar_one()
         key = and_(I.c.station_id == station_id, I.c.epoch == batch.epoch, I.c.stream == batch.stream)
         rows = [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream, "seq": e.seq,
                  "idem_key": e.idem_key, "type": e.type, "entity_id": e.entity_id, "hlc": e.hlc, "body": e.body,
@@ -127,11 +151,10 @@ class Ingest:
                 raise Refused("seq_reused", f"{station_id}/{batch.epoch}/{batch.stream} seq {changed[:5]} "
                                             "came again with different content (replay or tampering)")
         self._check_clocks(s, station_id, batch.events, now)
-        insert_ignore(s, K, [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream,
-                              "acked_upto": 0, "head": 0, "updated_at": now}])
-        cursor_key = and_(K.c.station_id == station_id, K.c.epoch == batch.epoch, K.c.stream == batch.stream)
-        cursor = s.execute(select(K).where(cursor_key).with_for_update()).one()
-        acked = self._advance(s, station_id, batch.epoch, batch.stream, cursor.acked_upto, now)
+        if batch.first <= acked + 1 <= batch.last:  # the usual case: the batch continues the run, from memory
+            self._apply_run(s, station_id, [InboxRow.of(r) for r in rows if r["seq"] > acked], now)
+            acked = batch.last
+        acked = self._advance(s, station_id, batch.epoch, batch.stream, acked, now)
         s.execute(update(K).where(cursor_key).values(
             acked_upto=acked, head=case((K.c.head < batch.head, batch.head), else_=K.c.head), updated_at=now))
         rejected = [{"seq": r.seq, "idem_key": r.idem_key, "reason": r.reason} for r in s.execute(
@@ -163,9 +186,10 @@ class Ingest:
         try:
             with s.begin_nested():
                 fresh = self._apply_effects(s, station_id, run, now)
-                s.execute(update(I).where(key, I.c.seq >= run[0].seq, I.c.seq <= run[-1].seq).values(
-                    status=case((I.c.idem_key.in_(fresh), "applied"), else_="duplicate")) if fresh else
-                    update(I).where(key, I.c.seq >= run[0].seq, I.c.seq <= run[-1].seq).values(status="duplicate"))
+                s.execute(update(I).where(key, I.c.seq >= run[0].seq, I.c.seq <= run[-1].seq).values(status="applied"))
+                repeats = [r.seq for r in run if r.idem_key not in fresh]  # an idem_key HQ had already applied
+                if repeats:
+                    s.execute(update(I).where(key, I.c.seq.in_(repeats)).values(status="duplicate"))
             return
         except (OperationalError, DBAPIError) as err:
             if isinstance(err, OperationalError) or not _is_integrity(err):

@@ -24,6 +24,7 @@ from sync.station.epoch import start_new_epoch
 
 log = logging.getLogger(__name__)
 _EVENT_OVERHEAD = 120  # bytes of an event's envelope fields besides its body, about
+HELLO_AGAIN_S = 3.0  # a hello is cheap: one lost before HQ subscribed is repeated soon
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ class Uplink:
         now = self._monotonic()
         with self._lock:
             if not self.welcomed:
-                if self.epoch and now - self._hello_at > self.limits.ack_timeout_s:
+                if self.epoch and now - self._hello_at > min(self.limits.ack_timeout_s, HELLO_AGAIN_S):
                     resend_hello = True
                 else:
                     return 0
