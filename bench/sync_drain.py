@@ -3,7 +3,7 @@ to HQ through a real Mosquitto until HQ has acked every one, in events/s.
 
 Baseline in the same run, on the same broker: raw paho QoS 1 publishes/s of the same bytes, one
 MQTT message per event (each event's envelope as the uplink would carry it alone), waiting for
-every PUBACK, with paho's default in-flight window of 20. The ratio says what batching,
+every PUBACK, with at most paho's default in-flight window of 20 unacknowledged. The ratio says what batching,
 signing, HQ's commit-before-ack and the station's own acks cost or win against sending each
 event on its own and trusting the PUBACK (which durability forbids, see docs/protocol.md).
 
@@ -43,6 +43,7 @@ from sync.station.client import StationSync  # noqa: E402
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 CONFIG = ROOT / "tests" / "stations.py"
+RAW_WINDOW = 20  # paho's default in-flight window
 EVENT_TYPES = ("payment.received", "booking.confirmed", "booking.checked_in", "member.updated")
 
 
@@ -101,21 +102,27 @@ def single_event_payloads(station, count: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def raw_publish_rate(port: int, payloads: list[tuple[str, bytes]]) -> float:
+def raw_publish_rate(port: int, payloads: list[tuple[str, bytes]], window: int = RAW_WINDOW) -> float:
+    """QoS 1 publishes/s, at most `window` unacknowledged at a time (handing paho all of them at
+    once would measure paho's queue, which rescans itself on every PUBACK)."""
+    free = threading.Semaphore(window)
     done = threading.Event()
     acked = [0]
 
     def on_publish(client, userdata, mid, reason_code, properties) -> None:
         acked[0] += 1
+        free.release()
         if acked[0] == len(payloads):
             done.set()
 
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="raw-baseline", protocol=paho.MQTTv5)
+    client.max_inflight_messages_set(window)
     client.on_publish = on_publish
     client.connect("127.0.0.1", port)
     client.loop_start()
     started = time.perf_counter()
     for topic, payload in payloads:
+        free.acquire()
         client.publish(topic.replace("st/", "raw/", 1), payload, qos=1)
     if not done.wait(600):
         raise SystemExit(f"raw baseline: only {acked[0]} of {len(payloads)} PUBACKs")

@@ -82,10 +82,13 @@ class UpEvent:
         return {"seq": self.seq, "type": self.type, "entity_id": self.entity_id, "idem_key": self.idem_key,
                 "hlc": self.hlc, "body": self.body}
 
-    def digest(self) -> str:
-        """What a replay must match: an event resent under its seq is the same event."""
-        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"),
-                                         ensure_ascii=False).encode("utf-8")).hexdigest()
+    def canonical(self) -> str:
+        """The event as sorted compact JSON: what HQ stores and what a replay must match."""
+        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @staticmethod
+    def digest_of(canonical: str) -> str:
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ only after the transaction committed, so an ack never runs ahead of HQ's databas
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,9 +50,13 @@ class InboxRow:
     body: dict[str, Any]
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> InboxRow:
-        return cls(row["epoch"], row["stream"], row["seq"], row["idem_key"], row["type"], row["entity_id"],
-                   row["hlc"], row["body"])
+    def of(cls, epoch: str, stream: str, event: UpEvent) -> InboxRow:
+        return cls(epoch, stream, event.seq, event.idem_key, event.type, event.entity_id, event.hlc, event.body)
+
+    @classmethod
+    def stored(cls, row: Any) -> InboxRow:
+        e = json.loads(row.event)
+        return cls(row.epoch, row.stream, row.seq, row.idem_key, e["type"], e["entity_id"], e["hlc"], e["body"])
 
 
 class Refused(SyncError):
@@ -139,9 +144,10 @@ class Ingest:
         cursor_key = and_(K.c.station_id == station_id, K.c.epoch == batch.epoch, K.c.stream == batch.stream)
         acked = s.execute(select(K.c.acked_upto).where(cursor_key).with_for_update()).scalar_one()
         key = and_(I.c.station_id == station_id, I.c.epoch == batch.epoch, I.c.stream == batch.stream)
+        canonical = [e.canonical() for e in batch.events]
         rows = [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream, "seq": e.seq,
-                 "idem_key": e.idem_key, "type": e.type, "entity_id": e.entity_id, "hlc": e.hlc, "body": e.body,
-                 "digest": e.digest(), "status": "pending", "reason": "", "received_at": now} for e in batch.events]
+                 "idem_key": e.idem_key, "event": text, "digest": UpEvent.digest_of(text), "status": "pending",
+                 "reason": "", "received_at": now} for e, text in zip(batch.events, canonical, strict=True)]
         inserted = {r[0] for r in insert_ignore(s, I, rows, returning=("seq",))}
         repeated = {r["seq"]: r["digest"] for r in rows if r["seq"] not in inserted}
         if repeated:
@@ -152,7 +158,8 @@ class Ingest:
                                             "came again with different content (replay or tampering)")
         self._check_clocks(s, station_id, batch.events, now)
         if batch.first <= acked + 1 <= batch.last:  # the usual case: the batch continues the run, from memory
-            self._apply_run(s, station_id, [InboxRow.of(r) for r in rows if r["seq"] > acked], now)
+            run = [InboxRow.of(batch.epoch, batch.stream, e) for e in batch.events if e.seq > acked]
+            self._apply_run(s, station_id, run, now)
             acked = batch.last
         acked = self._advance(s, station_id, batch.epoch, batch.stream, acked, now)
         s.execute(update(K).where(cursor_key).values(
@@ -173,7 +180,7 @@ class Ingest:
             for row in rows:
                 if row.seq != acked + len(run) + 1:
                     break
-                run.append(row)
+                run.append(InboxRow.stored(row))
             if not run:
                 return acked
             self._apply_run(s, station_id, run, now)
@@ -181,7 +188,7 @@ class Ingest:
             if len(run) < len(rows) or len(rows) < 1000:
                 return acked
 
-    def _apply_run(self, s: Session, station_id: str, run: list[Any], now: datetime) -> None:
+    def _apply_run(self, s: Session, station_id: str, run: list[InboxRow], now: datetime) -> None:
         key = and_(I.c.station_id == station_id, I.c.epoch == run[0].epoch, I.c.stream == run[0].stream)
         try:
             with s.begin_nested():
@@ -208,7 +215,7 @@ class Ingest:
                 log.warning("hq rejected event station=%s idem_key=%s reason=%s", station_id, row.idem_key, reason)
             s.execute(update(I).where(key, I.c.seq == row.seq).values(status=status, reason=reason))
 
-    def _apply_effects(self, s: Session, station_id: str, rows: list[Any], now: datetime) -> set[str]:
+    def _apply_effects(self, s: Session, station_id: str, rows: list[InboxRow], now: datetime) -> set[str]:
         """Record each event under its idem_key; business effects only for keys seen first now."""
         events = [{"idem_key": r.idem_key, "station_id": station_id, "epoch": r.epoch, "stream": r.stream,
                    "seq": r.seq, "type": r.type, "entity_id": r.entity_id, "hlc": r.hlc, "applied_at": now}

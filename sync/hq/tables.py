@@ -47,11 +47,8 @@ class HqInbox(HqModel, table=True):
     stream: str = Field(primary_key=True)
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     idem_key: str
-    type: str
-    entity_id: str
-    hlc: str
-    body: dict[str, Any] = _json()
-    digest: str
+    event: str = Field(sa_column=Column(Text, nullable=False))  # the event's canonical JSON
+    digest: str  # SHA-256 of `event`: the same seq must come again with the same digest
     status: str = "pending"  # pending (waits for earlier seqs), applied, duplicate, rejected
     reason: str = ""
     received_at: datetime = _time()

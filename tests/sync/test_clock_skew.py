@@ -27,7 +27,7 @@ class SkewedTime:
 
 
 def stamps(engine, stream):
-    return [Hlc.decode(h) for (h,) in hq_rows(engine, "SELECT hlc FROM hq_inbox WHERE stream = :s ORDER BY seq",
+    return [Hlc.decode(h) for (h,) in hq_rows(engine, "SELECT hlc FROM hq_event WHERE stream = :s ORDER BY seq",
                                               s=stream)]
 
 
@@ -41,7 +41,7 @@ def test_a_station_clock_ahead_then_jumping_back_keeps_every_stream_in_order(sta
     start_hq(runners, hq_engine, keys, broker)
     start_station_sync(runners, station, sync_settings(broker, keys))
     wait_until(lambda: backlog(station) == 0, what="drained")
-    for (stream,) in hq_rows(hq_engine, "SELECT DISTINCT stream FROM hq_inbox"):
+    for (stream,) in hq_rows(hq_engine, "SELECT DISTINCT stream FROM hq_event"):
         order = stamps(hq_engine, stream)
         assert order == sorted(order) and len(set(order)) == len(order), stream
     # 10 minutes is within what HQ accepts without a flag

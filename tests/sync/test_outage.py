@@ -33,9 +33,9 @@ def test_events_made_while_the_broker_is_down_all_arrive_once_in_order(station, 
     wait_until(lambda: backlog(station) == 0, timeout=60, what="backlog drained")
     assert_exactly_once(station, hq_engine)
     # per stream, HQ holds the events in the station's order: seq order is HLC order
-    for (stream,) in hq_rows(hq_engine, "SELECT DISTINCT stream FROM hq_inbox"):
+    for (stream,) in hq_rows(hq_engine, "SELECT DISTINCT stream FROM hq_event"):
         stamps = [Hlc.decode(h) for (h,) in hq_rows(
-            hq_engine, "SELECT hlc FROM hq_inbox WHERE stream = :s ORDER BY seq", s=stream)]
+            hq_engine, "SELECT hlc FROM hq_event WHERE stream = :s ORDER BY seq", s=stream)]
         assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
 
 
