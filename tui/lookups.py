@@ -18,6 +18,7 @@ from edge.errors import NotFound, RuleViolation
 from edge.services import availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord, query_bookings
 from edge.services.cell_ownership import cell_owners
+from edge.services.live_state import technicians_on_shift
 from edge.services.members import MemberProfile, MemberRecord, find_member
 from edge.services.station import Station
 from edge.store.catalog import load_catalog
@@ -188,6 +189,8 @@ class TechnicianDay:
     shifts: tuple[tuple[datetime, datetime], ...]
     on_shift: bool
     bookings: tuple[BookingRecord, ...]
+    card_id: str | None = None
+    clocked_in_at: datetime | None = None  # at the station now
 
 
 def technicians_today(station: Station) -> tuple[datetime, list[TechnicianDay]]:
@@ -196,6 +199,7 @@ def technicians_today(station: Station) -> tuple[datetime, list[TechnicianDay]]:
     todays = [b for b in bookings.bookings_on(station, day) if b.state not in RELEASING_STATES]
     with station.store.read() as conn:
         catalog = load_catalog(conn)  # afresh: the roster may have come from HQ since the UI started
+        present = {p.technician_id: p.clocked_in_at for p in technicians_on_shift(station)}
     rows = []
     for technician in catalog.technicians.values():
         shifts = station.shifts(technician, day)
@@ -203,6 +207,7 @@ def technicians_today(station: Station) -> tuple[datetime, list[TechnicianDay]]:
             technician.id, technician.name, tuple(sorted(technician.skills)), shifts,
             any(start <= now < end for start, end in shifts),
             tuple(b for b in todays if b.technician_id == technician.id),
+            technician.card_id, present.get(technician.id),
         ))
     return now, rows
 

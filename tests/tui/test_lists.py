@@ -1,10 +1,11 @@
-"""Members and vehicles, technicians, the waitlist: each found and shown, Enter opening a booking."""
+"""Members and vehicles, technicians (and clocking one in by hand), the waitlist: each found and shown,
+Enter opening a booking."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from edge.services import waitlist
+from edge.services import live_state, waitlist
 from tests.tui.conftest import cells, loaded, text_of, wait_for
 from tui.app import StationApp
 from tui.screens.booking_detail import BookingDetailScreen
@@ -60,6 +61,10 @@ async def test_technicians_roster_and_their_bookings(busy_station):
                                                         ("Li", "08:00–18:00", "on shift")]
         assigned = cells(app.screen.query_one("#assigned"))
         assert ("Wang", "沪B66666") in [(r[0], r[2]) for r in assigned]
+        assert [r[5] for r in roster] == ["07:55", "—"]  # Wang's card at 07:55; Li has not come in
+        await pilot.press("down", "k")  # Li forgot the card: the attendant clocks him in
+        await wait_for(pilot, lambda: cells(app.screen.query_one("#roster"))[1][5] == "10:10", what="Li clocked in")
+        assert [p.technician_id for p in live_state.technicians_on_shift(busy_station)] == ["T1", "T2"]
 
 
 async def test_the_waitlist_and_its_offer(busy_station):

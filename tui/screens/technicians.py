@@ -1,6 +1,11 @@
-"""Technicians: today's roster and who is on shift, and the bookings assigned to each today."""
+"""Technicians: today's roster, who is rostered now and who has clocked in, and the bookings assigned to each today.
+
+A technician without their card clocks in or out here (k): the same toggle as the card reader.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -8,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable
 
+from edge.services import live_state
 from edge.services.station import Station
 from tui.formatting import booking_services, clock, span, stage_label, state_label
 from tui.i18n import N_, _
@@ -18,13 +24,16 @@ from tui.screens.base import StationScreen, refill
 class TechniciansScreen(StationScreen):
     TITLE = N_("Technicians")
     AUTO_FOCUS = "#roster"
-    BINDINGS = [Binding("escape", "back", N_("Back"))]
+    BINDINGS = [
+        Binding("k", "clock", N_("Clock in/out")),
+        Binding("escape", "back", N_("Back")),
+    ]
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="technicians-screen"):
             roster = DataTable(id="roster", cursor_type="row", zebra_stripes=True)
             roster.border_title = _("Roster today")
-            roster.add_columns(_("Id"), _("Name"), _("Skills"), _("Shift"), _("Now"), _("Booked"))
+            roster.add_columns(_("Id"), _("Name"), _("Skills"), _("Shift"), _("Now"), _("Clocked in"), _("Booked"))
             yield roster
             assigned = DataTable(id="assigned", cursor_type="row", zebra_stripes=True, classes="bookings")
             assigned.border_title = _("Assigned today")
@@ -40,7 +49,9 @@ class TechniciansScreen(StationScreen):
         refill(self.query_one("#roster", DataTable), [
             (t.id, (t.id, t.name, ", ".join(t.skills),
                     " ".join(f"{clock(station, s)}–{clock(station, e)}" for s, e in t.shifts) or _("off today"),
-                    Text(_("on shift"), style="bold") if t.on_shift else _("off"), str(len(t.bookings))))
+                    Text(_("on shift"), style="bold") if t.on_shift else _("off"),
+                    Text(clock(station, t.clocked_in_at), style="bold") if t.clocked_in_at else "—",
+                    str(len(t.bookings))))
             for t in rows
         ])
         refill(self.query_one("#assigned", DataTable), [
@@ -48,3 +59,23 @@ class TechniciansScreen(StationScreen):
                       stage_label(b.progress) or state_label(b.state)))
             for t in rows for b in t.bookings
         ], _("No bookings assigned today"))
+
+    def action_clock(self) -> None:
+        roster = self.query_one("#roster", DataTable)
+        if not roster.row_count or self.data is None:
+            return
+        key = roster.coordinate_to_cell_key(roster.cursor_coordinate).row_key.value
+        technician = next((t for t in self.data[1] if t.id == key), None)
+        if technician is None:
+            return
+        if not technician.card_id:
+            self.app.notify(_("{name} has no staff card in the roster").format(name=technician.name),
+                            severity="warning")
+            return
+        self.call("clock", live_state.clock_card, self.station, technician.card_id, now=self.station.clock())
+
+    def done(self, request: str, result: Any) -> None:
+        if result is not None:
+            text = _("{name} clocked out") if result.clocked_out_at else _("{name} clocked in")
+            self.app.notify(text.format(name=result.name))
+        self.reload()
