@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import tomllib
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,7 @@ def hq_lag(args: argparse.Namespace) -> int:
     except SyncError as err:
         return fail(err)
     if args.json:
-        emit_json([row.__dict__ for row in rows])
+        emit_json([asdict(row) for row in rows])
         return 0
     print(table(("station", "presence", "last seen", "uplink backlog", "downlink pending"),
                 [(r.station_id, r.presence, r.last_seen_at or "never", r.uplink_backlog, r.downlink_pending)
