@@ -525,8 +525,10 @@ def main() -> int:
     parser.add_argument("--events", type=int, help="events per station (default 50; quick 40)")
     parser.add_argument("--batch", type=int, default=20, help="events per uplink message (default 20)")
     parser.add_argument("--window", type=int, default=4, help="unacked messages per station (default 4)")
-    parser.add_argument("--ack-timeout", type=float, default=30.0,
-                        help="seconds a station waits for HQ's ack before resending (default 30)")
+    # a burst of a thousand stations queues far more than 10 s of work at HQ: with the stations'
+    # usual ack timeout most of them would resend, and HQ would spend its time on duplicates
+    parser.add_argument("--ack-timeout", type=float, default=60.0,
+                        help="seconds a station waits for HQ's ack before resending (default 60)")
     parser.add_argument("--deadline", type=float, help="seconds a configuration may take (default 600; quick 20)")
     parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     args = parser.parse_args()
