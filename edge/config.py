@@ -405,7 +405,7 @@ class SyncSettings(_Frozen):
     key_file: Text | None = None
     username: Text | None = None
     password: Text | None = None
-    signing_key: Text  # this station's Ed25519 key, {kid}.key (`station-edge sync keygen`)
+    signing_key: Text  # this station's Ed25519 key, {kid}.key (`station-edge keys generate`)
     hq_keys: Text  # directory of HQ's public keys (*.pub) that sign the downlink
     batch_max_bytes: Annotated[int, Strict(), Ge(1024)] = 65536
     batch_max_events: Positive = 500
