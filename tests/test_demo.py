@@ -181,3 +181,26 @@ def test_the_demo_runs_under_a_terminal_and_q_stops_everything_it_started(tmp_pa
     assert "Traceback" not in terminal.output.decode("utf-8", errors="replace")
     log = (folder / "daemon.log").read_text()
     assert "daemon stopped" in log and "Traceback" not in log
+
+
+@pytest.mark.slow
+def test_a_demo_killed_outright_takes_its_children_with_it(tmp_path):
+    folder = tmp_path / "demo"
+    demo = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "demo", "--dir", str(folder), "--seconds", "120"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 90
+        while "daemon ready" not in ((folder / "daemon.log").read_text() if (folder / "daemon.log").exists() else ""):
+            assert time.monotonic() < deadline and demo.poll() is None, "the demo's daemon did not start"
+            time.sleep(0.2)
+        assert len(_running(tmp_path)) >= 2  # the demo and its daemon (and the broker and HQ with Mosquitto)
+        demo.kill()  # no chance to clean up: the kernel's parent-death signal does it
+        demo.wait()
+        deadline = time.monotonic() + 30
+        while _running(tmp_path):
+            assert time.monotonic() < deadline, f"left behind: {_running(tmp_path)}"
+            time.sleep(0.2)
+    finally:
+        for line in _running(tmp_path):
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)

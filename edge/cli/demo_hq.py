@@ -7,6 +7,7 @@ or passwords: it is a demo on one machine, not the production broker of docs/sec
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -46,7 +47,10 @@ def start_hq(folder: Path, station_id: str, start: Callable[[str, list[str]], su
     station_key, hq_key, station_pubs, hq_pubs = _keys(folder, station_id)
     port = _free_port()
     config = folder / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
+    # run as whoever runs the demo: a broker started as root would otherwise switch to the mosquitto user,
+    # and the kernel forgets the parent-death signal on such a switch (an orphan if the demo is killed)
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                      f"user {getpass.getuser()}\n", encoding="utf-8")
     broker = start("broker", [mosquitto, "-c", str(config)])
     _wait_listening(port, broker)
     cli = [sys.executable, "-m", "edge.cli.main"]
