@@ -96,6 +96,15 @@ def hq_engine(hq_url: str) -> Iterator[Any]:
     engine.dispose()
 
 
+@pytest.fixture
+def sqlite_hq(tmp_path: Path) -> Iterator[Any]:
+    """HQ on a SQLite file alone, for tests about the station's side."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'hq.db'}")
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
 @dataclass
 class Keys:
     station: Signer

@@ -27,7 +27,7 @@ def main(data_dir: str, settings_json: str, rounds: int, seed: int) -> None:
         if pid == 0:  # the child: a whole station sync process until it is killed
             StationSync(open_station(data_dir), settings).run(threading.Event())
             os._exit(0)
-        time.sleep(rng.uniform(0.01, 0.25))
+        time.sleep(rng.uniform(0.01, 0.15))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
 

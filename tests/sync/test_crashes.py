@@ -17,7 +17,7 @@ KILLS = 50
 def test_station_sync_killed_at_50_random_points_loses_and_doubles_nothing(station, broker, keys, hq_engine,
                                                                            runners):
     start_hq(runners, hq_engine, keys, broker)
-    make_events(station, 2000, prefix="before")
+    make_events(station, 1000, prefix="before")
     done = threading.Event()
 
     def keep_making() -> None:  # the counter keeps working while sync dies and restarts
@@ -48,9 +48,9 @@ def test_one_of_two_hq_workers_killed_loses_nothing(station, broker, keys, hq_ur
                            "--worker", name, stderr=open(tmp_path / f"hq-{name}.log", "wb"))
                for name in ("a", "b")]
     try:
-        make_events(station, 3000)
-        start_station_sync(runners, station, sync_settings(broker, keys, batch_max_events=50, ack_timeout_s=1))
-        wait_until(lambda: backlog(station) < 2500, timeout=30, what="HQ workers started taking events")
+        make_events(station, 1500)
+        start_station_sync(runners, station, sync_settings(broker, keys, batch_max_events=25, ack_timeout_s=1))
+        wait_until(lambda: backlog(station) < 1300, timeout=30, what="HQ workers started taking events")
         workers[0].kill()
         wait_until(lambda: backlog(station) == 0, timeout=60, what="the other worker took over")
         assert_exactly_once(station, hq_engine)

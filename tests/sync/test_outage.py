@@ -57,10 +57,10 @@ def test_broker_killed_and_restarted_repeatedly_loses_nothing_and_doubles_nothin
     maker = threading.Thread(target=keep_making)
     maker.start()
     try:
-        for _ in range(5):
-            time.sleep(rng.uniform(0.2, 0.8))
+        for _ in range(4):
+            time.sleep(rng.uniform(0.2, 0.5))
             broker.kill()
-            time.sleep(rng.uniform(0.05, 0.4))
+            time.sleep(rng.uniform(0.05, 0.3))
             broker.start()
     finally:
         done.set()

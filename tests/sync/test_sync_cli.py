@@ -25,8 +25,9 @@ def configured(tmp_path, broker, keys):
 
 
 @pytest.mark.parametrize("command", [("sync", "run"), ("run",)], ids=["sync-run", "daemon"])
-def test_the_station_syncs_alone_and_in_the_daemon_and_stops_on_sigterm(configured, broker, keys, hq_engine,
+def test_the_station_syncs_alone_and_in_the_daemon_and_stops_on_sigterm(configured, broker, keys, sqlite_hq,
                                                                        runners, command, tmp_path):
+    hq_engine = sqlite_hq
     made = make_events(configured, 500)
     start_hq(runners, hq_engine, keys, broker)
     process = station_cli("--data-dir", str(configured.store.path.parent), *command,
