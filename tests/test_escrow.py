@@ -267,3 +267,21 @@ def test_the_waitlist_is_offered_only_the_stations_own_cells(tmp_path):
         assert [(b.start_at, b.state) for b in offered] == [(start, BookingState.HELD)]
     finally:
         all_hq.store.close()
+
+
+def test_a_broken_bay_is_not_offered_a_bay_whose_cells_are_hqs(station):
+    from edge.domain.delivery import OfferKind
+    from edge.services import disruptions
+
+    start = first_run(station, "L1", "station")
+    booking = bookings.book(station, services=["OIL"], start=start, plate="沪A12345", bay_id="L1")
+    disruptions.set_bay_in_service(station, "L1", False, "hydraulic leak", now=NOW)
+    [offered] = disruptions.disruptions_for(station, bay_id="L1", now=NOW)
+    assert [o.bay_id for o in offered.offers if o.kind == OfferKind.OTHER_BAY] == ["L2"]
+    disruptions.set_bay_in_service(station, "L1", True, "", now=NOW)
+    # HQ takes L2's cells back: the other lift is HQ's to sell at that time
+    downlink(station, "lease.revoke", {"lease_id": "r", "bay_id": "L2", "cells": cells(start), "token": 1})
+    disruptions.set_bay_in_service(station, "L1", False, "hydraulic leak again", now=NOW)
+    offers = [o for d in disruptions.disruptions_for(station, bay_id="L1", now=NOW) for o in d.offers]
+    assert OfferKind.OTHER_BAY not in {o.kind for o in offers}
+    assert bookings.booking(station, booking.id).bay_id == "L1"

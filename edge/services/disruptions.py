@@ -31,6 +31,7 @@ from edge.services.booking_store import (
     release_cells,
     update_booking,
 )
+from edge.services.cell_ownership import station_owns
 from edge.services.loyalty import issue_coupon
 from edge.services.placement import expire_lapsed_holds
 from edge.services.station import Station
@@ -257,7 +258,8 @@ def _placements(conn: Connection, station: Station, booking: BookingRecord, caus
     """Where the booking could go at its own start, once its cells are released on `conn`."""
     release_cells(conn, booking)
     plan = station.catalog().plan(list(booking.services))
-    options = options_on(conn, station, plan=plan, day=local_day(booking.start_at, station.tz), now=now)
+    options = [o for o in options_on(conn, station, plan=plan, day=local_day(booking.start_at, station.tz), now=now)
+               if station_owns(conn, station, o.bay_id, o.cells)]  # a cell HQ owns is HQ's to sell (slot escrow)
     if cause == DisruptionCause.BAY_OUT_OF_SERVICE:
         # the same technician follows the car to the other bay when free
         return rules.same_time_placements(
