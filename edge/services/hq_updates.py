@@ -1,5 +1,6 @@
-"""What HQ decides and sends down, applied at the station: catalogue versions and member
-snapshots. Each function runs inside the downlink message's transaction (`conn`)."""
+"""What HQ decides and sends down, applied at the station: catalogue versions, member
+snapshots and enterprise accounts with their rules. Each function runs inside the downlink
+message's transaction (`conn`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from edge.domain import catalog as domain
+from edge.domain.enterprise import ApprovalRule, EnterpriseAccount, FleetPackage
 from edge.errors import RuleViolation
+from edge.services import enterprise
 from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
 from edge.store.catalog import load_catalog, save_catalog
@@ -71,6 +74,35 @@ def apply_member(station: Station, conn: sqlite3.Connection, message_type: str, 
             chunk = ids[start:start + 500]
             conn.execute(f"UPDATE {table} SET counted_by_hq = 1 WHERE member_id = ? AND id IN"
                          f" ({','.join('?' * len(chunk))})", (member_id, *chunk))
+
+
+def apply_enterprise(station: Station, conn: sqlite3.Connection, message_type: str, body: dict[str, Any],
+                     now: datetime) -> None:
+    """HQ's enterprise data (accounts, sub-accounts, fleet vehicles, packages, approval rules)
+    and HQ's figure of what a company owes. Written as HQ's (no outbox event goes back up)."""
+    kind = message_type.removeprefix("enterprise.")
+    if kind == "account":
+        enterprise.upsert_account(conn, station, EnterpriseAccount(**body), now=now, from_hq=True)
+    elif kind == "sub_account":
+        enterprise.upsert_sub_account(
+            conn, station, enterprise_id=body["enterprise_id"], phone=body["phone"], name=body.get("name", ""),
+            role=body["role"], permissions=frozenset(body.get("permissions", [])),
+            monthly_limit_minor=body.get("monthly_limit_minor"), active=body.get("active", True),
+            sub_account_id=body.get("id"), now=now, from_hq=True)
+    elif kind == "vehicle":
+        enterprise.upsert_vehicle(conn, station, enterprise_id=body["enterprise_id"], plate=body["plate"],
+                                  active=body.get("active", True), now=now, from_hq=True)
+    elif kind == "package":
+        package = FleetPackage(**{**body, "services": tuple(body["services"])})
+        enterprise.upsert_package(conn, station, package, now=now, from_hq=True)
+    elif kind == "rule":
+        enterprise.upsert_rule(conn, station, ApprovalRule(**body), now=now, from_hq=True)
+    elif kind == "balance":
+        enterprise.apply_hq_balance(conn, enterprise_id=body["enterprise_id"],
+                                    outstanding_minor=int(body["outstanding_minor"]),
+                                    counted_charge_ids=[str(i) for i in body.get("counted_charges", [])], now=now)
+    else:
+        raise RuleViolation(f"unknown enterprise message {message_type!r}")
 
 
 def _text(body: dict[str, Any], key: str) -> str:

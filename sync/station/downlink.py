@@ -38,6 +38,7 @@ APPLIERS: dict[str, Applier] = {
     "lease": escrow.apply_downlink,
     "catalog": hq_updates.apply_catalog,
     "member": hq_updates.apply_member,
+    "enterprise": hq_updates.apply_enterprise,
     "cmd": _apply_cmd,
 }
 

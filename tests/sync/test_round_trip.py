@@ -135,3 +135,35 @@ def test_an_app_booking_from_hq_appears_at_the_station_once_and_hq_learns_the_an
     with station.store.read() as conn:
         rows = conn.execute("SELECT channel, state, plate FROM booking WHERE id = ?", (made["booking_id"],)).fetchall()
     assert [tuple(r) for r in rows] == [("app", "confirmed", "沪A77777")]
+
+
+def test_enterprise_accounts_and_rules_from_hq_are_written_as_hqs(station, broker, keys, hq_engine, runners):
+    start_hq(runners, hq_engine, keys, broker)
+    start_station_sync(runners, station, sync_settings(broker, keys))
+    messages = [
+        ("enterprise.account", "account:E1", {"id": "E1", "name": "顺风物流", "tax_id": "91310000X",
+                                              "credit_limit_minor": 5_000_000, "verified": True}),
+        ("enterprise.rule", "rule:R1", {"id": "R1", "enterprise_id": "E1", "category": "maintenance",
+                                        "above_minor": 100_000, "approver_role": "fleet_manager"}),
+        ("enterprise.balance", "balance:E1", {"enterprise_id": "E1", "outstanding_minor": 250_000,
+                                              "counted_charges": []}),
+    ]
+    with transaction(hq_engine) as session:
+        for message_type, entity_id, body in messages:
+            enqueue_downlink(session, STATION_ID, "enterprise", message_type, entity_id, body, utc_now())
+
+    def applied():
+        with station.store.read() as conn:
+            row = conn.execute("SELECT applied_upto FROM sync_downlink WHERE stream = 'enterprise'").fetchone()
+            return row and row[0]
+
+    wait_until(lambda: applied() == 3, what="enterprise log applied")
+    with station.store.read() as conn:
+        account = conn.execute("SELECT name, credit_limit_minor, outstanding_snapshot_minor FROM enterprise_account"
+                               " WHERE id = 'E1'").fetchone()
+        rules = conn.execute("SELECT id, above_minor FROM approval_rule").fetchall()
+        conflicts = conn.execute("SELECT count(*) FROM conflict").fetchone()[0]
+        sent_back = conn.execute("SELECT count(*) FROM outbox WHERE type = 'enterprise.updated'").fetchone()[0]
+    assert tuple(account) == ("顺风物流", 5_000_000, 250_000)
+    assert [tuple(r) for r in rules] == [("R1", 100_000)]
+    assert conflicts == 0 and sent_back == 0
