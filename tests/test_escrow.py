@@ -285,3 +285,31 @@ def test_a_broken_bay_is_not_offered_a_bay_whose_cells_are_hqs(station):
     offers = [o for d in disruptions.disruptions_for(station, bay_id="L1", now=NOW) for o in d.offers]
     assert OfferKind.OTHER_BAY not in {o.kind for o in offers}
     assert bookings.booking(station, booking.id).bay_id == "L1"
+
+
+def test_a_conflict_is_listed_and_resolved_from_the_command_line(station, capsys):
+    from edge.cli.main import main
+
+    start = first_run(station, "L1", "hq")
+    bookings.book(station, services=["OIL"], start=start, plate="沪A11111", bay_id="L1")
+    downlink(station, "app_booking.confirmed", {"booking_id": "app-1", "bay_id": "L1", "cells": cells(start),
+                                                "services": ["OIL"], "plate": "沪C33333", "token": 0})
+    data_dir = str(station.store.path.parent)
+
+    def cli(*args: str) -> tuple[int, str]:
+        code = main(["--data-dir", data_dir, *args])
+        out, err = capsys.readouterr()
+        return code, out + err
+
+    code, out = cli("--json", "conflicts")
+    [open_one] = json.loads(out)
+    assert code == 0 and open_one["kind"] == "escrow_tentative_lost" and open_one["detail"]["plate"] == "沪A11111"
+    code, out = cli("conflicts", "resolve", open_one["id"], "--note", "customer called, moved to L2")
+    assert code == 0 and "resolved" in out
+    assert cli("conflicts", "list")[1].strip() == "no open conflicts"
+    assert cli("--json", "conflicts", "list", "--all")[1].count("customer called") == 1
+    code, out = cli("conflicts", "resolve", open_one["id"], "--note", "again")
+    assert code == 7 and "resolved already" in out
+    code, out = cli("conflicts", "resolve", "nope", "--note", "x")
+    assert code == 4 and "no conflict 'nope'" in out
+    assert [e["type"] for e in events(station, "conflict.resolved")] == ["conflict.resolved"]

@@ -46,6 +46,7 @@ COMMAND_MODULES = (
     "edge.cli.doctor_commands",
     "edge.cli.sync_commands",
     "edge.cli.hq_commands",
+    "edge.cli.conflict_commands",
     "edge.cli.key_commands",
 )
 

@@ -85,6 +85,7 @@ EVENT_STREAMS: dict[str, Stream] = {
     "escrow.answered": Stream.BOOKING,
     "escrow.lease_acked": Stream.BOOKING,
     "escrow.conflict": Stream.BOOKING,
+    "conflict.resolved": Stream.OPS,
 }
 
 
