@@ -13,16 +13,8 @@ from sqlalchemy.sql.schema import Table
 from sqlmodel import Session
 
 from sync.errors import SyncError
-from sync.hq import tables  # noqa: F401  (registers HQ's tables on HqModel.metadata)
+from sync.hq import escrow_tables, tables  # noqa: F401  (importing registers HQ's tables on HqModel.metadata)
 from sync.hq.models import HqModel
-
-
-def _import_other_hq_tables() -> None:
-    # the escrow tables of HQ live in their own module; importing registers them
-    import importlib.util
-
-    if importlib.util.find_spec("sync.hq.escrow_tables") is not None:
-        importlib.import_module("sync.hq.escrow_tables")
 
 
 def open_engine(url: str) -> Engine:
@@ -51,7 +43,6 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    _import_other_hq_tables()
     try:
         HqModel.metadata.create_all(engine)
     except SQLAlchemyError as err:
