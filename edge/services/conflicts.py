@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from sqlite3 import Connection
 from typing import Any
 
+from edge.domain.ids import uuid7
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services.station import Station
 from edge.store.outbox import append_event
@@ -35,6 +37,16 @@ def _record(row: Any) -> ConflictRecord:
     return ConflictRecord(row["id"], row["kind"], row["entity_id"], json.loads(row["detail"]),
                           from_db_time(row["created_at"]),
                           None if row["resolved_at"] is None else from_db_time(row["resolved_at"]), row["resolution"])
+
+
+def record_conflict(conn: Connection, kind: str, entity_id: str, detail: dict[str, Any], now: datetime) -> str:
+    """Write an open conflict row on the caller's transaction; its id."""
+    conflict_id = uuid7()
+    conn.execute(
+        "INSERT INTO conflict (id, kind, entity_id, detail, created_at, resolution) VALUES (?, ?, ?, ?, ?, '')",
+        (conflict_id, kind, entity_id, json.dumps(detail, ensure_ascii=False), to_db_time(now)),
+    )
+    return conflict_id
 
 
 def conflicts(station: Station, *, include_resolved: bool = False) -> list[ConflictRecord]:

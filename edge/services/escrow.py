@@ -28,7 +28,6 @@ from sqlite3 import Connection
 
 from edge.domain.booking_state import BookingState
 from edge.domain.escrow import HQ, LeaseKind, Verdict, clash_winner, judge_lease, new_owner
-from edge.domain.ids import uuid7
 from edge.errors import EdgeError, NotFound, RuleViolation
 from edge.services.booking_store import (
     BookingRecord,
@@ -42,6 +41,7 @@ from edge.services.booking_store import (
     update_booking,
 )
 from edge.services.cell_ownership import ownerships, split_rule
+from edge.services.conflicts import record_conflict
 from edge.services.placement import choose_placement
 from edge.services.station import Station
 from edge.store.outbox import append_event
@@ -246,11 +246,7 @@ def _lose(conn: Connection, station: Station, booking: BookingRecord, reason: st
 
 def _conflict(conn: Connection, station: Station, kind: str, entity_id: str, detail: dict[str, Any],
               now: datetime) -> None:
-    conflict_id = uuid7()
-    conn.execute(
-        "INSERT INTO conflict (id, kind, entity_id, detail, created_at, resolution) VALUES (?, ?, ?, ?, ?, '')",
-        (conflict_id, kind, entity_id, json.dumps(detail, ensure_ascii=False), to_db_time(now)),
-    )
+    conflict_id = record_conflict(conn, kind, entity_id, detail, now)
     append_event(conn, epoch=station.epoch, event_type="escrow.conflict", entity_id=entity_id,
                  idem_key=f"conflict:{conflict_id}", body={"kind": kind, "detail": detail, "needs_human": True},
                  now=now)
