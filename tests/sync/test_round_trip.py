@@ -167,3 +167,23 @@ def test_enterprise_accounts_and_rules_from_hq_are_written_as_hqs(station, broke
     assert tuple(account) == ("顺风物流", 5_000_000, 250_000)
     assert [tuple(r) for r in rules] == [("R1", 100_000)]
     assert conflicts == 0 and sent_back == 0
+
+
+def test_an_event_hq_refuses_becomes_a_conflict_row_and_the_queue_moves_on(station, broker, keys, hq_engine,
+                                                                           runners):
+    from edge.store.outbox import append_event
+    from tests.sync.conftest import open_epoch
+
+    make_events(station, 5, types=("booking.confirmed",), prefix="before")
+    with station.store.write() as conn:  # an escrow request without the cells HQ needs
+        append_event(conn, epoch=open_epoch(station), event_type="escrow.requested", entity_id="bk-broken",
+                     idem_key="broken", body={"booking_id": "bk-broken"}, now=utc_now())
+    make_events(station, 5, types=("booking.confirmed",), prefix="after")
+    start_hq(runners, hq_engine, keys, broker)
+    start_station_sync(runners, station, sync_settings(broker, keys))
+    wait_until(lambda: backlog(station) == 0, what="drained past the refused event")
+    with station.store.read() as conn:
+        rows = conn.execute("SELECT kind, entity_id, detail FROM conflict").fetchall()
+    assert [(r["kind"], r["entity_id"]) for r in rows] == [("sync_rejected", "bk-broken")]
+    assert "broken" in rows[0]["detail"]
+    assert sorted(hq_keys(hq_engine)) == sorted([f"before-{i}" for i in range(5)] + [f"after-{i}" for i in range(5)])
