@@ -166,7 +166,7 @@ def devices_toml(day: DemoDay, tokens: dict[str, str], bays: list[str]) -> str:
     plates.append("沪Z00000")  # a car with no booking drives through
     scans = [tokens[b.id] for b in day.arriving[1::2][1:] if b.id in tokens]
     in_bay = [tokens[b.id] for b in day.booked if b.state == "checked_in" and b.progress == "received"
-              and b.id in tokens]
+              and b.bay_id == "W1" and b.id in tokens]  # the car waiting at the wash tunnel's reader
     busy = [bay for bay in bays if bay not in ("F1",)]
     return "\n".join([
         _device("gate-anpr", "sim_anpr", "entrance", None,
