@@ -49,8 +49,9 @@ def register_hq(hq_sub: argparse._SubParsersAction, parent: argparse.ArgumentPar
         q.add_argument("--start", type=arguments.instant, help="first cell, with its offset")
         q.add_argument("--end", type=arguments.instant, help="end of the range (exclusive), with its offset")
         if action == "grant":
-            q.add_argument("--next-hours", type=arguments.positive,
-                           help="instead of --start/--end: the cells of the next hours (the near-term rule)")
+            q.add_argument("--near-term", action="store_true",
+                           help="instead of --start/--end: the cells of the next near-term hours (hq lease configure)")
+            q.add_argument("--next-hours", type=arguments.positive, help="with --near-term: this many hours instead")
         q.set_defaults(handler=hq_lease_grant if action == "grant" else hq_lease_revoke)
 
 
@@ -131,9 +132,9 @@ def hq_lease_configure(args: argparse.Namespace) -> int:
 def hq_lease_grant(args: argparse.Namespace) -> int:
     from sync.hq.escrow import grant_lease, grant_near_term
 
-    if args.next_hours is not None:
+    if args.near_term or args.next_hours is not None:
         if args.start is not None or args.end is not None:
-            raise CliUsageError("give either --next-hours or --start and --end")
+            raise CliUsageError("give either --near-term or --start and --end")
 
         def work(session: Any, now: datetime) -> list[dict[str, Any]]:
             return grant_near_term(session, args.station, bay_ids=args.bay, now=now, hours=args.next_hours)

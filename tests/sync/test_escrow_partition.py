@@ -10,7 +10,7 @@ reconnecting link delivers them: each stream in seq order, the streams interleav
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -19,7 +19,7 @@ from edge.errors import RuleViolation, SlotTaken
 from edge.services import bookings
 from edge.services.cell_ownership import cell_owners
 from edge.services.escrow import apply_downlink
-from edge.store.types import to_db_time
+from edge.store.types import from_db_time, to_db_time
 from sync.hq import escrow as hq_escrow
 from sync.hq.db import transaction
 from tests.stations import NOW, make_station
@@ -227,6 +227,12 @@ def test_hq_cli_books_and_leases_and_the_station_applies_it(escrow_station, tmp_
     code, out = cli("lease", "grant", STATION_ID, "--bay", "L2", "--start", free_hq.isoformat(),
                     "--end", (free_hq + timedelta(hours=1)).isoformat())
     assert code == 0 and json.loads(out)[0]["token"] == 1
+    code, out = cli("lease", "grant", STATION_ID, "--bay", "L1", "--bay", "L2", "--near-term", "--next-hours", "6")
+    now = datetime.now(UTC)
+    assert code == 0 and all(now <= from_db_time(c) < now + timedelta(hours=6) for x in json.loads(out)
+                             for c in x["cells"])
+    code, out = cli("lease", "grant", STATION_ID, "--bay", "L1", "--near-term", "--start", hq_cell.isoformat())
+    assert code == 2 and "--near-term" in out
     engine = open_engine(db)
     create_schema(engine)
     try:
