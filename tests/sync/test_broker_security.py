@@ -347,20 +347,68 @@ def test_two_hq_workers_share_the_uplink_once_each(connect, pki: Pki, secure_bro
                                                               for w in workers)
 
 
+def start_secured_hq(pki: Pki, secure_broker: SecureBroker, keys, runners, directory: Path):
+    """An HQ worker (station-edge's HqService) on the HQ listener with the HQ certificate; its engine."""
+    from sync.hq.db import create_schema, open_engine
+    from sync.hq.service import HqService
+    from sync.mqtt import BrokerSettings
+    from tests.sync.conftest import Running
+
+    engine = open_engine(str(directory / "hq.db"))
+    create_schema(engine)
+    hq_cert, hq_key = pki.hq
+    link = BrokerSettings(host="127.0.0.1", port=secure_broker.hq_port, ca_file=str(pki.ca),
+                          cert_file=str(hq_cert), key_file=str(hq_key))
+    service = HqService(engine, keys.hq_keyring(), keys.hq, link)
+    runners.append(Running(service.run))
+    wait_for(lambda: service.link.connected, "the HQ worker to connect")
+    return engine
+
+
+def test_forged_messages_through_the_broker_are_refused_and_alerted(connect, pki: Pki, secure_broker: SecureBroker,
+                                                                   keys, runners, tmp_path: Path) -> None:
+    """A station's valid TLS identity does not make its payloads trusted: HQ checks each signature."""
+    import json
+
+    from sync.envelope import batch_message, encode, new_message
+    from sync.signing import Signer
+    from tests.sync.conftest import hq_keys, hq_rows
+
+    engine = start_secured_hq(pki, secure_broker, keys, runners, tmp_path)
+    station = connect(pki.station(TEST_STATION), TEST_STATION)
+    assert not station.subscribe(f"hq/{TEST_STATION}/down/#")[0].is_failure
+    acks = lambda kind: [json.loads(p) for t, p in station.messages  # noqa: E731
+                         if t == f"hq/{TEST_STATION}/down/ack" and json.loads(p).get("kind") == kind]
+    station.publish(f"st/{TEST_STATION}/up/hello", encode(keys.station.sign(
+        new_message("hello", station=TEST_STATION, epoch="e1", applied={}))))
+    wait_for(lambda: acks("welcome"), "HQ's welcome")
+
+    event = {"seq": 1, "type": "booking.confirmed", "entity_id": "bk1", "idem_key": "TST-001:bk1:v1",
+             "hlc": "0001763900000000-00000", "body": {"price_minor": 29900}}
+    good = keys.station.sign(batch_message(TEST_STATION, "e1", "booking", [event], head=1, known_acked=0))
+    tampered = json.loads(json.dumps(good))
+    tampered["events"][0]["body"]["price_minor"] = 1
+    unsigned = {k: v for k, v in good.items() if k != "sig"}
+    stranger = Signer.generate(f"{TEST_STATION}-stolen").sign(good)  # a key HQ never registered
+    for forged in (tampered, unsigned, stranger):
+        station.publish(f"st/{TEST_STATION}/up/booking", encode(forged))
+    station.publish(f"st/{TEST_STATION}/up/booking", encode(good))
+    wait_for(lambda: acks("ack"), "HQ's ack of the genuine batch")  # one publisher: the forged ones came first
+
+    assert [a["acked_upto"] for a in acks("ack")] == [1]
+    assert hq_keys(engine) == ["TST-001:bk1:v1"]
+    kinds = [kind for (kind,) in hq_rows(engine, "SELECT kind FROM hq_alert ORDER BY id")]
+    assert kinds == ["bad_signature"] * 3
+    engine.dispose()
+
+
 def test_station_sync_reaches_hq_through_the_secured_broker(pki: Pki, secure_broker: SecureBroker, station,
                                                             keys, runners, tmp_path: Path) -> None:
     """station-edge's own station client and HQ worker, with the shipped config and certificates."""
-    from sync.hq.db import create_schema, open_engine
-    from sync.mqtt import BrokerSettings
-    from tests.sync.conftest import (backlog, hq_keys, make_events, start_hq, start_station_sync, station_keys,
-                                     sync_settings, wait_until)
+    from tests.sync.conftest import (backlog, hq_keys, make_events, start_station_sync, station_keys, sync_settings,
+                                     wait_until)
 
-    engine = open_engine(str(tmp_path / "hq.db"))
-    create_schema(engine)
-    hq_cert, hq_key = pki.hq
-    hq_link = BrokerSettings(host="127.0.0.1", port=secure_broker.hq_port, ca_file=str(pki.ca),
-                             cert_file=str(hq_cert), key_file=str(hq_key))
-    start_hq(runners, engine, keys, SimpleNamespace(settings=hq_link))
+    engine = start_secured_hq(pki, secure_broker, keys, runners, tmp_path)
     cert, key = pki.station(TEST_STATION)
     settings = sync_settings(SimpleNamespace(port=secure_broker.station_port), keys, ca_file=str(pki.ca),
                              cert_file=str(cert), key_file=str(key))
