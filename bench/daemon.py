@@ -75,9 +75,9 @@ def prepare(work: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run that ends within ~30 s")
-    parser.add_argument("--minutes", type=float, help="minutes of device load (default 10, --quick 1/3)")
+    parser.add_argument("--minutes", type=float, help="minutes of device load (default 10, --quick 0.25)")
     args = parser.parse_args()
-    seconds = 60 * (args.minutes if args.minutes is not None else (1 / 3 if args.quick else 10))
+    seconds = 60 * (args.minutes if args.minutes is not None else (0.25 if args.quick else 10))
     starts = 3 if args.quick else 5
     work = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
     daemon = None
