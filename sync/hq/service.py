@@ -60,10 +60,10 @@ class HqService:
         now = self.clock()
         out: list[Outgoing] = []
         with transaction(self.engine) as session:
-            for station_id, stream in due_streams(session, now=now, resend_after=self.resend_after):
+            for station_id, stream, resend in due_streams(session, now=now, resend_after=self.resend_after):
                 out.extend(Outgoing(down_topic(station_id, stream), m)
                            for m in messages_to_send(session, station_id, stream, window=self.ingest.downlink_window,
-                                                     now=now))
+                                                     now=now, resend=resend))
         self._publish(out)
         return len(out)
 

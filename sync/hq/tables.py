@@ -120,14 +120,15 @@ class HqDownlink(HqModel, table=True):
 
 
 class HqDownCursor(HqModel, table=True):
-    """Per station and downlink stream: last seq written, what the station applied, what was
-    compacted away (a station behind that gets a snapshot), when HQ last sent."""
+    """Per station and downlink stream: last seq written, what the station applied, what HQ
+    has sent (and when), what was compacted away (a station behind that gets a snapshot)."""
 
     __tablename__ = "hq_down_cursor"
     station_id: str = Field(primary_key=True)
     stream: str = Field(primary_key=True)
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     applied_upto: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    sent_upto: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     compacted_upto: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     sent_at: datetime | None = _time(nullable=True)
 

@@ -77,6 +77,7 @@ class StationSync:
                 if now >= next_adopt:
                     self._adopt()
                     next_adopt = now + ADOPT_EVERY_S
+                self.downlink.flush_acks()
                 handed = self.uplink.pump() if self.link.connected else 0
                 if not handed:
                     stop.wait(PUMP_EVERY_S)

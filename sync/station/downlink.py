@@ -1,11 +1,13 @@
 """The station's downlink: HQ's per-station log applied in seq order, each message in one
-transaction with its applied mark, acked after the commit; a gap asks for a resync.
+transaction with its applied mark, acked after the commit (one ack per stream for what was
+applied since the last); a gap asks for a resync.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -53,6 +55,8 @@ class Downlink:
         self.max_clock_ahead = max_clock_ahead
         self._after_epoch_change = after_epoch_change
         self._resync_at: dict[str, float] = {}
+        self._unsent_acks: dict[str, int] = {}  # stream -> applied seq, sent by flush_acks
+        self._lock = threading.Lock()
 
     def on_log(self, message: dict[str, Any]) -> None:
         stream = message.get("stream")
@@ -140,7 +144,16 @@ class Downlink:
             self._after_epoch_change()
 
     def _ack(self, stream: str, applied: int) -> None:
-        self._send("ack", new_message("ack", station=self.station_id, stream=stream, applied_upto=applied))
+        # acks are sent by flush_acks, one per stream for all messages applied since the last
+        with self._lock:
+            self._unsent_acks[stream] = max(applied, self._unsent_acks.get(stream, 0))
+
+    def flush_acks(self) -> None:
+        """Tell HQ how far each stream is applied (the sync loop calls this every few ms)."""
+        with self._lock:
+            acks, self._unsent_acks = self._unsent_acks, {}
+        for stream, applied in acks.items():
+            self._send("ack", new_message("ack", station=self.station_id, stream=stream, applied_upto=applied))
 
     def _resync(self, stream: str, from_seq: int) -> None:
         now = time.monotonic()
