@@ -127,6 +127,7 @@ class SimulatedStation:
         self.next_seq = 1
         self.acked = 0
         self.welcomed = False
+        self.sending = False  # set when the timed data phase starts, in every station at once
         self.resends = 0
         self.messages_sent = 0
         self.last_progress = time.monotonic()
@@ -158,7 +159,6 @@ class SimulatedStation:
         if kind == "welcome" and body.get("epoch") == self.epoch:
             self.welcomed = True
             self.last_progress = time.monotonic()
-            self.pump()
         elif kind == "ack" and body.get("epoch") == self.epoch and body.get("stream") == STREAM:
             if body["acked_upto"] > self.acked:
                 self.acked = body["acked_upto"]
@@ -167,9 +167,14 @@ class SimulatedStation:
                     self.done_at = self.last_progress
             self.pump()
 
+    def start_sending(self, now: float) -> None:
+        self.sending = True
+        self.last_progress = now
+        self.pump()
+
     def pump(self) -> None:
         """Send batches while the window has room (the window counts events past the ack)."""
-        while self.next_seq <= self.events and self.next_seq - 1 - self.acked < self.window * self.batch:
+        while self.sending and self.next_seq <= self.events and self.next_seq - 1 - self.acked < self.window * self.batch:
             last = min(self.next_seq + self.batch - 1, self.events)
             events = [self._event(seq) for seq in range(self.next_seq, last + 1)]
             self._publish(STREAM, batch_message(self.station_id, self.epoch, STREAM, events,
@@ -254,8 +259,7 @@ def generator(ids: list[str], port: int, load: LoadShape, ready: mp.Queue, go_he
     go_data.wait()
     started = time.monotonic()
     for station in stations:
-        station.last_progress = started
-        station.pump()
+        station.start_sending(started)
     until(lambda: all(s.done_at for s in stations), load.deadline_s)
     results.put({
         "started": started, "done": [s.done_at for s in stations], "acked": sum(s.acked for s in stations),
