@@ -65,7 +65,8 @@ def apply_member(station: Station, conn: sqlite3.Connection, message_type: str, 
     ensure_balance_row(conn, station, member_id, now)
     # the downlink applies a member's snapshots in HQ's order, so the latest one is the last one
     conn.execute(
-        "UPDATE member_balance SET points_snapshot = ?, prepaid_snapshot_minor = ?, snapshot_at = ? WHERE member_id = ?",
+        "UPDATE member_balance SET points_snapshot = ?, prepaid_snapshot_minor = ?, snapshot_at = ?"
+        " WHERE member_id = ?",
         (int(body["points"]), int(body["prepaid_minor"]), stamp, member_id),
     )
     for table, key in (("points_entry", "counted_points"), ("prepaid_entry", "counted_prepaid")):

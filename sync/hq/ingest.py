@@ -20,8 +20,8 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from edge.domain.hlc import Hlc
-from sync.envelope import (DOWN_LOG_STREAMS, MalformedMessage, UpBatch, UpEvent, decode, down_topic, new_message,
-                           parse_batch, require, topic_parts, whole)
+from sync.envelope import (DOWN_LOG_STREAMS, UP_STREAMS, MalformedMessage, UpBatch, UpEvent, decode, down_topic,
+                           new_message, parse_batch, require, topic_parts, whole)
 from sync.errors import SignatureError, SyncError
 from sync.hq.db import insert_ignore, transaction, upsert
 from sync.hq.downlink import messages_to_send, record_applied
@@ -134,7 +134,8 @@ class Ingest:
     def _events(self, s: Session, station_id: str, batch: UpBatch) -> list[Outgoing]:
         now = self.clock()
         self._seen(s, station_id, now)
-        if s.execute(select(EP.c.epoch).where(EP.c.station_id == station_id, EP.c.epoch == batch.epoch)).first() is None:
+        announced = select(EP.c.epoch).where(EP.c.station_id == station_id, EP.c.epoch == batch.epoch)
+        if s.execute(announced).first() is None:
             raise Refused("unknown_epoch", f"epoch {batch.epoch} was never announced by {station_id}")
         # the stream's cursor is locked first: concurrent workers of one stream take turns here
         insert_ignore(s, K, [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream,
@@ -242,6 +243,15 @@ class Ingest:
             raise MalformedMessage("hello needs an epoch and an applied map")
         self._seen(s, station_id, now)
         insert_ignore(s, EP, [{"station_id": station_id, "epoch": epoch, "announced_at": now}])
+        heads = message.get("heads") or {}
+        if not isinstance(heads, dict):
+            raise MalformedMessage("hello.heads is not a map")
+        for stream, head in heads.items():  # what the station has written: HQ's view of its backlog
+            if stream in UP_STREAMS and isinstance(head, int) and head > 0:
+                insert_ignore(s, K, [{"station_id": station_id, "epoch": epoch, "stream": stream, "acked_upto": 0,
+                                      "head": head, "updated_at": now}])
+                s.execute(update(K).where(K.c.station_id == station_id, K.c.epoch == epoch, K.c.stream == stream,
+                                          K.c.head < head).values(head=head))
         uplink = {}
         for row in s.execute(select(K.c.stream, K.c.acked_upto).where(K.c.station_id == station_id,
                                                                        K.c.epoch == epoch)):

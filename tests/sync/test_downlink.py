@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from edge.domain.hlc import Hlc
 from edge.services.ledgers import points_balance
 from edge.services.members import register_member
 from edge.services.station import utc_now
@@ -39,7 +40,8 @@ class Listener:
 
 
 def catalog_log_message(keys, seq: int, version: str) -> bytes:
-    item = {"seq": seq, "type": "catalog.version", "entity_id": version, "hlc": f"{utc_now().timestamp() * 1000:016.0f}-00000",
+    stamp = Hlc(int(utc_now().timestamp() * 1000), 0).encode()
+    item = {"seq": seq, "type": "catalog.version", "entity_id": version, "hlc": stamp,
             "body": {**CATALOG, "version": version}}
     return encode(keys.hq.sign(new_message("log", station=STATION_ID, stream="catalog", **item)))
 
