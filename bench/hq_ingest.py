@@ -5,9 +5,10 @@ Stations are simulated by a load generator (a few processes, each driving hundre
 MQTT v5 connections from one selector loop, one connection per station): each station says
 hello with a new epoch, then sends signed batches of booking events with a bounded window of
 unacked batches, resending from HQ's `acked_upto + 1` when an ack is late, exactly as a
-station would. HQ workers are real `station-edge hq` worker processes sharing
-`$share/hq/st/+/up/#` on a Mosquitto the benchmark starts (plain TCP on 127.0.0.1: TLS cost is
-the broker's, not HQ's). A run counts only events covered by HQ's acks, and checks at the
+station would. Each HQ worker is a process running station-edge's HQ service (HqService, what
+`station-edge hq run` runs); workers share `$share/hq/st/+/up/#` on a Mosquitto the benchmark
+starts (plain TCP on 127.0.0.1: TLS cost is the broker's, not HQ's). The timed phase starts
+once every station has said hello (HQ registered its epoch) and ends at HQ's last ack. A run counts only events covered by HQ's acks, and checks at the
 end that HQ's database holds every event exactly once (no loss, no duplicate effect).
 
 Baseline in the same run: the same load against an "echo" HQ that acks each batch as soon as
