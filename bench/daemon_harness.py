@@ -27,7 +27,9 @@ def station_config(*, devices: str = "") -> str:
     from booking import BAYS_PER_KIND, bench_config
 
     assert BAYS_PER_KIND == WASH_BAYS
-    return bench_config() + f'\n[security]\ntoken_key = "{TOKEN_KEY}"\n{devices}'
+    # the first technician carries card 0000000001 for the clock-in reader
+    config = bench_config().replace('id = "T00"\nname = "Tech 0"\n', 'id = "T00"\nname = "Tech 0"\ncard_id = "0000000001"\n')
+    return config + f'\n[security]\ntoken_key = "{TOKEN_KEY}"\n{devices}'
 
 
 class Daemon:
