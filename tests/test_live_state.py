@@ -235,3 +235,13 @@ def test_live_state_survives_a_restart(cards_station):
         assert live_state.bay_states(again)["W1"].occupancy == "occupied"
     finally:
         again.store.close()
+
+
+def test_a_stay_left_open_yesterday_does_not_make_todays_card_a_clock_out(cards_station):
+    station = cards_station
+    live_state.clock_card(station, "12345", now=AT_10 - timedelta(days=1))  # Li forgot to clock out on Sunday
+    assert live_state.clocked_in_ids(station, MONDAY - timedelta(days=1)) == {"T2"}
+    back = live_state.clock_card(station, "12345", now=AT_10)
+    assert (back.clocked_in_at, back.clocked_out_at) == (AT_10, None)
+    assert live_state.clocked_in_ids(station, MONDAY) == {"T2"}
+    assert live_state.clocked_in_ids(station, MONDAY - timedelta(days=1)) == set()  # Sunday's stay is closed
