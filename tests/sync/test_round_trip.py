@@ -85,6 +85,16 @@ def test_a_catalogue_version_from_hq_is_applied_once(station, broker, keys, hq_e
     with station.store.read() as conn:
         assert conn.execute("SELECT applied_upto FROM sync_downlink WHERE stream = 'catalog'").fetchone()[0] == 2
         assert conn.execute("SELECT catalog_version FROM node").fetchone()[0] == CATALOG["version"]
+    booking = bookings.book(station, services=["WASH"], start=_tomorrow_at(10), plate="沪A55555", bay_id="W1")
+    assert (booking.price_version, booking.price_minor) == (CATALOG["version"], 4500)  # sold at HQ's price
+
+
+def _tomorrow_at(hour: int) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    day = (utc_now().astimezone(zone) + timedelta(days=1)).date()
+    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=zone)
 
 
 def _down_applied(engine):
@@ -118,12 +128,9 @@ def _points(station, member_id):
 
 def test_an_app_booking_from_hq_appears_at_the_station_once_and_hq_learns_the_answer(station, broker, keys,
                                                                                      hq_engine, runners):
-    from zoneinfo import ZoneInfo
-
     from sync.hq import escrow as hq_escrow
 
-    tomorrow = (utc_now().astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
-    start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    start = _tomorrow_at(10)
     with transaction(hq_engine) as session:
         made = hq_escrow.book_app(session, STATION_ID, bay_id="W1", start=start, cells=1, services=["WASH"],
                                   plate="沪A77777", now=utc_now())
