@@ -49,8 +49,8 @@ class Timeline(Widget):
         for i, cell in enumerate(board.grid):
             local = station.local(cell.start)
             column = label_width + i * cell_width
-            # an hour label goes where the hour starts, if the last label left room for it
-            if local.minute == 0 and cell_len(hours.plain) <= column:
+            # an hour label goes where the hour starts, if the last label left room for it and a space
+            if local.minute == 0 and (i == 0 or cell_len(hours.plain) < column):
                 hours.append(" " * (column - cell_len(hours.plain)))
                 hours.append(f"{local:%H}", style=style("timeline--hours"))
         lines: list[Text] = [hours]
