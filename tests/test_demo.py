@@ -23,6 +23,7 @@ import pytest
 
 from edge.cli.demo import EXAMPLE_CONFIG, prepare
 from edge.cli.demo_day import demo_config, demo_zone, drop_tables, misread
+from edge.cli.demo_hq import find_mosquitto
 from edge.config import load_settings
 from edge.domain.booking_state import BookingState
 from edge.services import bookings
@@ -76,13 +77,18 @@ def test_prepare_seeds_a_day_under_way_and_simulated_devices_for_its_arrivals(tm
 
 def test_without_a_terminal_the_demo_narrates_and_stops(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "demo", "--dir", str(tmp_path / "demo"), "--seconds", "6"],
+        [sys.executable, "-m", "edge.cli.main", "demo", "--dir", str(tmp_path / "demo"), "--seconds", "12"],
         capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Demo station SH-PD-001 in ")
     assert sum(" bays W1:" in line for line in lines) >= 2
+    if find_mosquitto():  # the demo's own broker and HQ worker: the link comes up and the backlog drains
+        assert "HQ runs on this machine" in result.stdout
+        assert any("HQ online" in line for line in lines), lines
+    else:
+        assert all("HQ online" not in line for line in lines)
     assert "Traceback" not in result.stderr
     assert _running(tmp_path) == []
 
