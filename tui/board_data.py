@@ -5,7 +5,8 @@ last reported (free, occupied, or unknown when the sensor fell silent), as the d
 it in the live state; a bay without a sensor is `occupied` when a checked-in or in-service
 booking's cells cover now (or the attendant has moved it into the bay and it is not done
 yet), else `free`. Alerts are the attendant's to-do list: plates to confirm, late cars and
-no-shows, silent or stuck sensors, devices down.
+no-shows, silent or stuck sensors, devices down, and the daemon itself gone quiet (its
+devices' health not rewritten for DAEMON_SILENT_AFTER).
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class BayRow:
 
 
 # the order alerts are listed in: what needs the attendant's hands first
-ALERT_ORDER = ("prompt", "late", "device_down", "stuck", "sensor_unknown", "no_show")
+ALERT_ORDER = ("prompt", "late", "daemon_down", "device_down", "stuck", "sensor_unknown", "no_show")
+# the daemon rewrites its devices' health every few seconds: older than this, it is not running
+DAEMON_SILENT_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +168,13 @@ def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: L
             alerts.append(Alert("sensor_unknown", row.bay.id, sensed.since if sensed else None))
         if row.stuck:
             alerts.append(Alert("stuck", row.bay.id, sensed.since if sensed else None))
-    alerts += [Alert("device_down", d.device_id, d.last_event_at, where=d.last_error or "")
-               for d in live.devices if not d.connected]
+    heard = max((d.updated_at for d in live.devices if d.updated_at), default=None)
+    if heard is not None and now - heard > DAEMON_SILENT_AFTER:
+        # nobody reads the devices: what they last said is stale, and nothing new will come
+        alerts.append(Alert("daemon_down", "station-edge run", heard))
+    else:
+        alerts += [Alert("device_down", d.device_id, d.last_event_at, where=d.last_error or "")
+                   for d in live.devices if not d.connected]
     return tuple(sorted(alerts, key=lambda a: ALERT_ORDER.index(a.kind)))
 
 

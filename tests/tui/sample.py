@@ -75,7 +75,7 @@ def live_morning(station: Station, late, at) -> None:
     live_state.record_device_health(station, [
         DeviceHealth("gate-anpr", "anpr", "entrance", True, at(10, 9), None, 41, 0),
         DeviceHealth("lift2-qr", "qr_serial", "bay", False, at(9, 52), "serial port vanished", 6, 1),
-    ], now=at(10, 9))
+    ], now=at(10, 10))  # the daemon rewrites them every few seconds: just now
     live_state.create_plate_prompt(station, "沪C8B888", 0.71, "gate-anpr",
                                    [PromptCandidate(late.id, late.code, late.plate, 0.5)], now=at(10, 9))
     with station.store.write() as conn:  # the sync client's mark: online, HQ acknowledged two minutes ago

@@ -14,7 +14,7 @@ from edge.services.station import DB_FILENAME
 from tests.stations import make_station
 from tests.tui.conftest import cells, loaded, text_of, wait_for
 from tests.stations import NOW
-from tests.tui.sample import SHANGHAI, local
+from tests.tui.sample import SHANGHAI, after, local
 from tui.app import StationApp
 from tui.board_data import SyncState, load_board
 from tui.messages import StoreChanged
@@ -170,3 +170,12 @@ def test_without_sensor_data_a_bay_is_read_from_its_bookings_and_a_link_never_ru
     assert [(row.bay.id, row.state, row.sensed) for row in board.bays] == [
         ("W1", "occupied", False), ("L1", "free", False), ("L2", "free", False)]
     assert board.alerts == () and board.sync.link == "never" and board.sync.last_ack_age is None
+
+
+def test_a_daemon_gone_quiet_is_an_alert_instead_of_its_stale_devices(busy_station):
+    busy_station.clock = lambda: after(5)  # the devices' health was last written at 10:10
+    kinds = [a.kind for a in load_board(busy_station).alerts]
+    assert "daemon_down" in kinds and "device_down" not in kinds
+    busy_station.clock = lambda: after(0)
+    kinds = [a.kind for a in load_board(busy_station).alerts]
+    assert "device_down" in kinds and "daemon_down" not in kinds
