@@ -179,3 +179,13 @@ def test_a_daemon_gone_quiet_is_an_alert_instead_of_its_stale_devices(busy_stati
     busy_station.clock = lambda: after(0)
     kinds = [a.kind for a in load_board(busy_station).alerts]
     assert "device_down" in kinds and "daemon_down" not in kinds
+
+
+async def test_ctrl_c_quits_like_q(busy_station):
+    app = StationApp(busy_station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        assert app.is_running
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not app.is_running, what="the exit")
+    assert app.return_code == 0
