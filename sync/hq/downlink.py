@@ -49,6 +49,12 @@ def enqueue_downlink(session: Session, station_id: str, stream: str, type: str, 
     return seq
 
 
+def already_queued(session: Session, station_id: str, stream: str, entity_id: str) -> bool:
+    """Whether the station's log already holds a message about `entity_id`."""
+    return session.execute(select(D.c.seq).where(D.c.station_id == station_id, D.c.stream == stream,
+                                                 D.c.entity_id == entity_id).limit(1)).first() is not None
+
+
 def record_applied(session: Session, station_id: str, stream: str, applied_upto: int, *, rewind: bool) -> None:
     """The station says it applied up to `applied_upto`: an ack only moves forward, a resync
     (`rewind`) may move back (the station lost what it had, e.g. restored from a backup)."""

@@ -24,7 +24,7 @@ from sync.envelope import (DOWN_LOG_STREAMS, UP_STREAMS, MalformedMessage, UpBat
                            new_message, parse_batch, require, topic_parts, whole)
 from sync.errors import SignatureError, SyncError
 from sync.hq.db import insert_ignore, transaction, upsert
-from sync.hq.downlink import messages_to_send, record_applied
+from sync.hq.downlink import already_queued, enqueue_downlink, messages_to_send, record_applied
 from sync.hq.escrow import on_station_event
 from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
 from sync.signing import Keyring
@@ -62,9 +62,10 @@ class InboxRow:
 class Refused(SyncError):
     """A message HQ will not take (alerted, never acked): replayed seq, unknown epoch, wrong station."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, *, epoch: str | None = None) -> None:
         super().__init__(detail)
         self.kind = kind
+        self.epoch = epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,8 @@ class Ingest:
         except MalformedMessage as err:
             self._alert(station_id, "poison", f"{topic}: {err}; payload={payload[:500]!r}")
         except Refused as err:
-            self._alert(station_id, err.kind, f"{topic}: {err}")
+            self._alert(station_id, err.kind, f"{topic}: {err}",
+                        new_epoch_for=err.epoch if err.kind == "seq_reused" else None)
         return []
 
     def _dispatch(self, station_id: str, message: dict[str, Any]) -> list[Outgoing]:
@@ -154,7 +156,8 @@ class Ingest:
             changed = sorted(seq for seq, digest in repeated.items() if stored.get(seq) != digest)
             if changed:
                 raise Refused("seq_reused", f"{station_id}/{batch.epoch}/{batch.stream} seq {changed[:5]} "
-                                            "came again with different content (replay or tampering)")
+                                            "came again with different content (replay, tampering, or a "
+                                            "database restored from a backup)", epoch=batch.epoch)
         self._check_clocks(s, station_id, batch.events, now)
         if batch.first <= acked + 1 <= batch.last:  # the usual case: the batch continues the run, from memory
             run = [InboxRow.of(batch.epoch, batch.stream, e) for e in batch.events if e.seq > acked]
@@ -289,11 +292,16 @@ class Ingest:
             insert_ignore(s, ST, [{"station_id": station_id, "presence": state, "last_seen_at": None}])
             s.execute(update(ST).where(ST.c.station_id == station_id).values(presence=state))
 
-    def _alert(self, station_id: str, kind: str, detail: str) -> None:
+    def _alert(self, station_id: str, kind: str, detail: str, *, new_epoch_for: str | None = None) -> None:
+        """Record an alert. A validly signed seq with new content (`new_epoch_for`) also tells the
+        station, once per epoch, to start a new epoch: its database was most likely restored."""
         log.warning("hq alert station=%s kind=%s %s", station_id or "?", kind, detail)
+        now = self.clock()
         with transaction(self.engine) as s:
-            s.execute(AL.insert().values(station_id=station_id, kind=kind, detail=detail[:2000],
-                                         created_at=self.clock()))
+            s.execute(AL.insert().values(station_id=station_id, kind=kind, detail=detail[:2000], created_at=now))
+            if new_epoch_for is not None and not already_queued(s, station_id, "cmd", f"epoch:{new_epoch_for}"):
+                enqueue_downlink(s, station_id, "cmd", "cmd.new_epoch", f"epoch:{new_epoch_for}",
+                                 {"epoch": new_epoch_for}, now)
 
 
 def _project_bookings(s: Session, station_id: str, events: list[dict[str, Any]], now: datetime) -> None:

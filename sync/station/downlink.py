@@ -30,7 +30,8 @@ _RESYNC_EVERY_S = 2.0
 def _apply_cmd(station: Station, conn: sqlite3.Connection, message_type: str, body: dict[str, Any],
                now: datetime) -> None:
     if message_type == "cmd.new_epoch":  # HQ found this database reusing seqs (restored from a backup)
-        start_new_epoch(conn)
+        if body.get("epoch") == state.current_epoch(conn):  # not again for an epoch already left behind
+            start_new_epoch(conn)
     else:
         raise MalformedMessage(f"unknown command {message_type!r}")
 

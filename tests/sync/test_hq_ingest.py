@@ -148,3 +148,8 @@ def test_tampered_replayed_unsigned_foreign_and_unknown_epoch_messages_are_refus
     assert refused == [[]] * 5  # no ack for any of them
     assert alerts(hq_engine) == ["bad_signature", "seq_reused", "bad_signature", "bad_signature", "unknown_epoch"]
     assert state(hq_engine) == before
+    # a validly signed seq with new content most likely comes from a restored database: the
+    # station is told once to start a new epoch
+    deliver(hq, "booking", {**replayed, "msg_id": "and-again"})
+    assert hq_rows(hq_engine, "SELECT stream, type, entity_id FROM hq_downlink") == [
+        ("cmd", "cmd.new_epoch", f"epoch:{EPOCH}")]

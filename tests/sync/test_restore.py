@@ -48,3 +48,29 @@ def test_a_restored_database_gets_a_new_epoch_and_its_new_events_all_reach_hq(st
         f"new-{i}" for i in range(after_restore)}
     assert sorted(applied) == sorted(expected)
     restored.store.close()
+
+
+def test_hq_ordering_a_new_epoch_renumbers_the_waiting_events_and_they_all_arrive(station, broker, keys, hq_engine,
+                                                                                 runners):
+    from edge.services.station import utc_now
+    from sync.hq.db import transaction
+    from sync.hq.downlink import enqueue_downlink
+    from tests.sync.conftest import STATION_ID
+
+    old_epoch = open_epoch(station)
+    made = make_events(station, 30)
+    with transaction(hq_engine) as session:  # what HQ does when the station's seqs come with new content
+        enqueue_downlink(session, STATION_ID, "cmd", "cmd.new_epoch", f"epoch:{old_epoch}", {"epoch": old_epoch},
+                         utc_now())
+        enqueue_downlink(session, STATION_ID, "cmd", "cmd.new_epoch", "epoch:stale", {"epoch": "stale"}, utc_now())
+    start_hq(runners, hq_engine, keys, broker)
+    start_station_sync(runners, station, sync_settings(broker, keys))
+    wait_until(lambda: backlog(station) == 0, what="drained")
+    new_epoch = open_epoch(station)
+    assert new_epoch != old_epoch
+    assert sorted(hq_keys(hq_engine)) == sorted(made)
+    # both orders applied, and the stale one (for an epoch the station is not on) started none
+    with station.store.read() as conn:
+        assert conn.execute("SELECT applied_upto FROM sync_downlink WHERE stream = 'cmd'").fetchone()[0] == 2
+        epochs = {r[0] for r in conn.execute("SELECT DISTINCT epoch FROM outbox")}
+    assert epochs <= {old_epoch, new_epoch}
