@@ -20,7 +20,6 @@ import json
 import random
 import shutil
 import sqlite3
-import statistics
 import sys
 import time
 import uuid

@@ -78,11 +78,10 @@ def make_station(work: Path, events: int):
     config.write_text(TEST_CONFIG, encoding="utf-8")
     station = init_station(config, work / "data")
     now = utc_now()
-    epoch = station.epoch
     for start in range(0, events, 5000):
         with station.store.write() as conn:
             for i in range(start, min(events, start + 5000)):
-                append_event(conn, epoch=epoch, event_type=EVENT_TYPES[i % len(EVENT_TYPES)], entity_id=f"bk-{i % 997}",
+                append_event(conn, event_type=EVENT_TYPES[i % len(EVENT_TYPES)], entity_id=f"bk-{i % 997}",
                              idem_key=f"bench-{i}", body={"plate": "沪A12345", "bay_id": "L1", "n": i}, now=now)
     return station
 

@@ -59,9 +59,11 @@ def test_a_data_dir_of_another_station_is_refused(tmp_path, station):
 @pytest.mark.parametrize(("wall", "logical", "now"), [(0, 0, 5), (10, 3, 5), (10, 3, 10), (10, 3, 11)])
 def test_the_sql_clock_tick_is_the_domain_tick(wall, logical, now):
     conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE node (id INTEGER PRIMARY KEY, hlc_wall_ms INTEGER, hlc_logical INTEGER)")
-    conn.execute("INSERT INTO node VALUES (1, ?, ?)", (wall, logical))
-    assert Hlc(*conn.execute(_TICK_HLC, (now, now)).fetchone()) == tick(Hlc(wall, logical), now)
+    conn.execute("CREATE TABLE node (id INTEGER PRIMARY KEY, hlc_wall_ms INTEGER, hlc_logical INTEGER, epoch TEXT)")
+    conn.execute("INSERT INTO node VALUES (1, ?, ?, 'e1')", (wall, logical))
+    wall_ms, logical_after, epoch = conn.execute(_TICK_HLC, (now, now)).fetchone()
+    assert Hlc(wall_ms, logical_after) == tick(Hlc(wall, logical), now)
+    assert epoch == "e1"
 
 
 def test_pending_events_drain_in_stream_priority_order(station):

@@ -99,7 +99,6 @@ def record_event(conn: Connection, station: Station, booking: BookingRecord, eve
     """The outbox row for the booking's latest version (idem key = booking id + version)."""
     append_event(
         conn,
-        epoch=station.epoch,
         event_type=event_type,
         entity_id=booking.id,
         idem_key=f"booking:{booking.id}:{booking.version}",

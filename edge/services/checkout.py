@@ -123,7 +123,7 @@ def checkout(
             loyalty.mark_coupon(conn, station, coupon.code, redeemed=True, receipt_id=receipt_id, now=now)
         result = CheckoutResult(receipt_id, number, receipt, member.id if member else None, earned,
                                 station.settings.station.currency)
-        append_event(conn, epoch=station.epoch, event_type="payment.received", entity_id=receipt_id,
+        append_event(conn, event_type="payment.received", entity_id=receipt_id,
                      idem_key=f"receipt:{receipt_id}:1",
                      body={"receipt": result.to_json(), "booking_id": booking.id if booking else None,
                            "price_version": station.catalog().version}, now=now)
@@ -261,7 +261,7 @@ def refund(station: Station, number: str, *, reason: str, now: datetime | None =
         conn.execute("UPDATE receipt SET state = 'refunded', version = version + 1 WHERE id = ?", (receipt_id,))
         body = {"receipt_id": receipt_id, "number": row["number"], "reason": reason,
                 "refunded_minor": row["remainder_minor"] + row["prepaid_minor"]}
-        append_event(conn, epoch=station.epoch, event_type="payment.refunded", entity_id=receipt_id,
+        append_event(conn, event_type="payment.refunded", entity_id=receipt_id,
                      idem_key=f"receipt:{receipt_id}:2", body=body, now=now)
         return body
 
@@ -305,6 +305,6 @@ def request_invoice(station: Station, number: str, *, buyer_name: str, tax_id: s
         body = {"id": request_id, "receipt_id": row["id"], "receipt_number": row["number"],
                 "buyer_name": buyer_name.strip(), "tax_id": tax_id.strip().upper(), "email": email,
                 "amount_minor": row["total_minor"], "currency": row["currency"]}
-        append_event(conn, epoch=station.epoch, event_type="invoice.requested", entity_id=request_id,
+        append_event(conn, event_type="invoice.requested", entity_id=request_id,
                      idem_key=f"invoice:{request_id}", body=body, now=now)
         return body

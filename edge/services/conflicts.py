@@ -72,7 +72,7 @@ def resolve(station: Station, conflict_id: str, resolution: str, *, now: datetim
             raise InvalidTransition(f"conflict {conflict_id} was resolved already: {row['resolution']}")
         conn.execute("UPDATE conflict SET resolved_at = ?, resolution = ? WHERE id = ?",
                      (to_db_time(now), resolution.strip(), conflict_id))
-        append_event(conn, epoch=station.epoch, event_type="conflict.resolved", entity_id=conflict_id,
+        append_event(conn, event_type="conflict.resolved", entity_id=conflict_id,
                      idem_key=f"conflict:{conflict_id}:resolved",
                      body={"conflict": conflict_id, "kind": row["kind"], "entity_id": row["entity_id"],
                            "resolution": resolution.strip()}, now=now)

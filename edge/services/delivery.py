@@ -258,7 +258,7 @@ def _write_report(
         values,
     )
     body = {**row, "next_service": prediction.to_json() if prediction else None, "station": station.settings.station.id}
-    append_event(conn, epoch=station.epoch, event_type="service.reported", entity_id=booking.id,
+    append_event(conn, event_type="service.reported", entity_id=booking.id,
                  idem_key=f"service_report:{booking.id}:{record.version}", body=body, now=now)
     return record
 
@@ -346,7 +346,7 @@ def request_feedback(conn: Connection, station: Station, booking: BookingRecord,
     phone = conn.execute("SELECT phone FROM member WHERE id = ?", (booking.member_id,)).fetchone()
     body = {"booking_id": booking.id, "booking": booking.code, "plate": booking.plate, "member_id": booking.member_id,
             "phone": phone[0] if phone else None, "due_at": to_db_time(due_at), "station": station.settings.station.id}
-    append_event(conn, epoch=station.epoch, event_type="feedback.requested", entity_id=booking.id,
+    append_event(conn, event_type="feedback.requested", entity_id=booking.id,
                  idem_key=f"feedback_request:{booking.id}", body=body, now=now)
     return due_at
 
@@ -389,7 +389,7 @@ def record_feedback(
                      (booking.id, rating, comment, to_db_time(now)))
         complaint_id = uuid7() if rules.raises_complaint(rating) else None
         record = FeedbackRecord(booking.id, booking.code, rating, comment, now, complaint_id)
-        append_event(conn, epoch=station.epoch, event_type="feedback.recorded", entity_id=booking.id,
+        append_event(conn, event_type="feedback.recorded", entity_id=booking.id,
                      idem_key=f"feedback:{booking.id}",
                      body={**record.to_json(), "technician_id": booking.technician_id,
                            "station": station.settings.station.id}, now=now)
@@ -419,5 +419,5 @@ def _raise_complaint(conn: Connection, station: Station, booking: BookingRecord,
     body = {"complaint_id": complaint_id, "booking_id": booking.id, "booking": booking.code, "plate": booking.plate,
             "member_id": booking.member_id, "technician_id": booking.technician_id, "rating": rating,
             "comment": comment, "station": station.settings.station.id}
-    append_event(conn, epoch=station.epoch, event_type="complaint.raised", entity_id=complaint_id,
+    append_event(conn, event_type="complaint.raised", entity_id=complaint_id,
                  idem_key=f"complaint:{complaint_id}", body=body, now=now)

@@ -140,7 +140,7 @@ def _change_bay(conn: Connection, station: Station, bay_id: str, in_service: boo
                      (outage_id, bay_id, reason, to_db_time(now)))
     body = {"bay_id": bay_id, "in_service": in_service, "reason": reason, "outage_id": outage_id,
             "station": station.settings.station.id}
-    append_event(conn, epoch=station.epoch, event_type="bay.service_changed", entity_id=bay_id,
+    append_event(conn, event_type="bay.service_changed", entity_id=bay_id,
                  idem_key=f"bay:{bay_id}:outage:{outage_id}:{'back' if in_service else 'out'}", body=body, now=now)
 
 
@@ -346,6 +346,6 @@ def _save(
     neighbour_ids = [o.neighbour_id for o in record.offers if o.kind == OfferKind.NEIGHBOUR]
     body = {**data, "neighbour_ids": neighbour_ids, "booking": record.booking.to_json(),
             "station": station.settings.station.id}
-    append_event(conn, epoch=station.epoch, event_type=event_type, entity_id=record.booking.id,
+    append_event(conn, event_type=event_type, entity_id=record.booking.id,
                  idem_key=f"disruption:{record.id}:{record.version}", body=body, now=now)
     return record

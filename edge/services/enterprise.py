@@ -287,7 +287,7 @@ def _changed(
         return
     account = get_account(conn, enterprise_id)
     append_event(
-        conn, epoch=station.epoch, event_type="enterprise.updated", entity_id=enterprise_id,
+        conn, event_type="enterprise.updated", entity_id=enterprise_id,
         idem_key=f"enterprise:{enterprise_id}:{version}",
         body={"enterprise": {**as_json(account), "version": version}, "change": kind, kind: item}, now=now,
     )

@@ -145,7 +145,7 @@ def _write_charge(
                    "currency": station.settings.station.currency, "month": month, "reason": reason},
         "outstanding_minor": outstanding_minor(conn, enterprise_id),
     }
-    append_event(conn, epoch=station.epoch, event_type="enterprise.charged", entity_id=enterprise_id,
+    append_event(conn, event_type="enterprise.charged", entity_id=enterprise_id,
                  idem_key=f"enterprise_charge:{charge_id}", body=body, now=now)
     return charge_id
 

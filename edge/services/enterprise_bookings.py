@@ -166,7 +166,7 @@ def record(conn: Connection, station: Station, admission: FleetAdmission, bookin
          stamp, stamp),
     )
     view = _view(conn, _request_row(conn, booking.id))
-    append_event(conn, epoch=station.epoch, event_type="approval.requested", entity_id=request_id,
+    append_event(conn, event_type="approval.requested", entity_id=request_id,
                  idem_key=f"approval:{request_id}:1",
                  body={"approval": view.to_json(), "rules": [rule.id for rule in admission.rules]}, now=now)
 
@@ -337,7 +337,7 @@ def _set_state(
         (state, reason, version, to_db_time(now), request["id"]),
     )
     view = _view(conn, _request_row(conn, request["booking_id"]))
-    append_event(conn, epoch=station.epoch, event_type="approval.decided", entity_id=request["id"],
+    append_event(conn, event_type="approval.decided", entity_id=request["id"],
                  idem_key=f"approval:{request['id']}:{version}",
                  body={"approval": view.to_json(), "decision": decision}, now=now)
     return view

@@ -56,7 +56,7 @@ def ask_owner(conn: Connection, station: Station, booking: BookingRecord, starts
               *, now: datetime) -> None:
     """Put a tentative booking to the cells' owner (HQ), in the booking's own transaction."""
     append_event(
-        conn, epoch=station.epoch, event_type="escrow.requested", entity_id=booking.id,
+        conn, event_type="escrow.requested", entity_id=booking.id,
         idem_key=f"escrow:requested:{booking.id}",
         body={"booking_id": booking.id, "code": booking.code, "bay_id": booking.bay_id,
               "cells": [to_db_time(s) for s in starts], "services": list(booking.services),
@@ -208,7 +208,7 @@ def _lease(station: Station, conn: Connection, message_type: str, body: dict[str
         "INSERT INTO escrow_lease (id, kind, bay_id, token, applied, refused, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (lease_id, str(kind), bay_id, token, json.dumps(applied), json.dumps(refused), stamp),
     )
-    append_event(conn, epoch=station.epoch, event_type="escrow.lease_acked", entity_id=lease_id,
+    append_event(conn, event_type="escrow.lease_acked", entity_id=lease_id,
                  idem_key=f"escrow:lease:{lease_id}",
                  body={"lease_id": lease_id, "kind": str(kind), "bay_id": bay_id, "token": token,
                        "applied": applied, "refused": refused, "station": station.settings.station.id},
@@ -228,7 +228,7 @@ _HANDLERS: dict[str, Callable[[Station, Connection, str, dict[str, Any], datetim
 
 
 def _answer(conn: Connection, station: Station, booking_id: str, decision: str, reason: str, now: datetime) -> None:
-    append_event(conn, epoch=station.epoch, event_type="escrow.answered", entity_id=booking_id,
+    append_event(conn, event_type="escrow.answered", entity_id=booking_id,
                  idem_key=f"escrow:answered:{booking_id}",
                  body={"booking_id": booking_id, "decision": decision, "reason": reason,
                        "station": station.settings.station.id},
@@ -247,7 +247,7 @@ def _lose(conn: Connection, station: Station, booking: BookingRecord, reason: st
 def _conflict(conn: Connection, station: Station, kind: str, entity_id: str, detail: dict[str, Any],
               now: datetime) -> None:
     conflict_id = record_conflict(conn, kind, entity_id, detail, now)
-    append_event(conn, epoch=station.epoch, event_type="escrow.conflict", entity_id=entity_id,
+    append_event(conn, event_type="escrow.conflict", entity_id=entity_id,
                  idem_key=f"conflict:{conflict_id}", body={"kind": kind, "detail": detail, "needs_human": True},
                  now=now)
 

@@ -67,7 +67,7 @@ def _points_entry(
          receipt_id, reason, to_db_time(now)),
     )
     append_event(
-        conn, epoch=station.epoch, event_type=f"points.{_PAST[kind]}", entity_id=member_id,
+        conn, event_type=f"points.{_PAST[kind]}", entity_id=member_id,
         idem_key=f"points:{entry_id}",
         body={"entry_id": entry_id, "member_id": member_id, "points": points, "receipt_id": receipt_id,
               "reason": reason, "expires_at": to_db_time(expires_at) if expires_at else None,
@@ -149,7 +149,7 @@ def remind_expiring_points(conn: Connection, station: Station, *, now: datetime)
     for row in rows:
         conn.execute("UPDATE points_entry SET expiry_reminded_at = ? WHERE id = ?", (to_db_time(now), row["id"]))
         append_event(
-            conn, epoch=station.epoch, event_type="points.expiring", entity_id=row["member_id"],
+            conn, event_type="points.expiring", entity_id=row["member_id"],
             idem_key=f"points-expiring:{row['id']}",
             body={"member_id": row["member_id"], "lot": row["id"], "points": row["remaining"],
                   "expires_at": row["expires_at"], "balance": points_balance(conn, row["member_id"])},
@@ -175,10 +175,10 @@ def prepaid_entry(
     )
     body = {"entry_id": entry_id, "member_id": member_id, "amount_minor": amount_minor, "kind": kind,
             "receipt_id": receipt_id, "reason": reason, "balance_minor": after}
-    append_event(conn, epoch=station.epoch, event_type=f"prepaid.{kind}", entity_id=member_id,
+    append_event(conn, event_type=f"prepaid.{kind}", entity_id=member_id,
                  idem_key=f"prepaid:{entry_id}", body=body, now=now)
     threshold = station.settings.loyalty.low_balance_minor
     if after < threshold <= before:
-        append_event(conn, epoch=station.epoch, event_type="prepaid.low_balance", entity_id=member_id,
+        append_event(conn, event_type="prepaid.low_balance", entity_id=member_id,
                      idem_key=f"prepaid-low:{entry_id}", body=body | {"threshold_minor": threshold}, now=now)
     return entry_id

@@ -188,7 +188,7 @@ def _bay_event(conn: Connection, station: Station, bay_id: str, occupancy: str, 
                now: datetime, booking_id: str | None) -> None:
     body = {"bay_id": bay_id, "occupancy": occupancy, "stuck": stuck, "source": source, "at": to_db_time(now),
             "booking_id": booking_id, "station": station.settings.station.id}
-    append_event(conn, epoch=station.epoch, event_type="bay.occupancy", entity_id=bay_id,
+    append_event(conn, event_type="bay.occupancy", entity_id=bay_id,
                  idem_key=f"bay_live:{bay_id}:{uuid7()}", body=body, now=now)
 
 
@@ -250,7 +250,7 @@ def clock_card(station: Station, card_id: str, *, now: datetime, device: str = "
             )
             presence = TechnicianPresence(tech_id, name, now)
         event = "technician.clocked_out" if is_in else "technician.clocked_in"
-        append_event(conn, epoch=station.epoch, event_type=event, entity_id=tech_id,
+        append_event(conn, event_type=event, entity_id=tech_id,
                      idem_key=f"presence:{tech_id}:{to_db_time(now)}:{event}",
                      body={"technician_id": tech_id, "device": device, "at": to_db_time(now),
                            "station": station.settings.station.id}, now=now)
@@ -312,7 +312,7 @@ def record_device_health(station: Station, rows: list[DeviceHealth], *, now: dat
             )
             if before.get(row.device_id) != row.connected:
                 append_event(
-                    conn, epoch=station.epoch, event_type="device.health", entity_id=row.device_id,
+                    conn, event_type="device.health", entity_id=row.device_id,
                     idem_key=f"device_health:{row.device_id}:{uuid7()}",
                     body={"device_id": row.device_id, "driver": row.driver, "role": row.role,
                           "connected": row.connected, "last_error": row.last_error, "at": to_db_time(now),

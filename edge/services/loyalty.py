@@ -75,14 +75,14 @@ def report_double_use(station: Station, code: str, *, detail: dict, now: datetim
             "INSERT INTO conflict (id, kind, entity_id, detail, created_at, resolution) VALUES (?, ?, ?, ?, ?, '')",
             (conflict_id, "coupon_double_use", code, json.dumps(detail, ensure_ascii=False), to_db_time(now)),
         )
-        append_event(conn, epoch=station.epoch, event_type="coupon.conflict", entity_id=code,
+        append_event(conn, event_type="coupon.conflict", entity_id=code,
                      idem_key=f"conflict:{conflict_id}", body={"coupon": code, "detail": detail}, now=now)
         return conflict_id
 
 
 def _coupon_event(conn: Connection, station: Station, code: str, event_type: str, now: datetime) -> None:
     row = dict(conn.execute(f"SELECT {_COUPON_COLUMNS} FROM coupon WHERE code = ?", (code,)).fetchone())
-    append_event(conn, epoch=station.epoch, event_type=event_type, entity_id=code,
+    append_event(conn, event_type=event_type, entity_id=code,
                  idem_key=f"coupon:{code}:{row['version']}", body={"coupon": row}, now=now)
 
 
@@ -140,7 +140,7 @@ def _change_tier(conn: Connection, station: Station, member: MemberRecord, rank:
     updated = MemberRecord(member.id, member.phone, member.name, tier.name, member.credit_score, member.version + 1)
     conn.execute("UPDATE member SET tier = ?, version = ?, updated_at = ? WHERE id = ?",
                  (tier.name, updated.version, to_db_time(now), member.id))
-    append_event(conn, epoch=station.epoch, event_type="tier.changed", entity_id=member.id,
+    append_event(conn, event_type="tier.changed", entity_id=member.id,
                  idem_key=f"member:{member.id}:{updated.version}",
                  body={"member_id": member.id, "from": member.tier, "to": tier.name, "reason": reason}, now=now)
     upgraded = rank > station.settings.tier_rank(member.tier)

@@ -131,7 +131,7 @@ def register_vehicle(conn: Connection, *, plate: str, member_id: str | None, now
 def _record(conn: Connection, station: Station, profile: "MemberProfile", event_type: str, now: datetime) -> None:
     member = profile.member
     append_event(
-        conn, epoch=station.epoch, event_type=event_type, entity_id=member.id,
+        conn, event_type=event_type, entity_id=member.id,
         idem_key=f"member:{member.id}:{member.version}", body={"member": profile.to_json()}, now=now,
     )
 

@@ -111,5 +111,5 @@ def _announce(conn, station: Station, booking: BookingRecord, kind: str, due_at:
     }
     # customers are reminded through HQ's SMS/app gateway; a late car is the attendant's alert
     event_type = "booking.late" if kind == LATE_ALERT else "notification.requested"
-    append_event(conn, epoch=station.epoch, event_type=event_type, entity_id=booking.id,
+    append_event(conn, event_type=event_type, entity_id=booking.id,
                  idem_key=f"notice:{booking.id}:{kind}", body=body, now=now)

@@ -183,7 +183,7 @@ def _params(entry: WaitlistRecord) -> tuple:
 
 def _record(conn: Connection, station: Station, entry: WaitlistRecord, event_type: str, now: datetime) -> None:
     append_event(
-        conn, epoch=station.epoch, event_type=event_type, entity_id=entry.id,
+        conn, event_type=event_type, entity_id=entry.id,
         idem_key=f"waitlist:{entry.id}:{entry.version}", body={"waitlist": entry.to_json()}, now=now,
     )
 

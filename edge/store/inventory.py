@@ -139,9 +139,9 @@ def record_movement(
         (row.id, row.sku, row.kind, row.quantity, row.on_hand_after, row.reason, row.booking_id, to_db_time(now)),
     )
     updated = _store_balance(conn, material, on_hand=movement.on_hand_after, now=now)
-    epoch, station_id = _node(conn)
+    station_id = _station_id(conn)
     append_event(
-        conn, epoch=epoch, event_type="inventory.moved", entity_id=material.sku,
+        conn, event_type="inventory.moved", entity_id=material.sku,
         idem_key=f"material:{material.sku}:{updated.version}",
         body={"station": station_id, "movement": row.to_json(), "material": updated.to_json()}, now=now,
     )
@@ -173,18 +173,17 @@ def _alert_if_newly_low(
 ) -> None:
     if before.low_since is not None or after.low_since is None:
         return
-    epoch, station_id = _node(conn)
+    station_id = _station_id(conn)
     append_event(
-        conn, epoch=epoch, event_type="inventory.low_stock", entity_id=after.sku,
+        conn, event_type="inventory.low_stock", entity_id=after.sku,
         idem_key=f"material:{after.sku}:{after.version}:low",
         body={"station": station_id, "material": after.to_json()}, now=now,
     )
     log.info("stock low sku=%s on_hand=%s reorder_level=%s", after.sku, after.on_hand, after.reorder_level)
 
 
-def _node(conn: sqlite3.Connection) -> tuple[str, str]:
-    row = conn.execute("SELECT epoch, station_id FROM node WHERE id = 1").fetchone()
-    return row[0], row[1]
+def _station_id(conn: sqlite3.Connection) -> str:
+    return conn.execute("SELECT station_id FROM node WHERE id = 1").fetchone()[0]
 
 
 def save_materials(conn: sqlite3.Connection, materials: Iterable[MaterialSettings], *, now: datetime) -> None:

@@ -18,10 +18,12 @@ from edge.domain.ids import uuid7
 from edge.store.types import dumps, to_db_time
 
 # the hybrid-logical-clock tick of edge.domain.hlc.tick, done in one statement: the clock
-# state lives in the database because the daemon, the UI and the CLI all write events
+# state lives in the database because the daemon, the UI and the CLI all write events. It
+# also returns the epoch, read in the event's own transaction: another process may have
+# started a new epoch since this one cached the node row
 _TICK_HLC = (
     "UPDATE node SET hlc_logical = CASE WHEN ? > hlc_wall_ms THEN 0 ELSE hlc_logical + 1 END,"
-    " hlc_wall_ms = max(hlc_wall_ms, ?) WHERE id = 1 RETURNING hlc_wall_ms, hlc_logical"
+    " hlc_wall_ms = max(hlc_wall_ms, ?) WHERE id = 1 RETURNING hlc_wall_ms, hlc_logical, epoch"
 )
 _PRIORITY_ORDER = "CASE stream " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STREAM_PRIORITY)) + " END"
 
@@ -40,7 +42,6 @@ class OutboxEvent:
 def append_event(
     conn: sqlite3.Connection,
     *,
-    epoch: str,
     event_type: str,
     entity_id: str,
     idem_key: str,
@@ -49,6 +50,9 @@ def append_event(
 ) -> OutboxEvent:
     """Write one outbox row for a change made on `conn` (the caller's open write transaction)."""
     stream = str(stream_of(event_type))
+    now_ms = time.time_ns() // 1_000_000
+    wall_ms, logical, epoch = conn.execute(_TICK_HLC, (now_ms, now_ms)).fetchone()
+    stamp = Hlc(wall_ms, logical).encode()
     row = conn.execute(
         "UPDATE outbox_seq SET last_seq = last_seq + 1 WHERE epoch = ? AND stream = ? RETURNING last_seq",
         (epoch, stream),
@@ -58,9 +62,6 @@ def append_event(
         conn.execute("INSERT INTO outbox_seq (epoch, stream, last_seq) VALUES (?, ?, 1)", (epoch, stream))
     else:
         seq = row[0]
-    now_ms = time.time_ns() // 1_000_000
-    wall_ms, logical = conn.execute(_TICK_HLC, (now_ms, now_ms)).fetchone()
-    stamp = Hlc(wall_ms, logical).encode()
     event_id = uuid7()
     conn.execute(
         "INSERT INTO outbox (id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at)"

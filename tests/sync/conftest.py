@@ -199,12 +199,11 @@ def make_events(station: Station, count: int, *, types: tuple[str, ...] = ("memb
     """`count` outbox events spread over streams; their idem_keys."""
     keys: list[str] = []
     now = utc_now()
-    epoch = open_epoch(station)
     for start in range(0, count, 500):
         with station.store.write() as conn:
             for i in range(start, min(count, start + 500)):
                 key = f"{prefix}-{i}"
-                append_event(conn, epoch=epoch, event_type=types[i % len(types)], entity_id=f"ent-{i % 97}",
+                append_event(conn, event_type=types[i % len(types)], entity_id=f"ent-{i % 97}",
                              idem_key=key, body={"n": i}, now=now)
                 keys.append(key)
     return keys

@@ -179,11 +179,10 @@ def test_enterprise_accounts_and_rules_from_hq_are_written_as_hqs(station, broke
 def test_an_event_hq_refuses_becomes_a_conflict_row_and_the_queue_moves_on(station, broker, keys, hq_engine,
                                                                            runners):
     from edge.store.outbox import append_event
-    from tests.sync.conftest import open_epoch
 
     make_events(station, 5, types=("booking.confirmed",), prefix="before")
     with station.store.write() as conn:  # an escrow request without the cells HQ needs
-        append_event(conn, epoch=open_epoch(station), event_type="escrow.requested", entity_id="bk-broken",
+        append_event(conn, event_type="escrow.requested", entity_id="bk-broken",
                      idem_key="broken", body={"booking_id": "bk-broken"}, now=utc_now())
     make_events(station, 5, types=("booking.confirmed",), prefix="after")
     start_hq(runners, hq_engine, keys, broker)

@@ -12,7 +12,7 @@ from edge.store.types import to_db_time
 def test_a_station_that_never_synced_says_never_and_counts_its_backlog(station):
     now = station.clock()
     with station.store.write() as conn:
-        append_event(conn, epoch=station.epoch, event_type="member.created", entity_id="m1",
+        append_event(conn, event_type="member.created", entity_id="m1",
                      idem_key="k1", body={}, now=now)
     assert sync_status(station) == SyncStatus("never", 1, None)
 
