@@ -74,3 +74,32 @@ def test_pending_events_drain_in_stream_priority_order(station):
     with station.store.read() as conn:
         streams = [e["stream"] for e in pending_events(conn)]
     assert streams == ["booking", "checkin", "member", "ops"]
+
+
+def test_another_process_s_new_epoch_and_catalogue_reach_a_running_station(tmp_path, station, monkeypatch):
+    """The UI and the daemon keep a Station open for days; sync (another process) may start
+    a new epoch or apply HQ's catalogue meanwhile."""
+    from dataclasses import replace
+
+    from edge.services import station as station_module
+    from edge.store.catalog import save_catalog
+    from edge.store.db import Store
+
+    station.catalog()
+    old_epoch = station.epoch
+    other = Store(station.store.path)
+    with other.write() as conn:
+        conn.execute("UPDATE node SET epoch = 'epoch-after-restore' WHERE id = 1")
+        current = station.catalog()
+        oil = replace(current.services["OIL"], price_minor=35900)
+        save_catalog(conn, replace(current, version="hq-v2", services={**current.services, "OIL": oil}))
+    other.close()
+
+    monkeypatch.setattr(station_module, "CATALOG_CHECK_SECONDS", 0.0)
+    start = datetime(2026, 11, 24, 9, tzinfo=TZ)
+    booked = bookings.book(station, services=["OIL"], start=start, plate="沪A12345")
+    assert station.epoch == old_epoch != "epoch-after-restore"  # the cached identity is stale
+    assert booked.price_version == "hq-v2" and booked.price_minor == 35900
+    with station.store.read() as conn:
+        epochs = {row[0] for row in conn.execute("SELECT epoch FROM outbox WHERE entity_id = ?", (booked.id,))}
+    assert epochs == {"epoch-after-restore"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,6 +19,8 @@ from edge.store.catalog import load_catalog
 from edge.errors import StoreError
 from edge.store.db import Store
 
+# how stale a process's catalogue may be after another process (sync) applied a new one
+CATALOG_CHECK_SECONDS = 2.0
 DB_FILENAME = "station.db"
 CONFIG_FILENAME = "station.toml"
 
@@ -34,6 +37,7 @@ class Station:
     store: Store
     clock: Callable[[], datetime] = utc_now
     _catalog: Catalog | None = field(default=None, repr=False)
+    _catalog_checked: float = field(default=0.0, repr=False)
     _shift_cache: dict[tuple[str, date], tuple[tuple[datetime, datetime], ...]] = field(
         default_factory=dict, repr=False
     )
@@ -51,11 +55,17 @@ class Station:
         return self.store.identity.epoch
 
     def catalog(self) -> Catalog:
-        """The stored catalogue, loaded once; `reload_catalog` after HQ or config changes it."""
+        """The stored catalogue, loaded once and checked against the node row's version every
+        CATALOG_CHECK_SECONDS: a catalogue HQ sent, applied by another process, is picked up."""
         if self._catalog is None:
+            self.reload_catalog()
+        elif time.monotonic() - self._catalog_checked > CATALOG_CHECK_SECONDS:
             with self.store.read() as conn:
-                self._catalog = load_catalog(conn)
-        return self._catalog
+                version = conn.execute("SELECT catalog_version FROM node WHERE id = 1").fetchone()[0]
+            if version != self._catalog.version:
+                self.reload_catalog()
+            self._catalog_checked = time.monotonic()
+        return self._catalog  # type: ignore[return-value]
 
     def reload_catalog(self) -> None:
         """Read the catalogue again and swap it in whole: a thread reading meanwhile sees the
@@ -64,6 +74,7 @@ class Station:
             catalog = load_catalog(conn)
         self._shift_cache = {}
         self._catalog = catalog
+        self._catalog_checked = time.monotonic()
 
     def grid(self, day: date) -> tuple[Cell, ...]:
         return _grid(self._hours_key, day, self.tz, self.slot_minutes)
