@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # station-edge entry point for a fresh machine: sets up what is missing, then runs.
-#   ./run.sh demo [ARGS]   the demo station (creates it, shows availability, books, checks in)
+#   ./run.sh demo [ARGS]   the demo station: a busy day, the daemon with simulated devices,
+#                          a local HQ over Mosquitto, the forecourt UI on top (q stops all)
 #   ./run.sh test [ARGS]   the whole test suite (pytest ARGS)
 #   ./run.sh bench [ARGS]  the benchmarks in bench/ (ARGS e.g. --quick)
 #   ./run.sh cli ARGS      the station-edge command line
@@ -59,6 +60,8 @@ command=${1:-help}
 shift || true
 case "$command" in
     demo)
+        # the demo's local HQ link runs over Mosquitto (without it the board shows offline)
+        ensure_debian_packages mosquitto
         ensure_venv
         exec "$VENV/bin/station-edge" demo "$@"
         ;;
@@ -68,8 +71,11 @@ case "$command" in
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     bench)
+        ensure_debian_packages "${DEBIAN_PACKAGES[@]}"
         ensure_venv
         for script in bench/*.py; do
+            # shared helpers of the benchmarks, not benchmarks themselves
+            case "$script" in *_harness.py) continue ;; esac
             echo "== $script"
             "$VENV/bin/python" "$script" "$@"
         done
