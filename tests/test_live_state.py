@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from drivers.events import BayOccupancy, CardPresented, DeviceAlarm, PlateRead
+from drivers.events import BayOccupancy, CardPresented, CodeScanned, DeviceAlarm, PlateRead
 from edge.config import DeviceSettings
 from edge.daemon.devices import Router
 from edge.domain.booking_state import BookingState, Progress
@@ -221,6 +221,24 @@ def test_the_router_turns_device_events_into_live_state(tmp_path):
         router.route(sensor, BayOccupancy("X9", "free", 2000.0, "sensor", AT_10))  # no such bay: refused
         assert live_state.bay_states(station)["L2"] == live_state.BayLive("L2", "occupied", AT_10, True, "sensor")
         assert router.refused["sensor"] == 1
+    finally:
+        station.store.close()
+
+
+def test_a_booking_qr_at_a_bay_reader_is_in_bay_only_at_its_own_bay(tmp_path):
+    station = make_station(tmp_path, config=CARDS + '\n[security]\ntoken_key = "TST-001-test-signing-key"\n', now=AT_10)
+    try:
+        router = Router(station)
+        at_l1 = DeviceSettings(id="qr-l1", driver="sim_qr", role="bay", bay="L1")
+        at_l2 = DeviceSettings(id="qr-l2", driver="sim_qr", role="bay", bay="L2")
+        booking = bookings.book(station, services=["OIL"], start=AT_10 + timedelta(minutes=30), plate="沪A12345",
+                                bay_id="L1")
+        token = bookings.booking_token(station, booking.id)
+        router.route(at_l2, CodeScanned(token, "qr-l2", AT_10))
+        wrong_bay = bookings.booking(station, booking.id)
+        assert (wrong_bay.state, wrong_bay.progress) == (BookingState.CHECKED_IN, Progress.RECEIVED)
+        router.route(at_l1, CodeScanned(token, "qr-l1", AT_10))
+        assert bookings.booking(station, booking.id).progress == Progress.IN_BAY
     finally:
         station.store.close()
 

@@ -102,7 +102,13 @@ def _scanned(station: Station, device: DeviceSettings, code: str) -> bool:
     if booking.state in (BookingState.CONFIRMED, BookingState.HELD):
         booking = bookings.check_in(station, booking_id)
         log.info("checked in by qr device=%s booking=%s", device.id, booking.code)
-    if device.role == "bay" and booking.state == BookingState.CHECKED_IN and booking.progress == Progress.RECEIVED:
+    if device.role != "bay" or booking.state != BookingState.CHECKED_IN or booking.progress != Progress.RECEIVED:
+        return True
+    if booking.bay_id != device.bay:
+        # the car is at the station but in the wrong bay: the attendant sorts that out
+        log.warning("qr scan at the wrong bay device=%s bay=%s booking=%s booked_bay=%s",
+                    device.id, device.bay, booking.code, booking.bay_id)
+    else:
         bookings.set_progress(station, booking_id, Progress.IN_BAY)
         log.info("in bay by qr device=%s bay=%s booking=%s", device.id, device.bay, booking.code)
     return True
