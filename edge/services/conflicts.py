@@ -39,11 +39,14 @@ def _record(row: Any) -> ConflictRecord:
                           None if row["resolved_at"] is None else from_db_time(row["resolved_at"]), row["resolution"])
 
 
-def record_conflict(conn: Connection, kind: str, entity_id: str, detail: dict[str, Any], now: datetime) -> str:
-    """Write an open conflict row on the caller's transaction; its id."""
-    conflict_id = uuid7()
+def record_conflict(conn: Connection, kind: str, entity_id: str, detail: dict[str, Any], now: datetime, *,
+                    conflict_id: str | None = None) -> str:
+    """Write an open conflict row on the caller's transaction; its id. A caller that may report
+    the same thing twice (sync redelivers) passes its own `conflict_id`: the second is no row."""
+    conflict_id = conflict_id or uuid7()
     conn.execute(
-        "INSERT INTO conflict (id, kind, entity_id, detail, created_at, resolution) VALUES (?, ?, ?, ?, ?, '')",
+        "INSERT INTO conflict (id, kind, entity_id, detail, created_at, resolution) VALUES (?, ?, ?, ?, ?, '')"
+        " ON CONFLICT (id) DO NOTHING",
         (conflict_id, kind, entity_id, json.dumps(detail, ensure_ascii=False), to_db_time(now)),
     )
     return conflict_id

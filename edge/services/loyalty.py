@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from sqlite3 import Connection
 
 from edge.domain.coupons import Coupon, CouponKind
 from edge.domain.growth import GrowthRule, growth_for, rank_after_growth, rank_at_period_end
-from edge.domain.ids import short_code, uuid7
+from edge.domain.ids import short_code
 from edge.errors import NotFound, RuleViolation
+from edge.services.conflicts import record_conflict
 from edge.services.ledgers import ensure_balance_row
 from edge.services.members import MemberRecord, get_member
 from edge.services.station import Station
@@ -70,11 +70,7 @@ def report_double_use(station: Station, code: str, *, detail: dict, now: datetim
     with station.store.write() as conn:
         if conn.execute("SELECT 1 FROM coupon WHERE code = ?", (code,)).fetchone() is None:
             raise NotFound(f"no coupon {code!r}")
-        conflict_id = uuid7()
-        conn.execute(
-            "INSERT INTO conflict (id, kind, entity_id, detail, created_at, resolution) VALUES (?, ?, ?, ?, ?, '')",
-            (conflict_id, "coupon_double_use", code, json.dumps(detail, ensure_ascii=False), to_db_time(now)),
-        )
+        conflict_id = record_conflict(conn, "coupon_double_use", code, detail, now)
         append_event(conn, event_type="coupon.conflict", entity_id=code,
                      idem_key=f"conflict:{conflict_id}", body={"coupon": code, "detail": detail}, now=now)
         return conflict_id

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from edge.domain.hlc import Hlc
-from edge.store.types import dumps, to_db_time
+from edge.services.conflicts import record_conflict
+from edge.store.types import to_db_time
 
 
 def acked_upto(conn: sqlite3.Connection, epoch: str, stream: str) -> int:
@@ -65,8 +66,7 @@ def set_link(conn: sqlite3.Connection, state: str, now: datetime, error: str = "
 def add_conflict(conn: sqlite3.Connection, conflict_id: str, kind: str, entity_id: str, detail: dict[str, Any],
                  now: datetime) -> None:
     """A conflict row for a person to resolve; the id makes a repeated report one row."""
-    conn.execute("INSERT INTO conflict (id, kind, entity_id, detail, created_at, resolution) VALUES (?, ?, ?, ?, ?, '')"
-                 " ON CONFLICT (id) DO NOTHING", (conflict_id, kind, entity_id, dumps(detail), to_db_time(now)))
+    record_conflict(conn, kind, entity_id, detail, now, conflict_id=conflict_id)
 
 
 def merge_remote_clock(conn: sqlite3.Connection, remote: Hlc) -> None:
