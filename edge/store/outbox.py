@@ -82,4 +82,11 @@ def pending_events(conn: sqlite3.Connection, *, limit: int = 100) -> list[dict[s
 
 
 def pending_count(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM outbox WHERE acked_at IS NULL").fetchone()[0]
+    """Events HQ has not acknowledged: per (epoch, stream), the rows above HQ's contiguous ack
+    mark, counted through the (epoch, stream, seq) index. The board asks every half second,
+    and a scan of the whole outbox would grow with the station's history."""
+    return conn.execute(
+        "SELECT coalesce(sum((SELECT count(*) FROM outbox o WHERE o.epoch = s.epoch AND o.stream = s.stream"
+        " AND o.seq > coalesce(u.acked_upto, 0))), 0)"
+        " FROM outbox_seq s LEFT JOIN sync_uplink u ON u.epoch = s.epoch AND u.stream = s.stream"
+    ).fetchone()[0]
