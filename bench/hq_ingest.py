@@ -4,8 +4,9 @@ with SQLite and with PostgreSQL, with one and with two HQ workers sharing the up
 Stations are simulated by a load generator (a few processes, each driving hundreds of paho
 MQTT v5 connections from one selector loop, one connection per station): each station says
 hello with a new epoch, then sends signed batches of booking events with a bounded window of
-unacked batches, resending from HQ's `acked_upto + 1` when an ack is late, exactly as a
-station would. Each HQ worker is a process running station-edge's HQ service (HqService, what
+unacked batches, resending from HQ's `acked_upto + 1` when an ack is late, with the
+station's own ack timer (`sync.station.uplink.AckTimer`: the station's default timeout,
+backing off while HQ makes no progress), exactly as a station would. Each HQ worker is a process running station-edge's HQ service (HqService, what
 `station-edge hq run` runs); workers share `$share/hq/st/+/up/#` on a Mosquitto the benchmark
 starts (plain TCP on 127.0.0.1: TLS cost is the broker's, not HQ's). The timed phase starts
 once every station has said hello (HQ registered its epoch) and ends at HQ's last ack. A run counts only events covered by HQ's acks, and checks at the
@@ -52,6 +53,7 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from edge.domain.hlc import Hlc  # noqa: E402
 from sync.envelope import batch_message, decode, encode, new_message, up_topic  # noqa: E402
 from sync.signing import Signer  # noqa: E402
+from sync.station.uplink import AckTimer, UplinkLimits  # noqa: E402
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -111,7 +113,7 @@ class LoadShape:
     events: int  # per station
     batch: int  # events per message
     window: int  # unacked messages per station
-    ack_timeout_s: float  # resend from acked_upto + 1 after this long without HQ's ack
+    ack_timeout_s: float  # resend from acked_upto + 1 after this long without HQ's ack (then backing off)
     deadline_s: float  # a configuration gives up after this long
 
 
@@ -132,6 +134,7 @@ class SimulatedStation:
         self.resends = 0
         self.messages_sent = 0
         self.last_progress = time.monotonic()
+        self.ack_timer = AckTimer(ack_timeout_s)
         self.done_at: float | None = None
         self.connected = False
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=station_id, protocol=paho.MQTTv5)
@@ -164,6 +167,7 @@ class SimulatedStation:
             if body["acked_upto"] > self.acked:
                 self.acked = body["acked_upto"]
                 self.last_progress = time.monotonic()
+                self.ack_timer.progress(self.last_progress)
                 if self.acked >= self.events and self.done_at is None:
                     self.done_at = self.last_progress
             self.pump()
@@ -171,6 +175,7 @@ class SimulatedStation:
     def start_sending(self, now: float) -> None:
         self.sending = True
         self.last_progress = now
+        self.ack_timer.progress(now)
         self.pump()
 
     def pump(self) -> None:
@@ -188,10 +193,10 @@ class SimulatedStation:
                 self.resends += 1
                 self.say_hello()
             return
-        if self.done_at is None and now - self.last_progress > self.ack_timeout_s:
+        if self.done_at is None and self.ack_timer.expired(now):
             self.resends += 1
             self.next_seq = self.acked + 1
-            self.last_progress = now
+            self.ack_timer.back_off(now)
             self.pump()
 
     def _event(self, seq: int) -> dict:
@@ -530,10 +535,10 @@ def main() -> int:
     parser.add_argument("--events", type=int, help="events per station (default 50; quick 40)")
     parser.add_argument("--batch", type=int, default=20, help="events per uplink message (default 20)")
     parser.add_argument("--window", type=int, default=4, help="unacked messages per station (default 4)")
-    # a burst of a thousand stations queues far more than 10 s of work at HQ: with the stations'
-    # usual ack timeout most of them would resend, and HQ would spend its time on duplicates
-    parser.add_argument("--ack-timeout", type=float, default=60.0,
-                        help="seconds a station waits for HQ's ack before resending (default 60)")
+    default_timeout = UplinkLimits().ack_timeout_s
+    parser.add_argument("--ack-timeout", type=float, default=default_timeout,
+                        help="seconds a station first waits for HQ's ack before resending; it backs off "
+                             f"while HQ makes no progress (default {default_timeout:g}, the station's)")
     parser.add_argument("--deadline", type=float, help="seconds a configuration may take (default 600; quick 20)")
     parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     args = parser.parse_args()

@@ -1,29 +1,31 @@
 """HQ's handling of what stations send: verify, store in the inbox, apply in seq order under
 idem_key, advance the contiguous mark, and say what to publish once committed.
 
-Every handler returns the messages to publish (unsigned); the caller signs and publishes them
-only after the transaction committed, so an ack never runs ahead of HQ's database.
+Messages are taken in groups (group commit): each is verified and parsed before the database
+is touched, then the whole group is handled in ONE transaction, each message in its own
+savepoint, so a refused or failing message changes nothing and the others go on. The
+handlers return the messages to publish (unsigned); the caller signs and publishes them only
+after the transaction committed, so an ack never runs ahead of HQ's database.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from edge.domain.hlc import Hlc
 from sync.envelope import (DOWN_LOG_STREAMS, UP_STREAMS, MalformedMessage, UpBatch, UpEvent, decode, down_topic,
                            new_message, parse_batch, require, topic_parts, whole)
 from sync.errors import SignatureError, SyncError
-from sync.hq.db import insert_ignore, transaction, upsert
+from sync.hq.db import Driver, insert_ignore, transaction
 from sync.hq.downlink import already_queued, enqueue_downlink, messages_to_send, record_applied
 from sync.hq.escrow import on_station_event
 from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 I, K, E, B = HqInbox.__table__, HqCursor.__table__, HqEvent.__table__, HqBooking.__table__
 ST, EP, AL = HqStation.__table__, HqStationEpoch.__table__, HqAlert.__table__
 _RETRIES = 5  # a PostgreSQL deadlock or serialization failure is retried whole
+_ROWS_PER_INSERT = 500  # rows of one multi-row INSERT (well within both databases' parameter limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +57,9 @@ class InboxRow:
         return cls(epoch, stream, event.seq, event.idem_key, event.type, event.entity_id, event.hlc, event.body)
 
     @classmethod
-    def stored(cls, row: Any) -> InboxRow:
-        e = json.loads(row.event)
-        return cls(row.epoch, row.stream, row.seq, row.idem_key, e["type"], e["entity_id"], e["hlc"], e["body"])
+    def stored(cls, epoch: str, stream: str, seq: int, idem_key: str, event: str) -> InboxRow:
+        e = json.loads(event)
+        return cls(epoch, stream, seq, idem_key, e["type"], e["entity_id"], e["hlc"], e["body"])
 
 
 class Refused(SyncError):
@@ -74,6 +77,71 @@ class Outgoing:
     message: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A received message whose signature holds, ready for its turn in the group's transaction."""
+
+    station_id: str
+    topic: str
+    run: Callable[[Session], list[Outgoing]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Alert:
+    station_id: str
+    kind: str
+    detail: str
+    new_epoch_for: str | None = None
+
+
+class _Sql:
+    """The statements of the events path, as driver SQL (see `Driver`)."""
+
+    def __init__(self, driver: Driver) -> None:
+        q = driver.sql
+        stream = "station_id = ? AND epoch = ? AND stream = ?"
+        self.seen = q("INSERT INTO hq_station (station_id, presence, last_seen_at) VALUES (?, 'unknown', ?)"
+                      " ON CONFLICT (station_id) DO UPDATE SET last_seen_at = excluded.last_seen_at")
+        self.epoch_known = q("SELECT 1 FROM hq_station_epoch WHERE station_id = ? AND epoch = ?")
+        # a no-op update of the stream's cursor: it exists afterwards, and it is locked until the
+        # commit (concurrent workers of one stream take turns here)
+        self.cursor_lock = q("INSERT INTO hq_cursor (station_id, epoch, stream, acked_upto, head, updated_at)"
+                             " VALUES (?, ?, ?, 0, 0, ?) ON CONFLICT (station_id, epoch, stream)"
+                             " DO UPDATE SET station_id = excluded.station_id RETURNING acked_upto")
+        self.cursor_advance = q("UPDATE hq_cursor SET acked_upto = ?, head = CASE WHEN head < ? THEN ? ELSE head END,"
+                                f" updated_at = ? WHERE {stream}")
+        self.inbox_row = "(?, ?, ?, ?, ?, ?, ?, 'pending', '', ?)"
+        self.inbox_insert = ("INSERT INTO hq_inbox (station_id, epoch, stream, seq, idem_key, event, digest, status,"
+                             " reason, received_at) VALUES {rows} ON CONFLICT DO NOTHING RETURNING seq")
+        self.inbox_digests = f"SELECT seq, digest FROM hq_inbox WHERE {stream} AND seq IN ({{seqs}})"
+        self.inbox_after = q(f"SELECT seq, idem_key, event FROM hq_inbox WHERE {stream} AND seq > ?"
+                             " ORDER BY seq LIMIT 1000")
+        self.inbox_mark_range = q(f"UPDATE hq_inbox SET status = 'applied' WHERE {stream} AND seq >= ? AND seq <= ?")
+        self.inbox_mark_duplicates = f"UPDATE hq_inbox SET status = 'duplicate' WHERE {stream} AND seq IN ({{seqs}})"
+        self.inbox_mark_one = q(f"UPDATE hq_inbox SET status = ?, reason = ? WHERE {stream} AND seq = ?")
+        self.inbox_rejected = q(f"SELECT seq, idem_key, reason FROM hq_inbox WHERE {stream} AND status = 'rejected'"
+                                " AND seq > ? AND seq <= ? ORDER BY seq")
+        self.event_row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        self.event_insert = ("INSERT INTO hq_event (idem_key, station_id, epoch, stream, seq, type, entity_id, hlc,"
+                             " applied_at) VALUES {rows} ON CONFLICT DO NOTHING RETURNING idem_key")
+        # row by row (executemany): one statement may not update the same booking twice
+        self.booking_upsert = q(
+            "INSERT INTO hq_booking (station_id, booking_id, state, hlc, events, updated_at) VALUES (?, ?, ?, ?, 1, ?)"
+            " ON CONFLICT (station_id, booking_id) DO UPDATE SET events = hq_booking.events + 1,"
+            " updated_at = excluded.updated_at,"
+            " state = CASE WHEN excluded.hlc > hq_booking.hlc THEN excluded.state ELSE hq_booking.state END,"
+            " hlc = CASE WHEN excluded.hlc > hq_booking.hlc THEN excluded.hlc ELSE hq_booking.hlc END")
+        self._q = q
+
+    def rows(self, template: str, row: str, count: int) -> str:
+        """`template` with `count` value rows."""
+        return self._q(template.format(rows=", ".join([row] * count)))
+
+    def listing(self, template: str, count: int) -> str:
+        """`template` with an IN list of `count` values."""
+        return self._q(template.format(seqs=", ".join(["?"] * count)))
+
+
 class Ingest:
     def __init__(self, engine: Engine, keyring: Keyring, *, clock: Callable[[], datetime],
                  max_clock_ahead: timedelta = timedelta(hours=1), downlink_window: int = 200) -> None:
@@ -82,11 +150,30 @@ class Ingest:
         self.clock = clock
         self.max_clock_ahead = max_clock_ahead
         self.downlink_window = downlink_window
+        self.db = Driver(engine)
+        self.sql = _Sql(self.db)
 
-    # -- entry point ---------------------------------------------------------------
+    # -- entry points ----------------------------------------------------------------
 
     def handle(self, topic: str, payload: bytes) -> list[Outgoing]:
         """Everything about one received message; never raises for a bad message (it alerts)."""
+        return self.handle_many([(topic, payload)])
+
+    def handle_many(self, received: Sequence[tuple[str, bytes]]) -> list[Outgoing]:
+        """A group of received (topic, payload) messages in one transaction; what to publish
+        once it committed. A bad message is alerted and left out; it never fails the others.
+        SyncError only if HQ's database itself kept failing (then nothing was committed)."""
+        alerts: list[_Alert] = []
+        checked = [c for c in (self._check(topic, payload, alerts) for topic, payload in received) if c]
+        # one station's messages stay in their order; the stations' rows are locked in one
+        # global order, so two workers never wait for each other in a cycle
+        checked.sort(key=lambda c: c.station_id)
+        if not checked and not alerts:
+            return []
+        return self._retrying(lambda s: self._group(s, checked, alerts))
+
+    def _check(self, topic: str, payload: bytes, alerts: list[_Alert]) -> _Checked | None:
+        """Verify and parse one message outside any transaction; None (and an alert) if refused."""
         station_id = ""
         try:
             _, station_id, _ = topic_parts(topic)
@@ -94,38 +181,64 @@ class Ingest:
             self.keyring.verify(message, station_id=station_id)
             if message.get("station") != station_id:
                 raise Refused("wrong_station", f"message for {message.get('station')!r} on {topic}")
-            return self._dispatch(station_id, message)
+            return _Checked(station_id, topic, self._handler(station_id, message))
         except SignatureError as err:
-            self._alert(station_id, "bad_signature", f"{topic}: {err}")
+            alerts.append(_Alert(station_id, "bad_signature", f"{topic}: {err}"))
         except MalformedMessage as err:
-            self._alert(station_id, "poison", f"{topic}: {err}; payload={payload[:500]!r}")
+            alerts.append(_Alert(station_id, "poison", f"{topic}: {err}; payload={payload[:500]!r}"))
         except Refused as err:
-            self._alert(station_id, err.kind, f"{topic}: {err}",
-                        new_epoch_for=err.epoch if err.kind == "seq_reused" else None)
-        return []
+            alerts.append(_Alert(station_id, err.kind, f"{topic}: {err}"))
+        return None
 
-    def _dispatch(self, station_id: str, message: dict[str, Any]) -> list[Outgoing]:
+    def _handler(self, station_id: str, message: dict[str, Any]) -> Callable[[Session], list[Outgoing]]:
         kind = message.get("kind")
         if kind == "events":
-            return self._retrying(lambda s: self._events(s, station_id, parse_batch(message)))
+            batch = parse_batch(message)
+            return lambda s: self._events(s, station_id, batch)
         if kind == "hello":
             require(message, "epoch", "applied")
-            return self._retrying(lambda s: self._hello(s, station_id, message))
+            return lambda s: self._hello(s, station_id, message)
         if kind in ("ack", "resync"):
             require(message, "stream")
             stream = message["stream"]
             if stream not in DOWN_LOG_STREAMS:
                 raise MalformedMessage(f"{kind} for unknown downlink stream {stream!r}")
             upto = whole(message, "applied_upto") if kind == "ack" else whole(message, "from_seq") - 1
-            return self._retrying(lambda s: self._downlink_mark(s, station_id, stream, upto, kind == "resync"))
+            return lambda s: self._downlink_mark(s, station_id, stream, upto, kind == "resync")
         raise MalformedMessage(f"unknown message kind {kind!r}")
+
+    def _group(self, s: Session, checked: list[_Checked], early: list[_Alert]) -> list[Outgoing]:
+        now = self.clock()
+        alerts = list(early)
+        cursor = self.db.cursor(s)
+        stations = sorted({c.station_id for c in checked})
+        if stations:  # a verified message is contact, even one refused below
+            at = self.db.time(now)
+            cursor.executemany(self.sql.seen, [(station_id, at) for station_id in stations])
+        out: list[Outgoing] = []
+        for item in checked:
+            try:
+                with self.db.savepoint(cursor):
+                    out.extend(item.run(s))
+            except self.db.failures:
+                raise  # the database itself failed: the whole group is retried
+            except Refused as err:
+                alerts.append(_Alert(item.station_id, err.kind, f"{item.topic}: {err}",
+                                     err.epoch if err.kind == "seq_reused" else None))
+            except MalformedMessage as err:
+                alerts.append(_Alert(item.station_id, "poison", f"{item.topic}: {err}"))
+            except Exception:  # a fault in HQ's own handling: this message is not acked, the station resends
+                log.exception("hq could not handle a message station=%s topic=%s", item.station_id, item.topic)
+        for alert in alerts:
+            self._alert(s, alert, now)
+        return out
 
     def _retrying(self, work: Callable[[Session], list[Outgoing]]) -> list[Outgoing]:
         for attempt in range(_RETRIES):
             try:
                 with transaction(self.engine) as session:
                     return work(session)
-            except OperationalError as err:
+            except self.db.failures as err:
                 if attempt == _RETRIES - 1:
                     raise SyncError(f"HQ database kept failing: {err}") from err
                 log.warning("hq transaction retried attempt=%d error=%s", attempt + 1, err)
@@ -135,25 +248,28 @@ class Ingest:
 
     def _events(self, s: Session, station_id: str, batch: UpBatch) -> list[Outgoing]:
         now = self.clock()
-        self._seen(s, station_id, now)
-        announced = select(EP.c.epoch).where(EP.c.station_id == station_id, EP.c.epoch == batch.epoch)
-        if s.execute(announced).first() is None:
+        sql, cursor, at = self.sql, self.db.cursor(s), self.db.time(now)
+        where = (station_id, batch.epoch, batch.stream)
+        if cursor.execute(sql.epoch_known, (station_id, batch.epoch)).fetchone() is None:
             raise Refused("unknown_epoch", f"epoch {batch.epoch} was never announced by {station_id}")
-        # the stream's cursor is locked first: concurrent workers of one stream take turns here
-        insert_ignore(s, K, [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream,
-                              "acked_upto": 0, "head": 0, "updated_at": now}])
-        cursor_key = and_(K.c.station_id == station_id, K.c.epoch == batch.epoch, K.c.stream == batch.stream)
-        acked = s.execute(select(K.c.acked_upto).where(cursor_key).with_for_update()).scalar_one()
-        key = and_(I.c.station_id == station_id, I.c.epoch == batch.epoch, I.c.stream == batch.stream)
-        canonical = [e.canonical() for e in batch.events]
-        rows = [{"station_id": station_id, "epoch": batch.epoch, "stream": batch.stream, "seq": e.seq,
-                 "idem_key": e.idem_key, "event": text, "digest": UpEvent.digest_of(text), "status": "pending",
-                 "reason": "", "received_at": now} for e, text in zip(batch.events, canonical, strict=True)]
-        inserted = {r[0] for r in insert_ignore(s, I, rows, returning=("seq",))}
-        repeated = {r["seq"]: r["digest"] for r in rows if r["seq"] not in inserted}
-        if repeated:
-            stored = dict(s.execute(select(I.c.seq, I.c.digest).where(key, I.c.seq.in_(list(repeated)))).all())
-            changed = sorted(seq for seq, digest in repeated.items() if stored.get(seq) != digest)
+        (acked,) = cursor.execute(sql.cursor_lock, (*where, at)).fetchone()
+        digests, values = {}, []
+        for e in batch.events:
+            text = e.canonical()
+            digests[e.seq] = digest = UpEvent.digest_of(text)
+            values.extend((*where, e.seq, e.idem_key, text, digest, at))
+        for start in range(0, len(batch.events), _ROWS_PER_INSERT):
+            count = min(_ROWS_PER_INSERT, len(batch.events) - start)
+            width = len(values) // len(batch.events)
+            cursor.execute(sql.rows(sql.inbox_insert, sql.inbox_row, count),
+                           values[start * width:(start + count) * width])
+            for (seq,) in cursor.fetchall():
+                del digests[seq]
+        if digests:  # seqs HQ already holds: they must come with the same content
+            repeated = list(digests)
+            cursor.execute(sql.listing(sql.inbox_digests, len(repeated)), (*where, *repeated))
+            stored = dict(cursor.fetchall())
+            changed = sorted(seq for seq in repeated if stored.get(seq) != digests[seq])
             if changed:
                 raise Refused("seq_reused", f"{station_id}/{batch.epoch}/{batch.stream} seq {changed[:5]} "
                                             "came again with different content (replay, tampering, or a "
@@ -161,72 +277,80 @@ class Ingest:
         self._check_clocks(s, station_id, batch.events, now)
         if batch.first <= acked + 1 <= batch.last:  # the usual case: the batch continues the run, from memory
             run = [InboxRow.of(batch.epoch, batch.stream, e) for e in batch.events if e.seq > acked]
-            self._apply_run(s, station_id, run, now)
+            self._apply_run(s, cursor, station_id, run, now)
             acked = batch.last
-        acked = self._advance(s, station_id, batch.epoch, batch.stream, acked, now)
-        s.execute(update(K).where(cursor_key).values(
-            acked_upto=acked, head=case((K.c.head < batch.head, batch.head), else_=K.c.head), updated_at=now))
-        rejected = [{"seq": r.seq, "idem_key": r.idem_key, "reason": r.reason} for r in s.execute(
-            select(I.c.seq, I.c.idem_key, I.c.reason).where(key, I.c.status == "rejected",
-                                                            I.c.seq > batch.known_acked, I.c.seq <= acked))]
+        acked = self._advance(s, cursor, station_id, batch.epoch, batch.stream, acked, now)
+        cursor.execute(sql.cursor_advance, (acked, batch.head, batch.head, at, *where))
+        cursor.execute(sql.inbox_rejected, (*where, batch.known_acked, acked))
+        rejected = [{"seq": seq, "idem_key": idem_key, "reason": reason} for seq, idem_key, reason in cursor.fetchall()]
         ack = new_message("ack", station=station_id, epoch=batch.epoch, stream=batch.stream, acked_upto=acked,
                           rejected=rejected)
         return [Outgoing(down_topic(station_id, "ack"), ack)]
 
-    def _advance(self, s: Session, station_id: str, epoch: str, stream: str, acked: int, now: datetime) -> int:
+    def _advance(self, s: Session, cursor: Any, station_id: str, epoch: str, stream: str, acked: int,
+                 now: datetime) -> int:
         """Apply the inbox rows that continue the contiguous run after `acked`; the new mark."""
-        key = and_(I.c.station_id == station_id, I.c.epoch == epoch, I.c.stream == stream)
         while True:
-            rows = s.execute(select(I).where(key, I.c.seq > acked).order_by(I.c.seq).limit(1000)).all()
+            rows = cursor.execute(self.sql.inbox_after, (station_id, epoch, stream, acked)).fetchall()
             run = []
-            for row in rows:
-                if row.seq != acked + len(run) + 1:
+            for seq, idem_key, event in rows:
+                if seq != acked + len(run) + 1:
                     break
-                run.append(InboxRow.stored(row))
+                run.append(InboxRow.stored(epoch, stream, seq, idem_key, event))
             if not run:
                 return acked
-            self._apply_run(s, station_id, run, now)
+            self._apply_run(s, cursor, station_id, run, now)
             acked = run[-1].seq
             if len(run) < len(rows) or len(rows) < 1000:
                 return acked
 
-    def _apply_run(self, s: Session, station_id: str, run: list[InboxRow], now: datetime) -> None:
-        key = and_(I.c.station_id == station_id, I.c.epoch == run[0].epoch, I.c.stream == run[0].stream)
+    def _apply_run(self, s: Session, cursor: Any, station_id: str, run: list[InboxRow], now: datetime) -> None:
+        sql = self.sql
+        where = (station_id, run[0].epoch, run[0].stream)
         try:
-            with s.begin_nested():
-                fresh = self._apply_effects(s, station_id, run, now)
-                s.execute(update(I).where(key, I.c.seq >= run[0].seq, I.c.seq <= run[-1].seq).values(status="applied"))
+            with self.db.savepoint(cursor):
+                fresh = self._apply_effects(s, cursor, station_id, run, now)
+                cursor.execute(sql.inbox_mark_range, (*where, run[0].seq, run[-1].seq))
                 repeats = [r.seq for r in run if r.idem_key not in fresh]  # an idem_key HQ had already applied
                 if repeats:
-                    s.execute(update(I).where(key, I.c.seq.in_(repeats)).values(status="duplicate"))
+                    cursor.execute(sql.listing(sql.inbox_mark_duplicates, len(repeats)), (*where, *repeats))
             return
-        except OperationalError:
-            raise  # the database itself failed: the whole message is retried
+        except self.db.failures:
+            raise  # the database itself failed: the whole group is retried
         except Exception:  # one bad event in the run: find it below, one savepoint per event
             log.info("hq run of %d events failed; applying them one by one", len(run))
         for row in run:
             try:
-                with s.begin_nested():
-                    fresh = self._apply_effects(s, station_id, [row], now)
+                with self.db.savepoint(cursor):
+                    fresh = self._apply_effects(s, cursor, station_id, [row], now)
                 status, reason = ("applied" if fresh else "duplicate"), ""
-            except OperationalError:
+            except self.db.failures:
                 raise
             except Exception as err:  # a poison event is rejected and the stream keeps moving
                 status, reason = "rejected", f"{type(err).__name__}: {err}"[:500]
                 log.warning("hq rejected event station=%s idem_key=%s reason=%s", station_id, row.idem_key, reason)
-            s.execute(update(I).where(key, I.c.seq == row.seq).values(status=status, reason=reason))
+            cursor.execute(sql.inbox_mark_one, (status, reason, *where, row.seq))
 
-    def _apply_effects(self, s: Session, station_id: str, rows: list[InboxRow], now: datetime) -> set[str]:
+    def _apply_effects(self, s: Session, cursor: Any, station_id: str, rows: list[InboxRow], now: datetime
+                       ) -> set[str]:
         """Record each event under its idem_key; business effects only for keys seen first now."""
-        events = [{"idem_key": r.idem_key, "station_id": station_id, "epoch": r.epoch, "stream": r.stream,
-                   "seq": r.seq, "type": r.type, "entity_id": r.entity_id, "hlc": r.hlc, "applied_at": now}
-                  for r in rows]
-        fresh = {k[0] for k in insert_ignore(s, E, events, returning=("idem_key",))}
-        applied = [{"type": r.type, "entity_id": r.entity_id, "idem_key": r.idem_key, "hlc": r.hlc, "body": r.body,
-                    "seq": r.seq, "stream": r.stream, "epoch": r.epoch} for r in rows if r.idem_key in fresh]
-        _project_bookings(s, station_id, [e for e in applied if e["type"].startswith("booking.")], now)
-        for event in applied:
-            on_station_event(s, station_id, event)
+        sql, at = self.sql, self.db.time(now)
+        fresh: set[str] = set()
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            part = rows[start:start + _ROWS_PER_INSERT]
+            values = [v for r in part for v in (r.idem_key, station_id, r.epoch, r.stream, r.seq, r.type,
+                                                r.entity_id, r.hlc, at)]
+            cursor.execute(sql.rows(sql.event_insert, sql.event_row, len(part)), values)
+            fresh.update(k for (k,) in cursor.fetchall())
+        applied = [r for r in rows if r.idem_key in fresh]
+        bookings = [(station_id, r.entity_id, r.type.split(".", 1)[1], r.hlc, at) for r in applied
+                    if r.type.startswith("booking.")]
+        if bookings:  # HQ's booking view: one row per booking, its state from the latest event by HLC
+            cursor.executemany(sql.booking_upsert, bookings)
+        for r in applied:
+            on_station_event(s, station_id, {"type": r.type, "entity_id": r.entity_id, "idem_key": r.idem_key,
+                                             "hlc": r.hlc, "body": r.body, "seq": r.seq, "stream": r.stream,
+                                             "epoch": r.epoch})
         return fresh
 
     def _check_clocks(self, s: Session, station_id: str, events: tuple[UpEvent, ...], now: datetime) -> None:
@@ -244,7 +368,6 @@ class Ingest:
         epoch = message["epoch"]
         if not isinstance(epoch, str) or not epoch or not isinstance(message["applied"], dict):
             raise MalformedMessage("hello needs an epoch and an applied map")
-        self._seen(s, station_id, now)
         insert_ignore(s, EP, [{"station_id": station_id, "epoch": epoch, "announced_at": now}])
         heads = message.get("heads") or {}
         if not isinstance(heads, dict):
@@ -273,7 +396,6 @@ class Ingest:
 
     def _downlink_mark(self, s: Session, station_id: str, stream: str, upto: int, rewind: bool) -> list[Outgoing]:
         now = self.clock()
-        self._seen(s, station_id, now)
         record_applied(s, station_id, stream, upto, rewind=rewind)
         return self._downlink(s, station_id, stream, now)
 
@@ -283,36 +405,26 @@ class Ingest:
 
     # -- bookkeeping -------------------------------------------------------------------
 
-    def _seen(self, s: Session, station_id: str, now: datetime) -> None:
-        insert_ignore(s, ST, [{"station_id": station_id, "presence": "unknown", "last_seen_at": now}])
-        s.execute(update(ST).where(ST.c.station_id == station_id).values(last_seen_at=now))
-
     def presence(self, station_id: str, state: str) -> None:
         with transaction(self.engine) as s:
             insert_ignore(s, ST, [{"station_id": station_id, "presence": state, "last_seen_at": None}])
             s.execute(update(ST).where(ST.c.station_id == station_id).values(presence=state))
 
-    def _alert(self, station_id: str, kind: str, detail: str, *, new_epoch_for: str | None = None) -> None:
+    def _alert(self, s: Session, alert: _Alert, now: datetime) -> None:
         """Record an alert. A validly signed seq with new content (`new_epoch_for`) also tells the
         station, once per epoch, to start a new epoch: its database was most likely restored."""
-        log.warning("hq alert station=%s kind=%s %s", station_id or "?", kind, detail)
-        now = self.clock()
-        with transaction(self.engine) as s:
-            s.execute(AL.insert().values(station_id=station_id, kind=kind, detail=detail[:2000], created_at=now))
-            if new_epoch_for is not None and not already_queued(s, station_id, "cmd", f"epoch:{new_epoch_for}"):
-                enqueue_downlink(s, station_id, "cmd", "cmd.new_epoch", f"epoch:{new_epoch_for}",
-                                 {"epoch": new_epoch_for}, now)
+        station_id, epoch = alert.station_id, alert.new_epoch_for
+        log.warning("hq alert station=%s kind=%s %s", station_id or "?", alert.kind, alert.detail)
+        s.execute(AL.insert().values(station_id=station_id, kind=alert.kind, detail=alert.detail[:2000],
+                                     created_at=now))
+        if epoch is not None and not already_queued(s, station_id, "cmd", f"epoch:{epoch}"):
+            enqueue_downlink(s, station_id, "cmd", "cmd.new_epoch", f"epoch:{epoch}", {"epoch": epoch}, now)
 
 
-def _project_bookings(s: Session, station_id: str, events: list[dict[str, Any]], now: datetime) -> None:
-    """HQ's booking view: one row per booking, its state from the latest event by HLC."""
-    rows = [{"station_id": station_id, "booking_id": e["entity_id"], "state": e["type"].split(".", 1)[1],
-             "hlc": e["hlc"], "events": 1, "updated_at": now} for e in events]
-    upsert(s, B, rows, keys=("station_id", "booking_id"), set_=lambda new: {
-        "events": B.c.events + 1, "updated_at": new.updated_at,
-        "state": case((new.hlc > B.c.hlc, new.state), else_=B.c.state),
-        "hlc": case((new.hlc > B.c.hlc, new.hlc), else_=B.c.hlc),
-    })
+
+def _where(station_id: str, epoch: str, stream: str) -> dict[str, str]:
+    """The parameters naming one station's stream in the statements of `_Statements`."""
+    return {"k_station": station_id, "k_epoch": epoch, "k_stream": stream}
 
 
 def _wall_ms(hlc: str) -> int:

@@ -2,13 +2,16 @@
 window of unacknowledged messages; an event is done only when HQ's ack covers it.
 
 paho holds only the window: on a timeout or a reconnect the window is dropped and sending
-starts again from HQ's ack mark (HQ ignores what it already has).
+starts again from HQ's ack mark (HQ ignores what it already has). The ack timeout backs off
+while HQ makes no progress (a busy HQ is not sent its backlog again and again) and starts
+over at any progress.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +28,8 @@ from sync.station.epoch import start_new_epoch
 log = logging.getLogger(__name__)
 _EVENT_OVERHEAD = 120  # bytes of an event's envelope fields besides its body, about
 HELLO_AGAIN_S = 3.0  # a hello is cheap: one lost before HQ subscribed is repeated soon
+ACK_TIMEOUT_MAX_S = 120.0  # the ack timeout doubles, while HQ makes no progress, up to this
+ACK_TIMEOUT_JITTER = 0.25  # each wait is stretched by up to this share: stations' resends spread out
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,37 @@ class UplinkLimits:
     batch_max_events: int = 500
     window_messages: int = 8
     ack_timeout_s: float = 10.0
+
+
+class AckTimer:
+    """When a stream's unacknowledged events are sent again: after `base` seconds without
+    progress, then after twice as long each time nothing moved (up to `cap`), each wait
+    stretched by a random share; any progress starts over from `base`."""
+
+    def __init__(self, base: float, *, cap: float = ACK_TIMEOUT_MAX_S,
+                 jitter: Callable[[], float] = random.random) -> None:
+        self.base = base
+        self.cap = max(cap, base)
+        self.wait = base
+        self._jitter = jitter
+        self._deadline: float | None = None
+
+    def arm(self, now: float) -> None:
+        """Start waiting for an ack (the current wait, stretched)."""
+        self._deadline = now + self.wait * (1 + ACK_TIMEOUT_JITTER * self._jitter())
+
+    def progress(self, now: float) -> None:
+        """HQ acked something new: the wait is `base` again, counted from now."""
+        self.wait = self.base
+        self.arm(now)
+
+    def expired(self, now: float) -> bool:
+        return self._deadline is not None and now >= self._deadline
+
+    def back_off(self, now: float) -> None:
+        """A resend after a timeout: the next wait is twice as long, up to the cap."""
+        self.wait = min(self.wait * 2, self.cap)
+        self.arm(now)
 
 
 class Uplink:
@@ -50,7 +86,7 @@ class Uplink:
         self.acked: dict[str, int] = {}
         self.sent: dict[str, int] = {}
         self._window: list[tuple[str, int]] = []  # (stream, last seq) of each message awaiting its ack
-        self._progress_at: dict[str, float] = {}
+        self._timers = {s: AckTimer(limits.ack_timeout_s) for s in UP_STREAMS}
         self._hello_at = 0.0
 
     # -- the conversation ---------------------------------------------------------
@@ -93,7 +129,8 @@ class Uplink:
             self.acked = acked
             self.sent = dict(acked)
             self._window.clear()
-            self._progress_at = {s: self._monotonic() for s in UP_STREAMS}
+            for timer in self._timers.values():
+                timer.progress(self._monotonic())
             self.welcomed = True
         return True
 
@@ -114,7 +151,7 @@ class Uplink:
         with self._lock:
             if upto > self.acked.get(stream, 0):
                 self.acked[stream] = upto
-                self._progress_at[stream] = self._monotonic()
+                self._timers[stream].progress(self._monotonic())
             self.sent[stream] = max(self.sent.get(stream, 0), upto)
             self._window = [(s, last) for s, last in self._window if s != stream or last > upto]
 
@@ -154,7 +191,7 @@ class Uplink:
                     if not self.welcomed or self.sent.get(stream, 0) != after:
                         return handed  # the window was reset meanwhile
                     if not any(s == stream for s, _ in self._window):
-                        self._progress_at[stream] = now  # the ack timer runs from the oldest unacked send
+                        self._timers[stream].arm(now)  # the ack timer runs from the oldest unacked send
                     self.sent[stream] = message["last"]
                     self._window.append((stream, message["last"]))
                 self._send(stream, message)
@@ -163,11 +200,13 @@ class Uplink:
 
     def _expire(self, now: float) -> None:
         for stream in {s for s, _ in self._window}:
-            if now - self._progress_at.get(stream, now) > self.limits.ack_timeout_s:
-                log.info("no ack from HQ for stream=%s: resending from seq %d", stream, self.acked.get(stream, 0) + 1)
+            timer = self._timers[stream]
+            if timer.expired(now):
+                log.info("no ack from HQ for stream=%s in %.0f s: resending from seq %d", stream, timer.wait,
+                         self.acked.get(stream, 0) + 1)
                 self.sent[stream] = self.acked.get(stream, 0)
                 self._window = [(s, last) for s, last in self._window if s != stream]
-                self._progress_at[stream] = now
+                timer.back_off(now)
 
     def _next_batch(self, stream: str, after: int) -> dict[str, Any] | None:
         with self.station.store.read() as conn:
