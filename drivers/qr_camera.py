@@ -1,11 +1,15 @@
 """Camera QR reading: OpenCV VideoCapture (device index, video file, RTSP URL) + a pluggable decoder.
 
-Frames are grabbed and decoded in the source's worker thread, converted to grayscale
-first (measured: decoding a BGR frame costs 3x a cvtColor plus a gray decode). zxing-cpp,
-restricted to QR, is the default decoder: it was the fastest and read the most frames
-in every condition measured (shared/reference/anchors_drivers.md §1); pyzbar is
-selectable and needs Debian's libzbar0. A code stays in view for many frames, so a code
-is reported once and then again only after it has been out of sight for `dedupe_seconds`.
+Frames reach the decoder as one grayscale plane (decoding a BGR frame costs 3x a
+cvtColor plus a gray decode, measured): the luma plane straight from the backend where
+it verifiably is luma, otherwise BGR converted to gray (drivers/camera_frames.py). A
+reader thread grabs and converts the next frame while this source's worker decodes the
+current one; a live camera's stale frames are dropped rather than queued when decoding
+falls behind. zxing-cpp, restricted to QR, is the default decoder: it was the fastest
+and read the most frames in every condition measured (shared/reference/anchors_drivers.md
+§1); pyzbar is selectable and needs Debian's libzbar0. A code stays in view for many
+frames, so a code is reported once and then again only after it has been out of sight
+for `dedupe_seconds`.
 
 A video file is a finite input: at its end the source stops and events() finishes; its
 time is the frame's position in the file, so tests do not depend on decoding speed. A
@@ -14,6 +18,7 @@ camera or stream that stops delivering frames is a device loss, retried with bac
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +27,8 @@ from typing import Any
 from drivers.base import Clock, ThreadedSource, WallClock, utc_now
 from drivers.errors import DeviceUnavailable, DriverError
 from drivers.events import CodeScanned, Event
+
+log = logging.getLogger(__name__)
 
 Decoder = Callable[[Any], list[str]]  # grayscale uint8 frame -> decoded texts
 DECODERS = ("zxing", "pyzbar")
@@ -67,7 +74,8 @@ class QrCamera(ThreadedSource):
     reconnect_initial = 0.5
 
     def __init__(self, name: str, *, source: str | int, decoder: str = "zxing", dedupe_seconds: float = 5.0,
-                 every_nth_frame: int = 1, open_timeout: float = 5.0, reconnect_max: float = 5.0,
+                 every_nth_frame: int = 1, open_timeout: float = 5.0, read_luma: bool = True,
+                 reconnect_max: float = 5.0,
                  clock: Clock = time.monotonic, wall: WallClock = utc_now) -> None:
         super().__init__(name, reconnect_max=reconnect_max, clock=clock, wall=wall)
         if decoder not in DECODERS:
@@ -81,12 +89,22 @@ class QrCamera(ThreadedSource):
         self.dedupe_seconds = dedupe_seconds
         self.every_nth_frame = every_nth_frame
         self.open_timeout = open_timeout
+        self.read_luma = read_luma
+        self._luma: bool | None = None if read_luma else False  # None: not checked yet
         self._decode: Decoder | None = None
         self._last_seen: dict[str, float] = {}
+        self._grabber: Any = None  # the running session's FrameGrabber
+        self._dropped = 0  # frames dropped by finished sessions
 
     @property
     def is_file(self) -> bool:
         return isinstance(self.source, str) and "://" not in self.source
+
+    @property
+    def frames_dropped(self) -> int:
+        """Live frames skipped because decoding was behind (a file never drops one)."""
+        with self._lock:
+            return self._dropped + (self._grabber.dropped if self._grabber else 0)
 
     def _prepare(self) -> None:
         try:
@@ -95,55 +113,55 @@ class QrCamera(ThreadedSource):
             raise DriverError(f"device {self.name!r} needs opencv-python-headless: {err}") from err
         self._decode = load_decoder(self.decoder_name)
 
-    def _open(self) -> Any:
-        import cv2
+    def _open(self) -> tuple[Any, Any | None]:
+        """The capture and, when the luma check just ran, the frame it read first."""
+        from drivers import camera_frames
 
-        if isinstance(self.source, int):
-            capture = cv2.VideoCapture(self.source)
-            capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # decode the newest frame, not a backlog
-        elif self.is_file:
-            if not Path(self.source).is_file():
-                raise DeviceUnavailable(f"video file {self.source} does not exist")
-            capture = cv2.VideoCapture(self.source)
-        else:  # a stream: without timeouts a dead RTSP camera blocks the worker for good
-            ms = int(self.open_timeout * 1000)
-            capture = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG,
-                                       [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
-        if not capture.isOpened():
-            capture.release()
-            raise DeviceUnavailable(f"cannot open video source {self.source}")
-        return capture
+        if self.is_file and not Path(self.source).is_file():
+            raise DeviceUnavailable(f"video file {self.source} does not exist")
+        if self._luma is None:  # decided once per device, on the first connection that delivers a frame
+            checked = camera_frames.open_checked_luma(self.source, finite=self.is_file,
+                                                             timeout=self.open_timeout)
+            self._luma = checked is not None
+            log.info("camera frames device=%s read=%s", self.name,
+                     "luma plane" if self._luma else "BGR converted to gray (no usable luma plane)")
+            if checked is not None:
+                return checked
+        return camera_frames.open_capture(self.source, luma=self._luma, timeout=self.open_timeout), None
 
     def _session(self) -> bool:
         import cv2
 
-        capture = self._open()
+        from drivers.camera_frames import END, FrameGrabber, LumaLost
+
+        capture, first = self._open()
         self._mark_connected(str(self.source))
         fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-        index = -1
+        grabber = FrameGrabber(capture, self.source, luma=bool(self._luma), live=not self.is_file,
+                               every_nth_frame=self.every_nth_frame, clock=self._clock, first=first)
+        with self._lock:
+            self._grabber = grabber
+        grabber.start()
         try:
-            while not self._stop.is_set():
+            while True:
                 try:
-                    ok, frame = capture.read()
-                except cv2.error as err:
-                    raise DeviceUnavailable(f"{self.source}: {err}") from err
-                if not ok or frame is None:
-                    if self.is_file:
-                        return True  # end of the video: a finite source is done
-                    raise DeviceUnavailable(f"{self.source} stopped delivering frames")
-                index += 1
-                if index % self.every_nth_frame:
-                    continue
-                seen_at = index / fps if self.is_file else self._clock()
-                self._publish(self._scan(frame, seen_at))
-            return False
+                    frame = grabber.next(self._stop)
+                except LumaLost:
+                    self._luma = False  # reopened with conversion on
+                    raise
+                if frame is None:
+                    return False  # close() was called
+                if frame is END:
+                    return True  # end of the video: a finite source is done
+                seen_at = frame.index / fps if self.is_file else frame.grabbed_at
+                self._publish(self._scan(frame.gray, seen_at))
         finally:
-            capture.release()
+            grabber.close()
+            with self._lock:
+                self._grabber = None
+                self._dropped += grabber.dropped
 
-    def _scan(self, frame: Any, seen_at: float) -> list[Event]:
-        import cv2
-
-        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    def _scan(self, gray: Any, seen_at: float) -> list[Event]:
         try:
             texts = self._decode(gray) if self._decode else []
         except Exception as err:  # a decoder crash on one odd frame must not end the camera
