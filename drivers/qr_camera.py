@@ -101,6 +101,11 @@ class QrCamera(ThreadedSource):
         return isinstance(self.source, str) and "://" not in self.source
 
     @property
+    def reads_luma(self) -> bool | None:
+        """True: frames are the backend's luma plane; False: BGR converted to gray; None: not connected yet."""
+        return self._luma
+
+    @property
     def frames_dropped(self) -> int:
         """Live frames skipped because decoding was behind (a file never drops one)."""
         with self._lock:

@@ -1,8 +1,17 @@
-"""Camera QR path: a generated MJPG video with booking QRs in some frames, decoded by zxing-cpp and pyzbar."""
+"""Camera QR path: generated videos with booking QRs in some frames, decoded by zxing-cpp and pyzbar.
+
+An MJPG file gives OpenCV's FFmpeg backend planar YUV, whose luma plane the driver reads
+directly; a PNG-in-AVI file is packed RGB, whose "plane" with conversion off has the right
+shape but is not luma, so the driver must notice and fall back to BGR. A `file://` URL
+goes through the stream path (a live source: read ahead without waiting, reconnect when
+it stops delivering).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +19,8 @@ import cv2
 import numpy as np
 import pytest
 
-from drivers.errors import DriverError
+from drivers import camera_frames
+from drivers.errors import DeviceUnavailable, DriverError
 from drivers.qr_camera import QrCamera, load_decoder
 from edge.domain.tokens import issue_token
 from tests.drivers.conftest import Collector
@@ -31,10 +41,10 @@ def qr_image(text: str, module_px: int = 5) -> np.ndarray:
     return cv2.resize(small, None, fx=module_px, fy=module_px, interpolation=cv2.INTER_NEAREST)
 
 
-def make_video(path: Path) -> Path:
+def make_video(path: Path, fourcc: str = "MJPG") -> Path:
     rng = np.random.default_rng(7)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (640, 480))
-    assert writer.isOpened(), "this OpenCV cannot write MJPG"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (640, 480))
+    assert writer.isOpened(), f"this OpenCV cannot write {fourcc}"
     for frames, codes in SCRIPT:
         for _ in frames:
             frame = np.full((480, 640, 3), 170, np.uint8)
@@ -58,24 +68,97 @@ def video(tmp_path_factory) -> Path:
     return make_video(tmp_path_factory.mktemp("camera") / "bay.avi")
 
 
+@pytest.fixture(scope="module")
+def rgb_video(tmp_path_factory) -> Path:
+    return make_video(tmp_path_factory.mktemp("camera") / "bay-rgb.avi", "png ")
+
+
+def grabber_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("camera-grab:") and t.is_alive()]
+
+
 def scan(video: Path, **options) -> tuple[list[str], object]:
+    codes, health, _ = scan_with_source(video, **options)
+    return codes, health
+
+
+def scan_with_source(video: Path, **options) -> tuple[list[str], object, QrCamera]:
     async def scenario():
         source = QrCamera("bay-cam", source=str(video), **options)
         await source.open()
         events = Collector(source)
         await asyncio.wait_for(events.task, 30)  # a video file ends by itself
         await source.close()
-        return [e.code for e in events.events], source.health()
+        return [e.code for e in events.events], source.health(), source
 
     return asyncio.run(scenario())
 
 
 @pytest.mark.parametrize("decoder", ["zxing", "pyzbar"])
 def test_each_code_in_view_is_reported_once(video, decoder):
-    codes, health = scan(video, decoder=decoder, dedupe_seconds=5.0)
+    codes, health, source = scan_with_source(video, decoder=decoder, dedupe_seconds=5.0)
     assert codes == [CODE_A, CODE_B]
     assert health.accepted == 2 and health.rejected == 0
     assert health.suppressed >= 15  # the other sightings (a frame or two may not decode after MJPG)
+    assert source.reads_luma is True  # MJPG decodes to planar YUV: its Y plane is read directly
+    assert source.frames_dropped == 0  # a file waits for the decoder
+    assert not grabber_threads()
+
+
+@pytest.mark.parametrize("decoder", ["zxing", "pyzbar"])
+def test_a_video_without_a_luma_plane_falls_back_to_bgr_and_still_decodes(rgb_video, decoder):
+    codes, health, source = scan_with_source(rgb_video, decoder=decoder, dedupe_seconds=5.0)
+    assert source.reads_luma is False  # packed RGB: the plane OpenCV returns with conversion off is not luma
+    assert codes == [CODE_A, CODE_B]
+    assert health.accepted == 2 and health.rejected == 0 and health.suppressed >= 15
+
+
+def test_reading_luma_can_be_turned_off(video):
+    codes, _, source = scan_with_source(video, read_luma=False, dedupe_seconds=5.0)
+    assert source.reads_luma is False
+    assert codes == [CODE_A, CODE_B]
+
+
+def test_the_luma_check_tells_a_luma_plane_from_what_the_backend_returns_for_packed_rgb(video, rgb_video):
+    def first_frames(path: Path) -> tuple[np.ndarray, np.ndarray]:
+        reference = camera_frames.open_capture(str(path), luma=False, timeout=5)
+        gray = camera_frames.bgr_to_gray(camera_frames.read_frame(reference, path))
+        reference.release()
+        capture = camera_frames.open_capture(str(path), luma=True, timeout=5)
+        plane = camera_frames.read_frame(capture, path)
+        capture.release()
+        return plane, gray
+
+    plane, gray = first_frames(video)
+    assert camera_frames.is_luma_of(plane, gray)
+    plane, gray = first_frames(rgb_video)
+    assert plane.shape == gray.shape  # right shape, wrong content: only the content check can tell
+    assert not camera_frames.is_luma_of(plane, gray)
+    assert not camera_frames.is_luma_of(np.random.default_rng(1).integers(0, 255, gray.shape, np.uint8), gray)
+    assert not camera_frames.is_luma_of(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), gray)
+
+
+def test_a_live_source_drops_stale_frames_instead_of_queueing_them(video):
+    """A reader ahead of a slow decoder keeps only the newest frames, then reports the stream's end as a loss."""
+    url = video.resolve().as_uri()  # file:// goes through the stream path
+    capture = camera_frames.open_capture(url, luma=False, timeout=5)
+    grabber = camera_frames.FrameGrabber(capture, url, luma=False, live=True, every_nth_frame=1,
+                                         clock=time.monotonic).start()
+    stop = threading.Event()
+    try:
+        stale = 40 - camera_frames.QUEUE_DEPTH  # 40 frames in the video, the queue keeps the newest
+        deadline = time.monotonic() + 20
+        while grabber.dropped < stale and time.monotonic() < deadline:  # the decoder is "busy": nothing taken
+            time.sleep(0.01)
+        assert grabber.dropped == stale
+        indexes = []
+        with pytest.raises(DeviceUnavailable, match="stopped delivering frames"):
+            while (frame := grabber.next(stop)) is not None:
+                indexes.append(frame.index)
+        assert indexes == list(range(stale, 40))  # the newest frames, then the end as a device loss
+    finally:
+        grabber.close()
+    assert not grabber_threads()
 
 
 @pytest.mark.parametrize("decoder", ["zxing", "pyzbar"])
@@ -83,6 +166,38 @@ def test_a_code_back_in_view_after_the_window_is_reported_again(video, decoder):
     codes, _ = scan(video, decoder=decoder, dedupe_seconds=1.0)
     # A at 0.5 s; B at 2.0 s; A again at 3.0 s (1.6 s out of view); B again at 3.5 s (1.1 s)
     assert codes == [CODE_A, CODE_B, CODE_A, CODE_B]
+
+
+def test_a_stream_that_stops_is_reconnected_with_its_codes_still_reported_once(video):
+    async def scenario():
+        source = QrCamera("gate-cam", source=video.resolve().as_uri(), dedupe_seconds=60.0, reconnect_max=0.5)
+        await source.open()
+        events = Collector(source)
+        await events.until(lambda: source.health().reconnects >= 2, timeout=20, what="two reconnects")
+        codes = [e.code for e in events.events]
+        await events.finish()
+        return codes, source
+
+    codes, source = asyncio.run(scenario())
+    health = source.health()
+    assert codes == [CODE_A, CODE_B]  # replayed after each reconnect, but still within dedupe_seconds
+    assert "stopped delivering frames" in health.last_error and health.rejected == 0
+    assert source.reads_luma is True and not health.connected
+    assert not grabber_threads()
+
+
+def test_close_while_reading_a_file_stops_the_reader_promptly(video):
+    async def scenario():
+        source = QrCamera("bay-cam", source=str(video), dedupe_seconds=0.0)
+        await source.open()
+        events = Collector(source)
+        await events.count(1, timeout=20)
+        await asyncio.wait_for(events.finish(), 10)
+        return source
+
+    source = asyncio.run(scenario())
+    assert not source.health().connected
+    assert not grabber_threads()
 
 
 def test_a_missing_video_is_retried_not_fatal(tmp_path):
