@@ -7,8 +7,9 @@ OpenCV's FFmpeg backend (video files, RTSP) hands back the Y plane of planar YUV
 (height, width) uint8 array and skips both conversions (measured on a 1280x720 I420 file:
 0.38 ms a frame instead of 0.68 ms plus the colour conversion). That plane is not luma in
 every case: toggling the property after opening returns garbage, H.264 has been reported
-to return a plane that is not luma, and V4L2 returns the raw device buffer (one row of
-bytes for YUYV or MJPEG). So the plane is trusted only after a check, once per device:
+to return a plane that is not luma, packed RGB files give a plane of the right shape that
+is not luma, and V4L2 returns the device's own pixel format (YUYV, MJPEG). So the plane is
+trusted only after a check, once per device:
 the first frame read with conversion off must have the frame's shape and correlate
 (>= LUMA_MIN_CORRELATION) with the gray of a frame read with conversion on. Anything else
 falls back to BGR plus cvtColor, which every backend supports. OpenCV logs a warning for

@@ -119,6 +119,14 @@ def test_reading_luma_can_be_turned_off(video):
     assert codes == [CODE_A, CODE_B]
 
 
+def test_every_nth_frame_decodes_fewer_frames_and_keeps_file_time(video):
+    _, every, _ = scan_with_source(video, dedupe_seconds=5.0)
+    codes, third, _ = scan_with_source(video, dedupe_seconds=1.0, every_nth_frame=3)
+    # frames 0, 3, 6, ...: A seen from 0.6 s, B from 2.1 s, A again at 3.0 s, B again at 3.6 s
+    assert codes == [CODE_A, CODE_B, CODE_A, CODE_B]
+    assert third.accepted + third.suppressed < (every.accepted + every.suppressed) / 2
+
+
 def test_the_luma_check_tells_a_luma_plane_from_what_the_backend_returns_for_packed_rgb(video, rgb_video):
     def first_frames(path: Path) -> tuple[np.ndarray, np.ndarray]:
         reference = camera_frames.open_capture(str(path), luma=False, timeout=5)
