@@ -82,8 +82,11 @@ def open_capture(source: str | int, *, luma: bool, timeout: float) -> Any:
 
 def quiet_opencv_log() -> None:
     """Silence OpenCV's per-frame 'unsupported picture format' warning (errors still show)."""
-    if cv2.utils.logging.getLogLevel() > cv2.utils.logging.LOG_LEVEL_ERROR:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    levels = getattr(getattr(cv2, "utils", None), "logging", None)
+    if levels is None:  # a build without the logging bindings: the warnings stay, the frames are fine
+        return
+    if levels.getLogLevel() > levels.LOG_LEVEL_ERROR:
+        levels.setLogLevel(levels.LOG_LEVEL_ERROR)
 
 
 def read_frame(capture: Any, source: str | int) -> Any | None:
@@ -173,6 +176,9 @@ class FrameGrabber:
     def close(self) -> None:
         """Stop grabbing and release the capture (from the grabber's thread, once it is out of a read)."""
         self._halt.set()
+        if not self._thread.is_alive() and self._thread.ident is None:  # never started: nobody else releases
+            self._capture.release()
+            return
         while True:  # unblock a waiting put
             try:
                 self._queue.get_nowait()

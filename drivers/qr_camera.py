@@ -125,8 +125,7 @@ class QrCamera(ThreadedSource):
         if self.is_file and not Path(self.source).is_file():
             raise DeviceUnavailable(f"video file {self.source} does not exist")
         if self._luma is None:  # decided once per device, on the first connection that delivers a frame
-            checked = camera_frames.open_checked_luma(self.source, finite=self.is_file,
-                                                             timeout=self.open_timeout)
+            checked = camera_frames.open_checked_luma(self.source, finite=self.is_file, timeout=self.open_timeout)
             self._luma = checked is not None
             log.info("camera frames device=%s read=%s", self.name,
                      "luma plane" if self._luma else "BGR converted to gray (no usable luma plane)")
@@ -137,26 +136,26 @@ class QrCamera(ThreadedSource):
     def _session(self) -> bool:
         import cv2
 
-        from drivers.camera_frames import END, FrameGrabber, LumaLost
+        from drivers import camera_frames
 
         capture, first = self._open()
-        self._mark_connected(str(self.source))
         fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-        grabber = FrameGrabber(capture, self.source, luma=bool(self._luma), live=not self.is_file,
-                               every_nth_frame=self.every_nth_frame, clock=self._clock, first=first)
+        grabber = camera_frames.FrameGrabber(capture, self.source, luma=bool(self._luma), live=not self.is_file,
+                                             every_nth_frame=self.every_nth_frame, clock=self._clock, first=first)
         with self._lock:
             self._grabber = grabber
-        grabber.start()
         try:
+            grabber.start()  # from here the grabber owns the capture and releases it
+            self._mark_connected(str(self.source))
             while True:
                 try:
                     frame = grabber.next(self._stop)
-                except LumaLost:
+                except camera_frames.LumaLost:
                     self._luma = False  # reopened with conversion on
                     raise
                 if frame is None:
                     return False  # close() was called
-                if frame is END:
+                if frame is camera_frames.END:
                     return True  # end of the video: a finite source is done
                 seen_at = frame.index / fps if self.is_file else frame.grabbed_at
                 self._publish(self._scan(frame.gray, seen_at))
