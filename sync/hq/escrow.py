@@ -234,13 +234,14 @@ def revoke_lease(session: Session, station_id: str, *, bay_id: str, start: datet
 # -- what stations send ---------------------------------------------------------------------------------
 
 
-def on_station_event(session: Session, station_id: str, event: dict[str, Any]) -> None:
-    """Escrow's share of every station event HQ applies (in the ingest's transaction)."""
+def on_station_event(session: Session, station_id: str, event: dict[str, Any], now: datetime | None = None) -> None:
+    """Escrow's share of every station event HQ applies (in the ingest's transaction, on its clock)."""
+    now = now or datetime.now(UTC)
     handler = _EVENT_HANDLERS.get(event["type"])
     if handler is not None:
-        handler(session, station_id, event["body"], datetime.now(UTC))
+        handler(session, station_id, event["body"], now)
     elif event["type"] in _RELEASING:
-        _booking_left(session, station_id, event["entity_id"], event["type"], datetime.now(UTC))
+        _booking_left(session, station_id, event["entity_id"], event["type"], now)
 
 
 def _station_request(session: Session, station_id: str, body: dict[str, Any], now: datetime) -> None:

@@ -47,7 +47,7 @@ def event(event_type: str, body: dict, entity_id: str = "") -> dict:
 
 def from_station(engine, event_type: str, body: dict, entity_id: str = "") -> None:
     with transaction(engine) as session:
-        hq_escrow.on_station_event(session, STATION_ID, event(event_type, body, entity_id))
+        hq_escrow.on_station_event(session, STATION_ID, event(event_type, body, entity_id), NOW)
 
 
 def downlink(engine) -> list[tuple]:

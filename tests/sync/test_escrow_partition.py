@@ -47,7 +47,7 @@ class Link:
         with transaction(self.engine) as session:
             for row in rows:
                 event = {**dict(row), "body": json.loads(row["body"])}
-                hq_escrow.on_station_event(session, STATION_ID, event)
+                hq_escrow.on_station_event(session, STATION_ID, event, NOW)
         if rows:
             self.up_seq = rows[-1]["seq"]
         return len(rows)

@@ -1,0 +1,231 @@
+"""Member balances at HQ: the fold of stations' points and prepaid entries, the snapshots it
+sends down (one per member and station per transaction), and, over a real Mosquitto, a station
+whose shown balance survives the round trip while a second station learns the new balance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from edge.services import ledgers
+from edge.services.hq_updates import apply_member
+from edge.services.members import enroll
+from edge.services.station import Station, utc_now
+from sync.hq import effects
+from sync.hq.db import transaction
+from sync.hq.downlink import record_applied
+from sync.hq.members import find_member, resend_snapshot
+from sync.signing import Signer
+from tests.stations import TEST_CONFIG, make_station
+from tests.sync.conftest import (STATION_ID, backlog, hq_rows, start_hq, start_station_sync, sync_settings,
+                                 wait_until)
+
+OTHER_ID = "TST-002"
+
+
+def station_at(tmp_path: Path, station_id: str = STATION_ID) -> Station:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    made = make_station(tmp_path, config=TEST_CONFIG.replace(f'id = "{STATION_ID}"', f'id = "{station_id}"', 1))
+    made.clock = utc_now
+    return made
+
+
+def outbox(station: Station, after: int = 0) -> list[dict]:
+    """The station's member and payment events after outbox id `after`, as HQ's ingest hands them on."""
+    with station.store.read() as conn:
+        rows = conn.execute("SELECT id, type, entity_id, idem_key, hlc, body FROM outbox WHERE id > ? ORDER BY id",
+                            (after,)).fetchall()
+    return [{"id": r["id"], "type": r["type"], "entity_id": r["entity_id"], "idem_key": r["idem_key"],
+             "hlc": r["hlc"], "body": json.loads(r["body"])} for r in rows]
+
+
+def to_hq(engine, station_id: str, events: list[dict]) -> None:
+    """Events into HQ's effects in one transaction, as one ingest group would."""
+    with transaction(engine) as session:
+        for event in events:
+            effects.on_station_event(session, station_id, event, utc_now())
+
+
+def snapshots(engine, station_id: str, after: int = 0) -> list[tuple[int, dict]]:
+    rows = hq_rows(engine, "SELECT seq, body FROM hq_downlink WHERE station_id = :s AND stream = 'member'"
+                           " AND seq > :a ORDER BY seq", s=station_id, a=after)
+    return [(seq, body if isinstance(body, dict) else json.loads(body)) for seq, body in rows]
+
+
+def apply_down(engine, station: Station, station_id: str, after: int = 0) -> int:
+    """Apply HQ's member log at the station as its downlink would; the last seq applied."""
+    for seq, body in snapshots(engine, station_id, after):
+        with station.store.write() as conn:
+            apply_member(station, conn, "member.snapshot", body, utc_now())
+        after = seq
+    with transaction(engine) as session:
+        record_applied(session, station_id, "member", after, rewind=False)
+    return after
+
+
+def balances(station: Station, member_id: str) -> tuple[int, int]:
+    with station.store.read() as conn:
+        return ledgers.points_balance(conn, member_id), ledgers.prepaid_balance(conn, member_id)
+
+
+def hq_balance(engine, member_id: str) -> tuple[int, int]:
+    with transaction(engine) as session:
+        view = find_member(session, member_id)
+    return view.points, view.prepaid_minor
+
+
+def member_activity(station: Station, phone: str = "13900139000") -> str:
+    """Enrol, earn 100, redeem 30, top up 5000, pay 1200 from prepaid; the member id."""
+    member_id = enroll(station, phone=phone, name="Li", tier="gold").member.id
+    now = utc_now()
+    with station.store.write() as conn:
+        ledgers.earn_points(conn, station, member_id=member_id, points=100, now=now)
+        ledgers.redeem_points(conn, station, member_id=member_id, points=30, now=now)
+        ledgers.prepaid_entry(conn, station, member_id=member_id, kind="top_up", amount_minor=5000, now=now)
+        ledgers.prepaid_entry(conn, station, member_id=member_id, kind="debit", amount_minor=-1200, now=now)
+    return member_id
+
+
+# -- the fold, without a broker --------------------------------------------------------------------
+
+
+def test_hq_folds_a_stations_entries_and_the_snapshot_leaves_its_balance_unchanged(tmp_path, hq_engine):
+    station = station_at(tmp_path)
+    member_id = member_activity(station)
+    before = balances(station, member_id)
+    to_hq(hq_engine, STATION_ID, outbox(station))
+    assert hq_balance(hq_engine, member_id) == before == (70, 3800)
+    (seq, body), = snapshots(hq_engine, STATION_ID)  # one snapshot for the whole transaction
+    assert (body["phone"], body["name"], body["tier"]) == ("13900139000", "Li", "gold")
+    assert len(body["counted_points"]) == 2 and len(body["counted_prepaid"]) == 2
+    apply_down(hq_engine, station, STATION_ID)
+    assert balances(station, member_id) == before
+    with station.store.read() as conn:
+        uncounted = conn.execute("SELECT (SELECT count(*) FROM points_entry WHERE NOT counted_by_hq)"
+                                 " + (SELECT count(*) FROM prepaid_entry WHERE NOT counted_by_hq)").fetchone()[0]
+        snapshot = tuple(conn.execute("SELECT points_snapshot, prepaid_snapshot_minor FROM member_balance"
+                                      " WHERE member_id = ?", (member_id,)).fetchone())
+    assert uncounted == 0 and snapshot == (70, 3800)
+    station.store.close()
+
+
+def test_replayed_events_change_nothing(tmp_path, hq_engine):
+    station = station_at(tmp_path)
+    member_id = member_activity(station)
+    events = outbox(station)
+    to_hq(hq_engine, STATION_ID, events)
+    state = hq_rows(hq_engine, "SELECT points, prepaid_minor, version FROM hq_member")
+    to_hq(hq_engine, STATION_ID, [e for e in events if e["type"] != "member.created"])  # entries again
+    assert hq_rows(hq_engine, "SELECT points, prepaid_minor, version FROM hq_member") == state
+    assert len(snapshots(hq_engine, STATION_ID)) == 1
+    assert hq_balance(hq_engine, member_id) == (70, 3800)
+    station.store.close()
+
+
+def test_later_entries_are_counted_in_the_next_snapshot_and_the_station_keeps_its_balance(tmp_path, hq_engine):
+    station = station_at(tmp_path)
+    member_id = member_activity(station)
+    to_hq(hq_engine, STATION_ID, outbox(station))
+    applied = apply_down(hq_engine, station, STATION_ID)
+    last = max(e["id"] for e in outbox(station))
+    now = utc_now()
+    with station.store.write() as conn:
+        ledgers.earn_points(conn, station, member_id=member_id, points=40, now=now)
+        ledgers.prepaid_entry(conn, station, member_id=member_id, kind="refund", amount_minor=200, now=now)
+    before = balances(station, member_id)
+    to_hq(hq_engine, STATION_ID, outbox(station, last))
+    (_, body), = snapshots(hq_engine, STATION_ID, applied)
+    # only what the station has not marked yet: the earlier entries were in the applied snapshot
+    assert len(body["counted_points"]) == 1 and len(body["counted_prepaid"]) == 1
+    apply_down(hq_engine, station, STATION_ID, applied)
+    assert balances(station, member_id) == before == hq_balance(hq_engine, member_id) == (110, 4000)
+    station.store.close()
+
+
+def test_a_snapshot_not_yet_applied_is_listed_again_so_compaction_cannot_lose_a_count(tmp_path, hq_engine):
+    station = station_at(tmp_path)
+    member_id = member_activity(station)
+    events = outbox(station)
+    payments = [e for e in events if e["type"].startswith("prepaid.")]
+    to_hq(hq_engine, STATION_ID, [e for e in events if e not in payments])  # the profile, earned, redeemed
+    to_hq(hq_engine, STATION_ID, payments)  # the prepaid entries, in another transaction
+    (_, first), (_, second) = snapshots(hq_engine, STATION_ID)
+    assert len(first["counted_points"]) == 2 and not first["counted_prepaid"]
+    assert len(second["counted_points"]) == 2 and len(second["counted_prepaid"]) == 2
+    with station.store.write() as conn:  # the station gets only the survivor of a compacted log
+        apply_member(station, conn, "member.snapshot", second, utc_now())
+    assert balances(station, member_id) == (70, 3800)
+    station.store.close()
+
+
+def test_prepaid_before_the_profile_waits_for_it_then_is_counted(tmp_path, hq_engine):
+    station = station_at(tmp_path)
+    member_id = member_activity(station)
+    events = outbox(station)
+    payments = [e for e in events if e["type"].startswith("prepaid.")]  # the payment stream drains first
+    to_hq(hq_engine, STATION_ID, payments)
+    assert snapshots(hq_engine, STATION_ID) == []  # no phone and tier yet: nothing the station could apply
+    assert hq_balance(hq_engine, member_id) == (0, 3800)
+    to_hq(hq_engine, STATION_ID, [e for e in events if e not in payments])
+    (_, body), = snapshots(hq_engine, STATION_ID)
+    assert (body["points"], body["prepaid_minor"]) == (70, 3800) and len(body["counted_prepaid"]) == 2
+    station.store.close()
+
+
+def test_another_station_that_knows_the_member_gets_the_new_balance(tmp_path, hq_engine):
+    home, other = station_at(tmp_path / "a"), station_at(tmp_path / "b", OTHER_ID)
+    member_id = member_activity(home)
+    home_events = outbox(home)
+    profile = [e for e in home_events if e["type"] == "member.created"]
+    to_hq(hq_engine, STATION_ID, profile)  # the profile; HQ then re-sends it to the other station
+    with transaction(hq_engine) as session:
+        resend_snapshot(session, member_id, utc_now(), OTHER_ID)
+    applied = apply_down(hq_engine, other, OTHER_ID)
+    now = utc_now()
+    with other.store.write() as conn:
+        ledgers.earn_points(conn, other, member_id=member_id, points=15, now=now)
+    to_hq(hq_engine, OTHER_ID, outbox(other))
+    applied = apply_down(hq_engine, other, OTHER_ID, applied)  # its own earn, counted
+    to_hq(hq_engine, STATION_ID, [e for e in home_events if e not in profile])
+    (_, body), = snapshots(hq_engine, OTHER_ID, applied)
+    assert (body["points"], body["prepaid_minor"]) == (85, 3800)
+    assert body["counted_points"] == [] and body["counted_prepaid"] == []
+    apply_down(hq_engine, other, OTHER_ID, applied)
+    apply_down(hq_engine, home, STATION_ID)
+    assert balances(other, member_id) == balances(home, member_id) == hq_balance(hq_engine, member_id) == (85, 3800)
+    home.store.close()
+    other.store.close()
+
+
+def test_a_balance_taken_below_zero_is_applied_and_alerted(hq_engine):
+    profile = {"type": "member.created", "entity_id": "m-1", "hlc": "1", "body": {
+        "member": {"id": "m-1", "phone": "13700137000", "name": "", "tier": "guest", "version": 1}}}
+    spend = {"type": "points.redeemed", "entity_id": "m-1", "hlc": "2",
+             "body": {"entry_id": "p-1", "member_id": "m-1", "points": -50}}
+    to_hq(hq_engine, STATION_ID, [profile, spend])
+    assert hq_balance(hq_engine, "m-1") == (-50, 0)
+    (kind, detail), = hq_rows(hq_engine, "SELECT kind, detail FROM hq_alert")
+    assert kind == "member_overdrawn" and "p-1" in detail
+    assert snapshots(hq_engine, STATION_ID)[-1][1]["points"] == -50
+
+
+def test_a_points_event_without_its_entry_is_refused(hq_engine):
+    from sync.hq.members import MemberEventInvalid
+
+    with pytest.raises(MemberEventInvalid, match="entry_id"):
+        to_hq(hq_engine, STATION_ID, [{"type": "points.earned", "entity_id": "m-1", "body": {"points": 5}}])
+
+
+def test_a_snapshot_already_sent_is_not_rewritten(hq_engine):
+    profile = {"type": "member.created", "entity_id": "m-1", "hlc": "1", "body": {
+        "member": {"id": "m-1", "phone": "13700137000", "name": "", "tier": "guest", "version": 1}}}
+    earn = {"type": "points.earned", "entity_id": "m-1", "hlc": "2",
+            "body": {"entry_id": "p-1", "member_id": "m-1", "points": 10}}
+    with transaction(hq_engine) as session:
+        effects.on_station_event(session, STATION_ID, profile, utc_now())
+        session.execute(text("UPDATE hq_down_cursor SET sent_upto = 1"))  # handed out within the transaction
+        effects.on_station_event(session, STATION_ID, earn, utc_now())
+    assert [(seq, body["points"]) for seq, body in snapshots(hq_engine, STATION_ID)] == [(1, 0), (2, 10)]
