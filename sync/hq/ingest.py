@@ -28,6 +28,7 @@ from sync.errors import SignatureError, SyncError
 from sync.hq.db import Driver, insert_ignore, transaction
 from sync.hq.downlink import already_queued, enqueue_downlink, messages_to_send, record_applied
 from sync.hq.escrow import on_station_event
+from sync.hq.ingest_sql import IngestSql
 from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
 from sync.signing import Keyring
 
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 I, K, E, B = HqInbox.__table__, HqCursor.__table__, HqEvent.__table__, HqBooking.__table__
 ST, EP, AL = HqStation.__table__, HqStationEpoch.__table__, HqAlert.__table__
 _RETRIES = 5  # a PostgreSQL deadlock or serialization failure is retried whole
-_ROWS_PER_INSERT = 500  # rows of one multi-row INSERT (well within both databases' parameter limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ class _Checked:
 
     station_id: str
     topic: str
-    run: Callable[[Session], list[Outgoing]]
+    run: Callable[[Session, bool], list[Outgoing]]  # (session, careful): see `_EffectFailed`
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,52 +94,9 @@ class _Alert:
     new_epoch_for: str | None = None
 
 
-class _Sql:
-    """The statements of the events path, as driver SQL (see `Driver`)."""
-
-    def __init__(self, driver: Driver) -> None:
-        q = driver.sql
-        stream = "station_id = ? AND epoch = ? AND stream = ?"
-        self.seen = q("INSERT INTO hq_station (station_id, presence, last_seen_at) VALUES (?, 'unknown', ?)"
-                      " ON CONFLICT (station_id) DO UPDATE SET last_seen_at = excluded.last_seen_at")
-        self.epoch_known = q("SELECT 1 FROM hq_station_epoch WHERE station_id = ? AND epoch = ?")
-        # a no-op update of the stream's cursor: it exists afterwards, and it is locked until the
-        # commit (concurrent workers of one stream take turns here)
-        self.cursor_lock = q("INSERT INTO hq_cursor (station_id, epoch, stream, acked_upto, head, updated_at)"
-                             " VALUES (?, ?, ?, 0, 0, ?) ON CONFLICT (station_id, epoch, stream)"
-                             " DO UPDATE SET station_id = excluded.station_id RETURNING acked_upto")
-        self.cursor_advance = q("UPDATE hq_cursor SET acked_upto = ?, head = CASE WHEN head < ? THEN ? ELSE head END,"
-                                f" updated_at = ? WHERE {stream}")
-        self.inbox_row = "(?, ?, ?, ?, ?, ?, ?, 'pending', '', ?)"
-        self.inbox_insert = ("INSERT INTO hq_inbox (station_id, epoch, stream, seq, idem_key, event, digest, status,"
-                             " reason, received_at) VALUES {rows} ON CONFLICT DO NOTHING RETURNING seq")
-        self.inbox_digests = f"SELECT seq, digest FROM hq_inbox WHERE {stream} AND seq IN ({{seqs}})"
-        self.inbox_after = q(f"SELECT seq, idem_key, event FROM hq_inbox WHERE {stream} AND seq > ?"
-                             " ORDER BY seq LIMIT 1000")
-        self.inbox_mark_range = q(f"UPDATE hq_inbox SET status = 'applied' WHERE {stream} AND seq >= ? AND seq <= ?")
-        self.inbox_mark_duplicates = f"UPDATE hq_inbox SET status = 'duplicate' WHERE {stream} AND seq IN ({{seqs}})"
-        self.inbox_mark_one = q(f"UPDATE hq_inbox SET status = ?, reason = ? WHERE {stream} AND seq = ?")
-        self.inbox_rejected = q(f"SELECT seq, idem_key, reason FROM hq_inbox WHERE {stream} AND status = 'rejected'"
-                                " AND seq > ? AND seq <= ? ORDER BY seq")
-        self.event_row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        self.event_insert = ("INSERT INTO hq_event (idem_key, station_id, epoch, stream, seq, type, entity_id, hlc,"
-                             " applied_at) VALUES {rows} ON CONFLICT DO NOTHING RETURNING idem_key")
-        # row by row (executemany): one statement may not update the same booking twice
-        self.booking_upsert = q(
-            "INSERT INTO hq_booking (station_id, booking_id, state, hlc, events, updated_at) VALUES (?, ?, ?, ?, 1, ?)"
-            " ON CONFLICT (station_id, booking_id) DO UPDATE SET events = hq_booking.events + 1,"
-            " updated_at = excluded.updated_at,"
-            " state = CASE WHEN excluded.hlc > hq_booking.hlc THEN excluded.state ELSE hq_booking.state END,"
-            " hlc = CASE WHEN excluded.hlc > hq_booking.hlc THEN excluded.hlc ELSE hq_booking.hlc END")
-        self._q = q
-
-    def rows(self, template: str, row: str, count: int) -> str:
-        """`template` with `count` value rows."""
-        return self._q(template.format(rows=", ".join([row] * count)))
-
-    def listing(self, template: str, count: int) -> str:
-        """`template` with an IN list of `count` values."""
-        return self._q(template.format(seqs=", ".join(["?"] * count)))
+class _EffectFailed(Exception):
+    """An event's business effect raised while a batch was applied whole: the message is handled
+    again, carefully, with a savepoint per event, so that only the bad event is rejected."""
 
 
 class Ingest:
@@ -151,7 +108,7 @@ class Ingest:
         self.max_clock_ahead = max_clock_ahead
         self.downlink_window = downlink_window
         self.db = Driver(engine)
-        self.sql = _Sql(self.db)
+        self.sql = IngestSql(self.db)
 
     # -- entry points ----------------------------------------------------------------
 
@@ -194,32 +151,33 @@ class Ingest:
         kind = message.get("kind")
         if kind == "events":
             batch = parse_batch(message)
-            return lambda s: self._events(s, station_id, batch)
+            return lambda s, careful: self._events(s, station_id, batch, careful)
         if kind == "hello":
             require(message, "epoch", "applied")
-            return lambda s: self._hello(s, station_id, message)
+            return lambda s, careful: self._hello(s, station_id, message)
         if kind in ("ack", "resync"):
             require(message, "stream")
             stream = message["stream"]
             if stream not in DOWN_LOG_STREAMS:
                 raise MalformedMessage(f"{kind} for unknown downlink stream {stream!r}")
             upto = whole(message, "applied_upto") if kind == "ack" else whole(message, "from_seq") - 1
-            return lambda s: self._downlink_mark(s, station_id, stream, upto, kind == "resync")
+            return lambda s, careful: self._downlink_mark(s, station_id, stream, upto, kind == "resync")
         raise MalformedMessage(f"unknown message kind {kind!r}")
 
     def _group(self, s: Session, checked: list[_Checked], early: list[_Alert]) -> list[Outgoing]:
         now = self.clock()
         alerts = list(early)
         cursor = self.db.cursor(s)
-        stations = sorted({c.station_id for c in checked})
-        if stations:  # a verified message is contact, even one refused below
-            at = self.db.time(now)
-            cursor.executemany(self.sql.seen, [(station_id, at) for station_id in stations])
         out: list[Outgoing] = []
         for item in checked:
             try:
-                with self.db.savepoint(cursor):
-                    out.extend(item.run(s))
+                try:
+                    with self.db.savepoint(cursor):
+                        out.extend(item.run(s, False))
+                except _EffectFailed as err:
+                    log.info("hq applies %s event by event: %s", item.topic, err.__cause__)
+                    with self.db.savepoint(cursor):
+                        out.extend(item.run(s, True))
             except self.db.failures:
                 raise  # the database itself failed: the whole group is retried
             except Refused as err:
@@ -231,6 +189,9 @@ class Ingest:
                 log.exception("hq could not handle a message station=%s topic=%s", item.station_id, item.topic)
         for alert in alerts:
             self._alert(s, alert, now)
+        stations = sorted({c.station_id for c in checked})
+        if stations:  # a verified message is contact, even a refused one; last, so these rows are locked briefly
+            cursor.executemany(self.sql.seen, [(station_id, self.db.time(now)) for station_id in stations])
         return out
 
     def _retrying(self, work: Callable[[Session], list[Outgoing]]) -> list[Outgoing]:
@@ -246,25 +207,25 @@ class Ingest:
 
     # -- station events --------------------------------------------------------------
 
-    def _events(self, s: Session, station_id: str, batch: UpBatch) -> list[Outgoing]:
+    def _events(self, s: Session, station_id: str, batch: UpBatch, careful: bool) -> list[Outgoing]:
         now = self.clock()
         sql, cursor, at = self.sql, self.db.cursor(s), self.db.time(now)
         where = (station_id, batch.epoch, batch.stream)
-        if cursor.execute(sql.epoch_known, (station_id, batch.epoch)).fetchone() is None:
+        locked = cursor.execute(sql.cursor_lock, (*where, at, station_id, batch.epoch)).fetchone()
+        if locked is None:
             raise Refused("unknown_epoch", f"epoch {batch.epoch} was never announced by {station_id}")
-        (acked,) = cursor.execute(sql.cursor_lock, (*where, at)).fetchone()
-        digests, values = {}, []
+        acked = locked[0]
+        continues = batch.first <= acked + 1 <= batch.last  # the usual case: the batch continues the run
+        digests, rows = {}, []
         for e in batch.events:
             text = e.canonical()
             digests[e.seq] = digest = UpEvent.digest_of(text)
-            values.extend((*where, e.seq, e.idem_key, text, digest, at))
-        for start in range(0, len(batch.events), _ROWS_PER_INSERT):
-            count = min(_ROWS_PER_INSERT, len(batch.events) - start)
-            width = len(values) // len(batch.events)
-            cursor.execute(sql.rows(sql.inbox_insert, sql.inbox_row, count),
-                           values[start * width:(start + count) * width])
-            for (seq,) in cursor.fetchall():
-                del digests[seq]
+            # what the run below applies whole is stored as applied at once (if that fails, the
+            # message is handled again, carefully)
+            rows.append((e.seq, e.idem_key, text, digest,
+                         "applied" if continues and not careful and e.seq > acked else "pending"))
+        for seq in sql.insert_inbox(cursor, where, at, rows):
+            del digests[seq]
         if digests:  # seqs HQ already holds: they must come with the same content
             repeated = list(digests)
             cursor.execute(sql.listing(sql.inbox_digests, len(repeated)), (*where, *repeated))
@@ -275,11 +236,12 @@ class Ingest:
                                             "came again with different content (replay, tampering, or a "
                                             "database restored from a backup)", epoch=batch.epoch)
         self._check_clocks(s, station_id, batch.events, now)
-        if batch.first <= acked + 1 <= batch.last:  # the usual case: the batch continues the run, from memory
+        if continues:  # applied from memory
             run = [InboxRow.of(batch.epoch, batch.stream, e) for e in batch.events if e.seq > acked]
-            self._apply_run(s, cursor, station_id, run, now)
+            stored_before = any(seq > acked for seq in digests)  # rows that were not inserted as applied
+            self._apply_run(s, cursor, station_id, run, now, careful=careful, marked=not careful and not stored_before)
             acked = batch.last
-        acked = self._advance(s, cursor, station_id, batch.epoch, batch.stream, acked, now)
+        acked = self._advance(s, cursor, station_id, batch.epoch, batch.stream, acked, now, careful)
         cursor.execute(sql.cursor_advance, (acked, batch.head, batch.head, at, *where))
         cursor.execute(sql.inbox_rejected, (*where, batch.known_acked, acked))
         rejected = [{"seq": seq, "idem_key": idem_key, "reason": reason} for seq, idem_key, reason in cursor.fetchall()]
@@ -288,7 +250,7 @@ class Ingest:
         return [Outgoing(down_topic(station_id, "ack"), ack)]
 
     def _advance(self, s: Session, cursor: Any, station_id: str, epoch: str, stream: str, acked: int,
-                 now: datetime) -> int:
+                 now: datetime, careful: bool) -> int:
         """Apply the inbox rows that continue the contiguous run after `acked`; the new mark."""
         while True:
             rows = cursor.execute(self.sql.inbox_after, (station_id, epoch, stream, acked)).fetchall()
@@ -299,26 +261,30 @@ class Ingest:
                 run.append(InboxRow.stored(epoch, stream, seq, idem_key, event))
             if not run:
                 return acked
-            self._apply_run(s, cursor, station_id, run, now)
+            self._apply_run(s, cursor, station_id, run, now, careful=careful, marked=False)
             acked = run[-1].seq
             if len(run) < len(rows) or len(rows) < 1000:
                 return acked
 
-    def _apply_run(self, s: Session, cursor: Any, station_id: str, run: list[InboxRow], now: datetime) -> None:
+    def _apply_run(self, s: Session, cursor: Any, station_id: str, run: list[InboxRow], now: datetime, *,
+                   careful: bool, marked: bool) -> None:
+        """Apply a contiguous run: whole (`_EffectFailed` if an effect raises), or, `careful`,
+        event by event in savepoints, a bad event rejected. `marked`: its inbox rows say applied."""
         sql = self.sql
         where = (station_id, run[0].epoch, run[0].stream)
-        try:
-            with self.db.savepoint(cursor):
+        if not careful:
+            try:
                 fresh = self._apply_effects(s, cursor, station_id, run, now)
+            except self.db.failures:
+                raise  # the database itself failed: the whole group is retried
+            except Exception as err:
+                raise _EffectFailed(f"run of {len(run)} events") from err
+            if not marked:
                 cursor.execute(sql.inbox_mark_range, (*where, run[0].seq, run[-1].seq))
-                repeats = [r.seq for r in run if r.idem_key not in fresh]  # an idem_key HQ had already applied
-                if repeats:
-                    cursor.execute(sql.listing(sql.inbox_mark_duplicates, len(repeats)), (*where, *repeats))
+            repeats = [r.seq for r in run if r.idem_key not in fresh]  # an idem_key HQ had already applied
+            if repeats:
+                cursor.execute(sql.listing(sql.inbox_mark_duplicates, len(repeats)), (*where, *repeats))
             return
-        except self.db.failures:
-            raise  # the database itself failed: the whole group is retried
-        except Exception:  # one bad event in the run: find it below, one savepoint per event
-            log.info("hq run of %d events failed; applying them one by one", len(run))
         for row in run:
             try:
                 with self.db.savepoint(cursor):
@@ -335,18 +301,12 @@ class Ingest:
                        ) -> set[str]:
         """Record each event under its idem_key; business effects only for keys seen first now."""
         sql, at = self.sql, self.db.time(now)
-        fresh: set[str] = set()
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            part = rows[start:start + _ROWS_PER_INSERT]
-            values = [v for r in part for v in (r.idem_key, station_id, r.epoch, r.stream, r.seq, r.type,
-                                                r.entity_id, r.hlc, at)]
-            cursor.execute(sql.rows(sql.event_insert, sql.event_row, len(part)), values)
-            fresh.update(k for (k,) in cursor.fetchall())
+        fresh = sql.insert_events(cursor, (station_id, rows[0].epoch, rows[0].stream), at,
+                                  [(r.idem_key, r.seq, r.type, r.entity_id, r.hlc) for r in rows])
         applied = [r for r in rows if r.idem_key in fresh]
-        bookings = [(station_id, r.entity_id, r.type.split(".", 1)[1], r.hlc, at) for r in applied
-                    if r.type.startswith("booking.")]
-        if bookings:  # HQ's booking view: one row per booking, its state from the latest event by HLC
-            cursor.executemany(sql.booking_upsert, bookings)
+        bookings = [(r.entity_id, r.type.split(".", 1)[1], r.hlc) for r in applied if r.type.startswith("booking.")]
+        if bookings:
+            sql.upsert_bookings(cursor, station_id, at, bookings)
         for r in applied:
             on_station_event(s, station_id, {"type": r.type, "entity_id": r.entity_id, "idem_key": r.idem_key,
                                              "hlc": r.hlc, "body": r.body, "seq": r.seq, "stream": r.stream,
