@@ -64,6 +64,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     register_hq(hq_sub, parent)
 
+    from edge.cli.hq_member_commands import register_hq as register_members  # hq member show, hq member snapshot
+
+    register_members(hq_sub, parent)
+
 
 def hq_parent(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False, parents=[common])

@@ -15,7 +15,8 @@ from sqlalchemy.sql.schema import Table
 from sqlmodel import Session
 
 from sync.errors import SyncError
-from sync.hq import escrow_tables, member_tables, tables  # noqa: F401  (importing registers HQ's tables on HqModel.metadata)
+# importing registers HQ's tables on HqModel.metadata
+from sync.hq import escrow_tables, member_tables, tables  # noqa: F401
 from sync.hq.models import HqModel
 
 

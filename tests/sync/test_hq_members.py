@@ -5,6 +5,8 @@ whose shown balance survives the round trip while a second station learns the ne
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +22,8 @@ from sync.hq.downlink import record_applied
 from sync.hq.members import find_member, resend_snapshot
 from sync.signing import Signer
 from tests.stations import TEST_CONFIG, make_station
-from tests.sync.conftest import (STATION_ID, backlog, hq_rows, start_hq, start_station_sync, sync_settings,
-                                 wait_until)
+from tests.sync.conftest import (REPO, STATION_ID, backlog, hq_rows, reopen, start_hq, start_station_sync,
+                                 sync_settings, wait_until)
 
 OTHER_ID = "TST-002"
 
@@ -229,3 +231,30 @@ def test_a_snapshot_already_sent_is_not_rewritten(hq_engine):
         session.execute(text("UPDATE hq_down_cursor SET sent_upto = 1"))  # handed out within the transaction
         effects.on_station_event(session, STATION_ID, earn, utc_now())
     assert [(seq, body["points"]) for seq, body in snapshots(hq_engine, STATION_ID)] == [(1, 0), (2, 10)]
+
+
+def test_hq_member_show_and_snapshot_from_the_command_line(tmp_path, sqlite_hq):
+    station = station_at(tmp_path / "station")
+    member_id = member_activity(station)
+    to_hq(sqlite_hq, STATION_ID, outbox(station))
+    db = ["--db", str(tmp_path / "hq.db")]
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "edge.cli.main", *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+
+    shown = cli("hq", "member", "show", "13900139000", "--json", *db)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == {"member_id": member_id, "phone": "13900139000", "name": "Li", "tier": "gold",
+                                        "points": 70, "prepaid_minor": 3800, "version": 5, "stations": [STATION_ID]}
+    text_out = cli("hq", "member", "show", member_id, *db)
+    assert text_out.returncode == 0 and "38.00" in text_out.stdout and STATION_ID in text_out.stdout
+    resent = cli("hq", "member", "snapshot", "13900139000", "--station", OTHER_ID, "--json", *db)
+    assert resent.returncode == 0, resent.stderr
+    assert json.loads(resent.stdout)["queued"] == {OTHER_ID: 1}
+    (_, body), = snapshots(sqlite_hq, OTHER_ID)
+    assert (body["points"], body["prepaid_minor"], body["counted_points"]) == (70, 3800, [])
+    missing = cli("hq", "member", "show", "13000000000", *db)
+    assert missing.returncode == 4 and "no member" in missing.stderr
+    station.store.close()
+
