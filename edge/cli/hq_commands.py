@@ -86,6 +86,18 @@ def open_hq(args: argparse.Namespace) -> Any:
     return engine
 
 
+def in_hq_transaction(args: argparse.Namespace, work: Any) -> Any:
+    """`work(session, now)` in one transaction of HQ's database (`--db`)."""
+    from sync.hq.db import transaction
+
+    engine = open_hq(args)
+    try:
+        with transaction(engine) as session:
+            return work(session, datetime.now(UTC))
+    finally:
+        engine.dispose()
+
+
 def hq_init(args: argparse.Namespace) -> int:
     try:
         open_hq(args).dispose()

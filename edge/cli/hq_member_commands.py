@@ -4,10 +4,9 @@ to stations again."""
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
-from edge.cli.hq_commands import open_hq
+from edge.cli.hq_commands import in_hq_transaction
 from edge.cli.output import emit_json, table
 from edge.cli.sync_commands import fail
 from edge.errors import NotFound
@@ -30,16 +29,10 @@ def register_hq(hq_sub: argparse._SubParsersAction, parent: argparse.ArgumentPar
 
 def _run(args: argparse.Namespace, work: Any) -> Any:
     """`work(session, now)` in one HQ transaction; an unknown member is not found (exit 4)."""
-    from sync.hq.db import transaction
     from sync.hq.members import MemberNotFound
 
     try:
-        engine = open_hq(args)
-        try:
-            with transaction(engine) as session:
-                return work(session, datetime.now(UTC))
-        finally:
-            engine.dispose()
+        return in_hq_transaction(args, work)
     except MemberNotFound as err:
         raise NotFound(str(err)) from err
 

@@ -80,15 +80,20 @@ def hq_balance(engine, member_id: str) -> tuple[int, int]:
 
 
 def member_activity(station: Station, phone: str = "13900139000") -> str:
-    """Enrol, earn 100, redeem 30, top up 5000, pay 1200 from prepaid; the member id."""
+    """Enrol, then `spend`; the member id."""
     member_id = enroll(station, phone=phone, name="Li", tier="gold").member.id
+    spend(station, member_id)
+    return member_id
+
+
+def spend(station: Station, member_id: str) -> None:
+    """Earn 100, redeem 30, top up 5000, pay 1200 from prepaid: 70 points and 38.00 left."""
     now = utc_now()
     with station.store.write() as conn:
         ledgers.earn_points(conn, station, member_id=member_id, points=100, now=now)
         ledgers.redeem_points(conn, station, member_id=member_id, points=30, now=now)
         ledgers.prepaid_entry(conn, station, member_id=member_id, kind="top_up", amount_minor=5000, now=now)
         ledgers.prepaid_entry(conn, station, member_id=member_id, kind="debit", amount_minor=-1200, now=now)
-    return member_id
 
 
 # -- the fold, without a broker --------------------------------------------------------------------
