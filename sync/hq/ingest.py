@@ -122,8 +122,9 @@ class Ingest:
         SyncError only if HQ's database itself kept failing (then nothing was committed)."""
         alerts: list[_Alert] = []
         checked = [c for c in (self._check(topic, payload, alerts) for topic, payload in received) if c]
-        # one station's messages stay in their order; the stations' rows are locked in one
-        # global order, so two workers never wait for each other in a cycle
+        # one station's messages stay in their order; the streams' cursors are locked station by
+        # station, in one global order, so two workers rarely wait for each other in a cycle (a
+        # deadlock PostgreSQL breaks is retried)
         checked.sort(key=lambda c: c.station_id)
         if not checked and not alerts:
             return []
@@ -147,7 +148,7 @@ class Ingest:
             alerts.append(_Alert(station_id, err.kind, f"{topic}: {err}"))
         return None
 
-    def _handler(self, station_id: str, message: dict[str, Any]) -> Callable[[Session], list[Outgoing]]:
+    def _handler(self, station_id: str, message: dict[str, Any]) -> Callable[[Session, bool], list[Outgoing]]:
         kind = message.get("kind")
         if kind == "events":
             batch = parse_batch(message)
