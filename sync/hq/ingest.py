@@ -27,7 +27,7 @@ from sync.envelope import (DOWN_LOG_STREAMS, UP_STREAMS, MalformedMessage, UpBat
 from sync.errors import SignatureError, SyncError
 from sync.hq.db import Driver, insert_ignore, transaction
 from sync.hq.downlink import already_queued, enqueue_downlink, messages_to_send, record_applied
-from sync.hq.escrow import on_station_event
+from sync.hq.effects import on_station_event
 from sync.hq.ingest_sql import IngestSql
 from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
 from sync.signing import Keyring
@@ -311,7 +311,7 @@ class Ingest:
         for r in applied:
             on_station_event(s, station_id, {"type": r.type, "entity_id": r.entity_id, "idem_key": r.idem_key,
                                              "hlc": r.hlc, "body": r.body, "seq": r.seq, "stream": r.stream,
-                                             "epoch": r.epoch})
+                                             "epoch": r.epoch}, now)
         return fresh
 
     def _check_clocks(self, s: Session, station_id: str, events: tuple[UpEvent, ...], now: datetime) -> None:

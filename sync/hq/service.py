@@ -101,8 +101,8 @@ class HqService:
                 size += len(group[-1].payload)
             try:
                 self.ingest_group(group)
-            except Exception:  # never let the ingest thread die: nothing of this group was acked
-                log.exception("hq could not ingest a group of %d messages; their stations will resend", len(group))
+            except Exception:  # never let the ingest thread die: what was not acked, its stations resend
+                log.exception("hq could not ingest a group of %d messages", len(group))
 
     def ingest_group(self, group: list[Received]) -> None:
         """Presence updates, then every uplink message of `group` in one transaction; the acks
