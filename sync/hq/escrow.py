@@ -234,9 +234,8 @@ def revoke_lease(session: Session, station_id: str, *, bay_id: str, start: datet
 # -- what stations send ---------------------------------------------------------------------------------
 
 
-def on_station_event(session: Session, station_id: str, event: dict[str, Any], now: datetime | None = None) -> None:
+def on_station_event(session: Session, station_id: str, event: dict[str, Any], now: datetime) -> None:
     """Escrow's share of every station event HQ applies (in the ingest's transaction, on its clock)."""
-    now = now or datetime.now(UTC)
     handler = _EVENT_HANDLERS.get(event["type"])
     if handler is not None:
         handler(session, station_id, event["body"], now)

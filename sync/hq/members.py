@@ -13,9 +13,9 @@ points while cut off from each other) is a fact and is applied: the balance goes
 snapshot says so (the station then refuses redemptions until it is paid back) and an
 `hq_alert` row of kind `member_overdrawn` tells a person.
 
-Within one transaction a member gets at most one snapshot per station: a later fold rewrites
-the body of the snapshot this transaction queued, as long as it was not handed out yet.
-Everything runs in the caller's transaction.
+A member gets one snapshot per station per transaction: folding only notes the member, and the
+snapshots are queued when the transaction commits (a `before_commit` listener on the session),
+from the balances as they are then. Everything runs in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlmodel import Session
 
 from sync.errors import SyncError
 from sync.hq.db import insert_ignore
 from sync.hq.downlink import enqueue_downlink, lock_down_cursor
 from sync.hq.member_tables import HqMember, HqMemberEntry, HqMemberStation
-from sync.hq.tables import HqAlert, HqDownlink
+from sync.hq.tables import HqAlert
 
 M, E, S = HqMember.__table__, HqMemberEntry.__table__, HqMemberStation.__table__
-AL, D = HqAlert.__table__, HqDownlink.__table__
+AL = HqAlert.__table__
 STREAM, SNAPSHOT = "member", "member.snapshot"
 _PROFILE_EVENTS = ("member.created", "member.updated")
 _LEDGERS = {"points.earned": ("points", "points"), "points.redeemed": ("points", "points"),
@@ -42,7 +42,7 @@ _LEDGERS = {"points.earned": ("points", "points"), "points.redeemed": ("points",
             "prepaid.top_up": ("prepaid", "amount_minor"), "prepaid.debit": ("prepaid", "amount_minor"),
             "prepaid.refund": ("prepaid", "amount_minor"), "prepaid.adjust": ("prepaid", "amount_minor")}
 _BALANCE = {"points": M.c.points, "prepaid": M.c.prepaid_minor}
-_QUEUED = "hq_member_snapshots"  # session.info key: this transaction's unsent snapshots
+_PENDING = "hq_member_pending"  # session.info key: the members this transaction changed
 
 
 class MemberEventInvalid(SyncError):
@@ -83,7 +83,7 @@ def on_station_event(session: Session, station_id: str, event: dict[str, Any], n
         if isinstance(profile, dict) and profile.get("phone"):
             member_id = str(profile.get("id") or event["entity_id"])
             _fold_profile(session, station_id, member_id, profile, event.get("hlc", ""), now)
-            _snapshot_all(session, member_id, now)
+            _changed(session, member_id, now)
     elif kind in _LEDGERS:
         ledger, field = _LEDGERS[kind]
         try:
@@ -92,7 +92,7 @@ def on_station_event(session: Session, station_id: str, event: dict[str, Any], n
         except (KeyError, TypeError, ValueError) as err:
             raise MemberEventInvalid(f"{kind} needs entry_id, member_id and a whole {field}: {err}") from err
         if _fold_entry(session, station_id, member_id, ledger, entry_id, kind, amount, now):
-            _snapshot_all(session, member_id, now)
+            _changed(session, member_id, now)
 
 
 def _ensure_member(session: Session, station_id: str, member_id: str, now: datetime) -> None:
@@ -127,9 +127,8 @@ def _fold_entry(session: Session, station_id: str, member_id: str, ledger: str, 
     if not inserted:
         return False
     column = _BALANCE[ledger]
-    session.execute(update(M).where(M.c.member_id == member_id).values(
-        {column: column + amount, M.c.version: M.c.version + 1, M.c.updated_at: now}))
-    balance = session.execute(select(column).where(M.c.member_id == member_id)).scalar_one()
+    balance = session.execute(update(M).where(M.c.member_id == member_id).values(
+        {column: column + amount, M.c.version: M.c.version + 1, M.c.updated_at: now}).returning(column)).scalar_one()
     if amount < 0 and balance < 0:
         _alert(session, station_id, "member_overdrawn",
                f"member {member_id}: {ledger} balance {balance} after {event_type} {amount} (entry {entry_id}); "
@@ -144,28 +143,41 @@ def _alert(session: Session, station_id: str, kind: str, detail: str, now: datet
 # -- snapshots down -------------------------------------------------------------------------------------
 
 
-def _snapshot_all(session: Session, member_id: str, now: datetime) -> None:
-    """Queue (or refresh this transaction's) snapshot of the member for every station that knows it."""
-    for station_id in session.execute(select(S.c.station_id).where(S.c.member_id == member_id)
-                                      .order_by(S.c.station_id)).scalars().all():
-        queue_snapshot(session, station_id, member_id, now, coalesce=True)
+def _changed(session: Session, member_id: str, now: datetime) -> None:
+    """Note the member for the snapshots queued when the session's transaction commits."""
+    transaction = session.get_transaction()
+    held = session.info.get(_PENDING)
+    if held is None or held[0] is not transaction:  # the first change of this transaction
+        held = session.info[_PENDING] = (transaction, {})
+        if not event.contains(session, "before_commit", _queue_changed):
+            event.listen(session, "before_commit", _queue_changed)
+    held[1][member_id] = now
 
 
-def queue_snapshot(session: Session, station_id: str, member_id: str, now: datetime, *,
-                   coalesce: bool = False) -> int | None:
+def _queue_changed(session: Session) -> None:
+    """Before the commit: one snapshot of each changed member for every station that knows it."""
+    held = session.info.pop(_PENDING, None)
+    if held is None or held[0] is not session.get_transaction():
+        return
+    for member_id, now in sorted(held[1].items()):
+        for station_id in session.execute(select(S.c.station_id).where(S.c.member_id == member_id)
+                                          .order_by(S.c.station_id)).scalars().all():
+            queue_snapshot(session, station_id, member_id, now)
+
+
+def queue_snapshot(session: Session, station_id: str, member_id: str, now: datetime) -> int | None:
     """Queue the member's snapshot for the station; its downlink seq (None while HQ has no profile
-    to send: the station needs phone and tier). With `coalesce`, a snapshot this transaction
-    queued and nobody has sent yet is rewritten instead."""
+    to send: the station needs phone and tier)."""
     member = session.execute(select(M).where(M.c.member_id == member_id)).first()
     if member is None:
         raise MemberNotFound(f"no member {member_id!r} at HQ")
     if not member.phone or not member.tier:
         return None
-    cursor = lock_down_cursor(session, station_id, STREAM)
+    applied = lock_down_cursor(session, station_id, STREAM).applied_upto
     # the station may not have applied earlier snapshots yet (or they were compacted away): every
     # entry not known to be marked at the station is listed again (marking twice is harmless)
     unmarked = (E.c.station_id == station_id, E.c.member_id == member_id,
-                or_(E.c.reported_seq.is_(None), E.c.reported_seq > cursor.applied_upto))
+                or_(E.c.reported_seq.is_(None), E.c.reported_seq > applied))
     counted: dict[str, list[str]] = {"points": [], "prepaid": []}
     for ledger, entry_id in session.execute(select(E.c.ledger, E.c.entry_id).where(*unmarked)
                                             .order_by(E.c.ledger, E.c.counted_at, E.c.entry_id)):
@@ -173,25 +185,10 @@ def queue_snapshot(session: Session, station_id: str, member_id: str, now: datet
     body = {"member_id": member_id, "phone": member.phone, "name": member.name, "tier": member.tier,
             "points": member.points, "prepaid_minor": member.prepaid_minor,
             "counted_points": counted["points"], "counted_prepaid": counted["prepaid"]}
-    queued = _queued(session)
-    seq = queued.get((station_id, member_id)) if coalesce else None
-    if seq is None or seq <= cursor.sent_upto or session.execute(update(D).where(
-            D.c.station_id == station_id, D.c.stream == STREAM, D.c.seq == seq,
-            D.c.entity_id == member_id).values(body=body)).rowcount != 1:
-        seq = enqueue_downlink(session, station_id, STREAM, SNAPSHOT, member_id, body, now)
-    queued[(station_id, member_id)] = seq
+    seq = enqueue_downlink(session, station_id, STREAM, SNAPSHOT, member_id, body, now)
     session.execute(update(E).where(*unmarked).values(reported_seq=seq))
     insert_ignore(session, S, [{"member_id": member_id, "station_id": station_id, "first_seen_at": now}])
     return seq
-
-
-def _queued(session: Session) -> dict[tuple[str, str], int]:
-    """(station, member) -> seq of the snapshots queued in the session's current transaction."""
-    transaction = session.get_transaction()
-    held = session.info.get(_QUEUED)
-    if held is None or held[0] is not transaction:
-        held = session.info[_QUEUED] = (transaction, {})
-    return held[1]
 
 
 # -- for people ---------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from edge.services import ledgers
 from edge.services.hq_updates import apply_member
@@ -226,17 +225,32 @@ def test_a_points_event_without_its_entry_is_refused(hq_engine):
         to_hq(hq_engine, STATION_ID, [{"type": "points.earned", "entity_id": "m-1", "body": {"points": 5}}])
 
 
-def test_a_snapshot_already_sent_is_not_rewritten(hq_engine):
+def test_one_snapshot_per_transaction_from_what_it_kept(hq_engine):
+    from sync.hq.db import Driver
+
     profile = {"type": "member.created", "entity_id": "m-1", "hlc": "1", "body": {
         "member": {"id": "m-1", "phone": "13700137000", "name": "", "tier": "guest", "version": 1}}}
-    earn = {"type": "points.earned", "entity_id": "m-1", "hlc": "2",
-            "body": {"entry_id": "p-1", "member_id": "m-1", "points": 10}}
+    earns = [{"type": "points.earned", "entity_id": "m-1", "hlc": "2",
+              "body": {"entry_id": f"p-{i}", "member_id": "m-1", "points": 10}} for i in range(3)]
+    driver = Driver(hq_engine)
     with transaction(hq_engine) as session:
         effects.on_station_event(session, STATION_ID, profile, utc_now())
-        session.execute(text("UPDATE hq_down_cursor SET sent_upto = 1"))  # handed out within the transaction
-        effects.on_station_event(session, STATION_ID, earn, utc_now())
-    assert [(seq, body["points"]) for seq, body in snapshots(hq_engine, STATION_ID)] == [(1, 0), (2, 10)]
+        for i, earn in enumerate(earns):  # each in a savepoint, as the ingest applies them; the second fails
+            with pytest.raises(RuntimeError) if i == 1 else _nothing(), driver.savepoint(driver.cursor(session)):
+                effects.on_station_event(session, STATION_ID, earn, utc_now())
+                if i == 1:
+                    raise RuntimeError("this event's effect failed")
+    (_, body), = snapshots(hq_engine, STATION_ID)
+    assert (body["points"], body["counted_points"]) == (20, ["p-0", "p-2"])
+    with transaction(hq_engine) as session:  # a transaction that changes no member queues nothing
+        effects.on_station_event(session, STATION_ID, earns[0], utc_now())
+    assert len(snapshots(hq_engine, STATION_ID)) == 1
 
+
+def _nothing():
+    from contextlib import nullcontext
+
+    return nullcontext()
 
 def test_hq_member_show_and_snapshot_from_the_command_line(tmp_path, sqlite_hq):
     station = station_at(tmp_path / "station")
@@ -263,3 +277,70 @@ def test_hq_member_show_and_snapshot_from_the_command_line(tmp_path, sqlite_hq):
     assert missing.returncode == 4 and "no member" in missing.stderr
     station.store.close()
 
+
+# -- over a real Mosquitto --------------------------------------------------------------------------
+
+
+def member_row(station: Station, member_id: str) -> tuple | None:
+    with station.store.read() as conn:
+        row = conn.execute("SELECT m.phone, b.points_snapshot, b.prepaid_snapshot_minor FROM member m"
+                           " JOIN member_balance b ON b.member_id = m.id WHERE m.id = ?", (member_id,)).fetchone()
+    return None if row is None else tuple(row)
+
+
+def uncounted(station: Station, member_id: str) -> int:
+    with station.store.read() as conn:
+        return conn.execute("SELECT (SELECT count(*) FROM points_entry WHERE member_id = ? AND NOT counted_by_hq)"
+                            " + (SELECT count(*) FROM prepaid_entry WHERE member_id = ? AND NOT counted_by_hq)",
+                            (member_id, member_id)).fetchone()[0]
+
+
+def hq_ledger(engine) -> list[tuple]:
+    return hq_rows(engine, "SELECT member_id, points, prepaid_minor, version FROM hq_member ORDER BY member_id") + \
+        hq_rows(engine, "SELECT station_id, stream, last_seq FROM hq_down_cursor ORDER BY station_id, stream") + \
+        hq_rows(engine, "SELECT count(*) FROM hq_member_entry")
+
+
+def test_offline_points_and_prepaid_reach_hq_and_come_back_as_a_snapshot_to_both_stations(
+        tmp_path, broker, keys, hq_engine, runners):
+    home, other = station_at(tmp_path / "home"), station_at(tmp_path / "other", OTHER_ID)
+    other_signer = Signer.generate(f"{OTHER_ID}-2026")
+    other_key, _ = other_signer.save(tmp_path / "other-keys")
+    (keys.station_pubs / f"{other_signer.kid}.pub").write_bytes(other_signer.public_pem())
+    start_hq(runners, hq_engine, keys, broker)
+    home_sync = start_station_sync(runners, home, sync_settings(broker, keys))
+    other_sync = start_station_sync(runners, other, sync_settings(broker, keys, signing_key=str(other_key)))
+
+    member_id = enroll(home, phone="13900139000", name="Li", tier="gold").member.id
+    wait_until(lambda: member_row(home, member_id) == ("13900139000", 0, 0) and backlog(home) == 0
+               and hq_rows(hq_engine, "SELECT phone FROM hq_member") == [("13900139000",)], what="member at HQ")
+    with transaction(hq_engine) as session:  # HQ introduces the member to the second station
+        resend_snapshot(session, "13900139000", utc_now(), OTHER_ID)
+    wait_until(lambda: member_row(other, member_id) == ("13900139000", 0, 0), what="member at the other station")
+
+    broker.stop()
+    wait_until(lambda: not home_sync.link.connected and not other_sync.link.connected, what="stations offline")
+    spend(home, member_id)
+    shown = balances(home, member_id)
+    assert shown == (70, 3800) and uncounted(home, member_id) == 4 and backlog(home) > 0
+    broker.start()
+
+    wait_until(lambda: uncounted(home, member_id) == 0, what="HQ's snapshot counted the station's entries")
+    assert hq_balance(hq_engine, member_id) == shown
+    assert member_row(home, member_id) == ("13900139000", 70, 3800)
+    assert balances(home, member_id) == shown  # the snapshot changed what the station shows by nothing
+    wait_until(lambda: member_row(other, member_id) == ("13900139000", 70, 3800), what="the other station's snapshot")
+    assert balances(other, member_id) == shown
+    wait_until(lambda: backlog(home) == 0, what="home drained")
+
+    # every event again (a resend after lost acks): HQ's ledger and the downlink stay as they are
+    before = hq_ledger(hq_engine)
+    runners.remove(home_runner := runners[1])
+    home_runner.stop()
+    with home.store.write() as conn:
+        conn.execute("UPDATE outbox SET acked_at = NULL")
+        conn.execute("DELETE FROM sync_uplink")
+    start_station_sync(runners, reopen(home), sync_settings(broker, keys))
+    wait_until(lambda: backlog(home) == 0, what="the resent events acked again")
+    assert hq_ledger(hq_engine) == before
+    assert balances(home, member_id) == balances(other, member_id) == shown

@@ -111,7 +111,11 @@ def test_a_member_snapshot_replaces_the_balance_and_counts_the_stations_entries(
         earn_points(conn, station, member_id=member.id, points=7, now=now)  # HQ has not counted this one
     start_hq(runners, hq_engine, keys, broker)
     start_station_sync(runners, station, sync_settings(broker, keys))
-    snapshot = {"member_id": member.id, "phone": "13800138000", "name": "Zhang", "tier": "gold", "points": 1100,
+    # HQ's own snapshot, once it has folded the station's entries, counts them: the balance stays
+    wait_until(lambda: _counted(station) == 2 and backlog(station) == 0, what="HQ's snapshot applied")
+    assert _points(station, member.id) == 107
+    # a later snapshot (another station's deltas, a correction at HQ) replaces the balance
+    snapshot = {"member_id": member.id, "phone": "13800138000", "name": "Zhang", "tier": "gold", "points": 1107,
                 "prepaid_minor": 5000, "counted_points": [counted], "counted_prepaid": []}
     with transaction(hq_engine) as session:
         enqueue_downlink(session, STATION_ID, "member", "member.snapshot", member.id, snapshot, utc_now())
@@ -119,6 +123,11 @@ def test_a_member_snapshot_replaces_the_balance_and_counts_the_stations_entries(
     with station.store.read() as conn:
         assert conn.execute("SELECT tier, name FROM member WHERE id = ?", (member.id,)).fetchone()[:] == ("gold",
                                                                                                           "Zhang")
+
+
+def _counted(station):
+    with station.store.read() as conn:
+        return conn.execute("SELECT count(*) FROM points_entry WHERE counted_by_hq").fetchone()[0]
 
 
 def _points(station, member_id):
