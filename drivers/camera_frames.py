@@ -1,20 +1,20 @@
 """Grayscale camera frames for QR decoding: the luma plane where the backend gives it, read ahead on a thread.
 
-Luma. A QR decoder needs one 8-bit plane. Cameras and video files carry YUV, whose Y
-plane is that image; OpenCV by default converts YUV to BGR, and the driver then converts
-BGR back to gray. With `CAP_PROP_CONVERT_RGB=0` requested when the capture is opened,
-OpenCV's FFmpeg backend (video files, RTSP) hands back the Y plane of planar YUV as an
-(height, width) uint8 array and skips both conversions (measured on a 1280x720 I420 file:
-0.38 ms a frame instead of 0.68 ms plus the colour conversion). That plane is not luma in
-every case: toggling the property after opening returns garbage, H.264 has been reported
-to return a plane that is not luma, packed RGB files give a plane of the right shape that
-is not luma, and V4L2 returns the device's own pixel format (YUYV, MJPEG). So the plane is
-trusted only after a check, once per device:
-the first frame read with conversion off must have the frame's shape and correlate
-(>= LUMA_MIN_CORRELATION) with the gray of a frame read with conversion on. Anything else
-falls back to BGR plus cvtColor, which every backend supports. OpenCV logs a warning for
-every frame it returns in the source's format; once a device reads luma, OpenCV's own log
-is set to errors only (process-wide: the camera driver is OpenCV's only user here).
+Luma. A QR decoder needs one 8-bit plane. Cameras and video files carry YUV, whose Y plane
+is that image; OpenCV by default converts YUV to BGR, and the driver then converts BGR
+back to gray. With `CAP_PROP_CONVERT_RGB=0` requested when the capture is opened, OpenCV's
+FFmpeg backend (video files, RTSP) hands back the Y plane of planar YUV as an (height,
+width) uint8 array and skips both conversions (measured on a 1280x720 I420 file: 0.38 ms a
+frame instead of 0.68 ms plus the colour conversion). That plane is not luma in every
+case: toggling the property after opening returns garbage, H.264 has been reported to
+return a plane that is not luma, packed RGB files give a plane of the right shape that is
+not luma, and V4L2 returns the device's own pixel format (YUYV, MJPEG). So the plane is
+trusted only after a check, once per device: the first frame read with conversion off must
+have the frame's shape and correlate (>= LUMA_MIN_CORRELATION) with the gray of a frame
+read with conversion on. Anything else falls back to BGR plus cvtColor, which every
+backend supports. OpenCV logs a warning for every frame it returns in the source's format;
+once a device reads luma, OpenCV's own log is set to errors only (process-wide: the camera
+driver is OpenCV's only user here).
 
 Read-ahead. `FrameGrabber` grabs and converts the next frame on its own thread while the
 caller decodes the current one, through a queue of QUEUE_DEPTH frames. A finite input
@@ -50,7 +50,7 @@ _GRABBER_JOIN = 2.0
 class Frame:
     gray: Any  # (height, width) uint8
     index: int  # position in the input, counting frames skipped by every_nth_frame
-    grabbed_at: float  # the source's monotonic clock when the frame was grabbed
+    grabbed_at: float  # the source's monotonic clock when the frame was read
 
 
 END = object()  # the input has ended (a video file)
