@@ -8,13 +8,13 @@ width) uint8 array and skips both conversions (measured on a 1280x720 I420 file:
 frame instead of 0.68 ms plus the colour conversion). That plane is not luma in every
 case: toggling the property after opening returns garbage, H.264 has been reported to
 return a plane that is not luma, packed RGB files give a plane of the right shape that is
-not luma, and V4L2 returns the device's own pixel format (YUYV, MJPEG). So the plane is
-trusted only after a check, once per device: the first frame read with conversion off must
-have the frame's shape and correlate (>= LUMA_MIN_CORRELATION) with the gray of a frame
-read with conversion on. Anything else falls back to BGR plus cvtColor, which every
-backend supports. OpenCV logs a warning for every frame it returns in the source's format;
-once a device reads luma, OpenCV's own log is set to errors only (process-wide: the camera
-driver is OpenCV's only user here).
+not luma, and V4L2 returns the device's own pixel format (YUYV, MJPEG; not tried on a
+device here). So the plane is trusted only after a check, once per device: the first frame
+read with conversion off must have the frame's shape and correlate (>=
+LUMA_MIN_CORRELATION) with the gray of a frame read with conversion on. Anything else
+falls back to BGR plus cvtColor, which every backend supports. OpenCV logs a warning for
+every frame it returns in the source's format; once a device reads luma, OpenCV's own log
+is set to errors only (process-wide: the camera driver is OpenCV's only user here).
 
 Read-ahead. `FrameGrabber` grabs and converts the next frame on its own thread while the
 caller decodes the current one, through a queue of QUEUE_DEPTH frames. A finite input
