@@ -6,7 +6,7 @@ run on a fresh database of the same kind).
 The ingest is fed in-process (`sync.hq.ingest.Ingest.handle_many`, signed batches of 200 events,
 one group of 8 messages per transaction, as `station-edge hq run` groups them): no broker, so the
 ratio is the member ledger's own cost. SQLite file always; PostgreSQL too when it answers at
-postgresql+psycopg://postgres@127.0.0.1:5432/test.
+127.0.0.1:5432 (a database of its own per run, as bench/hq_ingest.py makes them).
 
 Usage: python bench/hq_members.py [--quick] [--events N] [--members N]
 Headline figures come last, one per line: hq_members_<db>_events_per_s=, hq_members_<db>_vs_bookings=.
@@ -18,16 +18,15 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from hq_ingest import hq_database, postgres_available  # noqa: E402  (HQ databases as the ingest bench makes them)
+from sqlalchemy import text  # noqa: E402
 
 from edge.domain.hlc import Hlc  # noqa: E402
 from sync.envelope import batch_message, encode, new_message  # noqa: E402
@@ -37,7 +36,6 @@ from sync.signing import Keyring, Signer  # noqa: E402
 
 STATION, EPOCH = "BENCH-001", "epoch-1"
 SIGNER = Signer.generate(f"{STATION}-k1")
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH, GROUP = 200, 8
 LEDGER_TYPES = (("points.earned", "points", 10), ("points.redeemed", "points", -3),
                 ("prepaid.top_up", "amount_minor", 5000), ("prepaid.debit", "amount_minor", -1200))
@@ -96,33 +94,6 @@ def run(url: str, streams: dict[str, list[dict]]) -> float:
     return total / seconds
 
 
-@contextmanager
-def database(kind: str, directory: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{directory / f'hq-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-def postgres_available() -> bool:
-    try:
-        with create_engine(POSTGRES).connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception as err:  # no server: SQLite alone
-        print(f"PostgreSQL not usable ({type(err).__name__}); measuring SQLite only", file=sys.stderr)
-        return False
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 events (ends within ~30 s)")
@@ -134,9 +105,9 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="hq-members-bench-") as tmp:
         for kind in kinds:
-            with database(kind, Path(tmp)) as url:
+            with hq_database(kind, Path(tmp), "bookings") as url:
                 baseline = run(url, booking_events(count))
-            with database(kind, Path(tmp)) as url:
+            with hq_database(kind, Path(tmp), "members") as url:
                 ledger = run(url, member_events(count, args.members))
             print(f"{kind:<10} bookings {baseline:8.0f} events/s   points+prepaid over {args.members} members "
                   f"{ledger:8.0f} events/s")
