@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, event, or_, select, update
 from sqlalchemy.engine import Engine
@@ -70,9 +70,14 @@ class _Sql:
                      " RETURNING points, prepaid_minor")
 
 
-@cache
+_BY_ENGINE: WeakKeyDictionary[Engine, _Sql] = WeakKeyDictionary()
+
+
 def _statements(engine: Engine) -> _Sql:
-    return _Sql(Driver(engine))
+    sql = _BY_ENGINE.get(engine)
+    if sql is None:
+        sql = _BY_ENGINE[engine] = _Sql(Driver(engine))
+    return sql
 
 
 @dataclass
