@@ -44,15 +44,27 @@ def prepaid_balance(conn: Connection, member_id: str) -> int:
 
 
 def _lots(conn: Connection, member_id: str) -> list[Lot]:
+    """The member's points as lots: this station's earned lots with points left (counted by
+    HQ or not: HQ keeps no lots, so their expiry stays here) and the rest of the balance as
+    one lot of HQ's that never expires. When the balance is below what the lots hold, the
+    member spent some of them elsewhere: the soonest-expiring points are the ones taken as gone.
+    """
     rows = conn.execute(
-        "SELECT id, remaining, expires_at FROM points_entry"
-        " WHERE member_id = ? AND kind = 'earn' AND remaining > 0 AND NOT counted_by_hq",
+        "SELECT id, remaining, expires_at FROM points_entry WHERE member_id = ? AND kind = 'earn' AND remaining > 0",
         (member_id,),
     ).fetchall()
     local = [Lot(r["id"], r["remaining"], from_db_time(r["expires_at"]) if r["expires_at"] else None) for r in rows]
-    # what is left of HQ's balance once this station's own open lots are set aside
     hq_part = points_balance(conn, member_id) - sum(lot.remaining for lot in local)
-    return [Lot("hq", hq_part, None), *local] if hq_part > 0 else local
+    if hq_part >= 0:
+        return [Lot("hq", hq_part, None), *local] if hq_part > 0 else local
+    gone = -hq_part
+    kept = []
+    for lot in sorted(local, key=lambda lot: (lot.expires_at is None, lot.expires_at or datetime.max)):
+        taken = min(gone, lot.remaining)
+        gone -= taken
+        if lot.remaining > taken:
+            kept.append(Lot(lot.entry_id, lot.remaining - taken, lot.expires_at))
+    return kept
 
 
 def _points_entry(
@@ -132,8 +144,11 @@ def expire_points(conn: Connection, station: Station, *, now: datetime) -> int:
         lots = [Lot(row["id"], row["remaining"], from_db_time(row["expires_at"]))]
         for lot_id, points in lapsed(lots, now):
             conn.execute("UPDATE points_entry SET remaining = 0 WHERE id = ?", (lot_id,))
-            _points_entry(conn, station, member_id=row["member_id"], kind="expire", points=-points,
-                          reason=f"lot {lot_id} expired", now=now)
+            # points of the lot the member already spent at another station are not written off twice
+            points = min(points, max(0, points_balance(conn, row["member_id"])))
+            if points:
+                _points_entry(conn, station, member_id=row["member_id"], kind="expire", points=-points,
+                              reason=f"lot {lot_id} expired", now=now)
             total += points
     return total
 
