@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.cli import arguments
-from edge.cli.hq_commands import open_hq
+from edge.cli.hq_commands import in_hq_transaction
 from edge.cli.main import CliUsageError
 from edge.cli.output import emit_json, table
 from edge.cli.sync_commands import fail
@@ -76,16 +76,10 @@ def _aware(value: datetime | None, name: str) -> datetime:
 
 def _run(args: argparse.Namespace, work: Any) -> Any:
     """`work(session, now)` in one HQ transaction; an escrow refusal is a refused rule (exit 6)."""
-    from sync.hq.db import transaction
     from sync.hq.escrow import EscrowRefused
 
     try:
-        engine = open_hq(args)
-        try:
-            with transaction(engine) as session:
-                return work(session, datetime.now(UTC))
-        finally:
-            engine.dispose()
+        return in_hq_transaction(args, work)
     except EscrowRefused as err:
         raise RuleViolation(str(err)) from err
 
