@@ -92,8 +92,8 @@ async def test_a_plate_prompt_from_the_daemon_shows_live_and_enter_confirms_it(e
 
 async def test_a_prompt_opened_from_the_board_is_dismissed_with_d(empty_station):
     wanted = _book(empty_station, "沪A12348", 9)
-    prompt = live_state.create_plate_prompt(empty_station, "沪A1234B", 0.72, "gate-anpr",
-                                            [PromptCandidate(wanted.id, wanted.code, wanted.plate, 0.5)], now=NOW)
+    live_state.create_plate_prompt(empty_station, "沪A1234B", 0.72, "gate-anpr",
+                                [PromptCandidate(wanted.id, wanted.code, wanted.plate, 0.5)], now=NOW)
     empty_station.clock = lambda: local(8, 50).astimezone(UTC)
     app = StationApp(empty_station)
     async with app.run_test(size=(100, 30)) as pilot:
