@@ -12,6 +12,8 @@ from sync.errors import SyncError
 from sync.station.client import StationSync
 
 log = logging.getLogger(__name__)
+# how long the daemon waits on SIGTERM for sync to finish its transaction and disconnect
+STOP_WAIT_S = 20
 
 
 async def run_sync(station: Station, stop: asyncio.Event) -> None:
@@ -31,4 +33,7 @@ async def run_sync(station: Station, stop: asyncio.Event) -> None:
     thread.start()
     await stop.wait()
     thread_stop.set()
-    await asyncio.to_thread(thread.join, 20)
+    await asyncio.to_thread(thread.join, STOP_WAIT_S)
+    if thread.is_alive():
+        # the daemon closes the database next: say why the sync thread may complain of it
+        log.warning("sync with HQ did not stop within %d s; the daemon stops without it", STOP_WAIT_S)
