@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -83,10 +84,15 @@ def start_options(
     return options
 
 
+def _start(cell: Cell) -> datetime:
+    return cell.start
+
+
 def window_at(grid: Sequence[Cell], start: datetime, need: int) -> tuple[Cell, ...]:
     """The `need` consecutive cells from `start`, or RuleViolation naming why they don't exist."""
-    index = next((i for i, cell in enumerate(grid) if cell.start == start), None)
-    if index is None:
+    # the grid is in time order: a binary search finds the start (it runs for every booking)
+    index = bisect_left(grid, start, key=_start)
+    if index == len(grid) or grid[index].start != start:
         raise RuleViolation(f"{start.isoformat()} is not the start of a bookable slot (closed, or off the slot grid)")
     window = tuple(grid[index : index + need])
     if len(window) < need or window[-1].segment != window[0].segment:

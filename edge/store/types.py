@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, Text
@@ -12,6 +13,9 @@ from sqlalchemy.types import TypeDecorator
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
+# the same instants (slot starts, today's bounds) are formatted again and again, and strftime
+# costs more than the cache's lookup; equal instants in other zones share one entry rightly
+@lru_cache(maxsize=8192)
 def to_db_time(instant: datetime) -> str:
     """An aware instant as the stored text: sortable, second precision, always UTC."""
     if instant.tzinfo is None:
