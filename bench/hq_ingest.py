@@ -561,10 +561,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hq-ingest-") as tmp:
         directory = Path(tmp)
         keys_dir = directory / "station-keys"
-        keys_dir.mkdir()
         for sid in ids:
-            signer = station_signer(sid)
-            (keys_dir / f"{signer.kid}.pub").write_bytes(signer.public_pem())
+            station_signer(sid).publish(keys_dir)
         hq_key, _ = Signer.generate("hq-bench").save(directory / "hq-keys")
         results = [measure(name, database, workers, ids, directory, keys_dir, hq_key, shape)
                    for name, database, workers in configurations]

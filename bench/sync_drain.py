@@ -137,10 +137,8 @@ def drain_rate(work: Path, port: int, station, events: int) -> float:
     station_key_path, _ = station_key.save(work / "station-keys")
     hq_key_path, _ = hq_key.save(work / "hq-keys")
     station_pubs, hq_pubs = work / "station-pubs", work / "hq-pubs"
-    station_pubs.mkdir()
-    hq_pubs.mkdir()
-    (station_pubs / f"{station_key.kid}.pub").write_bytes(station_key.public_pem())
-    (hq_pubs / f"{hq_key.kid}.pub").write_bytes(hq_key.public_pem())
+    station_key.publish(station_pubs)
+    hq_key.publish(hq_pubs)
     hq = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "hq", "run", "--db", str(work / "hq.db"),
                            "--broker", f"127.0.0.1:{port}", "--station-keys", str(station_pubs),
                            "--signing-key", str(hq_key_path)], cwd=ROOT,

@@ -89,7 +89,6 @@ class Signer:
         """Write `{kid}.key` (mode 0600, never world-readable, even briefly) and `{kid}.pub`."""
         directory = Path(directory)
         private_path = directory / f"{self.kid}{PRIVATE_SUFFIX}"
-        public_path = directory / f"{self.kid}{PUBLIC_SUFFIX}"
         private_pem = self._private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         try:
@@ -98,10 +97,20 @@ class Signer:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(private_pem)
             os.chmod(private_path, 0o600)  # O_CREAT's mode does not apply to an existing file
-            public_path.write_bytes(self.public_pem())
         except OSError as err:
             raise SyncError(f"cannot write key files for {self.kid} in {directory}: {err.strerror or err}") from err
-        return private_path, public_path
+        return private_path, self.publish(directory)
+
+    def publish(self, keyring_directory: str | os.PathLike[str]) -> Path:
+        """Write `{kid}.pub` into a keyring directory (made if missing), where `Keyring.load` finds it."""
+        directory = Path(keyring_directory)
+        public_path = directory / f"{self.kid}{PUBLIC_SUFFIX}"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            public_path.write_bytes(self.public_pem())
+        except OSError as err:
+            raise SyncError(f"cannot write {public_path}: {err.strerror or err}") from err
+        return public_path
 
 
 class Keyring:

@@ -68,8 +68,7 @@ def _keys(folder: Path, station_id: str) -> tuple[Path, Path, Path, Path]:
     if not (station_key.is_file() and hq_key.is_file()):
         for signer, pubs in ((Signer.generate(f"{station_id}-DEMO"), station_pubs), (Signer.generate("HQ-DEMO"), hq_pubs)):
             signer.save(folder)
-            pubs.mkdir(exist_ok=True)
-            (pubs / f"{signer.kid}.pub").write_bytes(signer.public_pem())
+            signer.publish(pubs)
     return station_key, hq_key, station_pubs, hq_pubs
 
 

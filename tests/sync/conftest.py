@@ -124,10 +124,8 @@ def keys(tmp_path: Path) -> Keys:
     station_key, _ = station.save(tmp_path / "station-keys")
     hq_key, _ = hq.save(tmp_path / "hq-keys")
     station_pubs, hq_pubs = tmp_path / "station-pubs", tmp_path / "hq-pubs"
-    station_pubs.mkdir()
-    hq_pubs.mkdir()
-    (station_pubs / f"{station.kid}.pub").write_bytes(station.public_pem())
-    (hq_pubs / f"{hq.kid}.pub").write_bytes(hq.public_pem())
+    station.publish(station_pubs)
+    hq.publish(hq_pubs)
     return Keys(station, hq, station_key, station_pubs, hq_key, hq_pubs)
 
 

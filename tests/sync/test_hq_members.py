@@ -306,7 +306,7 @@ def test_offline_points_and_prepaid_reach_hq_and_come_back_as_a_snapshot_to_both
     home, other = station_at(tmp_path / "home"), station_at(tmp_path / "other", OTHER_ID)
     other_signer = Signer.generate(f"{OTHER_ID}-2026")
     other_key, _ = other_signer.save(tmp_path / "other-keys")
-    (keys.station_pubs / f"{other_signer.kid}.pub").write_bytes(other_signer.public_pem())
+    other_signer.publish(keys.station_pubs)
     start_hq(runners, hq_engine, keys, broker)
     home_sync = start_station_sync(runners, home, sync_settings(broker, keys))
     other_sync = start_station_sync(runners, other, sync_settings(broker, keys, signing_key=str(other_key)))
