@@ -9,6 +9,7 @@ from edge.errors import NotFound, RuleViolation
 
 # what a service item is: the catalogue's categories (reports, coupons and fleet rules use them)
 SERVICE_CATEGORIES = ("fuel", "maintenance", "inspection", "wash", "film", "value_added")
+_PLAN_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +81,20 @@ class Catalog:
     packages: Mapping[str, Package]
     bays: Mapping[str, Bay]
     technicians: Mapping[str, Technician]
+    # resolved plans by the codes asked for: the catalogue is immutable, and every booking asks
+    _plans: dict[tuple[str, ...], WorkPlan] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def plan(self, codes: Iterable[str]) -> WorkPlan:
+        """Resolve service or package codes into one work plan (RuleViolation / NotFound say why not)."""
+        key = tuple(codes)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.clear()
+            plan = self._plans[key] = self._resolve(key)
+        return plan
+
+    def _resolve(self, codes: tuple[str, ...]) -> WorkPlan:
         """Resolve service or package codes into one work plan.
 
         Durations add up (one car, one bay, services one after another); the bay's

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from edge.errors import RuleViolation
@@ -49,6 +50,8 @@ def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
 
+# a booking normalises its plate, then registers the vehicle with it: the second call is a lookup
+@lru_cache(maxsize=4096)
 def normalize_plate(text: str) -> str:
     """'沪ａ·１２３４５' -> '沪A12345': NFKC folds full-width forms, separators go, case is upper."""
     folded = unicodedata.normalize("NFKC", text)

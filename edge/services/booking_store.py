@@ -23,6 +23,10 @@ _COLUMNS = (
     " services, package_code, price_minor, currency, price_version, hold_until, notes, reason,"
     " version, created_at, updated_at"
 )
+_COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
+_SERVICES = _COLUMN_NAMES.index("services")
+_INSERT = f"INSERT INTO booking ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMN_NAMES))})"
+_UPDATE = f"UPDATE booking SET {', '.join(f'{name} = ?' for name in _COLUMN_NAMES[1:])} WHERE id = ?"
 
 _INSTANTS = ("start_at", "end_at", "created_at", "updated_at", "hold_until")
 # a booking's cells lie within its opening day: a day from its start bounds them
@@ -74,10 +78,12 @@ class BookingRecord:
         data["state"] = str(self.state)
         return data
 
-    def _params(self) -> tuple:
-        data = self.to_json()
-        data["services"] = json.dumps(data["services"])
-        return tuple(data[name.strip()] for name in _COLUMNS.split(","))
+
+def _row_params(data: dict[str, Any]) -> list[Any]:
+    """The booking's column values from its JSON form (services as stored JSON text)."""
+    params = [data[name] for name in _COLUMN_NAMES]
+    params[_SERVICES] = json.dumps(data["services"])
+    return params
 
 
 def get_booking(conn: Connection, ref: str) -> BookingRecord:
@@ -95,14 +101,17 @@ def query_bookings(conn: Connection, where: str, params: tuple) -> list[BookingR
     return [BookingRecord.from_row(row) for row in rows]
 
 
-def record_event(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> None:
-    """The outbox row for the booking's latest version (idem key = booking id + version)."""
+def record_event(
+    conn: Connection, station: Station, booking: BookingRecord, event_type: str, data: dict[str, Any] | None = None
+) -> None:
+    """The outbox row for the booking's latest version (idem key = booking id + version);
+    `data` is the booking's JSON form when the caller has it already."""
     append_event(
         conn,
         event_type=event_type,
         entity_id=booking.id,
         idem_key=f"booking:{booking.id}:{booking.version}",
-        body={"booking": booking.to_json(), "station": station.settings.station.id},
+        body={"booking": booking.to_json() if data is None else data, "station": station.settings.station.id},
         now=booking.updated_at,
     )
 
@@ -113,10 +122,10 @@ def insert_booking(conn: Connection, station: Station, booking: BookingRecord, e
     Six-letter codes are short enough to read out on the phone, so a busy station will meet
     the same code twice: the code's unique index notices, and the booking draws another.
     """
-    placeholders = ", ".join("?" * len(_COLUMNS.split(",")))
     for _attempt in range(8):
+        data = booking.to_json()
         try:
-            conn.execute(f"INSERT INTO booking ({_COLUMNS}) VALUES ({placeholders})", booking._params())
+            conn.execute(_INSERT, _row_params(data))
             break
         except IntegrityError as err:
             if "booking.code" not in str(err):
@@ -124,7 +133,7 @@ def insert_booking(conn: Connection, station: Station, booking: BookingRecord, e
             booking = replace(booking, code=short_code())
     else:
         raise RuntimeError("could not draw an unused booking code in 8 attempts")
-    record_event(conn, station, booking, event_type)
+    record_event(conn, station, booking, event_type, data)
     return booking
 
 
@@ -133,10 +142,10 @@ def update_booking(
 ) -> BookingRecord:
     """Apply `changes` as the booking's next version and write its event."""
     updated = replace(booking, **changes, version=booking.version + 1, updated_at=now)
-    assignments = ", ".join(f"{name.strip()} = ?" for name in _COLUMNS.split(",")[1:])
-    params = updated._params()
-    conn.execute(f"UPDATE booking SET {assignments} WHERE id = ?", (*params[1:], updated.id))
-    record_event(conn, station, updated, event_type)
+    data = updated.to_json()
+    params = _row_params(data)
+    conn.execute(_UPDATE, (*params[1:], updated.id))
+    record_event(conn, station, updated, event_type, data)
     return updated
 
 

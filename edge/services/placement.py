@@ -160,17 +160,18 @@ def _choose_technician(
     # live capacity: who clocked out (or never came) today gets no more of today's work
     absent = absent_technicians(conn, station, day=day, now=now)
     rostered = [t for t in candidates if t.id not in absent and on_shift(station.shifts(t, day), start, end)]
-    first, last = day_bounds(day, station.tz)
     ids = [t.id for t in rostered]
-    cells = [to_db_time(cell.start) for cell in window]
     load: dict[str, int] = {}
     busy: set[str] = set()
     if ids:
+        # one pass over today's claims of the rostered: each one's load, and whether the window's
+        # cells (consecutive grid starts, first to last) hold a claim of theirs
+        first, last = day_bounds(day, station.tz)
         rows = conn.execute(
-            f"SELECT technician_id, count(*), sum(slot_start IN ({', '.join('?' * len(cells))}))"
-            f" FROM technician_claim WHERE technician_id IN ({', '.join('?' * len(ids))})"
-            " AND slot_start >= ? AND slot_start < ? GROUP BY technician_id",
-            (*cells, *ids, to_db_time(first), to_db_time(last)),
+            f"SELECT technician_id, count(*), max(slot_start BETWEEN ? AND ?) FROM technician_claim"
+            f" WHERE technician_id IN ({', '.join('?' * len(ids))}) AND slot_start >= ? AND slot_start < ?"
+            " GROUP BY technician_id",
+            (to_db_time(window[0].start), to_db_time(window[-1].start), *ids, to_db_time(first), to_db_time(last)),
         )
         for technician_id, claimed_today, clashes in rows:
             load[technician_id] = claimed_today
