@@ -7,6 +7,7 @@ latency with a long booking history.
 (b) station-edge bookings through the service layer (tier rules, conflict-checked slot and
     technician claims, booking row, outbox row; WAL + FULL), printed as (b)/(a);
 (b') (b) again once the history of (c) is loaded: a booking's cost must not grow with it;
+    (a) and (b) run in alternating rounds, so drift in this VM's speed falls on both alike;
 (c) availability of a whole day, all bays, with N historical bookings in the store: p50/p99.
 
 Usage: python bench/booking.py [--quick] [--history N] [--bookings N]
@@ -37,6 +38,7 @@ from edge.store.types import to_db_time  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 BAYS_PER_KIND = 10
+ROUNDS = 10
 
 
 def bench_config() -> str:
@@ -87,29 +89,40 @@ hold_minutes = 15
 """
 
 
-def raw_inserts_per_second(work: Path, count: int, existing: int = 100_000) -> float:
-    path = work / "raw.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute('CREATE TABLE bookings (id TEXT PRIMARY KEY, bay TEXT, start TEXT, "end" TEXT, status TEXT, payload TEXT)')
-    conn.execute('CREATE INDEX ix_bookings_bay_start ON bookings (bay, start, "end", status)')
+class RawTable:
+    """(a): single-row INSERTs, one transaction each, WAL + synchronous=FULL, into a
+    `existing`-row bookings table with UUIDv4 keys and a covering (bay, start, end, status) index."""
 
-    def row(i: int) -> tuple:
+    def __init__(self, path: Path, existing: int = 100_000) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = FULL")
+        self.conn.execute(
+            'CREATE TABLE bookings (id TEXT PRIMARY KEY, bay TEXT, start TEXT, "end" TEXT, status TEXT, payload TEXT)'
+        )
+        self.conn.execute('CREATE INDEX ix_bookings_bay_start ON bookings (bay, start, "end", status)')
+        self.conn.execute("BEGIN")
+        self.conn.executemany("INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?)", (self._row(i) for i in range(existing)))
+        self.conn.execute("COMMIT")
+        self.made = existing
+
+    @staticmethod
+    def _row(i: int) -> tuple:
         start = f"2027-01-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
         return (str(uuid.uuid4()), f"B{i % 20}", start, start, "confirmed", '{"plate":"沪A12345","services":["OIL"]}')
 
-    conn.execute("BEGIN")
-    conn.executemany("INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?)", (row(i) for i in range(existing)))
-    conn.execute("COMMIT")
-    began = time.perf_counter()
-    for i in range(count):
-        conn.execute("BEGIN")
-        conn.execute("INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?)", row(existing + i))
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - began
-    conn.close()
-    return count / elapsed
+    def insert(self, count: int) -> float:
+        """Seconds taken by `count` more single-row transactions."""
+        began = time.perf_counter()
+        for _ in range(count):
+            self.conn.execute("BEGIN")
+            self.conn.execute("INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?)", self._row(self.made))
+            self.conn.execute("COMMIT")
+            self.made += 1
+        return time.perf_counter() - began
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def cells(first_day: date, count: int) -> list[tuple[str, str, datetime]]:
@@ -127,16 +140,33 @@ def cells(first_day: date, count: int) -> list[tuple[str, str, datetime]]:
     return out[:count]
 
 
-def station_bookings_per_second(station, count: int, *, days_ahead: int = 2) -> float:
-    wanted = cells(date.today() + timedelta(days=days_ahead), count)
-    # warm the catalogue and the code paths outside the timing
-    station.catalog()
-    began = time.perf_counter()
-    for i, (service, bay, start) in enumerate(wanted):
-        bookings.book(station, services=[service], start=start, bay_id=bay, plate=f"沪B{i % 100000:05d}",
-                      channel="phone")
-    elapsed = time.perf_counter() - began
-    return count / elapsed
+class StationBookings:
+    """(b): bookings through the service layer, on distinct cells from `days_ahead` days on."""
+
+    def __init__(self, station, count: int, *, days_ahead: int) -> None:
+        self.station = station
+        self.wanted = cells(date.today() + timedelta(days=days_ahead), count)
+        self.made = 0
+        station.catalog()  # warm the catalogue outside the timing
+
+    def book(self, count: int) -> float:
+        """Seconds taken by the next `count` bookings."""
+        began = time.perf_counter()
+        for service, bay, start in self.wanted[self.made : self.made + count]:
+            bookings.book(self.station, services=[service], start=start, bay_id=bay,
+                          plate=f"沪B{self.made % 100000:05d}", channel="phone")
+            self.made += 1
+        return time.perf_counter() - began
+
+
+def interleaved_rates(raw: RawTable, ours: StationBookings, raw_count: int, count: int) -> tuple[float, float]:
+    """(a) and (b) per second, measured in alternating rounds: this VM's disk and CPU speed
+    drift within a run, and two rates taken a minute apart would carry that drift into their ratio."""
+    raw_seconds = our_seconds = 0.0
+    for round_ in range(ROUNDS):
+        raw_seconds += raw.insert(raw_count * (round_ + 1) // ROUNDS - raw_count * round_ // ROUNDS)
+        our_seconds += ours.book(count * (round_ + 1) // ROUNDS - count * round_ // ROUNDS)
+    return raw_count / raw_seconds, count / our_seconds
 
 
 def load_history(station, count: int) -> None:
@@ -212,19 +242,23 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        raw = raw_inserts_per_second(work, raw_count)
+        table = RawTable(work / "raw.db")
         config = work / "bench.toml"
         config.write_text(bench_config(), encoding="utf-8")
         station = init_station(config, work / "station")
-        ours = station_bookings_per_second(station, count)
+        raw, ours = interleaved_rates(table, StationBookings(station, count, days_ahead=2), raw_count, count)
         print(f"(a) raw sqlite3 single-row tx, WAL+FULL: {raw:,.0f} tx/s over {raw_count:,}")
-        print(f"(b) station-edge durable bookings:       {ours:,.0f} bookings/s over {count:,}")
+        print(f"(b) station-edge durable bookings:       {ours:,.0f} bookings/s over {count:,}"
+              f" (in {ROUNDS} rounds alternating with (a))")
         began = time.perf_counter()
         load_history(station, history)
         print(f"    loaded {history:,} historical bookings in {time.perf_counter() - began:.1f} s")
         # the same bookings again on a station with a long history: the cost must not grow with it
-        with_history = station_bookings_per_second(station, count, days_ahead=60)
-        print(f"(b') the same with {history:,} bookings of history:  {with_history:,.0f} bookings/s")
+        raw_again, with_history = interleaved_rates(
+            table, StationBookings(station, count, days_ahead=60), raw_count, count)
+        table.close()
+        print(f"(b') the same with {history:,} bookings of history:  {with_history:,.0f} bookings/s"
+              f" (raw alongside: {raw_again:,.0f} tx/s)")
         latencies = availability_latencies(station, 200 if args.quick else 1_000)
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
         print(f"(c) whole-day availability, {len(station.catalog().bays)} bays, {history:,} history: "
@@ -237,7 +271,7 @@ def main() -> None:
     print(f"history_bookings={history}")
     print(f"availability_p50_ms={p50:.3f}")
     print(f"bookings_with_history_per_s={with_history:.0f}")
-    print(f"history_commit_ratio={with_history / raw:.2f}")
+    print(f"history_commit_ratio={with_history / raw_again:.2f}")
     print(f"commit_ratio={ours / raw:.2f}")
     print(f"availability_p99_ms={p99:.3f}")
 

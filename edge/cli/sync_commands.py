@@ -10,8 +10,10 @@ import threading
 
 from edge.cli.output import emit_json, table
 from edge.config import ConfigError
+from edge.domain.events import STREAM_PRIORITY
 from edge.services.station import Station, open_station
 from edge.services.sync_status import sync_status
+from edge.store.outbox import last_seq
 from sync.errors import SyncError
 
 EXIT_SYNC = 9  # the sync link, a key file or HQ's database failed (docs/cli.md)
@@ -76,9 +78,9 @@ def sync_show(args: argparse.Namespace) -> None:
 def _marks(station: Station) -> dict:
     with station.store.read() as conn:
         epoch = conn.execute("SELECT epoch FROM node WHERE id = 1").fetchone()[0]
-        uplink = {r["stream"]: {"written": r["last_seq"], "acked_upto": r["acked_upto"] or 0} for r in conn.execute(
-            "SELECT s.stream, s.last_seq, u.acked_upto FROM outbox_seq s LEFT JOIN sync_uplink u"
-            " ON u.epoch = s.epoch AND u.stream = s.stream WHERE s.epoch = ? ORDER BY s.stream", (epoch,))}
+        acked = dict(conn.execute("SELECT stream, acked_upto FROM sync_uplink WHERE epoch = ?", (epoch,)).fetchall())
+        uplink = {str(stream): {"written": written, "acked_upto": acked.get(stream, 0)}
+                  for stream in sorted(STREAM_PRIORITY) if (written := last_seq(conn, epoch, stream))}
         downlink = {r["stream"]: r["applied_upto"] for r in conn.execute(
             "SELECT stream, applied_upto FROM sync_downlink ORDER BY stream")}
     return {"epoch": epoch, "uplink": uplink, "downlink": downlink}

@@ -54,33 +54,30 @@ def start_options(
         t.id: rostered_cells(t, day, grid, tz) - frozenset(technician_claims.get(t.id, ()))
         for t in technicians
     }
+    # the windows of the day and who could work each: the same for every bay, so found once
+    windows: list[tuple[tuple[datetime, ...], tuple[str, ...]]] = []
+    for i in range(len(grid) - need + 1):
+        window = grid[i : i + need]
+        if window[0].segment != window[-1].segment:
+            continue
+        if not_before is not None and window[0].start < not_before:
+            continue
+        starts = tuple(cell.start for cell in window)
+        tech_ids: tuple[str, ...] = ()
+        if plan.skills:
+            tech_ids = tuple(t for t, free in free_of_tech.items() if free.issuperset(starts))
+            if not tech_ids:
+                continue
+        windows.append((starts, tech_ids))
+    length = timedelta(minutes=plan.duration_minutes)
     options = []
     for bay in bays:
-        taken = bay_claims.get(bay.id, ())
-        for i in range(len(grid) - need + 1):
-            window = grid[i : i + need]
-            if window[0].segment != window[-1].segment:
-                continue
-            if not_before is not None and window[0].start < not_before:
-                continue
-            starts = tuple(cell.start for cell in window)
-            if any(start in taken for start in starts):
-                continue
-            tech_ids: tuple[str, ...] = ()
-            if plan.skills:
-                tech_ids = tuple(t for t, free in free_of_tech.items() if free.issuperset(starts))
-                if not tech_ids:
-                    continue
-            start = window[0].start
-            options.append(
-                StartOption(
-                    bay_id=bay.id,
-                    start=start,
-                    end=start + timedelta(minutes=plan.duration_minutes),
-                    cells=starts,
-                    technician_ids=tech_ids,
-                )
-            )
+        taken = frozenset(bay_claims.get(bay.id, ()))
+        options.extend(
+            StartOption(bay_id=bay.id, start=starts[0], end=starts[0] + length, cells=starts, technician_ids=tech_ids)
+            for starts, tech_ids in windows
+            if taken.isdisjoint(starts)
+        )
     return options
 
 

@@ -112,9 +112,13 @@ class Member(SQLModel, table=True):
 
 class Vehicle(SQLModel, table=True):
     __tablename__ = "vehicle"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # a member's cars are looked up by member; a walk-in's plate (no member) stays out of that index
+    __table_args__ = (
+        Index("ix_vehicle_member_id", "member_id", sqlite_where=text("member_id IS NOT NULL")),
+        {"sqlite_with_rowid": False},
+    )
     plate: str = Field(primary_key=True)
-    member_id: str | None = Field(default=None, foreign_key="member.id", index=True)
+    member_id: str | None = Field(default=None, foreign_key="member.id")
     model: str = ""
     mileage_km: int | None = None
     created_at: datetime = _time()
@@ -183,7 +187,8 @@ class Outbox(SQLModel, table=True):
 
     __tablename__ = "outbox"
     # keyed by the idempotency key, which must never repeat (HQ would drop the second event);
-    # sync drains each stream by seq from its acked_upto mark, through the unique index
+    # sync drains each stream by seq from its acked_upto mark, through the unique index, and a
+    # new event's seq is the stream's highest + 1, read through it too (rows are never deleted)
     __table_args__ = (
         UniqueConstraint("epoch", "stream", "seq", name="uq_outbox_stream_seq"),
         {"sqlite_with_rowid": False},
@@ -199,16 +204,6 @@ class Outbox(SQLModel, table=True):
     body: dict[str, Any] = _json({})
     created_at: datetime = _time()
     acked_at: datetime | None = _time(nullable=True)
-
-
-class OutboxSeq(SQLModel, table=True):
-    """The last sequence number given out per (epoch, stream): gap-free because it is transactional."""
-
-    __tablename__ = "outbox_seq"
-    __table_args__ = {"sqlite_with_rowid": False}
-    epoch: str = Field(primary_key=True)
-    stream: str = Field(primary_key=True)
-    last_seq: int = Field(default=0, sa_column_kwargs={"nullable": False})
 
 
 class WaitlistEntry(SQLModel, table=True):

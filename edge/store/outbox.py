@@ -1,7 +1,9 @@
 """The transactional outbox: an event row per change, written inside the change's transaction.
 
-Sequence numbers are gap-free per (epoch, stream) because they come from a counter row that
-is updated in the same transaction: a rolled-back change gives its number back.
+Sequence numbers are gap-free per (epoch, stream): a new event's seq is the stream's highest
++ 1, read through the (epoch, stream, seq) unique index inside the change's write transaction
+(BEGIN IMMEDIATE: one writer at a time), and outbox rows are never deleted. A rolled-back
+change gives its number back.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ _TICK_HLC = (
     "UPDATE node SET hlc_logical = CASE WHEN ? > hlc_wall_ms THEN 0 ELSE hlc_logical + 1 END,"
     " hlc_wall_ms = max(hlc_wall_ms, ?) WHERE id = 1 RETURNING hlc_wall_ms, hlc_logical, epoch"
 )
+_INSERT = (
+    "INSERT INTO outbox (id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at)"
+    " SELECT ?, ?, ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ? FROM outbox WHERE epoch = ? AND stream = ?"
+    " RETURNING seq"
+)
+_STREAMS = " UNION ALL ".join(f"SELECT '{s}' AS stream" for s in STREAM_PRIORITY)
 _PRIORITY_ORDER = "CASE stream " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STREAM_PRIORITY)) + " END"
 
 
@@ -53,21 +61,9 @@ def append_event(
     now_ms = time.time_ns() // 1_000_000
     wall_ms, logical, epoch = conn.execute(_TICK_HLC, (now_ms, now_ms)).fetchone()
     stamp = Hlc(wall_ms, logical).encode()
-    row = conn.execute(
-        "UPDATE outbox_seq SET last_seq = last_seq + 1 WHERE epoch = ? AND stream = ? RETURNING last_seq",
-        (epoch, stream),
-    ).fetchone()
-    if row is None:
-        seq = 1
-        conn.execute("INSERT INTO outbox_seq (epoch, stream, last_seq) VALUES (?, ?, 1)", (epoch, stream))
-    else:
-        seq = row[0]
     event_id = uuid7()
-    conn.execute(
-        "INSERT INTO outbox (id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (event_id, epoch, stream, seq, event_type, entity_id, idem_key, stamp, dumps(body), to_db_time(now)),
-    )
+    seq = conn.execute(_INSERT, (event_id, epoch, stream, event_type, entity_id, idem_key, stamp, dumps(body),
+                                 to_db_time(now), epoch, stream)).fetchone()[0]
     return OutboxEvent(event_id, stream, seq, event_type, entity_id, idem_key, stamp)
 
 
@@ -81,12 +77,20 @@ def pending_events(conn: sqlite3.Connection, *, limit: int = 100) -> list[dict[s
     return [dict(row) for row in rows]
 
 
+def last_seq(conn: sqlite3.Connection, epoch: str, stream: str) -> int:
+    """The highest seq written in (epoch, stream); 0 before its first event."""
+    return conn.execute("SELECT coalesce(max(seq), 0) FROM outbox WHERE epoch = ? AND stream = ?",
+                        (epoch, stream)).fetchone()[0]
+
+
 def pending_count(conn: sqlite3.Connection) -> int:
-    """Events HQ has not acknowledged: per (epoch, stream), the rows above HQ's contiguous ack
-    mark, counted through the (epoch, stream, seq) index. The board asks every half second,
-    and a scan of the whole outbox would grow with the station's history."""
+    """Events HQ has not acknowledged: per stream of the current epoch, the rows above HQ's
+    contiguous ack mark, counted through the (epoch, stream, seq) index. The board asks every
+    half second, and a scan of the whole outbox would grow with the station's history. Older
+    epochs hold nothing unacknowledged: a new epoch adopts their waiting events."""
     return conn.execute(
-        "SELECT coalesce(sum((SELECT count(*) FROM outbox o WHERE o.epoch = s.epoch AND o.stream = s.stream"
-        " AND o.seq > coalesce(u.acked_upto, 0))), 0)"
-        " FROM outbox_seq s LEFT JOIN sync_uplink u ON u.epoch = s.epoch AND u.stream = s.stream"
+        "SELECT coalesce(sum((SELECT count(*) FROM outbox o WHERE o.epoch = n.epoch AND o.stream = s.stream"
+        " AND o.seq > coalesce((SELECT acked_upto FROM sync_uplink u WHERE u.epoch = n.epoch"
+        " AND u.stream = s.stream), 0))), 0)"
+        f" FROM node n, ({_STREAMS}) s WHERE n.id = 1"
     ).fetchone()[0]

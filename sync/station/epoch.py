@@ -12,6 +12,7 @@ import logging
 import sqlite3
 
 from edge.domain.ids import uuid7
+from edge.store.outbox import last_seq
 from sync.station.state import current_epoch
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,6 @@ def adopt_stragglers(conn: sqlite3.Connection, epoch: str) -> int:
         (epoch,),
     ).fetchall()
     for row in rows:
-        seq = conn.execute(
-            "INSERT INTO outbox_seq (epoch, stream, last_seq) VALUES (?, ?, 1) ON CONFLICT (epoch, stream)"
-            " DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq", (epoch, row["stream"])).fetchone()[0]
+        seq = last_seq(conn, epoch, row["stream"]) + 1
         conn.execute("UPDATE outbox SET epoch = ?, seq = ? WHERE idem_key = ?", (epoch, seq, row["idem_key"]))
     return len(rows)

@@ -17,11 +17,6 @@ def acked_upto(conn: sqlite3.Connection, epoch: str, stream: str) -> int:
     return row[0] if row else 0
 
 
-def last_seq(conn: sqlite3.Connection, epoch: str, stream: str) -> int:
-    row = conn.execute("SELECT last_seq FROM outbox_seq WHERE epoch = ? AND stream = ?", (epoch, stream)).fetchone()
-    return row[0] if row else 0
-
-
 def record_ack(conn: sqlite3.Connection, epoch: str, stream: str, upto: int, now: datetime) -> int:
     """HQ has every event of (epoch, stream) up to `upto`: mark them done. The previous mark."""
     before = acked_upto(conn, epoch, stream)

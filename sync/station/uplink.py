@@ -20,6 +20,7 @@ from typing import Any
 
 from edge.domain.events import STREAM_PRIORITY
 from edge.services.station import Station
+from edge.store.outbox import last_seq
 from sync.envelope import DOWN_LOG_STREAMS, UP_STREAMS, batch_message, encode, new_message, up_topic
 from sync.signing import Signer
 from sync.station import state
@@ -96,7 +97,7 @@ class Uplink:
         with self.station.store.read() as conn:
             epoch = state.current_epoch(conn)
             applied = {s: state.applied_upto(conn, s) for s in DOWN_LOG_STREAMS}
-            heads = {s: state.last_seq(conn, epoch, s) for s in UP_STREAMS}
+            heads = {s: last_seq(conn, epoch, s) for s in UP_STREAMS}
         with self._lock:
             self.welcomed = False
             self.epoch = epoch
@@ -216,7 +217,7 @@ class Uplink:
                 (self.epoch, stream, after, self.limits.batch_max_events)).fetchall()
             if not rows:
                 return None
-            head = state.last_seq(conn, self.epoch, stream)
+            head = last_seq(conn, self.epoch, stream)
             known = state.acked_upto(conn, self.epoch, stream)
         events, size = [], 0
         for row in rows:
@@ -234,7 +235,7 @@ class Uplink:
 def _behind_hq(conn: Any, epoch: str, stream: str, mark: dict[str, Any]) -> bool:
     """HQ acked an event this database never wrote, or a different one under that seq."""
     upto = int(mark.get("acked_upto", 0))
-    if upto > state.last_seq(conn, epoch, stream):
+    if upto > last_seq(conn, epoch, stream):
         return True
     if upto == 0:
         return False
