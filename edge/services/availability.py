@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime
 
 from sqlite3 import Connection
@@ -55,28 +54,29 @@ def options_on(
     first, last = to_db_time(grid[0].start), to_db_time(grid[-1].end)
     stamp = to_db_time(now)
     bay_ids = [bay.id for bay in bays]
-    # claims are compared as stored text: parsing each back to a datetime would dominate the query
+    # claims are compared as stored text: parsing each back to a datetime would dominate the
+    # query; each bay's (technician's) claims come as one comma-joined text, a row per bay: a
+    # Python row per claim cost more than the index scan itself on a full day
     on_grid = {to_db_time(cell.start): cell.start for cell in grid}
     # a lapsed hold still has its claims until the sweep: its cells count as free
     bay_rows = conn.execute(
-        f"SELECT bay_id, slot_start FROM slot_claim WHERE bay_id IN ({', '.join('?' * len(bay_ids))})"
-        " AND slot_start >= ? AND slot_start < ? AND (hold_until IS NULL OR hold_until >= ?)",
+        f"SELECT bay_id, group_concat(slot_start) FROM slot_claim WHERE bay_id IN ({', '.join('?' * len(bay_ids))})"
+        " AND slot_start >= ? AND slot_start < ? AND (hold_until IS NULL OR hold_until >= ?) GROUP BY bay_id",
         (*bay_ids, first, last, stamp),
     )
-    bay_claims: dict[str, set[datetime]] = defaultdict(set)
-    for bay, cell in bay_rows:
-        bay_claims[bay].add(on_grid.get(cell))
-    technician_claims: dict[str, set[datetime]] = defaultdict(set)
+    bay_claims = {bay: {on_grid.get(cell) for cell in cells.split(",")} for bay, cells in bay_rows}
+    technician_claims: dict[str, set[datetime]] = {}
     if technicians:
         tech_ids = [t.id for t in technicians]
+        # lapsed holds found through the partial index of holds, not by a lookup per claim
         tech_rows = conn.execute(
-            "SELECT c.technician_id, c.slot_start FROM technician_claim c JOIN booking b ON b.id = c.booking_id"
-            f" WHERE c.technician_id IN ({', '.join('?' * len(tech_ids))})"
-            " AND c.slot_start >= ? AND c.slot_start < ? AND (b.hold_until IS NULL OR b.hold_until >= ?)",
+            f"SELECT technician_id, group_concat(slot_start) FROM technician_claim"
+            f" WHERE technician_id IN ({', '.join('?' * len(tech_ids))}) AND slot_start >= ? AND slot_start < ?"
+            " AND booking_id NOT IN (SELECT id FROM booking WHERE state = 'held' AND hold_until < ?)"
+            " GROUP BY technician_id",
             (*tech_ids, first, last, stamp),
         )
-        for tech, cell in tech_rows:
-            technician_claims[tech].add(on_grid.get(cell))
+        technician_claims = {tech: {on_grid.get(cell) for cell in cells.split(",")} for tech, cells in tech_rows}
     elif plan.skills:
         return []
     return start_options(
