@@ -71,6 +71,19 @@ def test_technicians_limit_capacity(tmp_path):
     assert bookings.book(station, services=["WASH"], start=at(9), plate="沪A22222").bay_id == "W1"
 
 
+def test_a_lapsed_hold_frees_its_technician_in_the_day_view(tmp_path):
+    config = TEST_CONFIG.replace('name = "Li"\nskills = ["mechanic"]', 'name = "Li"\nskills = ["washer"]')
+    station = make_station(tmp_path, config=config)
+    held = bookings.book(station, services=["OIL"], start=at(9), plate="沪A11111", bay_id="L1", hold=True)
+
+    def l2_starts(now):
+        return [o.start for o in availability.free_starts(station, day=MONDAY, services=["OIL"], now=now)
+                if o.bay_id == "L2"]
+
+    assert at(9) not in l2_starts(NOW)  # the only mechanic is held for L1
+    assert at(9) in l2_starts(held.hold_until + timedelta(minutes=1))  # the hold lapsed: he is free again
+
+
 def test_availability_lists_free_starts_per_bay(station):
     before = availability.free_starts(station, day=MONDAY, services=["WASH"])
     assert len(before) == 20 and {o.bay_id for o in before} == {"W1"}
