@@ -27,11 +27,6 @@ _TICK_HLC = (
     "UPDATE node SET hlc_logical = CASE WHEN ? > hlc_wall_ms THEN 0 ELSE hlc_logical + 1 END,"
     " hlc_wall_ms = max(hlc_wall_ms, ?) WHERE id = 1 RETURNING hlc_wall_ms, hlc_logical, epoch"
 )
-_INSERT = (
-    "INSERT INTO outbox (id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at)"
-    " SELECT ?, ?, ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ? FROM outbox WHERE epoch = ? AND stream = ?"
-    " RETURNING seq"
-)
 _STREAMS = " UNION ALL ".join(f"SELECT '{s}' AS stream" for s in STREAM_PRIORITY)
 _PRIORITY_ORDER = "CASE stream " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STREAM_PRIORITY)) + " END"
 
@@ -62,8 +57,13 @@ def append_event(
     wall_ms, logical, epoch = conn.execute(_TICK_HLC, (now_ms, now_ms)).fetchone()
     stamp = Hlc(wall_ms, logical).encode()
     event_id = uuid7()
-    seq = conn.execute(_INSERT, (event_id, epoch, stream, event_type, entity_id, idem_key, stamp, dumps(body),
-                                 to_db_time(now), epoch, stream)).fetchone()[0]
+    # a read and a plain INSERT: cheaper than one INSERT ... SELECT max(seq) ... RETURNING
+    seq = last_seq(conn, epoch, stream) + 1
+    conn.execute(
+        "INSERT INTO outbox (id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (event_id, epoch, stream, seq, event_type, entity_id, idem_key, stamp, dumps(body), to_db_time(now)),
+    )
     return OutboxEvent(event_id, stream, seq, event_type, entity_id, idem_key, stamp)
 
 
