@@ -7,7 +7,8 @@ latency with a long booking history.
 (b) station-edge bookings through the service layer (tier rules, conflict-checked slot and
     technician claims, booking row, outbox row; WAL + FULL), printed as (b)/(a);
 (b') (b) again once the history of (c) is loaded: a booking's cost must not grow with it;
-    (a) and (b) run in alternating rounds, so drift in this VM's speed falls on both alike;
+(d) the SQL statements of (b) replayed from plain Python, no rules: the floor under (b);
+    (a), (b) and (d) run in alternating rounds, so drift in this VM's speed falls on all alike;
 (c) availability of a whole day, all bays, with N historical bookings in the store: p50/p99.
 
 Usage: python bench/booking.py [--quick] [--history N] [--bookings N]
@@ -24,6 +25,7 @@ import sqlite3
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from edge.domain.ids import uuid7  # noqa: E402
 from edge.services import availability, bookings  # noqa: E402
 from edge.services.setup import init_station  # noqa: E402
-from edge.store.types import to_db_time  # noqa: E402
+from edge.store.types import dumps, to_db_time  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 BAYS_PER_KIND = 10
@@ -159,14 +161,88 @@ class StationBookings:
         return time.perf_counter() - began
 
 
-def interleaved_rates(raw: RawTable, ours: StationBookings, raw_count: int, count: int) -> tuple[float, float]:
-    """(a) and (b) per second, measured in alternating rounds: this VM's disk and CPU speed
-    drift within a run, and two rates taken a minute apart would carry that drift into their ratio."""
-    raw_seconds = our_seconds = 0.0
+class SqlFloor:
+    """(d): the statements of those same bookings, replayed from plain Python on a station of
+    its own with precomputed values and no rule, ranking or bookkeeping in between: what the
+    SQL of a booking costs by itself here. It mirrors what edge.services.bookings.book runs
+    for a walk-in's plate (read under BEGIN IMMEDIATE, then vehicle, booking row, clock tick,
+    outbox row, claims); a schema change that breaks it breaks this benchmark loudly."""
+
+    def __init__(self, station, count: int, *, days_ahead: int) -> None:
+        self.conn = station.store._connection()
+        self.wanted = cells(date.today() + timedelta(days=days_ahead), count)
+        self.technicians = [f"T{i:02d}" for i in range(BAYS_PER_KIND)]
+        self.station_id = station.settings.station.id
+        self.made = 0
+
+    def book(self, count: int) -> float:
+        began = time.perf_counter()
+        for service, bay, start in self.wanted[self.made : self.made + count]:
+            self._replay(service, bay, start, f"沪F{self.made % 100000:05d}")
+            self.made += 1
+        return time.perf_counter() - began
+
+    def _replay(self, service: str, bay: str, start: datetime, plate: str) -> None:
+        conn, now = self.conn, to_db_time(datetime.now(UTC))
+        oil = service == "OIL"
+        starts = [to_db_time(start + timedelta(minutes=30 * i)) for i in range(2 if oil else 1)]
+        technician = bay.replace("L", "T") if oil else None
+        booking_id = uuid7()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("SELECT member_id FROM vehicle WHERE plate = ?", (plate,)).fetchone()
+        conn.execute(f"SELECT DISTINCT bay_id FROM slot_claim WHERE bay_id IN (?) AND slot_start IN"
+                     f" ({', '.join('?' * len(starts))})", (bay, *starts)).fetchall()
+        if oil:
+            day_start = to_db_time(datetime(start.year, start.month, start.day, tzinfo=TZ))
+            conn.execute(
+                f"SELECT technician_id, count(*), max(slot_start BETWEEN ? AND ?) FROM technician_claim WHERE"
+                f" technician_id IN ({', '.join('?' * len(self.technicians))}) AND slot_start >= ? AND"
+                " slot_start < ? GROUP BY technician_id",
+                (starts[0], starts[-1], *self.technicians, day_start, "9999"),
+            ).fetchall()
+        conn.execute("SELECT bay_id, slot_start, owner, token FROM escrow_cell WHERE bay_id IN (?)"
+                     " AND slot_start >= ? AND slot_start <= ?", (bay, starts[0], starts[-1])).fetchall()
+        conn.execute("INSERT INTO vehicle (plate, member_id, model, created_at) VALUES (?, NULL, '', ?)"
+                     " ON CONFLICT (plate) DO UPDATE SET member_id = excluded.member_id"
+                     " WHERE excluded.member_id IS NOT NULL AND member_id IS NOT excluded.member_id", (plate, now))
+        row = {"id": booking_id, "code": uuid.uuid4().hex[:6].upper(), "plate": plate, "member_id": None,
+               "channel": "phone", "state": "confirmed", "progress": None, "bay_id": bay, "technician_id": technician,
+               "start_at": starts[0], "end_at": to_db_time(start + timedelta(minutes=45 if oil else 30)),
+               "services": [service], "package_code": None, "price_minor": 3000, "currency": "CNY",
+               "price_version": "v", "hold_until": None, "notes": "", "reason": "", "version": 1,
+               "created_at": now, "updated_at": now}
+        conn.execute(f"INSERT INTO booking ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                     [json.dumps(v) if k == "services" else v for k, v in row.items()])
+        now_ms = time.time_ns() // 1_000_000
+        wall, logical, epoch = conn.execute(
+            "UPDATE node SET hlc_logical = CASE WHEN ? > hlc_wall_ms THEN 0 ELSE hlc_logical + 1 END,"
+            " hlc_wall_ms = max(hlc_wall_ms, ?) WHERE id = 1 RETURNING hlc_wall_ms, hlc_logical, epoch",
+            (now_ms, now_ms)).fetchone()
+        seq = conn.execute("SELECT coalesce(max(seq), 0) FROM outbox WHERE epoch = ? AND stream = 'booking'",
+                           (epoch,)).fetchone()[0] + 1
+        conn.execute(
+            "INSERT INTO outbox (id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at)"
+            " VALUES (?, ?, 'booking', ?, 'booking.confirmed', ?, ?, ?, ?, ?)",
+            (uuid7(), epoch, seq, booking_id, f"booking:{booking_id}:1", f"{wall:016d}-{logical:05d}",
+             dumps({"booking": row, "station": self.station_id}), now))
+        conn.execute(f"INSERT INTO slot_claim (bay_id, slot_start, booking_id, hold_until) VALUES"
+                     f" {', '.join(['(?, ?, ?, NULL)'] * len(starts))}", [v for s in starts for v in (bay, s, booking_id)])
+        if oil:
+            conn.execute("INSERT INTO technician_claim (technician_id, slot_start, booking_id) VALUES"
+                         f" {', '.join(['(?, ?, ?)'] * len(starts))}", [v for s in starts for v in (technician, s, booking_id)])
+        conn.execute("COMMIT")
+
+
+def interleaved_rates(workloads: list[tuple[Callable[[int], float], int]]) -> list[float]:
+    """Each workload's rate per second (a workload runs `count` operations when asked and
+    returns the seconds they took), measured in alternating rounds: this VM's disk and CPU
+    speed drift within a run, and rates taken a minute apart would carry that drift into
+    their ratio."""
+    seconds = [0.0] * len(workloads)
     for round_ in range(ROUNDS):
-        raw_seconds += raw.insert(raw_count * (round_ + 1) // ROUNDS - raw_count * round_ // ROUNDS)
-        our_seconds += ours.book(count * (round_ + 1) // ROUNDS - count * round_ // ROUNDS)
-    return raw_count / raw_seconds, count / our_seconds
+        for i, (run, total) in enumerate(workloads):
+            seconds[i] += run(total * (round_ + 1) // ROUNDS - total * round_ // ROUNDS)
+    return [total / spent for (_, total), spent in zip(workloads, seconds)]
 
 
 def load_history(station, count: int) -> None:
@@ -246,16 +322,23 @@ def main() -> None:
         config = work / "bench.toml"
         config.write_text(bench_config(), encoding="utf-8")
         station = init_station(config, work / "station")
-        raw, ours = interleaved_rates(table, StationBookings(station, count, days_ahead=2), raw_count, count)
+        floor_station = init_station(config, work / "floor")
+        raw, ours, floor = interleaved_rates([
+            (table.insert, raw_count),
+            (StationBookings(station, count, days_ahead=2).book, count),
+            (SqlFloor(floor_station, count, days_ahead=2).book, count),
+        ])
+        floor_station.store.close()
         print(f"(a) raw sqlite3 single-row tx, WAL+FULL: {raw:,.0f} tx/s over {raw_count:,}")
-        print(f"(b) station-edge durable bookings:       {ours:,.0f} bookings/s over {count:,}"
-              f" (in {ROUNDS} rounds alternating with (a))")
+        print(f"(b) station-edge durable bookings:       {ours:,.0f} bookings/s over {count:,}")
+        print(f"(d) the same bookings' SQL alone:        {floor:,.0f} bookings/s (the floor of (b))")
+        print(f"    (a), (b) and (d) ran in {ROUNDS} alternating rounds")
         began = time.perf_counter()
         load_history(station, history)
         print(f"    loaded {history:,} historical bookings in {time.perf_counter() - began:.1f} s")
         # the same bookings again on a station with a long history: the cost must not grow with it
-        raw_again, with_history = interleaved_rates(
-            table, StationBookings(station, count, days_ahead=60), raw_count, count)
+        raw_again, with_history = interleaved_rates([
+            (table.insert, raw_count), (StationBookings(station, count, days_ahead=60).book, count)])
         table.close()
         print(f"(b') the same with {history:,} bookings of history:  {with_history:,.0f} bookings/s"
               f" (raw alongside: {raw_again:,.0f} tx/s)")
@@ -272,6 +355,8 @@ def main() -> None:
     print(f"availability_p50_ms={p50:.3f}")
     print(f"bookings_with_history_per_s={with_history:.0f}")
     print(f"history_commit_ratio={with_history / raw_again:.2f}")
+    print(f"sql_floor_ratio={floor / raw:.2f}")
+    print(f"commit_vs_floor={ours / floor:.2f}")
     print(f"commit_ratio={ours / raw:.2f}")
     print(f"availability_p99_ms={p99:.3f}")
 
