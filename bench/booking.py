@@ -193,12 +193,13 @@ class SqlFloor:
         conn.execute(f"SELECT DISTINCT bay_id FROM slot_claim WHERE bay_id IN (?) AND slot_start IN"
                      f" ({', '.join('?' * len(starts))})", (bay, *starts)).fetchall()
         if oil:
-            day_start = to_db_time(datetime(start.year, start.month, start.day, tzinfo=TZ))
+            midnight = datetime(start.year, start.month, start.day, tzinfo=TZ)
             conn.execute(
                 f"SELECT technician_id, count(*), max(slot_start BETWEEN ? AND ?) FROM technician_claim WHERE"
                 f" technician_id IN ({', '.join('?' * len(self.technicians))}) AND slot_start >= ? AND"
                 " slot_start < ? GROUP BY technician_id",
-                (starts[0], starts[-1], *self.technicians, day_start, "9999"),
+                (starts[0], starts[-1], *self.technicians, to_db_time(midnight),
+                 to_db_time(midnight + timedelta(days=1))),
             ).fetchall()
         conn.execute("SELECT bay_id, slot_start, owner, token FROM escrow_cell WHERE bay_id IN (?)"
                      " AND slot_start >= ? AND slot_start <= ?", (bay, starts[0], starts[-1])).fetchall()
