@@ -193,6 +193,26 @@ def test_a_prompt_is_confirmed_into_a_check_in_or_dismissed(station):
         live_state.create_plate_prompt(station, "沪A00000", 0.5, "anpr", [], now=now)
 
 
+def test_prompts_nobody_needs_to_answer_are_closed(station):
+    now = station.clock()
+    start = now + timedelta(hours=2)
+    booking = bookings.book(station, services=["WASH"], start=start, plate="沪A12345")
+    other = bookings.book(station, services=["WASH"], start=start + timedelta(minutes=30), plate="沪A12346")
+    third = bookings.book(station, services=["WASH"], start=start + timedelta(hours=1), plate="沪A12347")
+    answered_by_qr = live_state.create_plate_prompt(station, "沪A1234S", 0.8, "anpr", _candidates(booking), now=now)
+    waiting = live_state.create_plate_prompt(station, "沪A1Z346", 0.5, "anpr", _candidates(other, third), now=now)
+    bookings.check_in(station, booking.id, now=now)  # the car's QR got there first
+    bookings.cancel(station, third.id, now=now)  # one of two candidates gone: the prompt still asks about the other
+
+    assert live_state.close_stale_prompts(station, now=now) == [(answered_by_qr.id, "moot")]
+    assert [p.id for p in live_state.open_prompts(station)] == [waiting.id]
+    still_young = now + live_state.PROMPT_LIFETIME - timedelta(minutes=1)
+    assert live_state.close_stale_prompts(station, now=still_young) == []
+    assert live_state.close_stale_prompts(station, now=now + live_state.PROMPT_LIFETIME) == [(waiting.id, "expired")]
+    assert live_state.open_prompts(station) == []
+    assert bookings.booking(station, other.id).state == BookingState.CONFIRMED  # closing a prompt checks nobody in
+
+
 # -- the daemon's routing ---------------------------------------------------------------
 
 

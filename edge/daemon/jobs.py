@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from edge.services import bookings, enterprise_bookings, ledgers, loyalty, timed_rules, waitlist
+from edge.services import bookings, enterprise_bookings, ledgers, live_state, loyalty, timed_rules, waitlist
 from edge.services.station import Station
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,10 @@ def expire_approvals(station: Station) -> None:
         log.info("approval closed booking=%s state=%s", request.booking_code, request.state)
 
 
+def close_stale_prompts(station: Station) -> None:
+    live_state.close_stale_prompts(station)
+
+
 def expire_points(station: Station) -> None:
     with station.store.write() as conn:
         points = ledgers.expire_points(conn, station, now=station.clock())
@@ -70,6 +74,7 @@ SCHEDULE = (
     ("send_feedback_requests", send_feedback_requests, "interval", {"seconds": 60}),
     ("offer_waitlist", offer_waitlist, "interval", {"seconds": 60}),
     ("expire_approvals", expire_approvals, "interval", {"seconds": 60}),
+    ("close_stale_prompts", close_stale_prompts, "interval", {"seconds": 60}),
     ("expire_points", expire_points, "cron", {"hour": 3, "minute": 0}),
     ("close_tier_periods", close_tier_periods, "cron", {"hour": 3, "minute": 10}),
 )

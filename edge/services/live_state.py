@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from sqlite3 import Connection
 
-from edge.domain.booking_state import BookingState, Progress, advance_progress
+from edge.domain.booking_state import TRANSITIONS, BookingState, Progress, advance_progress
 from edge.domain.ids import uuid7
 from edge.domain.slots import day_bounds
 from edge.errors import InvalidTransition, NotFound, RuleViolation
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 OCCUPANCY = ("free", "occupied", "unknown")
 CARD_REPEAT = timedelta(seconds=5)  # a second presentation of a card within this is the same one (a double wave)
 PROMPT_REPEAT = timedelta(minutes=2)  # the camera reading the same car again does not open a second prompt
+# an unanswered prompt this old is about a car that has long left the forecourt camera
+PROMPT_LIFETIME = timedelta(hours=2)
+_CHECKABLE = frozenset(state for state, targets in TRANSITIONS.items() if BookingState.CHECKED_IN in targets)
 # a car entering or leaving a bay belongs to a booking on that bay within this much of now
 BAY_BOOKING_WINDOW = timedelta(hours=12)
 
@@ -391,3 +394,32 @@ def resolve_prompt(
     log.info("plate prompt %s prompt=%s booking=%s", "confirmed" if booking_id else "dismissed", prompt_id,
              checked_in.code if checked_in else "-")
     return checked_in
+
+
+def close_stale_prompts(station: Station, *, now: datetime | None = None) -> list[tuple[str, str]]:
+    """Close the open prompts nobody needs to answer any more, as (prompt id, resolution):
+
+    - "moot": none of its candidate bookings can still be checked in (the car's QR did it,
+      another prompt did, or the booking was cancelled or released as a no-show);
+    - "expired": it has waited longer than PROMPT_LIFETIME.
+    """
+    now = now or station.clock()
+    closed: list[tuple[str, str]] = []
+    with station.store.write() as conn:
+        for row in conn.execute("SELECT * FROM plate_prompt WHERE resolved_at IS NULL").fetchall():
+            prompt = _prompt(row)
+            ids = [c.booking_id for c in prompt.candidates]
+            states = {r[0] for r in conn.execute(
+                f"SELECT state FROM booking WHERE id IN ({', '.join('?' * len(ids))})", ids)}
+            if not states & _CHECKABLE:
+                resolution = "moot"
+            elif prompt.created_at <= now - PROMPT_LIFETIME:
+                resolution = "expired"
+            else:
+                continue
+            conn.execute("UPDATE plate_prompt SET resolved_at = ?, resolution = ? WHERE id = ?",
+                         (to_db_time(now), resolution, prompt.id))
+            closed.append((prompt.id, resolution))
+    for prompt_id, resolution in closed:
+        log.info("plate prompt closed prompt=%s resolution=%s", prompt_id, resolution)
+    return closed
