@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import sqlite3
+import threading
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +16,7 @@ from edge.domain.hlc import Hlc, tick
 from edge.errors import StoreError
 from edge.services import bookings
 from edge.services.setup import init_station
+from edge.store.db import Store
 from edge.store.outbox import _TICK_HLC, pending_events
 from tests.stations import TEST_CONFIG
 
@@ -103,3 +108,39 @@ def test_another_process_s_new_epoch_and_catalogue_reach_a_running_station(tmp_p
     with station.store.read() as conn:
         epochs = {row[0] for row in conn.execute("SELECT epoch FROM outbox WHERE entity_id = ?", (booked.id,))}
     assert epochs == {"epoch-after-restore"}
+
+
+def _open_handles(path) -> int:
+    return sum(1 for fd in os.listdir("/proc/self/fd")
+               if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(path)))
+
+
+def test_closing_the_store_never_pulls_a_connection_from_under_another_thread(tmp_path):
+    """The daemon closes the store while its sync thread may still be mid-query: closing that
+    thread's connection under it crashed the whole process. It finishes its query, and once
+    it has ended nothing of it stays open."""
+    store = Store(tmp_path / "station.db")
+    with store.write() as conn:
+        conn.execute("CREATE TABLE reading (x)")
+        conn.executemany("INSERT INTO reading VALUES (?)", [(i,) for i in range(20_000)])
+    done, errors = threading.Event(), []
+
+    def read_until_done() -> None:
+        while not done.is_set():
+            try:
+                with store.read() as conn:
+                    conn.execute("SELECT sum(x) FROM reading").fetchone()
+            except Exception as err:  # any failure of the reader is what this test is about
+                errors.append(err)
+
+    reader = threading.Thread(target=read_until_done)
+    reader.start()
+    for _ in range(200):
+        time.sleep(0.002)
+        store.close()
+    done.set()
+    reader.join()
+    store.close()
+    gc.collect()
+    assert errors == []
+    assert _open_handles(tmp_path / "station.db") == 0

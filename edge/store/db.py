@@ -60,7 +60,8 @@ class Store:
         if not self.path.parent.is_dir():
             raise StoreError(f"data directory {self.path.parent} does not exist")
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # each connection with the thread that opened it (and alone uses it)
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._identity: NodeIdentity | None = None
         self._watch: sqlite3.Connection | None = None
@@ -78,7 +79,7 @@ class Store:
                 raise StoreError(f"cannot open {self.path}: {err}") from err
             self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
+                self._connections.append((threading.current_thread(), conn))
         return conn
 
     @contextmanager
@@ -138,10 +139,18 @@ class Store:
         return self._watch.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
+        """Close this thread's connection and those of threads that have ended.
+
+        A connection of a thread still running may be inside a statement at this moment, and
+        closing it under that thread crashes the process: the store only lets go of it, and it
+        closes when its thread is done with it (when the thread ends, or drops it).
+        """
         with self._lock:
-            for conn in self._connections:
+            connections, self._connections = self._connections, []
+        current = threading.current_thread()
+        for owner, conn in connections:
+            if owner is current or not owner.is_alive():
                 conn.close()
-            self._connections.clear()
         self._local = threading.local()
         if self._watch is not None:
             self._watch.close()
