@@ -18,10 +18,17 @@ DOWN_LOG_STREAMS = ("booking", "lease", "member", "catalog", "enterprise", "cmd"
 CONTROL_UP = ("hello", "ack", "resync")  # st/{sid}/up/{control}: the station's side of the conversation
 HQ_INGEST = "$share/hq/st/+/up/#"
 PRESENCE = "st/+/status"
+MAX_PACKET_BYTES = 1 << 20  # the shipped broker's max_packet_size (deploy/mosquitto/mosquitto.conf)
+ENVELOPE_BYTES = 4096  # a message's topic, fields besides its items or events, and signature, at most
 
 
 class MalformedMessage(SyncError):
     """A message that cannot be read as any sync message: it is quarantined, never retried."""
+
+
+class Misaddressed(MalformedMessage):
+    """A genuinely signed message that is not for its receiver, or not for the topic it came on
+    (a replay from another station, stream or epoch): quarantined and alerted, never applied."""
 
 
 def up_topic(station_id: str, stream: str) -> str:
@@ -58,6 +65,24 @@ def topic_parts(topic: str) -> tuple[str, str, str]:
     if len(parts) != 4 or parts[0] not in ("st", "hq") or parts[2] not in ("up", "down") or not parts[1]:
         raise MalformedMessage(f"not a sync topic: {topic!r}")
     return parts[0], parts[1], parts[3]
+
+
+def check_addressed(message: dict[str, Any], topic: str, station_id: str, *, side: str, leaf: str) -> None:
+    """Misaddressed unless the signed `station` field, the topic's station and `station_id` agree,
+    the topic is on `side` ('hq' for downlink, 'st' for uplink) and its last level is `leaf` (the
+    stream or control kind the message belongs on)."""
+    topic_side, topic_station, topic_leaf = topic_parts(topic)
+    named = message.get("station")
+    if named != station_id or topic_station != station_id:
+        raise Misaddressed(f"{message.get('kind', 'message')} for station {named!r} on {topic!r} "
+                           f"(this is {station_id})")
+    if topic_side != side or topic_leaf != leaf:
+        raise Misaddressed(f"{message.get('kind', 'message')} of {leaf!r} on {topic!r}")
+
+
+def payload_budget(max_packet_bytes: int) -> int:
+    """Bytes of items or events one message may carry under a broker packet limit."""
+    return max_packet_bytes - ENVELOPE_BYTES
 
 
 def new_message(kind: str, **fields: Any) -> dict[str, Any]:

@@ -18,11 +18,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from sync.envelope import MAX_PACKET_BYTES
 from sync.errors import SyncError
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our subscriptions and queued messages a week
+_PUBLISH_OVERHEAD = 16  # bytes of a PUBLISH packet besides its topic and payload, at most (fixed header, id, props)
+
+
+class MessageTooLarge(SyncError):
+    """A message over the broker's packet limit: the broker would drop the connection for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class BrokerSettings:
     username: str | None = None
     password: str | None = None
     keepalive_s: int = 30
+    max_packet_bytes: int = MAX_PACKET_BYTES  # the broker's limit as configured; a smaller one it announces wins
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,7 @@ class MqttLink:
         self._status_topic = status_topic
         self._session_expiry = SESSION_EXPIRY_S if durable_session else 0
         self._connected = threading.Event()
+        self._broker_max_packet: int | None = None  # what the broker announced in its CONNACK
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
         client.max_inflight_messages_set(1000)  # the window is bounded by the caller, not here
         client.max_queued_messages_set(max_queued)
@@ -119,16 +127,31 @@ class MqttLink:
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
+    @property
+    def max_packet_bytes(self) -> int:
+        """The largest packet this link may send: the configured limit, or the broker's own if smaller."""
+        announced = self._broker_max_packet
+        return min(self._broker.max_packet_bytes, announced) if announced else self._broker.max_packet_bytes
+
+    def fits(self, topic: str, payload: bytes) -> bool:
+        return len(payload) + len(topic.encode("utf-8")) + _PUBLISH_OVERHEAD <= self.max_packet_bytes
+
     # -- publishing ----------------------------------------------------------
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Hand a QoS 1 message to paho (queued while disconnected); a PUBACK acks nothing of ours."""
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> paho.MQTTMessageInfo:
+        """Hand a QoS 1 message to paho (queued while disconnected); a PUBACK acks nothing of ours.
+        The message info tells whether paho still holds it (`is_published()` once the broker has it).
+        MessageTooLarge, before paho sees it, for a message over the broker's packet limit."""
+        if not self.fits(topic, payload):
+            raise MessageTooLarge(f"a message of {len(payload)} bytes to {topic} is over the broker's packet "
+                                  f"limit of {self.max_packet_bytes} bytes")
         try:
             info = self._client.publish(topic, payload, qos=1, retain=retain)
         except (ValueError, OSError) as err:
             raise SyncError(f"cannot publish to {topic}: {err}") from err
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             raise SyncError(f"cannot publish to {topic}: {paho.error_string(info.rc)}")
+        return info
 
     # -- paho callbacks (network thread) ---------------------------------------
 
@@ -136,6 +159,11 @@ class MqttLink:
         if reason_code.is_failure:
             log.warning("mqtt connect refused client=%s reason=%s", self.client_id, reason_code)
             return
+        announced = getattr(properties, "MaximumPacketSize", None)
+        self._broker_max_packet = int(announced) if announced else None
+        if announced and int(announced) < self._broker.max_packet_bytes:
+            log.error("the broker's packet limit is %s bytes, below the %s configured: messages are cut to it",
+                      announced, self._broker.max_packet_bytes)
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
         if self._status_topic:

@@ -26,6 +26,7 @@ from edge.cli.main import CliUsageError
 from edge.cli.output import emit_json, table
 from edge.cli.sync_commands import fail
 from edge.config import PackageSettings, ServiceSettings
+from sync.envelope import MAX_PACKET_BYTES
 from sync.errors import SyncError
 
 
@@ -50,6 +51,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="downlink messages kept per station stream before compaction (default 10000)")
     q.add_argument("--resend-after", type=arguments.positive, default=5,
                    help="seconds before unapplied downlink is sent again (default 5)")
+    q.add_argument("--max-packet-bytes", type=arguments.positive, default=MAX_PACKET_BYTES,
+                   help="the broker's max_packet_size: every message HQ sends stays within it "
+                        f"(default {MAX_PACKET_BYTES}, as in deploy/mosquitto/mosquitto.conf)")
     q.set_defaults(handler=hq_run)
 
     q = hq_sub.add_parser("publish-catalog", parents=[parent], help="send a catalogue version to stations")
@@ -99,11 +103,13 @@ def in_hq_transaction(args: argparse.Namespace, work: Any) -> Any:
 
 
 def hq_init(args: argparse.Namespace) -> int:
+    from sync.hq.db import masked_url
+
     try:
         open_hq(args).dispose()
     except SyncError as err:
         return fail(err)
-    print(f"HQ database ready: {args.db}")
+    print(f"HQ database ready: {masked_url(args.db)}")
     return 0
 
 
@@ -122,7 +128,7 @@ def hq_run(args: argparse.Namespace) -> int:
     try:
         engine = open_hq(args)
         broker = BrokerSettings(host=host, port=int(port), ca_file=args.ca_file, cert_file=args.cert_file,
-                                key_file=args.key_file)
+                                key_file=args.key_file, max_packet_bytes=args.max_packet_bytes)
         service = HqService(engine, Keyring.load(args.station_keys), Signer.load(args.signing_key), broker,
                             worker=args.worker, log_keep=args.log_keep,
                             resend_after=timedelta(seconds=args.resend_after))

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, create_engine, event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.sql.schema import Table
 from sqlmodel import Session
 
@@ -32,8 +33,18 @@ def open_engine(url: str) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as err:
-        raise SyncError(f"cannot open the HQ database {url}: {err}") from err
+        raise SyncError(f"cannot open the HQ database {masked_url(url)}: {err}") from err
     return engine
+
+
+def masked_url(url: str) -> str:
+    """`url` fit to print: its password, if any, as ***."""
+    if "://" not in url:
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url.split("://", 1)[0] + "://***"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
@@ -46,10 +57,35 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
+    """HQ's tables, made if missing; an HQ database of an earlier release is brought up to date."""
     try:
+        _scope_events_to_stations(engine)
         HqModel.metadata.create_all(engine)
     except SQLAlchemyError as err:
         raise SyncError(f"cannot create HQ's tables: {err}") from err
+
+
+def _scope_events_to_stations(engine: Engine) -> None:
+    """Earlier releases keyed `hq_event` by idem_key alone, which drops a second station's event
+    with the same idem_key: re-key it by (station_id, idem_key), keeping every row."""
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        if not inspector.has_table("hq_event"):
+            return
+        key = inspector.get_pk_constraint("hq_event")
+        if key["constrained_columns"] != ["idem_key"]:
+            return
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"ALTER TABLE hq_event DROP CONSTRAINT {key['name']}")
+            conn.exec_driver_sql("ALTER TABLE hq_event ADD PRIMARY KEY (station_id, idem_key)")
+            return
+        columns = ", ".join(c.name for c in HqModel.metadata.tables["hq_event"].columns)
+        for index in inspector.get_indexes("hq_event"):
+            conn.exec_driver_sql(f"DROP INDEX {index['name']}")
+        conn.exec_driver_sql("ALTER TABLE hq_event RENAME TO hq_event_unscoped")
+        HqModel.metadata.tables["hq_event"].create(conn)
+        conn.exec_driver_sql(f"INSERT INTO hq_event ({columns}) SELECT {columns} FROM hq_event_unscoped")
+        conn.exec_driver_sql("DROP TABLE hq_event_unscoped")
 
 
 @contextmanager

@@ -22,11 +22,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from edge.domain.hlc import Hlc
-from sync.envelope import (DOWN_LOG_STREAMS, UP_STREAMS, MalformedMessage, UpBatch, UpEvent, decode, down_topic,
-                           new_message, parse_batch, require, topic_parts, whole)
+from sync.envelope import (DOWN_LOG_STREAMS, MAX_PACKET_BYTES, UP_STREAMS, MalformedMessage, Misaddressed, UpBatch, UpEvent,
+                           check_addressed, decode, down_topic, new_message, parse_batch, payload_budget, require,
+                           topic_parts, whole)
 from sync.errors import SignatureError, SyncError
 from sync.hq.db import Driver, insert_ignore, transaction
-from sync.hq.downlink import already_queued, enqueue_downlink, messages_to_send, record_applied
+from sync.hq.downlink import AckBeyondLog, already_queued, enqueue_downlink, messages_to_send, record_applied
 from sync.hq.effects import on_station_event
 from sync.hq.ingest_sql import IngestSql
 from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
@@ -63,7 +64,7 @@ class InboxRow:
 
 
 class Refused(SyncError):
-    """A message HQ will not take (alerted, never acked): replayed seq, unknown epoch, wrong station."""
+    """A message HQ will not take (alerted, never acked): replayed seq, unknown epoch, an ack beyond what was sent."""
 
     def __init__(self, kind: str, detail: str, *, epoch: str | None = None) -> None:
         super().__init__(detail)
@@ -101,12 +102,14 @@ class _EffectFailed(Exception):
 
 class Ingest:
     def __init__(self, engine: Engine, keyring: Keyring, *, clock: Callable[[], datetime],
-                 max_clock_ahead: timedelta = timedelta(hours=1), downlink_window: int = 200) -> None:
+                 max_clock_ahead: timedelta = timedelta(hours=1), downlink_window: int = 200,
+                 downlink_max_bytes: int = payload_budget(MAX_PACKET_BYTES)) -> None:
         self.engine = engine
         self.keyring = keyring
         self.clock = clock
         self.max_clock_ahead = max_clock_ahead
         self.downlink_window = downlink_window
+        self.downlink_max_bytes = downlink_max_bytes  # items per downlink message: set from the broker's limit
         self.db = Driver(engine)
         self.sql = IngestSql(self.db)
 
@@ -137,11 +140,16 @@ class Ingest:
             _, station_id, _ = topic_parts(topic)
             message = decode(payload)
             self.keyring.verify(message, station_id=station_id)
-            if message.get("station") != station_id:
-                raise Refused("wrong_station", f"message for {message.get('station')!r} on {topic}")
+            # the topic's station, the signing key's and the one the message names agree, and
+            # the message sits on its own stream's (or control kind's) topic
+            kind = message.get("kind")
+            leaf = message.get("stream") if kind == "events" else kind
+            check_addressed(message, topic, station_id, side="st", leaf=str(leaf))
             return _Checked(station_id, topic, self._handler(station_id, message))
         except SignatureError as err:
             alerts.append(_Alert(station_id, "bad_signature", f"{topic}: {err}"))
+        except Misaddressed as err:
+            alerts.append(_Alert(station_id, "wrong_station", f"{topic}: {err}"))
         except MalformedMessage as err:
             alerts.append(_Alert(station_id, "poison", f"{topic}: {err}; payload={payload[:500]!r}"))
         except Refused as err:
@@ -351,18 +359,26 @@ class Ingest:
             applied = message["applied"].get(stream, 0)
             if not isinstance(applied, int) or isinstance(applied, bool) or applied < 0:
                 raise MalformedMessage(f"hello.applied.{stream} is not a whole number")
-            record_applied(s, station_id, stream, applied, rewind=True)
+            try:
+                record_applied(s, station_id, stream, applied, rewind=True)
+            except AckBeyondLog as err:  # alerted; the rest of the hello (the uplink) still holds
+                self._alert(s, _Alert(station_id, "ack_beyond_log", f"hello: {err}"), now)
+                continue
             out.extend(self._downlink(s, station_id, stream, now))
         return out
 
     def _downlink_mark(self, s: Session, station_id: str, stream: str, upto: int, rewind: bool) -> list[Outgoing]:
         now = self.clock()
-        record_applied(s, station_id, stream, upto, rewind=rewind)
+        try:
+            record_applied(s, station_id, stream, upto, rewind=rewind)
+        except AckBeyondLog as err:
+            raise Refused("ack_beyond_log", str(err)) from err
         return self._downlink(s, station_id, stream, now)
 
     def _downlink(self, s: Session, station_id: str, stream: str, now: datetime) -> list[Outgoing]:
         return [Outgoing(down_topic(station_id, stream), m)
-                for m in messages_to_send(s, station_id, stream, window=self.downlink_window, now=now)]
+                for m in messages_to_send(s, station_id, stream, window=self.downlink_window,
+                                                  max_bytes=self.downlink_max_bytes, now=now)]
 
     # -- bookkeeping -------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ class HqMember(HqModel, table=True):
     phone: str = Field(default="", index=True)  # "" until a member event brought the profile
     name: str = ""
     tier: str = ""
-    profile_hlc: str = ""  # HLC of the member event the profile came from
+    profile_hlc: str = ""  # "{hlc}/{station}" of the member event the profile came from
     points: int = _big()
     prepaid_minor: int = _big()
     version: int = _big()  # +1 for every change folded in

@@ -141,12 +141,15 @@ def on_station_event(session: Session, station_id: str, event: dict[str, Any], n
 
 def _fold_profile(session: Session, station_id: str, member_id: str, profile: dict[str, Any], hlc: str,
                   now: datetime) -> None:
-    """The profile of the latest member event by HLC, whichever station sent it."""
+    """The profile of the latest member event by (HLC, station), whichever station sent it."""
     insert_ignore(session, M, [{"member_id": member_id, "phone": "", "name": "", "tier": "", "profile_hlc": "",
                                 "points": 0, "prepaid_minor": 0, "version": 0, "updated_at": now}])
     phone = str(profile["phone"])
-    changed = session.execute(update(M).where(M.c.member_id == member_id, M.c.profile_hlc <= hlc).values(
-        phone=phone, name=str(profile.get("name") or ""), tier=str(profile.get("tier") or ""), profile_hlc=hlc,
+    # HLCs of two stations may be equal: the station id breaks the tie, so the same events give
+    # the same profile in any order of delivery
+    stamp = f"{hlc}/{station_id}"
+    changed = session.execute(update(M).where(M.c.member_id == member_id, M.c.profile_hlc < stamp).values(
+        phone=phone, name=str(profile.get("name") or ""), tier=str(profile.get("tier") or ""), profile_hlc=stamp,
         version=M.c.version + 1, updated_at=now)).rowcount
     if changed:
         other = session.execute(select(M.c.member_id).where(M.c.phone == phone, M.c.member_id != member_id)

@@ -67,11 +67,13 @@ class HqCursor(HqModel, table=True):
 
 
 class HqEvent(HqModel, table=True):
-    """An applied station event: the unique idem_key makes each business effect happen once."""
+    """An applied station event: (station, idem_key) makes each of a station's business effects
+    happen once. An idem_key names an effect only within its station (two stations may both
+    write `member:M:v3`); a delivery is named by (station, epoch, stream, seq) in `hq_inbox`."""
 
     __tablename__ = "hq_event"
+    station_id: str = Field(primary_key=True)
     idem_key: str = Field(primary_key=True)
-    station_id: str = Field(index=True)
     epoch: str
     stream: str
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -99,7 +101,7 @@ class HqAlert(HqModel, table=True):
     __tablename__ = "hq_alert"
     id: int | None = Field(default=None, primary_key=True)
     station_id: str = ""
-    kind: str  # bad_signature, seq_reused, unknown_epoch, poison, wrong_station, clock_ahead
+    kind: str  # bad_signature, seq_reused, unknown_epoch, poison, wrong_station (misaddressed), clock_ahead, ...
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = _time()
 

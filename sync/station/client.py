@@ -13,7 +13,7 @@ from pathlib import Path
 from edge.config import SyncSettings
 from edge.domain.ids import uuid7
 from edge.services.station import Station
-from sync.envelope import MalformedMessage, decode, down_topic, status_topic, topic_parts
+from sync.envelope import MalformedMessage, Misaddressed, check_addressed, decode, down_topic, status_topic
 from sync.errors import SignatureError, SyncError
 from sync.mqtt import BrokerSettings, MqttLink, Received
 from sync.signing import Keyring, Signer
@@ -39,7 +39,7 @@ def _path(data_dir: Path, value: str | None) -> str | None:
 class StationSync:
     def __init__(self, station: Station, settings: SyncSettings) -> None:
         self.station = station
-        station_id = station.settings.station.id
+        self.station_id = station_id = station.settings.station.id
         data_dir = station.store.path.parent
         self.signer = Signer.load(_path(data_dir, settings.signing_key))
         self.hq_keys = Keyring.load(_path(data_dir, settings.hq_keys))
@@ -108,13 +108,16 @@ class StationSync:
 
     def _received(self, received: Received) -> None:
         try:
-            _, _, leaf = topic_parts(received.topic)
             message = decode(received.payload)
             self.hq_keys.verify(message)
             kind = message.get("kind")
+            # HQ signs whom a message is for: one meant for another station, or for another of
+            # this station's streams, is refused before it can move any mark
+            leaf = "ack" if kind in ("welcome", "ack") else message.get("stream")
+            check_addressed(message, received.topic, self.station_id, side="hq", leaf=str(leaf))
             if kind == "welcome":
                 self.uplink.on_welcome(message)
-            elif kind == "ack" and leaf == "ack":
+            elif kind == "ack":
                 self.uplink.on_ack(message)
             elif kind == "log":
                 self.downlink.on_log(message)
@@ -129,7 +132,8 @@ class StationSync:
         log.warning("downlink message quarantined topic=%s error=%s", received.topic, err)
         now = self.station.clock()
         with self.station.store.write() as conn:
-            kind = "sync_bad_signature" if isinstance(err, SignatureError) else "sync_poison"
+            kind = ("sync_bad_signature" if isinstance(err, SignatureError)
+                    else "sync_misaddressed" if isinstance(err, Misaddressed) else "sync_poison")
             state.add_conflict(conn, f"sync:quarantine:{uuid7()}", kind, "",
                                {"topic": received.topic, "error": str(err),
                                 "payload": received.payload[:2000].decode("utf-8", "replace")}, now)

@@ -86,15 +86,20 @@ class Downlink:
         self._after_commit(reload_catalog, epoch_changed)
 
     def on_snapshot(self, message: dict[str, Any]) -> None:
-        """HQ's compacted log up to `upto` for a station that fell behind it: applied whole, atomically."""
+        """A chunk of HQ's compacted log, from `after` up to `upto`, for a station that fell behind
+        it: applied whole, atomically, and acked; HQ then sends the next chunk. A chunk that does
+        not continue from what this station applied asks for a resync."""
         stream = message.get("stream")
         if stream not in DOWN_LOG_STREAMS or not isinstance(message.get("items"), list):
             raise MalformedMessage("snapshot without a known stream and items")
-        upto = whole(message, "upto")
+        upto, after = whole(message, "upto"), whole(message, "after")
         now = self.station.clock()
         with self.station.store.write() as conn:
             applied = state.applied_upto(conn, stream)
-            if upto > applied:
+            if after > applied:
+                gap = True
+            elif upto > applied:
+                gap = False
                 epoch_before = state.current_epoch(conn)
                 for item in message["items"]:
                     if whole(item, "seq") > applied:
@@ -103,7 +108,10 @@ class Downlink:
                 applied = upto
                 epoch_changed = state.current_epoch(conn) != epoch_before
             else:
-                epoch_changed = False
+                gap = epoch_changed = False
+        if gap:
+            self._resync(stream, applied + 1)
+            return
         self._ack(stream, applied)
         self._after_commit(stream == "catalog", epoch_changed)
 

@@ -27,10 +27,10 @@ from sync.mqtt import BrokerSettings
 from sync.signing import Keyring, Signer
 from sync.station.client import StationSync
 from tests.drivers.conftest import MOSQUITTO
+from tests.pg_server import postgres_url
 from tests.drivers.conftest import Broker as _Broker
 from tests.stations import make_station
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STATION_ID = "TST-001"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,29 +59,20 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     running.stop()
 
 
-def _postgres_available() -> bool:
-    try:
-        with create_engine(PG_SERVER).connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception:  # no server: the PostgreSQL variant is skipped, SQLite still runs
-        return False
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hq_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """HQ's database URL: a fresh SQLite file, or a fresh schema in the local PostgreSQL."""
+    """HQ's database URL: a fresh SQLite file, or a fresh schema in a PostgreSQL (the machine's,
+    or one the test session starts: the PostgreSQL variant never skips)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hq.db'}"
         return
-    if not _postgres_available():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    server = postgres_url()
     schema = f"hq_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     try:
-        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+        yield f"{server}?options=-csearch_path%3D{schema}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
