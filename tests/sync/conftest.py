@@ -59,6 +59,29 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     running.stop()
 
 
+SHIPPED_BROKER_CONFIG = REPO / "deploy" / "mosquitto" / "mosquitto.conf"
+_LIMITS = ("max_packet_size", "max_queued_messages", "max_queued_bytes", "max_inflight_messages",
+           "max_inflight_bytes", "persistent_client_expiration")
+
+
+def shipped_limits() -> list[str]:
+    """The message and queue limits of the shipped broker config (deploy/mosquitto), as its lines."""
+    lines = SHIPPED_BROKER_CONFIG.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.split(" ", 1)[0] in _LIMITS]
+
+
+@pytest.fixture
+def shipped_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A broker with the shipped config's packet and queue limits (its TLS and ACLs are tested
+    in test_broker_security.py)."""
+    running = Broker(tmp_path)
+    with running.config.open("a", encoding="utf-8") as config:
+        config.write("\n".join(shipped_limits()) + "\n")
+    running.start()
+    yield running
+    running.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hq_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """HQ's database URL: a fresh SQLite file, or a fresh schema in a PostgreSQL (the machine's,
