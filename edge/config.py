@@ -407,10 +407,15 @@ class SyncSettings(_Frozen):
     password: Text | None = None
     signing_key: Text  # this station's Ed25519 key, {kid}.key (`station-edge keys generate`)
     hq_keys: Text  # directory of HQ's public keys (*.pub) that sign the downlink
+    # the link's tuning (docs/protocol.md, "A slow link"): the defaults suit a good link and adapt
+    # to a 4G-class one; on a poor link raise keepalive_s (e.g. 60) and lower batch_max_bytes
+    keepalive_s: Annotated[int, Strict(), Ge(5), Le(3600)] = 30
     batch_max_bytes: Annotated[int, Strict(), Ge(1024)] = 65536
     batch_max_events: Positive = 500
     window_messages: Positive = 8
-    ack_timeout_s: Positive = 10
+    window_max_bytes: Annotated[int, Strict(), Ge(4096)] = 524288
+    bulk_ahead_s: Positive = 2  # how long bulk data may stand ahead of acks and keepalives
+    ack_timeout_s: Positive = 10  # on an idle link; the bytes ahead of a batch add their crossing time
     max_clock_ahead_s: Positive = 3600
 
 

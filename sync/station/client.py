@@ -13,7 +13,8 @@ from pathlib import Path
 from edge.config import SyncSettings
 from edge.domain.ids import uuid7
 from edge.services.station import Station
-from sync.envelope import MalformedMessage, Misaddressed, check_addressed, decode, down_topic, status_topic
+from sync.envelope import (MalformedMessage, Misaddressed, check_addressed, decode, down_topic, payload_budget,
+                           status_topic)
 from sync.errors import SignatureError, SyncError
 from sync.mqtt import BrokerSettings, MqttLink, Received
 from sync.signing import Keyring, Signer
@@ -48,13 +49,15 @@ class StationSync:
         broker = BrokerSettings(
             host=settings.broker_host, port=settings.broker_port, ca_file=_path(data_dir, settings.ca_file),
             cert_file=_path(data_dir, settings.cert_file), key_file=_path(data_dir, settings.key_file),
-            username=settings.username, password=settings.password)
+            username=settings.username, password=settings.password, keepalive_s=settings.keepalive_s)
         self.link = MqttLink(station_id, broker, on_message=self._received, on_connect=self._connected,
                              on_disconnect=self._disconnected, subscriptions=(down_topic(station_id, "#"),),
                              status_topic=status_topic(station_id))
         self.uplink = Uplink(station, self.signer, self.link.publish, UplinkLimits(
             batch_max_bytes=settings.batch_max_bytes, batch_max_events=settings.batch_max_events,
-            window_messages=settings.window_messages, ack_timeout_s=float(settings.ack_timeout_s)))
+            window_messages=settings.window_messages, window_max_bytes=settings.window_max_bytes,
+            ack_timeout_s=float(settings.ack_timeout_s), bulk_ahead_s=float(settings.bulk_ahead_s)),
+            payload_budget=lambda: payload_budget(self.link.max_packet_bytes))
         self.downlink = Downlink(station, self.signer, self.link.publish,
                                  max_clock_ahead=timedelta(seconds=settings.max_clock_ahead_s),
                                  after_epoch_change=self.uplink.hello)

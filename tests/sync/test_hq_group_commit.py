@@ -148,13 +148,52 @@ def test_a_station_that_hq_does_not_answer_resends_less_and_less_often(station):
         return len(sent) - before
 
     assert sends_at(1000) == 2  # the window
-    # first timeout after 10 s (up to 12.5 with jitter), then 20 s (up to 25), then 40 s (up to 50)
-    assert [sends_at(t) for t in (1009.9, 1012.6)] == [0, 2]
-    assert [sends_at(t) for t in (1012.6 + 19.9, 1012.6 + 25.1)] == [0, 2]
-    resent_at = 1012.6 + 25.1
-    assert [sends_at(t) for t in (resent_at + 39.9, resent_at + 50.1)] == [0, 2]
-    # an ack that moves the mark: the wait is 10 s again
-    uplink.on_ack({"stream": "payment", "epoch": open_epoch(station), "acked_upto": 50})
+    # the first wait is the ack timeout plus the time the bytes ahead take to cross (at an assumed
+    # goodput before any ack measured it): then twice as long, and twice again
+    base = uplink._timers["payment"].base
+    assert base > 10
+    t = 1000.0
+    for wait in (base, 2 * base, 4 * base):
+        assert [sends_at(t + wait - 0.1), sends_at(t + wait * 1.25 + 0.1)] == [0, 2]
+        t += wait * 1.25 + 0.1
+    # an ack that moves the mark: the wait starts over from its base
+    uplink.on_ack({"stream": "payment", "epoch": open_epoch(station), "acked_upto": uplink._window[0].last})
     acked_at = clock[0]
     assert sends_at(acked_at) == 1  # the freed place in the window
-    assert [sends_at(t) for t in (acked_at + 9.9, acked_at + 12.6)] == [0, 2]
+    base = uplink._timers["payment"].base
+    assert [sends_at(acked_at + base - 0.1), sends_at(acked_at + base * 1.25 + 0.1)] == [0, 2]
+
+
+def test_batches_paho_still_holds_are_not_handed_to_it_again(station):
+    """On a slow link the broker has not taken the window yet when the ack is due: nothing is
+    piled on top of it, and once the broker has it and HQ still says nothing, it goes again."""
+    class Info:
+        published = False
+
+        def is_published(self) -> bool:
+            return self.published
+
+    handed: list[Info] = []
+    clock = [1000.0]
+
+    def publish(topic: str, payload: bytes) -> Info:
+        handed.append(Info())
+        return handed[-1]
+
+    uplink = Uplink(station, Signer.generate("TST-001-k1"), publish,
+                    UplinkLimits(batch_max_events=50, window_messages=2, ack_timeout_s=10), monotonic=lambda: clock[0])
+    make_events(station, 300, types=("payment.received",))
+    uplink.hello()
+    assert uplink.on_welcome({"epoch": open_epoch(station), "uplink": {}})
+    clock[0] = 1000.0
+    uplink.pump()
+    assert len(handed) == 3  # the hello and two batches
+    for later in (100, 200, 400):  # long overdue, but paho still holds both: nothing more
+        clock[0] = 1000.0 + later
+        uplink.pump()
+    assert len(handed) == 3
+    for info in handed:
+        info.published = True  # the broker has them now, and HQ never answers
+    clock[0] = 1000.0 + 10_000
+    uplink.pump()
+    assert len(handed) == 5
