@@ -15,7 +15,7 @@ from sync.errors import SyncError
 VERSION = 1
 UP_STREAMS = ("payment", "booking", "checkin", "member", "ops", "sensor")
 DOWN_LOG_STREAMS = ("booking", "lease", "member", "catalog", "enterprise", "cmd")
-CONTROL_UP = ("hello", "ack", "resync")  # st/{sid}/up/{control}: the station's side of the conversation
+CONTROL_UP = ("hello", "ack", "resync", "ping")  # st/{sid}/up/{control}: the station's side of the conversation
 HQ_INGEST = "$share/hq/st/+/up/#"
 PRESENCE = "st/+/status"
 MAX_PACKET_BYTES = 1 << 20  # the shipped broker's max_packet_size (deploy/mosquitto/mosquitto.conf)

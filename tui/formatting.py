@@ -40,7 +40,8 @@ BAY_STATES = {
     "out_of_service": N_("out of service"),
 }
 
-_LINKS = {"offline": N_("offline"), "online": N_("online"), "never": N_("not connected yet")}
+_LINKS = {"offline": N_("offline"), "online": N_("online"), "never": N_("not connected yet"),
+          "hq_silent": N_("not answering"), "stalled": N_("stalled")}
 
 _WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 

@@ -63,9 +63,11 @@ def sync_show(args: argparse.Namespace) -> None:
     status = sync_status(station)
     marks = _marks(station)
     if args.json:
-        emit_json({"link": status.link, "backlog": status.backlog, "last_ack_at": status.last_ack_at, **marks})
+        emit_json({"link": status.link, "backlog": status.backlog, "last_ack_at": status.last_ack_at,
+                   "heard_at": status.heard_at, **marks})
         return
-    print(f"link {status.link}, {status.backlog} events waiting for HQ, last ack {status.last_ack_at or 'never'}")
+    print(f"link {status.link}, {status.backlog} events waiting for HQ, last ack {status.last_ack_at or 'never'}, "
+          f"HQ last heard {status.heard_at or 'never'}")
     print(f"epoch {marks['epoch']}")
     rows = [(s, m["written"], m["acked_upto"]) for s, m in marks["uplink"].items()]
     if rows:

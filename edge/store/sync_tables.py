@@ -40,12 +40,17 @@ class SyncLink(SQLModel, table=True):
     """The link to HQ as the sync process last saw it (one row; absent until sync first ran).
 
     `seen_at` is refreshed while the process runs, so a killed process reads as offline.
+    `state` is what the station last heard from HQ: online (HQ answers and sync moves), hq_silent
+    (the broker is reachable but HQ has not answered lately), stalled (HQ answers but events or
+    downlink wait without progress), offline (no broker connection).
     """
 
     __tablename__ = "sync_link"
     id: int = Field(default=1, primary_key=True)
-    state: str  # online, offline
+    state: str
     changed_at: datetime = _time()
     seen_at: datetime = _time()
     last_ack_at: datetime | None = _time(nullable=True)
     last_error: str = ""
+    heard_at: datetime | None = _time(nullable=True)  # the last verified message from HQ
+    stalled_since: datetime | None = _time(nullable=True)  # work has waited without progress since

@@ -30,7 +30,7 @@ from sync.hq.db import Driver, insert_ignore, transaction
 from sync.hq.downlink import AckBeyondLog, already_queued, enqueue_downlink, messages_to_send, record_applied
 from sync.hq.effects import on_station_event
 from sync.hq.ingest_sql import IngestSql
-from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
+from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqDownCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
 from sync.signing import Keyring
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,8 @@ class Ingest:
         if kind == "hello":
             require(message, "epoch", "applied")
             return lambda s, careful: self._hello(s, station_id, message)
+        if kind == "ping":
+            return lambda s, careful: self._pong(s, station_id)
         if kind in ("ack", "resync"):
             require(message, "stream")
             stream = message["stream"]
@@ -366,6 +368,13 @@ class Ingest:
                 continue
             out.extend(self._downlink(s, station_id, stream, now))
         return out
+
+    def _pong(self, s: Session, station_id: str) -> list[Outgoing]:
+        """HQ is here: the answer carries the heads of the station's downlink, so the station can
+        tell a downlink that does not move from one with nothing to send."""
+        D = HqDownCursor.__table__
+        heads = dict(s.execute(select(D.c.stream, D.c.last_seq).where(D.c.station_id == station_id)).all())
+        return [Outgoing(down_topic(station_id, "ack"), new_message("pong", station=station_id, down_heads=heads))]
 
     def _downlink_mark(self, s: Session, station_id: str, stream: str, upto: int, rewind: bool) -> list[Outgoing]:
         now = self.clock()

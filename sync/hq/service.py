@@ -16,23 +16,27 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from sync.envelope import ENVELOPE_BYTES, HQ_INGEST, PRESENCE, down_topic, encode, payload_budget
 from sync.errors import SyncError
-from sync.hq.db import transaction
+from sync.hq.db import insert_ignore, transaction
 from sync.hq.downlink import ITEM_MAX_BYTES, all_cursors, analyze_downlink, compact, due_streams, messages_to_send
 from sync.hq.ingest import Ingest, Outgoing
+from sync.hq.tables import HqWorker
 from sync.mqtt import BrokerSettings, MqttLink, Received
 from sync.signing import Keyring, Signer
 
 log = logging.getLogger(__name__)
+W = HqWorker.__table__
 
 POLL_EVERY_S = 0.5
 COMPACT_EVERY_S = 60.0
 GROUP_MAX_MESSAGES = 200  # received messages handled in one transaction, at most
 GROUP_MAX_BYTES = 4 << 20  # and about this many payload bytes
 QUEUE_MAX_MESSAGES = 5_000  # beyond this paho's thread waits: the broker holds the rest
+BEAT_EVERY_S = 5.0  # how often a worker records its own broker link
 PUBLISH_BACKOFF_S = 2.0  # a station whose message could not be published waits this long, doubling
 PUBLISH_BACKOFF_MAX_S = 120.0
 
@@ -58,6 +62,7 @@ class HqService:
         self.ingest = Ingest(engine, keyring, clock=clock, max_clock_ahead=max_clock_ahead,
                              downlink_max_bytes=payload_budget(broker.max_packet_bytes))
         self._queue: queue.Queue[Received] = queue.Queue(QUEUE_MAX_MESSAGES)
+        self.worker = worker
         self.link = MqttLink(f"hq-worker-{worker}", broker, on_message=self._queue.put,
                              on_connect=self._connected, subscriptions=(HQ_INGEST, PRESENCE), durable_session=False)
         self.publish_failures: dict[str, int] = {}  # per station, since the worker started
@@ -70,14 +75,29 @@ class HqService:
         ingesting.start()
         maintaining.start()
         self.link.start()
+        next_beat = 0.0
         try:
             while not stop.wait(POLL_EVERY_S):
                 if self.link.connected:
                     self.publish_due()
+                if time.monotonic() >= next_beat:
+                    self._beat(self.link.connected)
+                    next_beat = time.monotonic() + BEAT_EVERY_S
         finally:
             self.link.stop()
+            self._beat(False)
             ingesting.join(timeout=30)
             maintaining.join(timeout=30)
+
+    def _beat(self, connected: bool) -> None:
+        """This worker's own link, for `hq lag` (a station is not called online by a cut-off HQ)."""
+        try:
+            with transaction(self.engine) as session:
+                insert_ignore(session, W, [{"worker": self.worker, "connected": connected, "seen_at": self.clock()}])
+                session.execute(update(W).where(W.c.worker == self.worker).values(connected=connected,
+                                                                                   seen_at=self.clock()))
+        except Exception:  # the database being away is logged elsewhere; presence is only advisory
+            log.exception("hq could not record its own link")
 
     def _connected(self, session_present: bool) -> None:
         # the broker may announce a packet limit below the configured one: messages are cut to it

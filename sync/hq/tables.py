@@ -29,6 +29,16 @@ class HqStation(HqModel, table=True):
     last_seen_at: datetime | None = _time(nullable=True)
 
 
+class HqWorker(HqModel, table=True):
+    """An HQ worker's own broker connection, refreshed while it runs: a station's presence is
+    only news while some worker is connected to hear it."""
+
+    __tablename__ = "hq_worker"
+    worker: str = Field(primary_key=True)
+    connected: bool = False
+    seen_at: datetime = _time()
+
+
 class HqStationEpoch(HqModel, table=True):
     """An epoch a station announced in a signed hello: events of other epochs are refused."""
 

@@ -13,13 +13,14 @@ from pathlib import Path
 from edge.config import SyncSettings
 from edge.domain.ids import uuid7
 from edge.services.station import Station
-from sync.envelope import (MalformedMessage, Misaddressed, check_addressed, decode, down_topic, payload_budget,
-                           status_topic)
+from sync.envelope import (MalformedMessage, Misaddressed, check_addressed, decode, down_topic, encode, new_message,
+                           payload_budget, status_topic, up_topic)
 from sync.errors import SignatureError, SyncError
 from sync.mqtt import BrokerSettings, MqttLink, Received
 from sync.signing import Keyring, Signer
 from sync.station import state
 from sync.station.downlink import Downlink
+from sync.station.link_watch import LinkWatch
 from sync.station.epoch import adopt_stragglers
 from sync.station.uplink import Uplink, UplinkLimits
 
@@ -58,6 +59,9 @@ class StationSync:
             window_messages=settings.window_messages, window_max_bytes=settings.window_max_bytes,
             ack_timeout_s=float(settings.ack_timeout_s), bulk_ahead_s=float(settings.bulk_ahead_s)),
             payload_budget=lambda: payload_budget(self.link.max_packet_bytes))
+        self.watch = LinkWatch(time.monotonic)
+        self._pinged_at = 0.0
+        self._judge_now = threading.Event()  # the link changed: judge it at once, not at the next beat
         self.downlink = Downlink(station, self.signer, self.link.publish,
                                  max_clock_ahead=timedelta(seconds=settings.max_clock_ahead_s),
                                  after_epoch_change=self.uplink.hello)
@@ -74,9 +78,13 @@ class StationSync:
         try:
             while not stop.is_set():
                 now = time.monotonic()
-                if now >= next_beat:
+                if now >= next_beat or self._judge_now.is_set():
+                    self._judge_now.clear()
                     self._beat()
                     next_beat = now + HEARTBEAT_EVERY_S
+                if self.link.connected and self.watch.ping_due(self._pinged_at):
+                    self._pinged_at = now
+                    self._ping()
                 if now >= next_adopt:
                     self._adopt()
                     next_adopt = now + ADOPT_EVERY_S
@@ -91,7 +99,14 @@ class StationSync:
 
     def _beat(self) -> None:
         with self.station.store.write() as conn:
-            state.set_link(conn, "online" if self.link.connected else "offline", self.station.clock())
+            self.watch.judge(conn, self.link.connected, self.station.clock())
+
+    def _ping(self) -> None:
+        try:
+            self.link.publish(up_topic(self.station_id, "ping"),
+                              encode(self.signer.sign(new_message("ping", station=self.station_id))))
+        except SyncError as err:
+            log.warning("could not ask HQ for a pong: %s", err)
 
     def _adopt(self) -> None:
         with self.station.store.write() as conn:
@@ -100,14 +115,13 @@ class StationSync:
     # -- paho's thread -------------------------------------------------------------
 
     def _connected(self, session_present: bool) -> None:
-        with self.station.store.write() as conn:
-            state.set_link(conn, "online", self.station.clock())
+        # connected to the broker is not yet heard from HQ: the link is judged when HQ answers
+        self.watch.connected()
         self.uplink.hello()
 
     def _disconnected(self) -> None:
         self.uplink.disconnected()
-        with self.station.store.write() as conn:
-            state.set_link(conn, "offline", self.station.clock())
+        self._judge_now.set()
 
     def _received(self, received: Received) -> None:
         try:
@@ -116,8 +130,13 @@ class StationSync:
             kind = message.get("kind")
             # HQ signs whom a message is for: one meant for another station, or for another of
             # this station's streams, is refused before it can move any mark
-            leaf = "ack" if kind in ("welcome", "ack") else message.get("stream")
+            leaf = "ack" if kind in ("welcome", "ack", "pong") else message.get("stream")
             check_addressed(message, received.topic, self.station_id, side="hq", leaf=str(leaf))
+            heads = message.get("down_heads") if kind == "pong" else None
+            if self.watch.heard(self.station.clock(), heads if isinstance(heads, dict) else None):
+                self._judge_now.set()
+            if kind == "pong":
+                return
             if kind == "welcome":
                 self.uplink.on_welcome(message)
             elif kind == "ack":

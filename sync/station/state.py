@@ -46,15 +46,21 @@ def record_applied(conn: sqlite3.Connection, stream: str, upto: int, now: dateti
     )
 
 
-def set_link(conn: sqlite3.Connection, state: str, now: datetime, error: str = "") -> None:
-    """The link's state; `changed_at` moves only when the state does, `seen_at` always."""
+def set_link(conn: sqlite3.Connection, state: str, now: datetime, error: str = "", *,
+             heard_at: datetime | None = None, stalled_since: datetime | None = None) -> None:
+    """The link's state; `changed_at` moves only when the state does, `seen_at` always; HQ last
+    heard at `heard_at` (kept when None), work waiting without progress since `stalled_since`."""
     stamp = to_db_time(now)
+    heard = to_db_time(heard_at) if heard_at else None
+    stalled = to_db_time(stalled_since) if stalled_since else None
     conn.execute(
-        "INSERT INTO sync_link (id, state, changed_at, seen_at, last_ack_at, last_error) VALUES (1, ?, ?, ?, NULL, ?)"
+        "INSERT INTO sync_link (id, state, changed_at, seen_at, last_ack_at, last_error, heard_at, stalled_since)"
+        " VALUES (1, ?, ?, ?, NULL, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET changed_at = CASE WHEN state = excluded.state THEN changed_at"
         " ELSE excluded.changed_at END, state = excluded.state, seen_at = excluded.seen_at,"
-        " last_error = excluded.last_error",
-        (state, stamp, stamp, error),
+        " last_error = excluded.last_error, heard_at = coalesce(excluded.heard_at, heard_at),"
+        " stalled_since = excluded.stalled_since",
+        (state, stamp, stamp, error, heard, stalled),
     )
 
 

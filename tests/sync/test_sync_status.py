@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from edge.services.sync_status import SyncStatus, sync_status
@@ -27,3 +28,36 @@ def test_online_only_while_the_sync_process_keeps_its_mark_fresh(station):
     assert status.last_ack_at == now.replace(microsecond=0)
     station.clock = lambda: now + timedelta(minutes=5)
     assert sync_status(station).link == "offline"
+
+
+# -- the link as heard from HQ, over a real broker -----------------------------------------------
+
+def _link_after_beat(sync) -> str:
+    sync._beat()
+    return sync_status(sync.station).link
+
+
+def test_the_link_says_what_was_heard_from_hq_not_only_that_the_broker_answers(station, broker, keys, hq_engine,
+                                                                              runners):
+    from sync.station.link_watch import LinkWatch
+    from tests.sync.conftest import make_events, start_hq, start_station_sync, sync_settings, wait_until
+
+    sync = start_station_sync(runners, station, sync_settings(broker, keys))
+    sync.watch = LinkWatch(time.monotonic, ping_every_s=0.5, silent_after_s=2, stalled_after_s=2)
+    wait_until(lambda: sync.link.connected, what="the broker connection")
+    # connected to the broker, but no HQ behind it
+    wait_until(lambda: _link_after_beat(sync) == "hq_silent", what="HQ silent", timeout=15)
+    hq = start_hq(runners, hq_engine, keys, broker)
+    wait_until(lambda: _link_after_beat(sync) == "online", what="HQ heard", timeout=15)
+    assert sync_status(station).heard_at is not None
+    # HQ answers pings but stops taking events (its ingest of batches fails): events wait, stalled
+    hq.ingest._events = _refuse
+    make_events(station, 5)
+    wait_until(lambda: _link_after_beat(sync) == "stalled", what="stalled", timeout=20)
+    # the broker goes: offline at once, whatever was heard before
+    broker.stop()
+    wait_until(lambda: _link_after_beat(sync) == "offline", what="offline", timeout=15)
+
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError("HQ's database is out of space")

@@ -55,3 +55,18 @@ def test_hq_sees_the_station_come_and_go(station, broker, keys, sqlite_hq, runne
     wait_until(lambda: presence().get(STATION_ID) == ("online", 0), what="online, nothing waiting")
     runners.pop().stop()
     wait_until(lambda: presence().get(STATION_ID, ("?",))[0] == "offline", what="offline after a clean stop")
+
+
+def test_hq_cut_off_from_the_broker_does_not_call_a_station_online(station, broker, keys, sqlite_hq, runners):
+    hq = start_hq(runners, sqlite_hq, keys, broker)
+    start_station_sync(runners, station, sync_settings(broker, keys))
+
+    def presence():
+        with transaction(sqlite_hq) as session:
+            return {lag.station_id: lag.presence for lag in station_lag(session)}.get(STATION_ID)
+
+    wait_until(lambda: presence() == "online", what="online")
+    broker.stop()  # HQ's own link is gone: what it last heard of the station is no news
+    wait_until(lambda: not hq.link.connected, what="HQ cut off")
+    hq._beat(hq.link.connected)
+    assert presence() == "unknown (HQ offline)"

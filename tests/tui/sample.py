@@ -80,7 +80,7 @@ def live_morning(station: Station, late, at) -> None:
                                    [PromptCandidate(late.id, late.code, late.plate, 0.5)], now=at(10, 9))
     with station.store.write() as conn:  # the sync client's mark: online, HQ acknowledged two minutes ago
         conn.execute("INSERT INTO sync_link (id, state, changed_at, seen_at, last_ack_at, last_error)"
-                      " VALUES (1, 'online', ?, ?, ?, '')", (to_db_time(at(7, 0)), to_db_time(at(10, 9)),
+                      " VALUES (1, 'online', ?, ?, ?, '')", (to_db_time(at(7, 0)), to_db_time(at(10, 10)),
                                                              to_db_time(at(10, 8))))
 
 
