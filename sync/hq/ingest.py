@@ -30,6 +30,7 @@ from sync.hq.db import Driver, insert_ignore, transaction
 from sync.hq.downlink import AckBeyondLog, already_queued, enqueue_downlink, messages_to_send, record_applied
 from sync.hq.effects import on_station_event
 from sync.hq.ingest_sql import IngestSql
+from sync.hq.members import resnapshot_station
 from sync.hq.tables import HqAlert, HqBooking, HqCursor, HqDownCursor, HqEvent, HqInbox, HqStation, HqStationEpoch
 from sync.signing import Keyring
 
@@ -339,7 +340,12 @@ class Ingest:
         epoch = message["epoch"]
         if not isinstance(epoch, str) or not epoch or not isinstance(message["applied"], dict):
             raise MalformedMessage("hello needs an epoch and an applied map")
-        insert_ignore(s, EP, [{"station_id": station_id, "epoch": epoch, "announced_at": now}])
+        known_before = s.execute(select(EP.c.epoch).where(EP.c.station_id == station_id).limit(1)).first()
+        if insert_ignore(s, EP, [{"station_id": station_id, "epoch": epoch, "announced_at": now}],
+                         returning=("epoch",)) and known_before:
+            # a new epoch of a known station: its database was restored or renewed, and may lack
+            # what HQ counted of the members only it knows
+            resnapshot_station(s, station_id, now)
         heads = message.get("heads") or {}
         if not isinstance(heads, dict):
             raise MalformedMessage("hello.heads is not a map")

@@ -6,7 +6,9 @@ HQ holds every member's points and prepaid balance; stations send deltas (`point
 primary key, besides the ingest's idem_key guard), and queues a `member.snapshot` to every
 station that knows the member: the balances, and the entries of that station HQ has counted
 which the station may not have marked yet. The station then shows snapshot + entries HQ has not
-counted, which is the balance it showed before.
+counted, which is the balance it showed before. A member only one station knows costs no
+downlink: that station wrote everything HQ holds of it (its first snapshot comes once a second
+station knows the member, or when the station's database begins a new epoch).
 
 A delta that takes a balance below zero (two stations each let the member spend the same
 points while cut off from each other) is a fact and is applied: the balance goes negative, the
@@ -204,13 +206,29 @@ def _queue_changed(session: Session) -> None:
     now = max(changed.members.values())
     insert_ignore(session, S, [{"member_id": m, "station_id": st, "first_seen_at": now}
                                for m, st in sorted(changed.pairs)])
-    by_station: dict[str, list[str]] = {}
+    knowers: dict[str, set[str]] = {}
     for ids in _chunks(sorted(changed.members)):
         for member_id, station_id in session.execute(select(S.c.member_id, S.c.station_id)
                                                      .where(S.c.member_id.in_(ids))):
+            knowers.setdefault(member_id, set()).add(station_id)
+    by_station: dict[str, list[str]] = {}
+    for member_id, stations in knowers.items():
+        if len(stations) < 2:
+            continue  # only the station that wrote it knows the member: it has everything HQ counted
+        for station_id in stations:
             by_station.setdefault(station_id, []).append(member_id)
     for station_id in sorted(by_station):
         queue_snapshots(session, station_id, sorted(by_station[station_id]), now)
+
+
+def resnapshot_station(session: Session, station_id: str, now: datetime) -> int:
+    """Queue a snapshot of every member the station knows (its database was restored or began a
+    new epoch: what HQ counted of its own members may be missing there); members queued."""
+    members = session.execute(select(S.c.member_id).where(S.c.station_id == station_id)
+                              .order_by(S.c.member_id)).scalars().all()
+    for ids in _chunks(members):
+        queue_snapshots(session, station_id, ids, now)
+    return len(members)
 
 
 def queue_snapshots(session: Session, station_id: str, member_ids: Sequence[str], now: datetime) -> dict[str, int]:

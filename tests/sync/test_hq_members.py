@@ -16,8 +16,9 @@ from edge.services.hq_updates import apply_member
 from edge.services.members import enroll
 from edge.services.station import Station, utc_now
 from sync.hq import effects
-from sync.hq.db import transaction
+from sync.hq.db import insert_ignore, transaction
 from sync.hq.downlink import record_applied
+from sync.hq.member_tables import HqMemberStation
 from sync.hq.members import find_member, resend_snapshot
 from sync.signing import Signer
 from tests.stations import TEST_CONFIG, make_station
@@ -67,6 +68,14 @@ def apply_down(engine, station: Station, station_id: str, after: int = 0) -> int
     return after
 
 
+def known_elsewhere(engine, member_id: str) -> None:
+    """Another station knows the member too: HQ's snapshots go to every station that knows a
+    member (one only this station knows costs no downlink: see the test of that)."""
+    with transaction(engine) as session:
+        insert_ignore(session, HqMemberStation.__table__,
+                      [{"member_id": member_id, "station_id": OTHER_ID, "first_seen_at": utc_now()}])
+
+
 def balances(station: Station, member_id: str) -> tuple[int, int]:
     with station.store.read() as conn:
         return ledgers.points_balance(conn, member_id), ledgers.prepaid_balance(conn, member_id)
@@ -101,6 +110,7 @@ def spend(station: Station, member_id: str) -> None:
 def test_hq_folds_a_stations_entries_and_the_snapshot_leaves_its_balance_unchanged(tmp_path, hq_engine):
     station = station_at(tmp_path)
     member_id = member_activity(station)
+    known_elsewhere(hq_engine, member_id)
     before = balances(station, member_id)
     to_hq(hq_engine, STATION_ID, outbox(station))
     assert hq_balance(hq_engine, member_id) == before == (70, 3800)
@@ -121,6 +131,7 @@ def test_hq_folds_a_stations_entries_and_the_snapshot_leaves_its_balance_unchang
 def test_replayed_events_change_nothing(tmp_path, hq_engine):
     station = station_at(tmp_path)
     member_id = member_activity(station)
+    known_elsewhere(hq_engine, member_id)
     events = outbox(station)
     to_hq(hq_engine, STATION_ID, events)
     state = hq_rows(hq_engine, "SELECT points, prepaid_minor, version FROM hq_member")
@@ -134,6 +145,7 @@ def test_replayed_events_change_nothing(tmp_path, hq_engine):
 def test_later_entries_are_counted_in_the_next_snapshot_and_the_station_keeps_its_balance(tmp_path, hq_engine):
     station = station_at(tmp_path)
     member_id = member_activity(station)
+    known_elsewhere(hq_engine, member_id)
     to_hq(hq_engine, STATION_ID, outbox(station))
     applied = apply_down(hq_engine, station, STATION_ID)
     last = max(e["id"] for e in outbox(station))
@@ -154,6 +166,7 @@ def test_later_entries_are_counted_in_the_next_snapshot_and_the_station_keeps_it
 def test_a_snapshot_not_yet_applied_is_listed_again_so_compaction_cannot_lose_a_count(tmp_path, hq_engine):
     station = station_at(tmp_path)
     member_id = member_activity(station)
+    known_elsewhere(hq_engine, member_id)
     events = outbox(station)
     payments = [e for e in events if e["type"].startswith("prepaid.")]
     to_hq(hq_engine, STATION_ID, [e for e in events if e not in payments])  # the profile, earned, redeemed
@@ -170,6 +183,7 @@ def test_a_snapshot_not_yet_applied_is_listed_again_so_compaction_cannot_lose_a_
 def test_prepaid_before_the_profile_waits_for_it_then_is_counted(tmp_path, hq_engine):
     station = station_at(tmp_path)
     member_id = member_activity(station)
+    known_elsewhere(hq_engine, member_id)
     events = outbox(station)
     payments = [e for e in events if e["type"].startswith("prepaid.")]  # the payment stream drains first
     to_hq(hq_engine, STATION_ID, payments)
@@ -207,6 +221,7 @@ def test_another_station_that_knows_the_member_gets_the_new_balance(tmp_path, hq
 
 
 def test_a_balance_taken_below_zero_is_applied_and_alerted(hq_engine):
+    known_elsewhere(hq_engine, "m-1")
     profile = {"type": "member.created", "entity_id": "m-1", "hlc": "1", "body": {
         "member": {"id": "m-1", "phone": "13700137000", "name": "", "tier": "guest", "version": 1}}}
     spend = {"type": "points.redeemed", "entity_id": "m-1", "hlc": "2",
@@ -226,6 +241,7 @@ def test_a_points_event_without_its_entry_is_refused(hq_engine):
 
 
 def test_one_snapshot_per_transaction_from_what_it_kept(hq_engine):
+    known_elsewhere(hq_engine, "m-1")
     from sync.hq.db import Driver
 
     profile = {"type": "member.created", "entity_id": "m-1", "hlc": "1", "body": {
@@ -344,3 +360,26 @@ def test_offline_points_and_prepaid_reach_hq_and_come_back_as_a_snapshot_to_both
     wait_until(lambda: backlog(home) == 0, what="the resent events acked again")
     assert hq_ledger(hq_engine) == before
     assert balances(home, member_id) == balances(other, member_id) == shown
+
+
+def test_a_member_only_one_station_knows_costs_no_downlink_until_its_database_starts_a_new_epoch(
+        tmp_path, hq_engine):
+    from datetime import UTC, datetime
+
+    from sync.envelope import encode, new_message
+    from sync.hq.ingest import Ingest
+    from sync.signing import Keyring
+
+    station = station_at(tmp_path)
+    members = [member_activity(station, phone=f"1390013900{i}") for i in range(3)]
+    to_hq(hq_engine, STATION_ID, outbox(station))
+    assert snapshots(hq_engine, STATION_ID) == []  # the station wrote everything HQ holds of them
+    assert hq_balance(hq_engine, members[0]) == balances(station, members[0]) == (70, 3800)
+    # the station's database is restored and announces a new epoch: it gets what HQ counted
+    signer = Signer.generate(f"{STATION_ID}-k9")
+    hq = Ingest(hq_engine, Keyring({signer.kid: signer.public_pem()}), clock=lambda: datetime.now(UTC))
+    for epoch in ("epoch-before", "epoch-after-restore"):
+        hq.handle(f"st/{STATION_ID}/up/hello", encode(signer.sign(
+            new_message("hello", station=STATION_ID, epoch=epoch, applied={}, heads={}))))
+    assert sorted(body["member_id"] for _, body in snapshots(hq_engine, STATION_ID)) == sorted(members)
+    station.store.close()

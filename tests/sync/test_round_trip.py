@@ -108,18 +108,22 @@ def test_a_member_snapshot_replaces_the_balance_and_counts_the_stations_entries(
     with station.store.write() as conn:
         member = register_member(conn, station, phone="13800138000", now=now)
         counted = earn_points(conn, station, member_id=member.id, points=100, now=now)
-        earn_points(conn, station, member_id=member.id, points=7, now=now)  # HQ has not counted this one
+        uncounted = earn_points(conn, station, member_id=member.id, points=7, now=now)
     start_hq(runners, hq_engine, keys, broker)
     start_station_sync(runners, station, sync_settings(broker, keys))
-    # HQ's own snapshot, once it has folded the station's entries, counts them: the balance stays
-    wait_until(lambda: _counted(station) == 2 and backlog(station) == 0, what="HQ's snapshot applied")
-    assert _points(station, member.id) == 107
-    # a later snapshot (another station's deltas, a correction at HQ) replaces the balance
-    snapshot = {"member_id": member.id, "phone": "13800138000", "name": "Zhang", "tier": "gold", "points": 1107,
+    # HQ folds the station's entries; the member is this station's alone, so nothing comes back
+    wait_until(lambda: backlog(station) == 0, what="the entries at HQ")
+    wait_until(lambda: hq_rows(hq_engine, "SELECT points FROM hq_member") == [(107,)], what="HQ's balance")
+    assert _counted(station) == 0 and _points(station, member.id) == 107
+    assert hq_rows(hq_engine, "SELECT count(*) FROM hq_downlink WHERE stream = 'member'") == [(0,)]
+    # a later snapshot (another station's deltas, a correction at HQ) replaces the balance; the
+    # entry it does not list as counted stays on top of it
+    snapshot = {"member_id": member.id, "phone": "13800138000", "name": "Zhang", "tier": "gold", "points": 1100,
                 "prepaid_minor": 5000, "counted_points": [counted], "counted_prepaid": []}
     with transaction(hq_engine) as session:
         enqueue_downlink(session, STATION_ID, "member", "member.snapshot", member.id, snapshot, utc_now())
     wait_until(lambda: _points(station, member.id) == 1107, what="snapshot applied")
+    assert _counted(station) == 1 and uncounted
     with station.store.read() as conn:
         assert conn.execute("SELECT tier, name FROM member WHERE id = ?", (member.id,)).fetchone()[:] == ("gold",
                                                                                                           "Zhang")
