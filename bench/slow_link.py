@@ -7,10 +7,13 @@ The baseline, in the same run, is the link itself: the bytes the relay delivered
 station towards the broker. `slow_link_goodput_ratio` is the acked event bytes (each event's
 JSON as a batch carries it) over those bytes: what is left goes to MQTT framing, envelopes,
 signatures, acks of the downlink, keepalives, and anything sent twice. `longest_ack_gap_s` is
-the longest time without an ack from HQ while events waited.
+the longest time without an ack from HQ while events waited; `control_wait_s` how long a small
+control message (the station's ack of a downlink message HQ sent once the bulk flowed) took to
+reach HQ behind the bulk; `link_use_ratio` the acked event rate over the link's cap.
 
 Usage: python bench/slow_link.py [--quick] [--events N]
-Headline figures come last, one per line: acked_kbit_s=, longest_ack_gap_s=, slow_link_goodput_ratio=.
+Headline figures come last, one per line: acked_kbit_s=, link_use_ratio=, control_wait_s=,
+longest_ack_gap_s=, slow_link_goodput_ratio=.
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ def main() -> None:
     print(f"link: {FOUR_G}")
     print(f"events {run.acked}/{run.events} acked in {run.seconds:.1f} s; acked event bytes {run.acked_event_bytes}; "
           f"bytes the link delivered upwards {run.delivered_up_bytes}")
-    print(f"acked_kbit_s={run.acked_event_bytes * 8 / 1000 / run.seconds:.1f}")
+    acked_bps = run.acked_event_bytes * 8 / run.seconds
+    print(f"acked_kbit_s={acked_bps / 1000:.1f}")
+    print(f"link_use_ratio={acked_bps / FOUR_G['bandwidth_bps']:.2f}")
+    print(f"control_wait_s={run.control_wait_s:.1f}" if run.control_wait_s is not None else "control_wait_s=never")
     print(f"longest_ack_gap_s={run.longest_ack_gap_s:.1f}")
     print(f"slow_link_goodput_ratio={run.goodput_ratio:.2f}")
 

@@ -197,5 +197,8 @@ def analyze_downlink(engine: Any) -> None:
         conn.commit()
 
 
-def all_cursors(session: Session) -> list[Any]:
-    return session.execute(select(C).order_by(C.c.station_id, C.c.stream)).all()
+def compaction_due(session: Session, *, keep: int) -> list[tuple[str, str]]:
+    """(station, stream) of every log longer than `keep` messages past its last compaction."""
+    return [(r.station_id, r.stream) for r in session.execute(
+        select(C.c.station_id, C.c.stream).where(C.c.last_seq - keep > C.c.compacted_upto)
+        .order_by(C.c.station_id, C.c.stream))]

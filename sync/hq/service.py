@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sync.envelope import ENVELOPE_BYTES, HQ_INGEST, PRESENCE, down_topic, encode, payload_budget
 from sync.errors import SyncError
 from sync.hq.db import insert_ignore, transaction
-from sync.hq.downlink import ITEM_MAX_BYTES, all_cursors, analyze_downlink, compact, due_streams, messages_to_send
+from sync.hq.downlink import ITEM_MAX_BYTES, analyze_downlink, compact, compaction_due, due_streams, messages_to_send
 from sync.hq.ingest import Ingest, Outgoing
 from sync.hq.tables import HqWorker
 from sync.mqtt import BrokerSettings, MqttLink, Received
@@ -123,7 +123,7 @@ class HqService:
         """Compact every station's downlink log, each stream in a short transaction of its own
         (the stream's cursor is locked only while its rows go); rows deleted."""
         with transaction(self.engine) as session:
-            streams = [(c.station_id, c.stream) for c in all_cursors(session)]
+            streams = compaction_due(session, keep=self.log_keep)
         deleted = 0
         for station_id, stream in streams:
             with transaction(self.engine) as session:

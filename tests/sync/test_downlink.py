@@ -148,3 +148,22 @@ def test_a_long_downlink_flows_in_windows_without_sending_messages_again(station
         assert 450 <= len(listener.messages) <= written() + 200
     finally:
         listener.close()
+
+
+def test_compaction_in_bounded_steps_ends_where_one_step_would(hq_engine):
+    now = utc_now()
+    with transaction(hq_engine) as session:
+        for n in range(30):  # ten snapshots of each of three members
+            member = f"m{n % 3}"
+            enqueue_downlink(session, STATION_ID, "member", "member.snapshot", member,
+                             {"member_id": member, "phone": f"1380013800{n % 3}", "tier": "regular",
+                              "points": n, "prepaid_minor": 0}, now)
+    steps = []
+    while True:  # at most 4 seqs further per step: each step is a short transaction
+        with transaction(hq_engine) as session:
+            steps.append(compact(session, STATION_ID, "member", keep=3, most=4))
+        if hq_rows(hq_engine, "SELECT compacted_upto FROM hq_down_cursor WHERE stream = 'member'") == [(27,)]:
+            break
+    assert len(steps) == 7 and sum(steps) == 27  # everything before the last three superseded
+    assert hq_rows(hq_engine, "SELECT seq FROM hq_downlink WHERE stream = 'member' ORDER BY seq") == [
+        (28,), (29,), (30,)]
