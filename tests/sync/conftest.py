@@ -28,6 +28,7 @@ from sync.signing import Keyring, Signer
 from sync.station.client import StationSync
 from tests.drivers.conftest import MOSQUITTO
 from tests.pg_server import postgres_url
+from tests.sync.limits import shipped_limits
 from tests.drivers.conftest import Broker as _Broker
 from tests.stations import make_station
 
@@ -57,17 +58,6 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     running.start()
     yield running
     running.stop()
-
-
-SHIPPED_BROKER_CONFIG = REPO / "deploy" / "mosquitto" / "mosquitto.conf"
-_LIMITS = ("max_packet_size", "max_queued_messages", "max_queued_bytes", "max_inflight_messages",
-           "max_inflight_bytes", "persistent_client_expiration")
-
-
-def shipped_limits() -> list[str]:
-    """The message and queue limits of the shipped broker config (deploy/mosquitto), as its lines."""
-    lines = SHIPPED_BROKER_CONFIG.read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if line.split(" ", 1)[0] in _LIMITS]
 
 
 @pytest.fixture

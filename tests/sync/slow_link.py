@@ -32,6 +32,7 @@ from sync.station.client import StationSync
 from tests.drivers.conftest import Broker
 from tests.stations import TEST_CONFIG
 from tests.sync.link_relay import LinkRelay
+from tests.sync.limits import shipped_limits
 
 STATION_ID = "TST-001"
 # about 800 ms round trip with jitter, ~30 kbit/s each way, a third of the packets held back as if
@@ -62,6 +63,8 @@ def run_slow_link(work: Path, *, events: int, impairment: dict[str, Any] = FOUR_
     acked all of them (or `timeout` passes); what it took."""
     work.mkdir(parents=True, exist_ok=True)
     broker = Broker(work)
+    with broker.config.open("a", encoding="utf-8") as config:  # the shipped broker's packet and queue limits
+        config.write("\n".join(shipped_limits()) + "\n")
     broker.start()
     stop = threading.Event()
     threads: list[threading.Thread] = []

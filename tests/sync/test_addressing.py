@@ -34,7 +34,8 @@ def _applied(station, stream: str) -> int:
 
 
 def test_hq_messages_for_another_station_or_stream_are_quarantined_and_the_genuine_one_still_applies(
-        station, broker, keys, hq_engine, runners):
+        station, shipped_broker, keys, hq_engine, runners):
+    broker = shipped_broker
     sync = start_station_sync(runners, station, sync_settings(broker, keys))
     wait_until(lambda: sync.link.connected, what="station connected")
     intruder = Listener(broker, "nothing/at/all", name="intruder")
@@ -59,7 +60,8 @@ def test_hq_messages_for_another_station_or_stream_are_quarantined_and_the_genui
         intruder.close()
 
 
-def test_an_ack_for_another_station_or_epoch_moves_no_mark(station, broker, keys, hq_engine, runners):
+def test_an_ack_for_another_station_or_epoch_moves_no_mark(station, shipped_broker, keys, hq_engine, runners):
+    broker = shipped_broker
     from tests.sync.conftest import make_events, open_epoch
 
     make_events(station, 5)

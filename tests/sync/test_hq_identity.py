@@ -159,3 +159,39 @@ def test_an_hq_database_keyed_by_idem_key_alone_is_rekeyed_keeping_its_rows(tmp_
     assert hq_rows(engine, "SELECT station_id, idem_key FROM hq_event ORDER BY station_id") == [
         ("S1", "member:M1:3"), ("S2", "member:M0001:3")]
     engine.dispose()
+
+
+def test_two_stations_updating_a_shared_member_over_the_shipped_broker_both_reach_hq(
+        tmp_path, shipped_broker, keys, hq_engine, runners):
+    from edge.services.members import adjust_credit, enroll, get_member
+    from edge.services.station import utc_now
+    from sync.hq.db import transaction
+    from sync.hq.members import resend_snapshot
+    from tests.sync.conftest import STATION_ID, backlog, start_hq, start_station_sync, sync_settings, wait_until
+    from tests.sync.test_hq_members import OTHER_ID, station_at
+
+    home, other = station_at(tmp_path / "home"), station_at(tmp_path / "other", OTHER_ID)
+    other_signer = Signer.generate(f"{OTHER_ID}-2026")
+    other_key, _ = other_signer.save(tmp_path / "other-keys")
+    other_signer.publish(keys.station_pubs)
+    start_hq(runners, hq_engine, keys, shipped_broker)
+    start_station_sync(runners, home, sync_settings(shipped_broker, keys))
+    start_station_sync(runners, other, sync_settings(shipped_broker, keys, signing_key=str(other_key)))
+    member_id = enroll(home, phone="13900139000", name="Li", tier="gold").member.id
+    wait_until(lambda: hq_rows(hq_engine, "SELECT phone FROM hq_member") == [("13900139000",)], what="member at HQ")
+    with transaction(hq_engine) as session:
+        resend_snapshot(session, member_id, utc_now(), OTHER_ID)
+
+    def known_at_other():
+        with other.store.read() as conn:
+            return conn.execute("SELECT version FROM member WHERE id = ?", (member_id,)).fetchone()
+
+    wait_until(known_at_other, what="the member at the other station")
+    # each station moves the member to version 2 on its own: both write member:{id}:2
+    for station in (home, other):
+        with station.store.write() as conn:
+            adjust_credit(conn, station, get_member(conn, member_id), -10, now=utc_now())
+    wait_until(lambda: backlog(home) == backlog(other) == 0, what="both drained")
+    rows = hq_rows(hq_engine, "SELECT station_id FROM hq_event WHERE idem_key = :k ORDER BY station_id",
+                   k=f"member:{member_id}:2")
+    assert rows == [(STATION_ID,), (OTHER_ID,)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -11,7 +13,8 @@ from edge.cli.main import main
 from edge.services.setup import init_station
 from edge.services.station import open_station
 from tests.stations import TEST_CONFIG
-from tests.sync.conftest import backlog, hq_keys, make_events, start_hq, station_cli, sync_toml, wait_until
+from tests.sync.conftest import (REPO, backlog, hq_keys, make_events, start_hq, station_cli, sync_toml,
+                                 wait_until)
 
 
 @pytest.fixture
@@ -81,3 +84,17 @@ def test_publish_catalog_queues_a_version_and_names_a_bad_entry(tmp_path, capsys
     bad.write_text(good.read_text(encoding="utf-8").replace("price = 3500", "price = -1"), encoding="utf-8")
     assert main(["hq", "publish-catalog", str(bad), "--db", db]) == 2
     assert "services[0].price" in capsys.readouterr().err
+
+
+def test_hq_init_never_prints_the_database_password():
+    from tests.pg_server import postgres_url
+
+    server = postgres_url().replace("postgres@", "postgres:s3cret-pw@", 1)  # trust auth: the password is unused
+    for url in (server, "postgresql+psycopg://hq:s3cret-pw@127.0.0.1:1/nowhere"):  # a database there, and none
+        done = subprocess.run([sys.executable, "-m", "edge.cli.main", "hq", "init", "--db", url], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        assert "s3cret-pw" not in done.stdout + done.stderr
+    assert done.returncode != 0 and "127.0.0.1" in done.stderr  # the failing one says where, not with what
+    ready = subprocess.run([sys.executable, "-m", "edge.cli.main", "hq", "init", "--db", server], cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+    assert ready.returncode == 0 and "postgres:***@" in ready.stdout
