@@ -19,9 +19,8 @@ from sync.hq.downlink import ITEM_MAX_BYTES, enqueue_downlink
 from sync.hq.service import HqService
 from sync.hq.tables import HqDownCursor, HqDownlink
 from sync.mqtt import BrokerSettings
-from sync.signing import Signer
 from tests.sync.conftest import STATION_ID, backlog, make_events, start_hq, start_station_sync, sync_settings, wait_until
-from tests.sync.test_hq_members import OTHER_ID, station_at
+from tests.sync.test_hq_members import OTHER_ID, signing_key_of, station_at
 
 MEMBERS = 11_000
 
@@ -68,12 +67,10 @@ def test_a_station_far_behind_converges_in_bounded_chunks_while_another_is_acked
     assert single_message >= 10 * MAX_PACKET_BYTES  # what one snapshot message would have carried
     far = station_at(tmp_path / "far")
     busy = station_at(tmp_path / "busy", OTHER_ID)
-    busy_signer = Signer.generate(f"{OTHER_ID}-2026")
-    busy_key, _ = busy_signer.save(tmp_path / "busy-keys")
-    busy_signer.publish(keys.station_pubs)
 
+    busy_key = signing_key_of(tmp_path, keys, OTHER_ID)
     hq = start_hq(runners, hq_engine, keys, shipped_broker)
-    start_station_sync(runners, busy, sync_settings(shipped_broker, keys, signing_key=str(busy_key)))
+    start_station_sync(runners, busy, sync_settings(shipped_broker, keys, signing_key=busy_key))
     start_station_sync(runners, far, sync_settings(shipped_broker, keys))
 
     # the busy station writes events all along; sample its acks beside the far one's progress

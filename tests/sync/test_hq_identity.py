@@ -168,15 +168,13 @@ def test_two_stations_updating_a_shared_member_over_the_shipped_broker_both_reac
     from sync.hq.db import transaction
     from sync.hq.members import resend_snapshot
     from tests.sync.conftest import STATION_ID, backlog, start_hq, start_station_sync, sync_settings, wait_until
-    from tests.sync.test_hq_members import OTHER_ID, station_at
+    from tests.sync.test_hq_members import OTHER_ID, signing_key_of, station_at
 
     home, other = station_at(tmp_path / "home"), station_at(tmp_path / "other", OTHER_ID)
-    other_signer = Signer.generate(f"{OTHER_ID}-2026")
-    other_key, _ = other_signer.save(tmp_path / "other-keys")
-    other_signer.publish(keys.station_pubs)
+    other_key = signing_key_of(tmp_path, keys, OTHER_ID)
     start_hq(runners, hq_engine, keys, shipped_broker)
     start_station_sync(runners, home, sync_settings(shipped_broker, keys))
-    start_station_sync(runners, other, sync_settings(shipped_broker, keys, signing_key=str(other_key)))
+    start_station_sync(runners, other, sync_settings(shipped_broker, keys, signing_key=other_key))
     member_id = enroll(home, phone="13900139000", name="Li", tier="gold").member.id
     wait_until(lambda: hq_rows(hq_engine, "SELECT phone FROM hq_member") == [("13900139000",)], what="member at HQ")
     with transaction(hq_engine) as session:

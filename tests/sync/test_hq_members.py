@@ -28,6 +28,15 @@ from tests.sync.conftest import (REPO, STATION_ID, backlog, hq_rows, reopen, sta
 OTHER_ID = "TST-002"
 
 
+def signing_key_of(tmp_path: Path, keys, station_id: str) -> str:
+    """A signing key for another station, its public key put where HQ finds the stations' keys
+    (call it before HQ starts); the private key file's path, for that station's [sync] signing_key."""
+    signer = Signer.generate(f"{station_id}-2026")
+    private, _ = signer.save(tmp_path / f"{station_id}-keys")
+    signer.publish(keys.station_pubs)
+    return str(private)
+
+
 def station_at(tmp_path: Path, station_id: str = STATION_ID) -> Station:
     tmp_path.mkdir(parents=True, exist_ok=True)
     made = make_station(tmp_path, config=TEST_CONFIG.replace(f'id = "{STATION_ID}"', f'id = "{station_id}"', 1))
@@ -320,12 +329,10 @@ def hq_ledger(engine) -> list[tuple]:
 def test_offline_points_and_prepaid_reach_hq_and_come_back_as_a_snapshot_to_both_stations(
         tmp_path, broker, keys, hq_engine, runners):
     home, other = station_at(tmp_path / "home"), station_at(tmp_path / "other", OTHER_ID)
-    other_signer = Signer.generate(f"{OTHER_ID}-2026")
-    other_key, _ = other_signer.save(tmp_path / "other-keys")
-    other_signer.publish(keys.station_pubs)
+    other_key = signing_key_of(tmp_path, keys, OTHER_ID)  # before HQ starts: it loads the stations' keys then
     start_hq(runners, hq_engine, keys, broker)
     home_sync = start_station_sync(runners, home, sync_settings(broker, keys))
-    other_sync = start_station_sync(runners, other, sync_settings(broker, keys, signing_key=str(other_key)))
+    other_sync = start_station_sync(runners, other, sync_settings(broker, keys, signing_key=other_key))
 
     member_id = enroll(home, phone="13900139000", name="Li", tier="gold").member.id
     wait_until(lambda: member_row(home, member_id) == ("13900139000", 0, 0) and backlog(home) == 0
