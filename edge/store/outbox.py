@@ -17,12 +17,14 @@ from typing import Any
 from edge.domain.events import STREAM_PRIORITY, stream_of
 from edge.domain.hlc import Hlc
 from edge.domain.ids import uuid7
+from edge.errors import StoreError
 from edge.store.types import dumps, to_db_time
 
 # the hybrid-logical-clock tick of edge.domain.hlc.tick, done in one statement: the clock
 # state lives in the database because the daemon, the UI and the CLI all write events. It
 # also returns the epoch, read in the event's own transaction: another process may have
 # started a new epoch since this one cached the node row
+EVENT_MAX_BYTES = 256 << 10  # an event's body: a batch of one must fit the broker's packet limit with room
 _TICK_HLC = (
     "UPDATE node SET hlc_logical = CASE WHEN ? > hlc_wall_ms THEN 0 ELSE hlc_logical + 1 END,"
     " hlc_wall_ms = max(hlc_wall_ms, ?) WHERE id = 1 RETURNING hlc_wall_ms, hlc_logical, epoch"
@@ -56,13 +58,17 @@ def append_event(
     now_ms = time.time_ns() // 1_000_000
     wall_ms, logical, epoch = conn.execute(_TICK_HLC, (now_ms, now_ms)).fetchone()
     stamp = Hlc(wall_ms, logical).encode()
+    text = dumps(body)
+    if len(text) > EVENT_MAX_BYTES:  # len() counts characters: a CJK character is 3 bytes, still well in bounds
+        raise StoreError(f"a {event_type} event of {len(text)} characters is over the limit of {EVENT_MAX_BYTES} "
+                         "characters that one sync message can carry to HQ")
     event_id = uuid7()
     # a read and a plain INSERT: cheaper than one INSERT ... SELECT max(seq) ... RETURNING
     seq = last_seq(conn, epoch, stream) + 1
     conn.execute(
         "INSERT INTO outbox (id, epoch, stream, seq, type, entity_id, idem_key, hlc, body, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (event_id, epoch, stream, seq, event_type, entity_id, idem_key, stamp, dumps(body), to_db_time(now)),
+        (event_id, epoch, stream, seq, event_type, entity_id, idem_key, stamp, text, to_db_time(now)),
     )
     return OutboxEvent(event_id, stream, seq, event_type, entity_id, idem_key, stamp)
 

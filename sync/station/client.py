@@ -88,8 +88,13 @@ class StationSync:
                 if now >= next_adopt:
                     self._adopt()
                     next_adopt = now + ADOPT_EVERY_S
-                self.downlink.flush_acks()
-                handed = self.uplink.pump() if self.link.connected else 0
+                try:
+                    self.downlink.flush_acks()
+                    handed = self.uplink.pump() if self.link.connected else 0
+                except SyncError as err:  # e.g. a message over the broker's limit: said, and tried again later
+                    log.error("sync could not send: %s", err)
+                    handed = 0
+                    stop.wait(1.0)
                 if not handed:
                     stop.wait(PUMP_EVERY_S)
         finally:

@@ -70,3 +70,16 @@ def test_hq_cut_off_from_the_broker_does_not_call_a_station_online(station, brok
     wait_until(lambda: not hq.link.connected, what="HQ cut off")
     hq._beat(hq.link.connected)
     assert presence() == "unknown (HQ offline)"
+
+
+def test_an_event_too_large_for_one_message_is_refused_when_written(station):
+    import pytest
+
+    from edge.errors import StoreError
+    from edge.services.station import utc_now
+    from edge.store.outbox import EVENT_MAX_BYTES, append_event
+
+    with pytest.raises(StoreError, match="over the"), station.store.write() as conn:
+        append_event(conn, event_type="booking.completed", entity_id="b1", idem_key="big",
+                     body={"notes": "x" * EVENT_MAX_BYTES}, now=utc_now())
+    assert backlog(station) == 0
