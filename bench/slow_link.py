@@ -11,7 +11,10 @@ the longest time without an ack from HQ while events waited; `control_wait_s` ho
 control message (the station's ack of a downlink message HQ sent once the bulk flowed) took to
 reach HQ behind the bulk; `link_use_ratio` the acked event rate over the link's cap.
 
-Usage: python bench/slow_link.py [--quick] [--events N]
+A downlink backlog at the same time (`--downlink N`) is not yet paced by HQ: see
+docs/protocol.md, "Flow control on a slow link".
+
+Usage: python bench/slow_link.py [--quick] [--events N] [--downlink N] [--timeout S]
 Headline figures come last, one per line: acked_kbit_s=, link_use_ratio=, control_wait_s=,
 longest_ack_gap_s=, slow_link_goodput_ratio=.
 """
@@ -33,10 +36,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller backlog (ends within ~30 s)")
     parser.add_argument("--events", type=int, help="events in the backlog (default 600; 150 with --quick)")
+    parser.add_argument("--downlink", type=int, default=0,
+                        help="member snapshots (about 1 kB each) HQ has queued for the station as well (default 0)")
+    parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds (default 600)")
     args = parser.parse_args()
     events = args.events or (150 if args.quick else 600)
     with tempfile.TemporaryDirectory(prefix="station-edge-slow-link-") as work:
-        run = run_slow_link(Path(work), events=events, timeout=600)
+        run = run_slow_link(Path(work), events=events, downlink=args.downlink, timeout=args.timeout)
     print(f"link: {FOUR_G}")
     print(f"events {run.acked}/{run.events} acked in {run.seconds:.1f} s; acked event bytes {run.acked_event_bytes}; "
           f"bytes the link delivered upwards {run.delivered_up_bytes}")

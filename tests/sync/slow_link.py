@@ -58,9 +58,10 @@ class SlowLinkRun:
 
 
 def run_slow_link(work: Path, *, events: int, impairment: dict[str, Any] = FOUR_G, timeout: float = 300.0,
-                  seed: int = 7, types: tuple[str, ...] = _TYPES) -> SlowLinkRun:
-    """Write `events` events at the station, then sync them over the impaired link until HQ has
-    acked all of them (or `timeout` passes); what it took."""
+                  seed: int = 7, types: tuple[str, ...] = _TYPES, downlink: int = 0) -> SlowLinkRun:
+    """Write `events` events at the station (and queue `downlink` member snapshots of about 1 kB
+    for it at HQ), then sync over the impaired link until HQ has acked every event (or `timeout`
+    passes); what it took."""
     work.mkdir(parents=True, exist_ok=True)
     broker = Broker(work)
     with broker.config.open("a", encoding="utf-8") as config:  # the shipped broker's packet and queue limits
@@ -79,6 +80,7 @@ def run_slow_link(work: Path, *, events: int, impairment: dict[str, Any] = FOUR_
 
         engine = open_engine(f"sqlite:///{work / 'hq.db'}")
         create_schema(engine)
+        _queue_downlink(engine, downlink)
         hq = HqService(engine, Keyring.load(work / "station-pubs"), hq_signer,
                        BrokerSettings(host="127.0.0.1", port=broker.port, keepalive_s=5))
         config = work / "station.toml"
@@ -155,6 +157,16 @@ class _Probe:
                 HqDownCursor.station_id == STATION_ID, HqDownCursor.stream == "member")).scalar()
         if applied is not None and applied >= self.seq:
             self.control_wait_s = now - self.applied_at
+
+
+def _queue_downlink(engine: Any, count: int) -> None:
+    """Member snapshots for the station, as after many members were enrolled elsewhere."""
+    with transaction(engine) as session:
+        for n in range(count):
+            body = {"member_id": f"m{n:05d}", "phone": f"139{n:08d}", "name": f"Member {n}", "tier": "regular",
+                    "points": n, "prepaid_minor": 0, "counted_points": [f"entry-{n:05d}-{k:026d}" for k in range(20)],
+                    "counted_prepaid": []}
+            enqueue_downlink(session, STATION_ID, "member", "member.snapshot", f"m{n:05d}", body, utc_now())
 
 
 def _write_events(station: Any, count: int, now: datetime, types: tuple[str, ...]) -> None:
