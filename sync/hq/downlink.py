@@ -68,9 +68,12 @@ class AckBeyondLog(SyncError):
     """A station claims to have applied downlink messages HQ never wrote."""
 
 
-def record_applied(session: Session, station_id: str, stream: str, applied_upto: int, *, rewind: bool) -> None:
+def record_applied(session: Session, station_id: str, stream: str, applied_upto: int, *, rewind: bool,
+                   now: datetime | None = None) -> None:
     """The station says it applied up to `applied_upto`: an ack only moves forward, a resync
     (`rewind`) may move back (the station lost what it had, e.g. restored from a backup).
+    An ack that moves the mark at `now` restarts the resend wait too: what is out is arriving (on
+    a slow link, sending it again would queue a second copy behind the first).
     AckBeyondLog if that is more than HQ has written for the station."""
     cursor = lock_down_cursor(session, station_id, stream)
     if applied_upto > cursor.last_seq:  # it hides messages skipped, or it is forged: never believed
@@ -80,9 +83,10 @@ def record_applied(session: Session, station_id: str, stream: str, applied_upto:
     if rewind:
         session.execute(statement.values(applied_upto=applied_upto, sent_upto=applied_upto, sent_at=None))
     else:
+        moved = {"sent_at": now} if now is not None else {}
         session.execute(statement.where(C.c.applied_upto < applied_upto).values(
             applied_upto=applied_upto, sent_upto=case((C.c.sent_upto < applied_upto, applied_upto),
-                                                      else_=C.c.sent_upto)))
+                                                      else_=C.c.sent_upto), **moved))
 
 
 def messages_to_send(session: Session, station_id: str, stream: str, *, window: int, max_bytes: int,

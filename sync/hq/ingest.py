@@ -27,7 +27,8 @@ from sync.envelope import (DOWN_LOG_STREAMS, MAX_PACKET_BYTES, UP_STREAMS, Malfo
                            topic_parts, whole)
 from sync.errors import SignatureError, SyncError
 from sync.hq.db import Driver, insert_ignore, transaction
-from sync.hq.downlink import AckBeyondLog, already_queued, enqueue_downlink, messages_to_send, record_applied
+from sync.hq.downlink import (AckBeyondLog, already_queued, enqueue_downlink, lock_down_cursor, messages_to_send,
+                              record_applied)
 from sync.hq.effects import on_station_event
 from sync.hq.ingest_sql import IngestSql
 from sync.hq.members import resnapshot_station
@@ -367,8 +368,12 @@ class Ingest:
             applied = message["applied"].get(stream, 0)
             if not isinstance(applied, int) or isinstance(applied, bool) or applied < 0:
                 raise MalformedMessage(f"hello.applied.{stream} is not a whole number")
+            # a station behind HQ's mark lost what it had (restored): send from its mark again; one
+            # that reconnected gets what is still out from the broker's session, and anything the
+            # broker lost is sent again by the resend timer, so a hello adds no second copy
+            behind = applied < lock_down_cursor(s, station_id, stream).applied_upto
             try:
-                record_applied(s, station_id, stream, applied, rewind=True)
+                record_applied(s, station_id, stream, applied, rewind=behind, now=now)
             except AckBeyondLog as err:  # alerted; the rest of the hello (the uplink) still holds
                 self._alert(s, _Alert(station_id, "ack_beyond_log", f"hello: {err}"), now)
                 continue
@@ -385,7 +390,7 @@ class Ingest:
     def _downlink_mark(self, s: Session, station_id: str, stream: str, upto: int, rewind: bool) -> list[Outgoing]:
         now = self.clock()
         try:
-            record_applied(s, station_id, stream, upto, rewind=rewind)
+            record_applied(s, station_id, stream, upto, rewind=rewind, now=now)
         except AckBeyondLog as err:
             raise Refused("ack_beyond_log", str(err)) from err
         return self._downlink(s, station_id, stream, now)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 Applier = Callable[[Station, sqlite3.Connection, str, dict[str, Any], datetime], None]
 _RESYNC_EVERY_S = 2.0
+REACK_EVERY_S = 2.0
 
 
 def _apply_cmd(station: Station, conn: sqlite3.Connection, message_type: str, body: dict[str, Any],
@@ -57,6 +58,7 @@ class Downlink:
         self._after_epoch_change = after_epoch_change
         self._resync_at: dict[str, float] = {}
         self._unsent_acks: dict[str, int] = {}  # stream -> applied seq, sent by flush_acks
+        self._said: dict[str, tuple[int, float]] = {}  # stream -> (the mark last acked, when)
         self._lock = threading.Lock()
 
     def on_log(self, message: dict[str, Any]) -> None:
@@ -158,10 +160,17 @@ class Downlink:
             self._unsent_acks[stream] = max(applied, self._unsent_acks.get(stream, 0))
 
     def flush_acks(self) -> None:
-        """Tell HQ how far each stream is applied (the sync loop calls this every few ms)."""
+        """Tell HQ how far each stream is applied (the sync loop calls this every few ms). The
+        same mark again (a message received twice) is said at most every REACK_EVERY_S: on a slow
+        link every ack is upward bytes the station's events wait behind."""
+        now = time.monotonic()
         with self._lock:
             acks, self._unsent_acks = self._unsent_acks, {}
         for stream, applied in acks.items():
+            said, at = self._said.get(stream, (-1, 0.0))
+            if applied == said and now - at < REACK_EVERY_S:
+                continue
+            self._said[stream] = (applied, now)
             self._send("ack", new_message("ack", station=self.station_id, stream=stream, applied_upto=applied))
 
     def _resync(self, stream: str, from_seq: int) -> None:

@@ -114,7 +114,8 @@ async def test_a_locked_database_is_shown_and_the_board_recovers(busy_station, m
 
 async def test_a_booking_made_by_another_process_shows_within_moments(tmp_path):
     """The CLI books in its own process; the board notices through PRAGMA data_version."""
-    tomorrow = datetime.now(SHANGHAI).date() + timedelta(days=1)  # the CLI books with the real clock
+    # the CLI books with the real clock; 13:00, never a Saturday morning hot slot kept for gold members
+    tomorrow = datetime.now(SHANGHAI).date() + timedelta(days=1)
     morning = datetime.combine(tomorrow, time(7), tzinfo=SHANGHAI)
     station = make_station(tmp_path, now=morning)
     data_dir = station.store.path.parent
@@ -127,7 +128,7 @@ async def test_a_booking_made_by_another_process_shows_within_moments(tmp_path):
             assert "沪K99999" not in str(cells(arrivals))
             cli = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "edge.cli.main", "--data-dir", str(data_dir), "book",
-                "--start", f"{tomorrow}T09:00", "--services", "WASH", "--plate", "沪K99999",
+                "--start", f"{tomorrow}T13:00", "--services", "WASH", "--plate", "沪K99999",
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )
             out, err = await cli.communicate()
