@@ -364,7 +364,7 @@ class CreditSettings(_Frozen):
     late_cancel_penalty: NonNeg = 10
     completed_bonus: NonNeg = 2
     late_cancel_hours: NonNeg = 2
-    # below these scores a member loses rights, in this order (DESIGN §5: credit narrows booking)
+    # below these scores a member loses rights, in this order (a low credit score narrows booking rights)
     no_hold_below: Int = 80
     deposit_below: Int = 60
     same_day_only_below: Int = 40

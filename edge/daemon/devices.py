@@ -1,6 +1,6 @@
 """The daemon's devices: start every configured source and turn what it reads into the station's state.
 
-Routing (DESIGN §6, docs/devices-and-daemon.md):
+Routing (docs/devices-and-daemon.md):
 - a booking QR scanned at the entrance checks the car in; scanned at a bay reader it also
   marks the car "in bay"; a forged, copied or expired token is refused and logged;
 - a plate read checks a car in only on an exact match with a booking expected now; a

@@ -1,8 +1,8 @@
 """The daemon's scheduled jobs: module-level functions with fixed ids, each a sweep of the store.
 
-Every job derives what to do from the database, so a restart neither loses nor repeats work
-(DESIGN §3, issue "station daemon"): missed runs are coalesced into one, and each job's own
-marks (states, once-only notification rows) keep it from acting twice.
+Every job derives what to do from the database, so a restart neither loses nor repeats work:
+missed runs are coalesced into one, and each job's own marks (states, once-only notification
+rows) keep it from acting twice.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ class Stream(StrEnum):
     SENSOR = "sensor"
 
 
-# a backlog drains money first and sensor chatter last (DESIGN §7)
+# a backlog drains money first and sensor chatter last (docs/protocol.md, "Uplink")
 STREAM_PRIORITY: tuple[Stream, ...] = (
     Stream.PAYMENT,
     Stream.BOOKING,

@@ -1,6 +1,6 @@
 """Enterprise accounts as the station keeps them: companies, sub-accounts, fleet vehicles, packages, approval rules.
 
-HQ is the authority for all of these (DESIGN §7). Each `upsert_*` works inside the
+HQ is the authority for all of these (docs/protocol.md, "Authority"). Each `upsert_*` works inside the
 caller's write transaction, so the CLI today and HQ's downlink handler later call the same
 functions; a change made here is announced to HQ with an `enterprise.updated` event
 (`from_hq=True` skips it: HQ does not need its own change echoed back). Every change bumps

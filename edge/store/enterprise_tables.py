@@ -1,6 +1,6 @@
 """Tables of enterprise (fleet) accounts: see edge/services/enterprise.py.
 
-Accounts, sub-accounts, fleet vehicles, packages and approval rules are HQ's (DESIGN §7);
+Accounts, sub-accounts, fleet vehicles, packages and approval rules are HQ's (docs/protocol.md, "Authority");
 the station keeps a copy. Fleet bookings, approval requests and decisions, and charges
 on account are the station's own facts.
 """

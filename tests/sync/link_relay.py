@@ -259,7 +259,7 @@ class LinkRelay:
                     pump.cancel()
                 await asyncio.gather(*pumps, return_exceptions=True)
         except (OSError, asyncio.CancelledError):  # a side closed or reset, the target is down, cut() or stop()
-            pass
+            clean = False  # both sides are reset below, as a dead route would leave them
         finally:
             self._handlers.discard(task)
             self._lanes.difference_update(lanes)

@@ -43,14 +43,13 @@ class _Server:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
-            while data := conn.recv(65536):
-                if self.mode == "echo":
-                    conn.sendall(data)
-                else:
-                    with self._lock:
-                        self.received += data
-        except OSError:
-            pass
+            with contextlib.suppress(OSError):  # the client reset the connection: the server just ends
+                while data := conn.recv(65536):
+                    if self.mode == "echo":
+                        conn.sendall(data)
+                    else:
+                        with self._lock:
+                            self.received += data
         finally:
             self.closed.set()
             conn.close()
