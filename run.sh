@@ -12,8 +12,9 @@ VENV=.venv
 PYTHON=${PYTHON:-python3}
 # system packages: socat makes pseudo-terminals for serial-device tests, libzbar0 is the
 # pyzbar QR decoder's library, mosquitto the MQTT broker the tests start on their own port,
-# openssl makes the broker's test certificates (deploy/pki/make-certs.sh)
-DEBIAN_PACKAGES=(socat libzbar0 mosquitto openssl)
+# openssl makes the broker's test certificates (deploy/pki/make-certs.sh), postgresql is HQ's
+# database in the tests (started by the test session itself where no server runs)
+DEBIAN_PACKAGES=(socat libzbar0 mosquitto openssl postgresql)
 
 need_python() {
     if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
