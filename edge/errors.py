@@ -3,6 +3,7 @@
     EdgeError
     ├── ConfigError          (edge.config: file, line, key)
     ├── StoreError           the database could not be opened, migrated or written
+    ├── InvalidInput         a value typed by a person is malformed (names the field)
     └── BookingError         a booking request the rules refuse
         ├── NotFound         no such booking, member, service, bay ...
         ├── SlotTaken        a cell of the requested bay/time is already claimed
@@ -19,6 +20,18 @@ class EdgeError(Exception):
 
 class StoreError(EdgeError):
     """The station database could not be opened, migrated or written."""
+
+
+class InvalidInput(EdgeError):
+    """A value a person typed (plate, phone, amount, channel, stage ...) is malformed.
+
+    `field` is the input's name as the caller knows it ("plate", "phone", "amount"): the CLI
+    reports it as the argument `--plate` with exit code 2, the terminal next to that field.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class BookingError(EdgeError):

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.config import ConfigError
-from edge.errors import EdgeError, InvalidTransition, NotFound, RuleViolation, SlotTaken, StoreError
+from edge.errors import EdgeError, InvalidInput, InvalidTransition, NotFound, RuleViolation, SlotTaken, StoreError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 EXIT_NOT_FOUND, EXIT_SLOT_TAKEN, EXIT_RULE, EXIT_STATE, EXIT_STORE = 4, 5, 6, 7, 8
@@ -233,6 +233,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliUsageError as err:
         parser.print_usage(sys.stderr)
         print(f"station-edge: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except InvalidInput as err:
+        # a malformed value found by a service: reported like argparse's own, naming the argument
+        if args.json:
+            from edge.cli.output import emit_json
+
+            emit_json({"error": "bad_argument", "argument": f"--{err.field.replace('_', '-')}", "message": str(err)})
+        parser.print_usage(sys.stderr)
+        print(f"station-edge: error: argument --{err.field.replace('_', '-')}: {err}", file=sys.stderr)
         return EXIT_USAGE
     except EdgeError as err:
         return _report(args, err)
