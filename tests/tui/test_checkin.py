@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import UTC
 
 from edge.domain.booking_state import BookingState
-from edge.services import bookings, live_state
+from edge.services import arrivals, bookings, live_state
 from edge.services.live_state import PromptCandidate
 from edge.services.station import open_station
 from tests.stations import NOW
 from tests.tui.conftest import cells, loaded, text_of, wait_for
 from tests.tui.sample import local
 from tui.app import StationApp
-from tui.lookups import check_in_candidates
 from tui.screens.checkin import CheckInScreen
 
 
@@ -45,17 +44,21 @@ async def test_a_plate_typed_with_an_ocr_confusion_checks_the_right_car_in(empty
         assert app.focused is screen.query_one("#plate")
 
 
-def test_candidates_are_close_plates_or_the_code(empty_station):
+def test_what_is_typed_finds_close_plates_or_the_code(empty_station):
     wanted = _book(empty_station, "沪A12348", 9)
     _book(empty_station, "沪K55555", 10)
-    assert [c.booking.code for c in check_in_candidates(empty_station, "沪A1234B")] == [wanted.code]
-    assert [c.booking.code for c in check_in_candidates(empty_station, wanted.code.lower())] == [wanted.code]
+
+    def found(typed):
+        outcome = arrivals.preview(empty_station, typed)
+        return [c.booking.plate for c in outcome.candidates] if isinstance(outcome, arrivals.Prompt) else outcome
+
+    assert found("沪A1234B") == ["沪A12348"]
+    assert arrivals.preview(empty_station, wanted.code.lower()).booking.id == wanted.id
     # the province character dropped by a camera still finds it
-    assert [c.booking.plate for c in check_in_candidates(empty_station, "A12348")] == ["沪A12348"]
-    assert [c.booking.plate for c in check_in_candidates(empty_station, "A1234B")] == ["沪A12348"]
-    assert check_in_candidates(empty_station, "沪A12349") == []  # a plain typo is another car, not a look-alike
-    assert check_in_candidates(empty_station, "京Z99999") == []
-    assert check_in_candidates(empty_station, "!!") == []  # not a plate: nothing, not an error
+    assert found("A12348") == ["沪A12348"] and found("A1234B") == ["沪A12348"]
+    assert isinstance(found("沪A12349"), arrivals.NoMatch)  # a plain typo is another car, not a look-alike
+    assert isinstance(found("京Z99999"), arrivals.NoMatch)
+    assert isinstance(found("!!"), arrivals.NoMatch)  # not a plate: nothing, not an error
 
 
 async def test_a_plate_prompt_from_the_daemon_shows_live_and_enter_confirms_it(empty_station):
