@@ -64,10 +64,10 @@ class Router:
         station, now = self.station, self.station.clock()
         if isinstance(event, CodeScanned):
             bay = device.bay if device.role == "bay" else None
-            return _shown(device, arrivals.arrive(station, event.code, by=arrivals.By.QR, bay=bay, now=now))
+            return _shown(device, "qr", arrivals.arrive(station, event.code, by=arrivals.By.QR, bay=bay, now=now))
         if isinstance(event, PlateRead):
-            return _shown(device, arrivals.arrive(station, event.plate, by=arrivals.By.PLATE, device=device.id,
-                                                  confidence=event.confidence, now=now))
+            return _shown(device, "plate", arrivals.arrive(station, event.plate, by=arrivals.By.PLATE,
+                                                           device=device.id, confidence=event.confidence, now=now))
         if isinstance(event, BayOccupancy):
             live_state.record_occupancy(station, event.bay, event.state, source=device.id, now=now)
             return True
@@ -80,24 +80,24 @@ class Router:
         return True
 
 
-def _shown(device: DeviceSettings, outcome: arrivals.Outcome) -> bool:
+def _shown(device: DeviceSettings, by: str, outcome: arrivals.Outcome) -> bool:
     """Log an arrival's outcome; False when it was refused."""
     match outcome:
         case arrivals.CheckedIn(booking=booking, not_in_bay=not_in_bay):
-            log.info("checked in device=%s booking=%s", device.id, booking.code)
+            log.info("checked in by %s device=%s booking=%s", by, device.id, booking.code)
             if not_in_bay is not None:
                 log.warning("not in bay device=%s reason=%s detail=%s", device.id, not_in_bay.reason,
                             not_in_bay.message)
         case arrivals.MovedInBay(booking=booking, checked_in=checked_in):
-            log.info("in bay device=%s bay=%s booking=%s checked_in=%s", device.id, booking.bay_id, booking.code,
-                     checked_in)
+            log.info("in bay by %s device=%s bay=%s booking=%s checked_in=%s", by, device.id, booking.bay_id,
+                     booking.code, checked_in)
         case arrivals.Prompt(read=read, candidates=candidates):
             log.info("plate to confirm device=%s read=%s candidates=%s", device.id, read,
                      ",".join(c.booking.code for c in candidates))
         case arrivals.NoMatch(read=read):
             log.info("plate not expected device=%s read=%s", device.id, read)
         case arrivals.Refused(reason=reason, message=message):
-            log.warning("arrival refused device=%s reason=%s detail=%s", device.id, reason, message)
+            log.warning("arrival refused by %s device=%s reason=%s detail=%s", by, device.id, reason, message)
             return False
     return True
 
