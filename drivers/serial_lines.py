@@ -186,6 +186,7 @@ class SerialLineSource(ThreadedSource):
                     if partial is not None:
                         self._reject("stale_partial", partial.data)
                 if not data:
+                    self._flush_reject_log()  # a burst of garbage that stopped is still summed up
                     continue
                 last_byte_at = now
                 self._publish(self._frames_to_events(framer.feed(data)))

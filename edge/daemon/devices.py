@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from drivers.base import Source
 from drivers.events import BayOccupancy, CardPresented, CodeScanned, DeviceAlarm, PlateRead
+from drivers.log_limit import RateLimitedLog
 from drivers.registry import create_source
 from edge.config import DeviceSettings
 from edge.domain.booking_state import BookingState, Progress
@@ -53,24 +56,50 @@ class Device:
 
 
 class Router:
-    """Applies device events to the store; call `route` from a worker thread (services block)."""
+    """Applies device events to the store; call `route` from a worker thread (services block).
 
-    def __init__(self, station: Station) -> None:
+    An event the station refuses is counted by device and reason (`refused`, shown in the
+    device's health); its log line is written the first time, then summed up once a minute.
+    """
+
+    def __init__(self, station: Station, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.station = station
-        self.refused: Counter[str] = Counter()
+        self.refused_by_reason: Counter[tuple[str, str]] = Counter()  # (device, reason) -> events
+        self._refusal_log = RateLimitedLog(log, "device events refused", clock=clock)
 
     def route(self, device: DeviceSettings, event: object) -> None:
         try:
             if not self._apply(device, event):
-                self.refused[device.id] += 1
-        except TokenRejected:
-            self.refused[device.id] += 1  # verify_token has logged why, once
+                self._refused(device, "refused")
+        except TokenRejected as err:
+            self._refused(device, f"token_{err.reason}")  # verify_token has logged why
         except BookingError as err:
-            self.refused[device.id] += 1
-            log.warning("device event refused device=%s reason=%s", device.id, err)
+            self._refused(device, "booking_refused")
+            self._refusal_log.occurred(device.id, "booking_refused", "device event refused device=%s reason=%s",
+                                       device.id, err)
         except Exception:  # a store hiccup or a bug must not stop this device's events: log, carry on
-            self.refused[device.id] += 1
-            log.exception("device event failed device=%s event=%r", device.id, event)
+            self._refused(device, "failed")
+            self._refusal_log.occurred(device.id, "failed", "device event failed device=%s event=%r",
+                                       device.id, event, exc_info=True)
+
+    def flush_log(self) -> None:
+        """Write the per-minute counts of refused events that are due."""
+        self._refusal_log.flush()
+
+    def _refused(self, device: DeviceSettings, reason: str) -> None:
+        self.refused_by_reason[device.id, reason] += 1
+
+    @property
+    def refused(self) -> Counter[str]:
+        """Refused events by device."""
+        totals: Counter[str] = Counter()
+        for (device, _), n in self.refused_by_reason.items():
+            totals[device] += n
+        return totals
+
+    def reasons(self, device_id: str) -> dict[str, int]:
+        """Refused events of one device by reason."""
+        return {reason: n for (device, reason), n in self.refused_by_reason.items() if device == device_id}
 
     def _apply(self, device: DeviceSettings, event: object) -> bool:
         """True when the station accepted the event (acted on it, or had nothing to do)."""
@@ -173,10 +202,12 @@ def health_rows(devices: list[Device], router: Router) -> list[live_state.Device
     rows = []
     for device in devices:
         health = device.source.health()
+        reasons = Counter(health.rejects_by_reason) + Counter(router.reasons(device.settings.id))
         rows.append(live_state.DeviceHealth(
             device_id=device.settings.id, driver=device.settings.driver, role=device.settings.role,
             connected=health.connected, last_event_at=health.last_event_at, last_error=health.last_error,
             accepted=health.accepted, rejected=health.rejected + router.refused[device.settings.id],
+            rejects_by_reason=dict(sorted(reasons.items())), reconnected_at=health.reconnected_at,
         ))
     return rows
 
@@ -214,6 +245,7 @@ async def _write_health(station: Station, devices: list[Device], router: Router)
         if state != written or loop.time() - written_at >= HEALTH_INTERVAL:
             await asyncio.to_thread(_store_health, station, rows)
             written_at, written = loop.time(), state
+        router.flush_log()
         await asyncio.sleep(HEALTH_POLL)
 
 
