@@ -60,6 +60,7 @@ class Health:
     reconnects: int  # successful re-opens after a loss
     rejects_by_reason: Mapping[str, int] = field(default_factory=dict)
     reconnected_at: datetime | None = None  # the last re-open after a loss: what was sent meanwhile is lost
+    connected_since: datetime | None = None  # the last (re)connection, the first one included
 
 
 class Backoff:
@@ -104,6 +105,7 @@ class Source(abc.ABC):
         self._suppressed = 0
         self._reconnects = 0
         self._reconnected_at: datetime | None = None
+        self._connected_since: datetime | None = None
         self._reasons: Counter[str] = Counter()
         self._reject_log = RateLimitedLog(log, "frames rejected", clock=clock)
 
@@ -134,6 +136,7 @@ class Source(abc.ABC):
                 last_error_at=self._last_error_at, accepted=self._accepted, rejected=self._rejected,
                 suppressed=self._suppressed, reconnects=self._reconnects,
                 rejects_by_reason=dict(self._reasons), reconnected_at=self._reconnected_at,
+                connected_since=self._connected_since,
             )
 
     # -- bookkeeping the drivers call (from any thread) -------------------------------
@@ -178,13 +181,14 @@ class Source(abc.ABC):
             if self._connected:
                 return
             self._connected = True
+            self._connected_since = self._wall()
             first = not self._ever_connected
             self._ever_connected = True
             down_for = None if self._down_since is None else self._clock() - self._down_since
             self._down_since = None
             if not first:
                 self._reconnects += 1
-                self._reconnected_at = self._wall()
+                self._reconnected_at = self._connected_since
         if first and down_for is None:
             log.info("device connected device=%s driver=%s at=%s", self.name, self.driver, where)
         else:

@@ -48,11 +48,13 @@ HEALTH_POLL = 0.5  # seconds between two looks for a change worth writing at onc
 
 @dataclass
 class Device:
-    """A configured device, its source, and the events the station refused from it."""
+    """A configured device and its source."""
 
     settings: DeviceSettings
     source: Source
-    refused: int = 0
+    # an earlier run of the daemon read this device: its first connection now is a return, and
+    # what it read while the daemon was down is lost
+    resumed: bool = False
 
 
 class Router:
@@ -203,11 +205,12 @@ def health_rows(devices: list[Device], router: Router) -> list[live_state.Device
     for device in devices:
         health = device.source.health()
         reasons = Counter(health.rejects_by_reason) + Counter(router.reasons(device.settings.id))
+        back_at = health.reconnected_at or (health.connected_since if device.resumed else None)
         rows.append(live_state.DeviceHealth(
             device_id=device.settings.id, driver=device.settings.driver, role=device.settings.role,
             connected=health.connected, last_event_at=health.last_event_at, last_error=health.last_error,
             accepted=health.accepted, rejected=health.rejected + router.refused[device.settings.id],
-            rejects_by_reason=dict(sorted(reasons.items())), reconnected_at=health.reconnected_at,
+            rejects_by_reason=dict(sorted(reasons.items())), reconnected_at=back_at,
         ))
     return rows
 
@@ -215,7 +218,9 @@ def health_rows(devices: list[Device], router: Router) -> list[live_state.Device
 async def run_devices(station: Station, devices: list[Device], stop: asyncio.Event) -> None:
     """Open every source, route its events and keep its health written, until `stop` is set."""
     router = Router(station)
+    known = {health.device_id for health in await asyncio.to_thread(live_state.device_health, station)}
     for device in devices:
+        device.resumed = device.settings.id in known
         await device.source.open()
     tasks = [asyncio.create_task(_pump(router, device)) for device in devices]
     if devices:

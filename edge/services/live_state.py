@@ -39,6 +39,8 @@ PROMPT_LIFETIME = timedelta(hours=2)
 _CHECKABLE = frozenset(state for state, targets in TRANSITIONS.items() if BookingState.CHECKED_IN in targets)
 # a car entering or leaving a bay belongs to a booking on that bay within this much of now
 BAY_BOOKING_WINDOW = timedelta(hours=12)
+# drivers that read what a customer shows (a booking QR, a number plate): a read missed while one is away is lost
+CUSTOMER_SCANNERS = frozenset({"qr_serial", "qr_camera", "anpr", "sim_qr", "sim_anpr"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,18 +305,14 @@ def device_health(station: Station) -> list[DeviceHealth]:
 def record_device_health(station: Station, rows: list[DeviceHealth], *, now: datetime) -> None:
     """Store the daemon's snapshot of its devices; a device connecting or disconnecting is an outbox event.
 
-    A device is "reconnected" when its driver re-opened it after a loss, or when it connects
-    after the store last saw it disconnected (the daemon's last word when it stopped): a scan
-    made in between was never read.
+    The last reconnection is kept until a later one replaces it (a snapshot without one does not erase it).
     """
     with station.store.write() as conn:
         before = {r["device_id"]: (bool(r["connected"]), _instant(r["reconnected_at"]))
                   for r in conn.execute("SELECT device_id, connected, reconnected_at FROM device_health")}
         for row in rows:
-            was_connected, reconnected_at = before.get(row.device_id, (None, None))
-            if row.connected and was_connected is False:
-                reconnected_at = now
-            reconnected_at = max((t for t in (reconnected_at, row.reconnected_at) if t is not None), default=None)
+            was_connected, stored_reconnection = before.get(row.device_id, (None, None))
+            reconnected_at = max((t for t in (stored_reconnection, row.reconnected_at) if t is not None), default=None)
             conn.execute(
                 "INSERT INTO device_health (device_id, driver, role, connected, last_event_at, last_error,"
                 " accepted, rejected, rejects_by_reason, reconnected_at, updated_at)"

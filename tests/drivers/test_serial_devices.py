@@ -222,6 +222,7 @@ def test_unplug_and_replug_recovers_within_two_seconds(pty_pair: PtyPair, device
     assert [device.value(e) for e in got] == [value, value]
     assert recovered_in < 2.0
     assert health.reconnects == 1 and health.last_error
+    assert health.reconnected_at is not None and health.reconnected_at <= got[1].at  # what it missed is said
     assert health.rejects_by_reason.get("truncated") == 1  # the half frame lost in the unplug
     messages = [r.getMessage() for r in caplog.records]
     assert sum("device unavailable" in m for m in messages) == 1  # logged once, however many retries
