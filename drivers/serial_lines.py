@@ -12,7 +12,11 @@ they differ only in how one frame becomes one event, which each driver supplies 
 - a partial frame left waiting longer than `frame_gap` seconds is dropped, so the tail of
   an interrupted frame is not glued onto the next good one;
 - a vanished device (socat killed, USB pulled, TCP peer gone) raises DeviceUnavailable,
-  which the base class logs once and retries with backoff.
+  which the base class logs once and retries with backoff;
+- a serial port's input is flushed when it is opened (pyserial's POSIX open() resets the
+  input buffer): a scan made while nobody read the port (the daemon down, the port
+  re-opening) is lost, never acted on late. The board asks the attendant to have the
+  customer scan again after a reconnection.
 """
 
 from __future__ import annotations

@@ -309,3 +309,18 @@ def test_anpr_low_confidence_is_rejected_when_a_threshold_is_set(pty_pair: PtyPa
     got, health = asyncio.run(scenario())
     assert [(e.plate, e.confidence) for e in got] == [("沪A12345", 0.71)]
     assert isinstance(got[0], PlateRead) and health.rejects_by_reason == {"low_confidence": 1}
+
+
+def test_a_scan_made_while_nobody_reads_the_port_is_dropped_not_acted_on_late(pty_pair: PtyPair):
+    pty_pair.write(b"BK-STALE\r\n")  # scanned while the daemon was down: the port holds it
+
+    async def scenario():
+        source = QrSerialScanner("gate-qr", url=pty_pair.device)
+        await source.open()
+        events = Collector(source)
+        await events.until(lambda: source.health().connected)
+        await asyncio.to_thread(pty_pair.write, b"BK-FRESH\r\n")
+        await events.count(1)
+        return await events.finish()
+
+    assert [e.code for e in asyncio.run(scenario())] == ["BK-FRESH"]
