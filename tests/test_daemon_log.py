@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
@@ -15,8 +15,9 @@ from edge.daemon.devices import Device, Router, _store_health, health_rows
 from edge.daemon.jobs import SCHEDULE
 from edge.daemon.runner import build_scheduler
 from edge.services import live_state
-from tests.drivers.conftest import FakeClock
-from tests.stations import make_station
+from tests.daemon_devices import until, with_daemon_devices
+from tests.drivers.conftest import FakeClock, pty_pair  # noqa: F401  (the pty_pair fixture)
+from tests.stations import TEST_CONFIG, make_station
 
 
 def _fail(station) -> None:
@@ -84,3 +85,30 @@ def test_refused_device_events_are_counted_by_reason_and_logged_once_a_minute(tm
     assert messages[1:] == ["device sensor: 1999 more device events refused (reason=booking_refused) in the last 61 s"]
     assert (stored["sensor"].rejected, stored["sensor"].rejects_by_reason) == (2000, {"booking_refused": 2000})
     assert (stored["clock"].rejected, stored["clock"].rejects_by_reason) == (300, {"refused": 300})
+
+
+def test_a_scanner_reading_thousands_of_non_tokens_is_one_log_line_and_an_exact_count(tmp_path, caplog, pty_pair):
+    config = (TEST_CONFIG + '\n[security]\ntoken_key = "TST-001-test-signing-key"\n'
+              f'\n[[devices]]\nid = "gate-qr"\ndriver = "qr_serial"\noptions = {{ url = "{pty_pair.device}" }}\n')
+    station = make_station(tmp_path, config=config)
+    station.clock = lambda: datetime.now(UTC)
+
+    def gate_qr():
+        return next(iter(live_state.device_health(station)), None)
+
+    async def scenario() -> None:
+        await until(lambda: (h := gate_qr()) is not None and h.connected, "the scanner connected")
+        # a scanner that reads the shop's price labels: text, but no booking token
+        await asyncio.to_thread(pty_pair.write, b"".join(b"PRICE-%05d\r\n" % i for i in range(3000)))
+        await until(lambda: gate_qr().rejected == 3000, "3000 refusals")
+
+    try:
+        with caplog.at_level(logging.INFO):
+            asyncio.run(with_daemon_devices(station, scenario))
+        health = gate_qr()
+    finally:
+        station.store.close()
+    assert health.rejects_by_reason == {"token_malformed": 3000} and health.accepted == 3000
+    refusals = [r for r in caplog.records if "token" in r.getMessage() and r.levelno >= logging.WARNING]
+    assert len(refusals) <= 2, [r.getMessage() for r in refusals]  # the first in full, at most one count since
+    assert refusals[0].getMessage().startswith("booking token rejected reason=malformed booking=- device=gate-qr")

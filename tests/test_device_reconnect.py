@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from edge.daemon.devices import build_sources, run_devices
 from edge.services import live_state
 from edge.services.live_state import DeviceHealth
+from tests.daemon_devices import until, with_daemon_devices
 from tests.drivers.conftest import PtyPair, pty_pair  # noqa: F401  (the pty_pair fixture)
 from tests.stations import TEST_CONFIG, make_station
 from tui.board_data import RECONNECTED_NOTICE, load_board
@@ -21,13 +20,6 @@ def scanner(url: str) -> str:
 
 def reconnections(station) -> list[tuple[str, str]]:
     return [(a.kind, a.subject) for a in load_board(station).alerts if a.kind == "reconnected"]
-
-
-async def until(condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await asyncio.to_thread(condition):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def scanner_station(tmp_path, url: str):
@@ -42,17 +34,6 @@ def gate_qr(station) -> DeviceHealth | None:
 
 async def connected(station) -> None:
     await until(lambda: (h := gate_qr(station)) is not None and h.connected, "the scanner connected")
-
-
-async def run_daemon_devices(station, scenario) -> list:
-    """The daemon's device half (real sources, real routing and health writes) around `scenario`."""
-    stop = asyncio.Event()
-    daemon = asyncio.create_task(run_devices(station, build_sources(station), stop))
-    try:
-        return await scenario()
-    finally:
-        stop.set()
-        await daemon
 
 
 def test_a_scanner_that_drops_and_reopens_puts_a_rescan_alert_on_the_board(tmp_path, pty_pair: PtyPair):
@@ -70,7 +51,7 @@ def test_a_scanner_that_drops_and_reopens_puts_a_rescan_alert_on_the_board(tmp_p
         return seen
 
     try:
-        before, after = asyncio.run(run_daemon_devices(station, scenario))
+        before, after = asyncio.run(with_daemon_devices(station, scenario))
     finally:
         station.store.close()
     assert before == [] and after == [("reconnected", "gate-qr")]
@@ -84,9 +65,9 @@ def test_a_daemon_restart_is_a_reconnection_of_the_scanners_it_read_before(tmp_p
         return await asyncio.to_thread(reconnections, station)
 
     try:
-        assert asyncio.run(run_daemon_devices(station, alerts_once_connected)) == []
+        assert asyncio.run(with_daemon_devices(station, alerts_once_connected)) == []
         assert not gate_qr(station).connected  # the daemon's last word when it stopped
-        assert asyncio.run(run_daemon_devices(station, alerts_once_connected)) == [("reconnected", "gate-qr")]
+        assert asyncio.run(with_daemon_devices(station, alerts_once_connected)) == [("reconnected", "gate-qr")]
     finally:
         station.store.close()
 

@@ -74,7 +74,10 @@ class Router:
             if not self._apply(device, event):
                 self._refused(device, "refused")
         except TokenRejected as err:
-            self._refused(device, f"token_{err.reason}")  # verify_token has logged why
+            reason = f"token_{err.reason}"
+            self._refused(device, reason)
+            self._refusal_log.occurred(device.id, reason, "booking token rejected reason=%s booking=%s device=%s "
+                                       "detail=%s", err.reason, err.booking_id or "-", device.id, err)
         except BookingError as err:
             self._refused(device, "booking_refused")
             self._refusal_log.occurred(device.id, "booking_refused", "device event refused device=%s reason=%s",
