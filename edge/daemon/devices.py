@@ -8,8 +8,9 @@ Routing (docs/devices-and-daemon.md):
 - a bay sensor's occupancy becomes the bay's live state (and moves the booking on that bay
   to "in bay"); a stuck-sensor alarm is kept on the bay;
 - a technician's card clocks them in or out, which changes today's live capacity.
-Every device's health (from its driver, plus the events the station refused) is written to
-the store every HEALTH_INTERVAL seconds, and at once when a device connects or drops.
+Every device's health (from its driver, plus the events the station refused, by reason) is
+written to the store every HEALTH_INTERVAL seconds, and at once when a device connects,
+drops or comes back.
 """
 
 from __future__ import annotations
@@ -249,7 +250,7 @@ async def _write_health(station: Station, devices: list[Device], router: Router)
     written_at, written = float("-inf"), None
     while True:
         rows = health_rows(devices, router)
-        state = [(row.connected, row.last_error) for row in rows]
+        state = [(row.connected, row.last_error, row.reconnected_at) for row in rows]
         if state != written or loop.time() - written_at >= HEALTH_INTERVAL:
             await asyncio.to_thread(_store_health, station, rows)
             written_at, written = loop.time(), state
