@@ -7,19 +7,23 @@ Routing (docs/devices-and-daemon.md):
 - a bay sensor's occupancy becomes the bay's live state (and moves the booking on that bay
   to "in bay"); a stuck-sensor alarm is kept on the bay;
 - a technician's card clocks them in or out, which changes today's live capacity.
-Every device's health (from its driver, plus the events the station refused) is written to
-the store every HEALTH_INTERVAL seconds, and at once when a device connects or drops.
+Every device's health (from its driver, plus the events the station refused, by reason) is
+written to the store every HEALTH_INTERVAL seconds, and at once when a device connects,
+drops or comes back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.base import Source
 from drivers.events import BayOccupancy, CardPresented, CodeScanned, DeviceAlarm, PlateRead
+from drivers.log_limit import RateLimitedLog
 from drivers.registry import create_source
 from edge.config import DeviceSettings
 from edge.errors import BookingError, EdgeError
@@ -34,40 +38,81 @@ HEALTH_POLL = 0.5  # seconds between two looks for a change worth writing at onc
 
 @dataclass
 class Device:
-    """A configured device, its source, and the events the station refused from it."""
+    """A configured device and its source."""
 
     settings: DeviceSettings
     source: Source
-    refused: int = 0
+    # an earlier run of the daemon read this device: its first connection now is a return, and
+    # what it read while the daemon was down is lost
+    resumed: bool = False
 
 
 class Router:
-    """Applies device events to the store; call `route` from a worker thread (services block)."""
+    """Applies device events to the store; call `route` from a worker thread (services block).
 
-    def __init__(self, station: Station) -> None:
+    An event the station refuses is counted by device and reason (`refused`, shown in the
+    device's health); its log line is written the first time, then summed up once a minute.
+    """
+
+    def __init__(self, station: Station, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.station = station
-        self.refused: Counter[str] = Counter()
+        self.refused_by_reason: Counter[tuple[str, str]] = Counter()  # (device, reason) -> events
+        self._refusal_log = RateLimitedLog(log, "device events refused", clock=clock)
 
     def route(self, device: DeviceSettings, event: object) -> None:
         try:
-            if not self._apply(device, event):
-                self.refused[device.id] += 1
+            if isinstance(event, CodeScanned | PlateRead):
+                self._arrive(device, event)
+            elif not self._apply(device, event):
+                self._refused(device, "refused")
         except BookingError as err:
-            self.refused[device.id] += 1
-            log.warning("device event refused device=%s reason=%s", device.id, err)
+            self._refused(device, "booking_refused")
+            self._refusal_log.occurred(device.id, "booking_refused", "device event refused device=%s reason=%s",
+                                       device.id, err)
         except Exception:  # a store hiccup or a bug must not stop this device's events: log, carry on
-            self.refused[device.id] += 1
-            log.exception("device event failed device=%s event=%r", device.id, event)
+            self._refused(device, "failed")
+            self._refusal_log.occurred(device.id, "failed", "device event failed device=%s event=%r",
+                                       device.id, event, exc_info=True)
+
+    def flush_log(self) -> None:
+        """Write the per-minute counts of refused events that are due."""
+        self._refusal_log.flush()
+
+    def _refused(self, device: DeviceSettings, reason: str) -> None:
+        self.refused_by_reason[device.id, reason] += 1
+
+    @property
+    def refused(self) -> Counter[str]:
+        """Refused events by device."""
+        totals: Counter[str] = Counter()
+        for (device, _), n in self.refused_by_reason.items():
+            totals[device] += n
+        return totals
+
+    def reasons(self, device_id: str) -> dict[str, int]:
+        """Refused events of one device by reason."""
+        return {reason: n for (device, reason), n in self.refused_by_reason.items() if device == device_id}
+
+    def _arrive(self, device: DeviceSettings, event: CodeScanned | PlateRead) -> None:
+        """A QR or a plate: the arrival service decides; a refusal is counted and logged by its reason."""
+        station = self.station
+        if isinstance(event, CodeScanned):
+            by, outcome = "qr", arrivals.arrive(station, event.code, by=arrivals.By.QR, now=station.clock(),
+                                                bay=device.bay if device.role == "bay" else None)
+        else:
+            by, outcome = "plate", arrivals.arrive(station, event.plate, by=arrivals.By.PLATE, now=station.clock(),
+                                                   device=device.id, confidence=event.confidence)
+        if isinstance(outcome, arrivals.Refused):
+            self._refused(device, str(outcome.reason))
+            self._refusal_log.occurred(device.id, outcome.reason, "arrival refused by %s device=%s reason=%s "
+                                       "booking=%s detail=%s", by, device.id, outcome.reason,
+                                       outcome.booking.code if outcome.booking else "-", outcome.message)
+        else:
+            _shown(device, by, outcome)
 
     def _apply(self, device: DeviceSettings, event: object) -> bool:
         """True when the station accepted the event (acted on it, or had nothing to do)."""
         station, now = self.station, self.station.clock()
-        if isinstance(event, CodeScanned):
-            bay = device.bay if device.role == "bay" else None
-            return _shown(device, "qr", arrivals.arrive(station, event.code, by=arrivals.By.QR, bay=bay, now=now))
-        if isinstance(event, PlateRead):
-            return _shown(device, "plate", arrivals.arrive(station, event.plate, by=arrivals.By.PLATE,
-                                                           device=device.id, confidence=event.confidence, now=now))
         if isinstance(event, BayOccupancy):
             live_state.record_occupancy(station, event.bay, event.state, source=device.id, now=now)
             return True
@@ -80,8 +125,8 @@ class Router:
         return True
 
 
-def _shown(device: DeviceSettings, by: str, outcome: arrivals.Outcome) -> bool:
-    """Log an arrival's outcome; False when it was refused."""
+def _shown(device: DeviceSettings, by: str, outcome: arrivals.Outcome) -> None:
+    """Log an arrival the station accepted."""
     match outcome:
         case arrivals.CheckedIn(booking=booking, not_in_bay=not_in_bay):
             log.info("checked in by %s device=%s booking=%s", by, device.id, booking.code)
@@ -96,10 +141,6 @@ def _shown(device: DeviceSettings, by: str, outcome: arrivals.Outcome) -> bool:
                      ",".join(c.booking.code for c in candidates))
         case arrivals.NoMatch(read=read):
             log.info("plate not expected device=%s read=%s", device.id, read)
-        case arrivals.Refused(reason=reason, message=message):
-            log.warning("arrival refused by %s device=%s reason=%s detail=%s", by, device.id, reason, message)
-            return False
-    return True
 
 
 # -- running the sources ----------------------------------------------------------------
@@ -114,10 +155,13 @@ def health_rows(devices: list[Device], router: Router) -> list[live_state.Device
     rows = []
     for device in devices:
         health = device.source.health()
+        reasons = Counter(health.rejects_by_reason) + Counter(router.reasons(device.settings.id))
+        back_at = health.reconnected_at or (health.connected_since if device.resumed else None)
         rows.append(live_state.DeviceHealth(
             device_id=device.settings.id, driver=device.settings.driver, role=device.settings.role,
             connected=health.connected, last_event_at=health.last_event_at, last_error=health.last_error,
             accepted=health.accepted, rejected=health.rejected + router.refused[device.settings.id],
+            rejects_by_reason=dict(sorted(reasons.items())), reconnected_at=back_at,
         ))
     return rows
 
@@ -125,7 +169,9 @@ def health_rows(devices: list[Device], router: Router) -> list[live_state.Device
 async def run_devices(station: Station, devices: list[Device], stop: asyncio.Event) -> None:
     """Open every source, route its events and keep its health written, until `stop` is set."""
     router = Router(station)
+    known = {health.device_id for health in await asyncio.to_thread(live_state.device_health, station)}
     for device in devices:
+        device.resumed = device.settings.id in known
         await device.source.open()
     tasks = [asyncio.create_task(_pump(router, device)) for device in devices]
     if devices:
@@ -151,10 +197,11 @@ async def _write_health(station: Station, devices: list[Device], router: Router)
     written_at, written = float("-inf"), None
     while True:
         rows = health_rows(devices, router)
-        state = [(row.connected, row.last_error) for row in rows]
+        state = [(row.connected, row.last_error, row.reconnected_at) for row in rows]
         if state != written or loop.time() - written_at >= HEALTH_INTERVAL:
             await asyncio.to_thread(_store_health, station, rows)
             written_at, written = loop.time(), state
+        router.flush_log()
         await asyncio.sleep(HEALTH_POLL)
 
 
