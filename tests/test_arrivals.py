@@ -143,6 +143,8 @@ def test_the_cli_refuses_another_days_booking_and_completing_a_car_never_checked
     assert "never checked in" in capsys.readouterr().err
     assert main(["--data-dir", data, "checkin", "--plate", "粤Z99999"]) == 4
     assert "no booking expected now for plate 粤Z99999" in capsys.readouterr().err
+    assert main(["--data-dir", data, "checkin", "--plate", "!!"]) == 2
+    assert "argument --plate: '!!' is not a plate" in capsys.readouterr().err
 
 
 # -- rescheduled: earlier tokens are stale ------------------------------------------------

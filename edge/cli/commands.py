@@ -14,7 +14,7 @@ from edge.services import arrivals, availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
-from edge.errors import NotFound, RuleViolation, StoreError
+from edge.errors import InvalidInput, NotFound, RuleViolation, StoreError
 from edge.store.db import Store
 from edge.store.outbox import pending_count, pending_events
 
@@ -167,7 +167,7 @@ def checkin(args: argparse.Namespace) -> None:
     if isinstance(outcome, arrivals.Refused):
         raise outcome.error()
     if isinstance(outcome, arrivals.NoMatch):
-        raise NotFound(outcome.message)
+        raise NotFound(outcome.message) if outcome.is_plate else InvalidInput("plate", outcome.message)
     if isinstance(outcome, arrivals.Prompt):
         choices = "; ".join(f"{c.booking.code} {c.booking.plate} {station.local(c.booking.start_at):%H:%M}"
                             for c in outcome.candidates)

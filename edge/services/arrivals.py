@@ -99,6 +99,7 @@ class Prompt:
 class NoMatch:
     read: str
     message: str
+    is_plate: bool = True  # False: what was read is neither a plate nor a booking code
 
 
 Outcome = CheckedIn | MovedInBay | Prompt | Refused | NoMatch
@@ -201,7 +202,7 @@ def _by_plate(conn: Connection, station: Station, text: str, now: datetime) -> O
     try:
         read = normalize_plate(text)
     except EdgeError:
-        return NoMatch(text, f"{text!r} is not a plate or a booking code")
+        return NoMatch(text, f"{text!r} is not a plate or a booking code", is_plate=False)
     expected = _expected(conn, station, now)
     verdict = match_plate(read, [b.plate for b in expected], max_distance=PLAUSIBLE_DISTANCE)
     exact = [b for b in expected if b.plate == read]
