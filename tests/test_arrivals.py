@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -225,20 +225,30 @@ def test_an_exact_plate_with_a_look_alike_expected_is_asked_and_the_camera_opens
 # -- at a bay reader --------------------------------------------------------------------------
 
 
-def test_a_qr_at_its_bay_checks_in_and_moves_in_bay_in_one_write_transaction(station):
-    booking = book(station, start=at(9), bay_id="L1", services=["OIL"])
-    token = bookings.booking_token(station, booking.id)
+def write_transactions(station, arrival) -> tuple[object, int]:
+    """The arrival's outcome and how many write transactions it took."""
     statements: list[str] = []
     with station.store.read() as conn:  # this thread's connection, the one the service writes on
         conn.set_trace_callback(statements.append)
     try:
-        outcome = arrivals.arrive(station, token, by=By.QR, bay="L1", now=at(8, 50))
+        outcome = arrival()
     finally:
         with station.store.read() as conn:
             conn.set_trace_callback(None)
+    return outcome, statements.count("BEGIN IMMEDIATE")
+
+
+def test_a_qr_at_its_bay_checks_in_and_moves_in_bay_in_one_write_transaction(station):
+    booking = book(station, start=at(9), bay_id="L1", services=["OIL"])
+    token = bookings.booking_token(station, booking.id)
+    outcome, writes = write_transactions(station, lambda: arrivals.arrive(station, token, by=By.QR, bay="L1",
+                                                                          now=at(8, 50)))
     assert isinstance(outcome, MovedInBay) and outcome.checked_in
     assert (outcome.booking.state, outcome.booking.progress) == (BookingState.CHECKED_IN, Progress.IN_BAY)
-    assert statements.count("BEGIN IMMEDIATE") == 1  # check-in and in bay: one write transaction
+    assert writes == 1  # check-in and in bay: one write transaction
+    # nothing to write, no write lock: a refusal, a plate nobody booked
+    assert write_transactions(station, lambda: arrivals.arrive(station, "SE1.e30.AAAA", by=By.QR))[1] == 0
+    assert write_transactions(station, lambda: arrivals.arrive(station, "粤Z99999", by=By.PLATE))[1] == 0
     again = arrivals.arrive(station, token, by=By.QR, bay="L1", now=at(8, 51))
     assert refused(again) == Refusal.ALREADY_IN_BAY
 

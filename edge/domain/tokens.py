@@ -71,6 +71,9 @@ class TokenClaim:
     valid_from: datetime
     valid_until: datetime
 
+    def covers(self, now: datetime) -> bool:
+        return self.valid_from <= now < self.valid_until
+
     def check_window(self, now: datetime) -> None:
         """TokenRejected (not_yet_valid or expired) unless `now` lies in the token's window."""
         if now < self.valid_from:

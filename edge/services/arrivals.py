@@ -115,10 +115,16 @@ def arrive(station: Station, text: str, *, by: By, bay: str | None = None, devic
     """Decide which booking this arrival is and act on it, in one write transaction.
 
     `bay` is set for a bay reader: a checked-in car there moves in bay. `device` is set for
-    a camera: a look-alike read opens a plate prompt for the terminal.
+    a camera: a look-alike read opens a plate prompt for the terminal. An arrival with
+    nothing to write (a refusal, a plate nobody booked) takes no write lock: a camera on a
+    busy road or a scanner reading price labels must not hold up the counter.
     """
     now = now or station.clock()
-    with station.store.write() as conn:
+    with station.store.read() as conn:
+        outcome = _decide(conn, station, text, by, bay, now)
+    if not (isinstance(outcome, CheckedIn | MovedInBay) or (isinstance(outcome, Prompt) and device is not None)):
+        return outcome
+    with station.store.write() as conn:  # decided again: another writer may have moved the booking since
         return _act(conn, station, _decide(conn, station, text, by, bay, now), bay=bay, device=device,
                     confidence=confidence, now=now)
 
@@ -184,7 +190,7 @@ def _judge(conn: Connection, station: Station, booking: BookingRecord, now: date
         return _refused(station, Refusal.TOKEN_STALE, booking)
     if not at_bay:
         late_or_early = time_refusal(booking.start_at, now, arrival_window(station))
-        if late_or_early is None and claim is not None and not claim.valid_from <= now < claim.valid_until:
+        if late_or_early is None and claim is not None and not claim.covers(now):
             late_or_early = Refusal.TOO_EARLY if now < claim.valid_from else Refusal.TOO_LATE
         if late_or_early is not None:
             return _refused(station, late_or_early, booking)
