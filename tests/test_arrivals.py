@@ -115,7 +115,8 @@ def test_another_days_booking_is_refused_with_its_local_time(station):
 
 
 def test_the_early_window_is_the_configured_one_and_a_car_past_the_no_show_time_is_late(tmp_path):
-    station = make_station(tmp_path, config=KEY_CONFIG.replace("[booking]\n", "[booking]\nearly_arrival_minutes = 30\n"))
+    config = KEY_CONFIG.replace("[booking]\n", "[booking]\nearly_arrival_minutes = 30\n")
+    station = make_station(tmp_path, config=config)
     try:
         booking = book(station, start=at(10))
         outcome = arrivals.arrive(station, booking.code, by=By.BOOKING, now=at(9, 29))

@@ -67,6 +67,9 @@ class _Blank(dict):
         return ""
 
 
+Waiting = tuple[PlatePrompt, list[BookingRecord]]  # a plate prompt and its candidate bookings
+
+
 class CheckInScreen(StationScreen):
     TITLE = N_("Check in")
     AUTO_FOCUS = "#plate"
@@ -99,7 +102,7 @@ class CheckInScreen(StationScreen):
             yield table
             yield Static(self.last_done, id="last")
 
-    def load(self, station: Station) -> tuple[str, arrivals.Outcome | None, list[tuple[PlatePrompt, list[BookingRecord]]]]:
+    def load(self, station: Station) -> tuple[str, arrivals.Outcome | None, list[Waiting]]:
         typed = self.typed
         prompts = [(p, [bookings.booking(station, c.booking_id) for c in p.candidates])
                    for p in live_state.open_prompts(station)]
@@ -144,7 +147,7 @@ class CheckInScreen(StationScreen):
         if event.value.strip():
             self.call("arrive", arrivals.arrive, self.station, event.value, by=arrivals.By.TYPED)
 
-    def _show_prompts(self, prompts: list[tuple[PlatePrompt, list[BookingRecord]]]) -> None:
+    def _show_prompts(self, prompts: list[Waiting]) -> None:
         station = self.station
         table = self.query_one("#prompts", DataTable)
         rows = []
@@ -248,11 +251,12 @@ class CheckInScreen(StationScreen):
 
 
 def _listed(outcome: arrivals.Outcome | None) -> tuple[arrivals.Candidate, ...]:
-    """The bookings the list shows for an answer: the candidates, or the one booking it is about."""
+    """The bookings Enter on the list can check in: the candidates, or the one booking found
+    (a refused booking is not listed: the hint says why)."""
     match outcome:
         case arrivals.Prompt(candidates=candidates):
             return candidates
-        case arrivals.CheckedIn(booking=booking) | arrivals.Refused(booking=BookingRecord() as booking):
+        case arrivals.CheckedIn(booking=booking):
             return (arrivals.Candidate(booking, 0.0, True),)
     return ()
 
