@@ -14,7 +14,7 @@ from drivers.events import CodeScanned, PlateRead
 from edge.cli.main import main
 from edge.config import DeviceSettings
 from edge.daemon.devices import Router
-from edge.domain.arrivals import Refusal
+from edge.domain.arrivals import ArrivalWindow, Refusal, state_refusal, time_refusal
 from edge.domain.booking_state import BookingState, Progress
 from edge.domain.tokens import read_token
 from edge.errors import InvalidTransition, RuleViolation
@@ -280,3 +280,27 @@ def test_a_bay_that_refuses_a_second_car_in_bay_is_a_refusal_not_a_crash(station
     router = Router(station)
     router.route(AT_L1, CodeScanned(token, "qr-l1", at(9, 6)))
     assert router.refused["qr-l1"] == 1 and bookings.booking(station, second.id).progress == Progress.RECEIVED
+
+
+# -- the rule itself, without a database -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("state", "reason"), [
+    (BookingState.HELD, None), (BookingState.CONFIRMED, None),
+    (BookingState.CHECKED_IN, Refusal.ALREADY_CHECKED_IN), (BookingState.IN_SERVICE, Refusal.ALREADY_CHECKED_IN),
+    (BookingState.COMPLETED, Refusal.COMPLETED), (BookingState.CANCELLED, Refusal.CANCELLED),
+    (BookingState.NO_SHOW, Refusal.NO_SHOW), (BookingState.EXPIRED, Refusal.EXPIRED),
+    (BookingState.REJECTED, Refusal.REJECTED), (BookingState.PENDING_APPROVAL, Refusal.AWAITING_DECISION),
+    (BookingState.TENTATIVE, Refusal.AWAITING_DECISION),
+])
+def test_every_booking_state_has_its_answer(state, reason):
+    assert state_refusal(state, None, at(9)) == reason
+
+
+def test_a_hold_lapses_at_its_deadline_and_the_window_is_half_open():
+    assert state_refusal(BookingState.HELD, at(9), at(8, 59)) is None
+    assert state_refusal(BookingState.HELD, at(9), at(9)) == Refusal.EXPIRED
+    window = ArrivalWindow(early=timedelta(minutes=120), late=timedelta(minutes=30))
+    assert time_refusal(at(10), at(7, 59), window) == Refusal.TOO_EARLY
+    assert time_refusal(at(10), at(8), window) is None and time_refusal(at(10), at(10, 29), window) is None
+    assert time_refusal(at(10), at(10, 30), window) == Refusal.TOO_LATE
