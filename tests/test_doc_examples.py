@@ -148,23 +148,51 @@ def test_console_blocks_split_commands_from_output():
     assert shows_in_order(expected, "exit 3\nbad.toml:7: station.slot_minutes: missing\n") == "exit 3"
 
 
+def shell_script(blocks: list[Block]) -> str:
+    """The blocks' commands as one bash script whose ERR trap names the document line that failed."""
+    document = blocks[0].document.relative_to(ROOT)
+    parts = [f"trap 'echo \"{document}:$(( __fence + LINENO - __first + 1 )): failed: $BASH_COMMAND\" >&2' ERR"]
+    for block in blocks:
+        body = console_script(block.text)[0] if block.language == CONSOLE else block.text
+        parts.append(f"__fence={block.line}; __first=$(( LINENO + 1 ))\n{body}")
+    return "\n".join(parts)
+
+
+def run_script(script: str, workdir: Path, example_station: Path) -> subprocess.CompletedProcess:
+    """`script` under bash -eE -o pipefail in `workdir`, a fresh copy of the example station its home."""
+    shutil.copy(ROOT / "config.example.toml", workdir)
+    station = workdir / "station"
+    shutil.copytree(example_station, station)
+    path = workdir / "example.sh"
+    path.write_text(script, encoding="utf-8")
+    return subprocess.run(["bash", "-eE", "-o", "pipefail", str(path)], cwd=workdir,
+                          env=reader_environment(workdir, station), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=BLOCK_SECONDS)
+
+
+def test_the_failing_line_is_named(example_station: Path, tmp_path: Path):
+    block = Block(ROOT / "README.md", 40, "sh", "station-edge services > /dev/null\nstation-edge show NOSUCH\n", None)
+    run = run_script(shell_script([block]), tmp_path, example_station)
+    assert run.returncode == 4
+    assert "README.md:42: failed: station-edge show NOSUCH" in run.stdout
+
+
 @pytest.mark.parametrize("block", RUNNABLE, ids=[b.where for b in RUNNABLE])
 def test_example_runs(block: Block, example_station: Path, tmp_path: Path):
-    shutil.copy(ROOT / "config.example.toml", tmp_path)
-    station = tmp_path / "station"
-    shutil.copytree(example_station, station)
-    if block.language == CONSOLE:
-        body, expected = console_script(block.text)
-    else:
-        body, expected = block.text, []
-    # the failing command and its line in the document; the block starts on the line after its fence
-    prelude = (f"trap 'echo \"{block.where.split(':')[0]}:$(( LINENO + {block.line - 1} )): "
-               f"failed: $BASH_COMMAND\" >&2' ERR\n")
-    script = tmp_path / "block.sh"
-    script.write_text(prelude + body, encoding="utf-8")
-    run = subprocess.run(["bash", "-eE", "-o", "pipefail", str(script)], cwd=tmp_path,
-                         env=reader_environment(tmp_path, station), stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=BLOCK_SECONDS)
+    run = run_script(shell_script([block]), tmp_path, example_station)
     assert run.returncode == 0, f"the example at {block.where} failed (exit {run.returncode}):\n{run.stdout[-4000:]}"
-    missing = shows_in_order(expected, run.stdout)
-    assert missing is None, f"the example at {block.where} does not print {missing!r}; it printed:\n{run.stdout}"
+    if block.language == CONSOLE:
+        missing = shows_in_order(console_script(block.text)[1], run.stdout)
+        assert missing is None, f"the example at {block.where} does not print {missing!r}; it printed:\n{run.stdout}"
+
+
+# a reader follows a document's examples in one shell, one block after another
+FOLLOWED = {document: blocks for document in DOCUMENTS
+            if len(blocks := [b for b in RUNNABLE if b.document == document and b.language in SHELL]) > 1}
+
+
+@pytest.mark.parametrize("document", list(FOLLOWED), ids=[str(d.relative_to(ROOT)) for d in FOLLOWED])
+def test_examples_run_one_after_another(document: Path, example_station: Path, tmp_path: Path):
+    run = run_script(shell_script(FOLLOWED[document]), tmp_path, example_station)
+    assert run.returncode == 0, (f"the examples of {document.relative_to(ROOT)}, run in one shell, failed "
+                                 f"(exit {run.returncode}):\n{run.stdout[-4000:]}")
