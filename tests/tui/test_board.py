@@ -54,13 +54,13 @@ async def test_the_board_shows_the_morning_and_enter_opens_the_booking_in_a_bay(
         await loaded(pilot)
         board = app.screen
         bays = cells(board.query_one("#bays"))
-        assert [row[1] for row in bays] == ["occupied", "occupied stuck?", "unknown"]
-        assert "沪A12345" in bays[0][2]
+        assert [row[2:4] for row in bays] == [["occupied", "car"], ["occupied", "stuck?"], ["unknown", "silent"]]
+        assert "沪A12345" in bays[0][4]
         assert [row[:2] for row in cells(board.query_one("#alerts"))] == [
             ["confirm plate", "沪C8B888"], ["late 40 min", "沪C88888"], ["device down", "lift2-qr"],
             ["sensor stuck", "L1"], ["sensor silent", "L2"], ["no-show", "沪D11111"]]
         assert [row[0] for row in cells(board.query_one("#technicians"))] == ["Wang", "Li"]
-        assert [row[2].split(" · ")[0] for row in cells(board.query_one("#technicians"))] == ["in 07:55", "not in"]
+        assert [row[2].split(" · ")[1] for row in cells(board.query_one("#technicians"))] == ["in 07:55", "not in"]
         assert "HQ online" in board.title_note() and "last ack 2 min" in board.title_note()
         await pilot.press("enter")  # on W1: the car in it
         await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen))
@@ -77,7 +77,7 @@ async def test_the_language_switches_at_run_time_and_keeps_what_is_open(busy_sta
         board = app.screen
         await pilot.press("l")
         await wait_for(pilot, lambda: board.query_one("#bays").border_title == "工位")
-        assert [row[1] for row in cells(board.query_one("#bays"))][0] == "占用"
+        assert [row[2] for row in cells(board.query_one("#bays"))][0] == "占用"
         assert "看板" in text_of(board.query_one("#title")) and "周一" in text_of(board.query_one("#title"))
         assert "洗车" in cells(board.query_one("#today"))[0][2]  # service names from the catalogue's zh names
         await pilot.press("enter")
@@ -109,7 +109,7 @@ async def test_a_locked_database_is_shown_and_the_board_recovers(busy_station, m
         assert "database is locked" in text_of(board.query_one("#title"))
         await loaded(pilot)  # the retry a second later
         assert "Retrying" not in board.title_note()
-        assert cells(board.query_one("#bays"))[0][1] == "occupied"
+        assert cells(board.query_one("#bays"))[0][2] == "occupied"
 
 
 async def test_a_booking_made_by_another_process_shows_within_moments(tmp_path):
@@ -159,18 +159,22 @@ async def test_a_bay_taken_out_of_service_elsewhere_shows_at_once(busy_station):
         with other:
             other.execute("UPDATE bay SET in_service = 0 WHERE id = 'L2'")
         other.close()
-        await wait_for(pilot, lambda: cells(bays)[2][1] == "out of service", what="the bay's new state")
+        await wait_for(pilot, lambda: cells(bays)[2][2] == "out of service", what="the bay's new state")
 
 
-def test_without_sensor_data_a_bay_is_read_from_its_bookings_and_a_link_never_run_says_so(empty_station):
+def test_without_sensor_data_a_bay_is_read_from_its_bookings_and_sync_not_configured_says_off(empty_station):
     booking = bookings.book(empty_station, services=["WASH"], start=local(8), plate="沪A12345", bay_id="W1",
                             now=NOW)
     bookings.check_in(empty_station, booking.code, now=NOW)
     empty_station.clock = lambda: local(8, 10).astimezone(UTC)
     board = load_board(empty_station)
-    assert [(row.bay.id, row.state, row.sensed) for row in board.bays] == [
-        ("W1", "occupied", False), ("L1", "free", False), ("L2", "free", False)]
-    assert board.alerts == () and board.sync.link == "never" and board.sync.last_ack_age is None
+    # checked in, not yet moved in: the bay is free, with the car waiting for it on its row
+    assert [(row.bay.id, row.state, row.sensed, [b.plate for b in row.now.waiting]) for row in board.bays] == [
+        ("W1", "free", False, ["沪A12345"]), ("L1", "free", False, []), ("L2", "free", False, [])]
+    bookings.set_progress(empty_station, booking.code, "in_bay", now=NOW)
+    assert load_board(empty_station).bays[0].state == "occupied"
+    # the station has no [sync] section and the link never ran: sync is off, not "not connected yet"
+    assert board.alerts == () and board.sync.link == "off" and board.sync.last_ack_age is None
 
 
 def test_a_daemon_gone_quiet_is_an_alert_instead_of_its_stale_devices(busy_station):
