@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime, time, timedelta
 
 from edge.errors import StoreError
-from edge.services import bookings
+from edge.services import bookings, live_state
 from edge.services.station import DB_FILENAME
-from tests.stations import make_station
+from tests.stations import TEST_CONFIG, make_station
 from tests.tui.conftest import cells, loaded, text_of, wait_for
 from tests.stations import NOW
 from tests.tui.sample import SHANGHAI, after, local
@@ -194,3 +194,46 @@ async def test_ctrl_c_quits_like_q(busy_station):
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: not app.is_running, what="the exit")
     assert app.return_code == 0
+
+
+async def test_the_board_tells_sensor_and_booking_apart_and_shows_a_car_waiting_for_its_bay(empty_station):
+    early = bookings.book(empty_station, services=["OIL"], start=local(11), plate="沪A11111", bay_id="L1", now=NOW)
+    waiting = bookings.book(empty_station, services=["TYRE"], start=local(12), plate="沪B22222", bay_id="L1",
+                            now=NOW)
+    for booking in (early, waiting):
+        bookings.check_in(empty_station, booking.code, now=NOW)
+    bookings.set_progress(empty_station, early.code, "in_bay", now=NOW)  # came early: in the bay before its slot
+    live_state.record_occupancy(empty_station, "L1", "free", source="bay-sensors", now=NOW)
+    live_state.record_occupancy(empty_station, "W1", "occupied", source="bay-sensors", now=NOW)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        bays = {row[0]: row for row in cells(app.screen.query_one("#bays"))}
+        # never "free" with a car in it: L1 by its booking, W1 by its sensor
+        assert (bays["L1"][2], bays["W1"][2]) == ("occupied", "occupied")
+        assert "沪A11111 in bay" in bays["L1"][4] and "沪B22222 waiting" in bays["L1"][4]
+        alerts = [row[:2] for row in cells(app.screen.query_one("#alerts"))]
+        assert alerts == [["sensor free, car booked in bay", "L1"], ["sensor sees a car, none booked in", "W1"]]
+
+
+async def test_with_sync_disabled_the_title_says_sync_off(tmp_path):
+    config = TEST_CONFIG + ('\n[sync]\nenabled = false\nbroker_host = "127.0.0.1"\n'
+                            'signing_key = "keys/TST-001.key"\nhq_keys = "keys/hq"\n')
+    station = make_station(tmp_path, config=config)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        title = text_of(app.screen.query_one("#title"))
+        assert "sync off" in title and "not connected" not in title and "07:00" in title
+    station.store.close()
+
+
+async def test_the_clock_stays_in_the_title_when_the_note_is_long(busy_station):
+    app = StationApp(busy_station, language="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        app.screen._note = "数据库繁忙，正在重试：" * 5
+        app.screen.update_title()
+        await pilot.pause()
+        line = app.screen.query_one("#title").render_line(0).text
+        assert line.rstrip().endswith("11-23 周一 10:10  中") and "…" in line

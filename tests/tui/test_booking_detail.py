@@ -37,8 +37,7 @@ async def _choose_stage(pilot, screen, stage: Progress) -> None:
     options = screen.query_one("#stages")
     offered = [options.get_option_at_index(i).id for i in range(options.option_count)]
     assert pilot.app.focused is options
-    options.highlighted = 0
-    await pilot.press(*["down"] * offered.index(stage), "enter")
+    await pilot.press("home", *["down"] * offered.index(stage), "enter")
     await wait_for(pilot, lambda: screen.booking.progress == stage, what=f"stage {stage}")
 
 
@@ -55,6 +54,17 @@ async def test_progress_moves_through_every_stage_to_done(empty_station):
         assert screen.booking.state == BookingState.COMPLETED
         assert screen.query_one("#stages").option_count == 1  # "no progress to move now"
     assert bookings.booking(empty_station, booking.code).state == BookingState.COMPLETED
+
+
+async def test_enter_moves_to_the_first_stage_offered_without_moving_the_cursor_first(empty_station):
+    booking = _wash(empty_station)
+    bookings.check_in(empty_station, booking.code, now=NOW)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_by_code(pilot, booking.code)
+        first = screen.query_one("#stages").get_option_at_index(0).id
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.booking.progress == first, what=f"stage {first}")
 
 
 async def test_cancel_asks_for_a_reason(empty_station):

@@ -1,0 +1,73 @@
+"""What is in each bay now: the booking in it or waiting for it, the sensor's reading, and their disagreement."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import timedelta
+
+from edge.services import bookings, live_state
+from edge.services.bay_now import CAR_NOT_BOOKED, CAR_NOT_SENSED, BayNow, bays_now
+from tests.stations import NOW
+from tests.tui.sample import local
+
+
+def lift(station):
+    return {bay.bay_id: bay for bay in bays_now(station)}["L1"]
+
+
+def test_a_car_that_came_early_and_was_moved_in_is_in_the_bay_before_its_slot(station):
+    booking = bookings.book(station, services=["OIL"], start=local(11), plate="沪A11111", bay_id="L1", now=NOW)
+    bookings.check_in(station, booking.code, now=NOW)
+    assert (lift(station).state, lift(station).in_bay, [b.code for b in lift(station).waiting]) == (
+        "free", None, [booking.code])  # checked in, waiting for the bay
+
+    bookings.set_progress(station, booking.code, "in_bay", now=NOW)  # 07:00, four hours before its slot
+
+    now = lift(station)
+    assert (now.state, now.in_bay.code, now.waiting, now.sensor) == ("occupied", booking.code, (), "none")
+
+
+def test_sensor_and_booking_disagreeing_is_named(station):
+    booking = bookings.book(station, services=["OIL"], start=local(9), plate="沪A11111", bay_id="L1", now=NOW)
+    bookings.check_in(station, booking.code, now=NOW)
+    bookings.set_progress(station, booking.code, "in_bay", now=NOW)
+    live_state.record_occupancy(station, "L1", "free", source="bay-sensors", now=NOW)
+
+    now = lift(station)
+    assert (now.state, now.sensor, now.disagreement) == ("occupied", "free", CAR_NOT_SENSED)
+
+    bookings.set_progress(station, booking.code, "in_service", now=NOW)
+    bookings.set_progress(station, booking.code, "quality_check", now=NOW)
+    bookings.set_progress(station, booking.code, "done", now=NOW)
+    live_state.record_occupancy(station, "L1", "occupied", source="bay-sensors", now=NOW)
+    now = lift(station)
+    # completed a moment ago: the car is driving out, not a car nobody booked
+    assert (now.state, now.leaving.code, now.disagreement) == ("occupied", booking.code, None)
+
+    station.clock = lambda: NOW + timedelta(minutes=20)
+    now = lift(station)
+    assert (now.state, now.leaving, now.disagreement) == ("occupied", None, CAR_NOT_BOOKED)
+
+
+def test_a_bay_is_never_called_free_with_a_car_in_it(station):
+    booking = bookings.book(station, services=["OIL"], start=local(9), plate="沪A11111", bay_id="L1", now=NOW)
+    in_bay = bookings.set_progress(station, bookings.check_in(station, booking.code, now=NOW).code, "in_bay", now=NOW)
+    template = lift(station)
+    for sensor, car, in_service in itertools.product(("free", "occupied", "unknown", "stuck", "none"),
+                                                     (None, in_bay), (True, False)):
+        bay = replace(template, sensor=sensor, in_bay=car, in_service=in_service)
+        if car is not None or sensor == "occupied":
+            assert bay.state == "occupied", bay
+        else:
+            assert bay.state in ({"free", "unknown"} if in_service else {"out_of_service"}), bay
+
+
+def test_the_json_form_names_the_bookings_by_code(station):
+    booking = bookings.book(station, services=["OIL"], start=local(9), plate="沪A11111", bay_id="L1", now=NOW)
+    bookings.check_in(station, booking.code, now=NOW)
+    live_state.record_stuck(station, "L1", True, source="bay-sensors", now=NOW)
+    assert lift(station).to_json() == {
+        "bay_id": "L1", "state": "unknown", "sensor": "stuck", "sensor_since": NOW.isoformat(),
+        "in_bay": None, "waiting": [booking.code], "leaving": None, "disagreement": None}
+    assert isinstance(lift(station), BayNow)
