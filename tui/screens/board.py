@@ -21,7 +21,7 @@ from tui.widgets.board.timeline import Timeline
 from tui.widgets.common.fitted_table import Column, FittedTable
 
 # each panel's columns: what narrows (to how many cells) and what goes first when 80 columns are all there is
-BAY_COLUMNS = (Column(N_("Bay")), Column(N_("Name"), shrink_to=4, drop=2), Column(N_("State")),
+BAY_COLUMNS = (Column(N_("Bay")), Column(N_("Bay name"), shrink_to=4, drop=2), Column(N_("State")),
                Column(N_("Sensor"), drop=1), Column(N_("Car"), shrink_to=24))
 TODAY_COLUMNS = (Column(N_("Time")), Column(N_("Plate")), Column(N_("Services"), shrink_to=4, drop=1),
                  Column(N_("Bay")), Column(N_("State"), shrink_to=6), Column(N_("Code"), drop=2))
