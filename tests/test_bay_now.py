@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from drivers.events import BayOccupancy
+from edge.cli.main import main
+from edge.config import DeviceSettings
+from edge.daemon.devices import Router
 from edge.services import bookings, live_state
 from edge.services.bay_now import CAR_NOT_BOOKED, CAR_NOT_SENSED, BayNow, bays_now
-from tests.stations import NOW
+from tests.stations import NOW, TEST_CONFIG, make_station
 from tests.tui.sample import local
 
 
@@ -71,3 +76,41 @@ def test_the_json_form_names_the_bookings_by_code(station):
         "bay_id": "L1", "state": "unknown", "sensor": "stuck", "sensor_since": NOW.isoformat(),
         "in_bay": None, "waiting": [booking.code], "leaving": None, "disagreement": None}
     assert isinstance(lift(station), BayNow)
+
+
+def test_the_daemon_reports_each_sensed_bay_and_warns_when_sensor_and_booking_disagree(station, caplog):
+    booking = bookings.book(station, services=["OIL"], start=local(9), plate="沪A11111", bay_id="L1", now=NOW)
+    bookings.set_progress(station, bookings.check_in(station, booking.code, now=NOW).code, "in_bay", now=NOW)
+    router = Router(station)
+    sensor = DeviceSettings(id="sensor", driver="sim_occupancy")
+    with caplog.at_level(logging.INFO, logger="edge.daemon.devices"):
+        router.route(sensor, BayOccupancy("L1", "occupied", 900.0, "sensor", NOW))
+        router.route(sensor, BayOccupancy("L1", "free", 2000.0, "sensor", NOW))
+    agree, disagree = [r for r in caplog.records if r.getMessage().startswith("bay state")]
+    assert agree.levelno == logging.INFO and f"in_bay={booking.code}" in agree.getMessage()
+    assert disagree.levelno == logging.WARNING
+    assert disagree.getMessage().endswith(f"in_bay={booking.code} waiting=- disagreement={CAR_NOT_SENSED}")
+
+
+def test_todays_listing_ends_with_what_is_in_each_bay(tmp_path, capsys):
+    station = make_station(tmp_path, config=TEST_CONFIG, now=datetime.now(UTC))
+    # 14:00 today: outside the hot-slot window, whatever the weekday
+    today = station.local(station.clock()).replace(hour=14, minute=0, second=0, microsecond=0)
+    first = bookings.book(station, services=["OIL"], start=today, plate="沪A11111", bay_id="L1",
+                          now=today - timedelta(days=1))
+    second = bookings.book(station, services=["TYRE"], start=today + timedelta(hours=1), plate="沪B22222",
+                           bay_id="L1", now=today - timedelta(days=1))
+    for booking in (first, second):
+        bookings.check_in(station, booking.code)
+    bookings.set_progress(station, first.code, "in_bay")
+    live_state.record_occupancy(station, "W1", "occupied", source="bay-sensors", now=station.clock())
+    station.store.close()
+
+    assert main(["--data-dir", str(tmp_path / "data"), "bookings"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    bays = {line.split()[0]: line for line in lines[lines.index("") + 3:]}
+    assert bays["L1"].split()[:5] == ["L1", "occupied", "none", first.code, "沪A11111"]
+    assert f"{second.code} 沪B22222" in bays["L1"]
+    assert bays["W1"].split()[:3] == ["W1", "occupied", "occupied"]
+    assert bays["W1"].endswith("sensor says occupied, no booking in bay")

@@ -28,7 +28,7 @@ from edge.domain.booking_state import BookingState, Progress
 from edge.domain.plates import match_plate, normalize_plate, plate_distance
 from edge.domain.tokens import TokenRejected, verify_token
 from edge.errors import BookingError, EdgeError
-from edge.services import bookings, live_state
+from edge.services import bay_now, bookings, live_state
 from edge.services.booking_store import BookingRecord, query_bookings
 from edge.services.station import Station
 from edge.store.types import to_db_time
@@ -82,6 +82,7 @@ class Router:
             return True
         if isinstance(event, BayOccupancy):
             live_state.record_occupancy(station, event.bay, event.state, source=device.id, now=now)
+            _report_bay(station, event.bay)
             return True
         if isinstance(event, DeviceAlarm) and event.alarm == "stuck" and event.bay is not None:
             live_state.record_stuck(station, event.bay, event.active, source=device.id, now=now)
@@ -90,6 +91,15 @@ class Router:
             return live_state.clock_card(station, event.card_id, now=now, device=device.id) is not None
         log.info("device event not routed device=%s event=%r", device.id, event)
         return True
+
+
+def _report_bay(station: Station, bay_id: str) -> None:
+    """One line on what the bay now holds, by the board's model; a warning when sensor and booking disagree."""
+    bay = next(b for b in bay_now.bays_now(station) if b.bay_id == bay_id)
+    level = logging.WARNING if bay.disagreement else logging.INFO
+    log.log(level, "bay state bay=%s state=%s sensor=%s in_bay=%s waiting=%s%s", bay.bay_id, bay.state, bay.sensor,
+            bay.in_bay.code if bay.in_bay else "-", ",".join(b.code for b in bay.waiting) or "-",
+            f" disagreement={bay.disagreement}" if bay.disagreement else "")
 
 
 def _scanned(station: Station, device: DeviceSettings, code: str) -> bool:

@@ -64,6 +64,14 @@ class BayNow:
             return "unknown"
         return "free"
 
+    def disagreement_text(self) -> str:
+        """The disagreement in words, naming the booking: for logs, `doctor` and the CLI ("" when none)."""
+        if self.disagreement == CAR_NOT_SENSED and self.in_bay is not None:
+            return f"sensor says free, booking {self.in_bay.code} ({self.in_bay.plate}) says in bay"
+        if self.disagreement == CAR_NOT_BOOKED:
+            return "sensor says occupied, no booking in bay"
+        return ""
+
     def to_json(self) -> dict[str, Any]:
         return {
             "bay_id": self.bay_id, "state": self.state, "sensor": self.sensor,
