@@ -48,23 +48,16 @@ async def test_progress_moves_through_every_stage_to_done(empty_station):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _open_by_code(pilot, booking.code)
         assert booking.code in text_of(screen.query_one("#facts"))  # the code the customer quotes
-        for stage in (Progress.IN_BAY, Progress.IN_SERVICE, Progress.WAITING_PARTS, Progress.IN_SERVICE,
+        # "Enter moves it": at once, on the first stage offered, without moving the cursor first
+        assert screen.query_one("#stages").get_option_at_index(0).id == Progress.IN_BAY
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.booking.progress == Progress.IN_BAY, what="in bay by Enter alone")
+        for stage in (Progress.IN_SERVICE, Progress.WAITING_PARTS, Progress.IN_SERVICE,
                       Progress.QUALITY_CHECK, Progress.DONE):
             await _choose_stage(pilot, screen, stage)
         assert screen.booking.state == BookingState.COMPLETED
         assert screen.query_one("#stages").option_count == 1  # "no progress to move now"
     assert bookings.booking(empty_station, booking.code).state == BookingState.COMPLETED
-
-
-async def test_enter_moves_to_the_first_stage_offered_without_moving_the_cursor_first(empty_station):
-    booking = _wash(empty_station)
-    bookings.check_in(empty_station, booking.code, now=NOW)
-    app = StationApp(empty_station)
-    async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open_by_code(pilot, booking.code)
-        first = screen.query_one("#stages").get_option_at_index(0).id
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.booking.progress == first, what=f"stage {first}")
 
 
 async def test_cancel_asks_for_a_reason(empty_station):
