@@ -17,7 +17,7 @@ from edge.domain.catalog import Bay, Catalog
 from edge.domain.slots import Cell, cells_needed
 from edge.errors import EdgeError
 from edge.services import bookings
-from edge.services.bay_now import ARRIVING, CAR_NOT_BOOKED, CAR_NOT_SENSED, BayNow, bays_from, on_site_bookings
+from edge.services.bay_now import CAR_NOT_BOOKED, CAR_NOT_SENSED, BayNow, bays_from, on_site_bookings
 from edge.services.booking_store import BookingRecord
 from edge.services.one_car_per_bay import ON_SITE, is_in_bay
 from edge.services.live_state import (
@@ -27,6 +27,8 @@ from edge.services.station import Station
 from edge.services.sync_status import SyncStatus, sync_status
 from edge.store.catalog import load_catalog
 
+ARRIVING = frozenset({BookingState.HELD, BookingState.CONFIRMED, BookingState.PENDING_APPROVAL,
+                      BookingState.TENTATIVE})
 # what a timeline cell shows, by the state of the booking that claims it
 CELL_KIND = {
     BookingState.HELD: "held",

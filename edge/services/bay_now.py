@@ -31,8 +31,6 @@ from edge.services.one_car_per_bay import ON_SITE, is_in_bay
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
-ARRIVING = frozenset({BookingState.HELD, BookingState.CONFIRMED, BookingState.PENDING_APPROVAL,
-                      BookingState.TENTATIVE})
 # a car whose booking completed this recently may still be driving out past the sensor
 LEAVING_GRACE = timedelta(minutes=15)
 SENSOR_READINGS = ("free", "occupied", "unknown", "stuck", "none")

@@ -20,6 +20,7 @@ from tui.board_data import SyncState, load_board
 from tui.messages import StoreChanged
 from tui.screens.board import BoardScreen
 from tui.screens.booking_detail import BookingDetailScreen
+from tui.screens.checkin import CheckInScreen
 
 
 def test_board_data_of_the_busy_morning(busy_station):
@@ -214,6 +215,15 @@ async def test_the_board_tells_sensor_and_booking_apart_and_shows_a_car_waiting_
         assert "沪A11111 in bay" in bays["L1"][4] and "沪B22222 waiting" in bays["L1"][4]
         alerts = [row[:2] for row in cells(app.screen.query_one("#alerts"))]
         assert alerts == [["sensor free, car booked in bay", "L1"], ["sensor sees a car, none booked in", "W1"]]
+        app.screen.query_one("#alerts").focus()
+        await pilot.press("enter")  # the car booked in L1: its booking
+        await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen))
+        await loaded(pilot)
+        assert app.screen.booking.code == early.code
+        await pilot.press("escape")
+        app.screen.query_one("#alerts").focus()
+        await pilot.press("down", "enter")  # the car nobody booked into W1: check it in
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckInScreen))
 
 
 async def test_with_sync_disabled_the_title_says_sync_off(tmp_path):

@@ -12,7 +12,6 @@ import re
 from tests.tui.conftest import loaded, wait_for
 from tui.app import StationApp
 from tui.screens.booking_detail import BookingDetailScreen
-from tui.screens.booking_qr import BookingQrScreen
 from tui.screens.reschedule import RescheduleScreen
 
 # runs of letters, digits and dashes; those of two letters or more and no digit are words a
@@ -60,6 +59,9 @@ async def test_every_screen_reads_in_chinese(busy_station):
             await loaded(pilot)
             await look(name)
             if name == "new booking":
+                await pilot.press("space")  # the first service ticked: the slot picker and the summary
+                await pilot.pause(0.5)
+                await look("new booking, a service chosen")
                 app.screen.query_one("#day").focus()
                 await pilot.press("enter")  # the drop-down of days, open
                 await look("new booking, days open")

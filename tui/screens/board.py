@@ -130,10 +130,12 @@ class BoardScreen(StationScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on an alert: a plate to confirm opens check-in on it, a late car or no-show its booking."""
         key = str(event.row_key.value or "")
-        if event.data_table.id == "alerts" and key.startswith("prompt:"):
+        if event.data_table.id == "alerts" and key.startswith(("prompt:", f"{CAR_NOT_BOOKED}:")):
             event.stop()
             event.prevent_default()  # not a booking: StationScreen's handler is not to see it
-            self.app.open_screen(CheckInScreen(prompt_id=key.removeprefix("prompt:")))  # type: ignore[attr-defined]
+            # a car the sensor sees and no booking has: check it in (a plate to confirm: on that prompt)
+            prompt_id = key.removeprefix("prompt:") if key.startswith("prompt:") else None
+            self.app.open_screen(CheckInScreen(prompt_id=prompt_id))  # type: ignore[attr-defined]
 
     def code_for_row(self, table: DataTable, key: str) -> str | None:
         if table.id == "alerts":
