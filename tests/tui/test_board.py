@@ -214,7 +214,7 @@ async def test_the_board_tells_sensor_and_booking_apart_and_shows_a_car_waiting_
         assert (bays["L1"][2], bays["W1"][2]) == ("occupied", "occupied")
         assert "沪A11111 in bay" in bays["L1"][4] and "沪B22222 waiting" in bays["L1"][4]
         alerts = [row[:2] for row in cells(app.screen.query_one("#alerts"))]
-        assert alerts == [["sensor free, car booked in bay", "L1"], ["sensor sees a car, none booked in", "W1"]]
+        assert alerts == [["booked in, sensor free", "L1"], ["car sensed, not booked", "W1"]]
         app.screen.query_one("#alerts").focus()
         await pilot.press("enter")  # the car booked in L1: its booking
         await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen))

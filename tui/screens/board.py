@@ -24,12 +24,12 @@ from tui.widgets.common.fitted_table import Column, FittedTable
 BAY_COLUMNS = (Column(N_("Bay")), Column(N_("Bay name"), shrink_to=4, drop=2), Column(N_("State")),
                Column(N_("Sensor"), drop=1), Column(N_("Car"), shrink_to=24))
 TODAY_COLUMNS = (Column(N_("Time")), Column(N_("Plate")), Column(N_("Services"), shrink_to=4, drop=1),
-                 Column(N_("Bay")), Column(N_("State"), shrink_to=6), Column(N_("Code"), drop=2))
+                 Column(N_("Bay")), Column(N_("State"), shrink_to=9), Column(N_("Code"), drop=2))
 ARRIVAL_COLUMNS = (Column(N_("Time")), Column(N_("Plate")), Column(N_("Services"), shrink_to=4, drop=1),
                    Column(N_("Bay"), drop=2))
-ALERT_COLUMNS = (Column(N_("Alert"), shrink_to=8), Column(N_("What")), Column(N_("When"), shrink_to=5, drop=1))
+ALERT_COLUMNS = (Column(N_("Alert")), Column(N_("What"), shrink_to=10), Column(N_("When"), shrink_to=11, drop=1))
 TECHNICIAN_COLUMNS = (Column(N_("Name"), shrink_to=4), Column(N_("Shift"), shrink_to=5, drop=1),
-                      Column(N_("Now"), shrink_to=8))
+                      Column(N_("Now"), shrink_to=20))
 
 
 class BoardScreen(StationScreen):
@@ -102,7 +102,7 @@ class BoardScreen(StationScreen):
                         for alert in board.alerts], _("No alerts"))
         alerts.border_title = _("Alerts") + (f" ({len(board.alerts)})" if board.alerts else "")
         refill(self.query_one("#technicians", DataTable), [
-            (t.id, (t.name, " ".join(f"{clock(station, s)}–{clock(station, e)}" for s, e in t.shifts),
+            (t.id, (t.name, " ".join(_hours(station, s, e) for s, e in t.shifts),
                     _technician_now(station, t)))
             for t in board.technicians if t.shifts or t.clocked_in_at
         ], _("No one rostered today"))
@@ -169,8 +169,8 @@ def _car_text(station: Station, row: BayRow) -> str:
 
 
 ALERT_LABELS = {
-    CAR_NOT_SENSED: N_("sensor free, car booked in bay"),
-    CAR_NOT_BOOKED: N_("sensor sees a car, none booked in"),
+    CAR_NOT_SENSED: N_("booked in, sensor free"),
+    CAR_NOT_BOOKED: N_("car sensed, not booked"),
     "no_show": N_("no-show"),
     "sensor_unknown": N_("sensor silent"),
     "stuck": N_("sensor stuck"),
@@ -191,6 +191,11 @@ def _alert_when(station: Station, alert: Alert) -> str:
     if alert.kind in ("late", "no_show", "prompt", CAR_NOT_SENSED):
         return f"{clock(station, alert.at)} {alert.where}".strip()
     return _("since {time}").format(time=clock(station, alert.at)) if alert.at else ""
+
+
+def _hours(station: Station, start, end) -> str:
+    """A shift as '07–15', minutes only where they are not on the hour ('07:30–15')."""
+    return "–".join(clock(station, t).removesuffix(":00") for t in (start, end))
 
 
 def _technician_now(station: Station, row) -> str:

@@ -77,9 +77,13 @@ class Timeline(Widget):
                 line.append(GLYPHS[kind], style=mark)
             lines.append(line)
         legend = Text(no_wrap=True, overflow="ellipsis")
-        for kind, name in LEGEND:
+        items = [(kind, f" {_(name)}") for kind, name in LEGEND]
+        # two spaces between the items where they fit, else one
+        gap = "  " if sum(1 + cell_len(text) + 2 for _k, text in items) - 2 <= self.content_size.width else " "
+        for i, (kind, text) in enumerate(items):
+            legend.append(gap if i else "")
             legend.append(GLYPHS[kind], style=style(f"timeline--{kind}"))
-            legend.append(f" {_(name)}  ")
+            legend.append(text)
         lines.append(legend)
         return Group(*lines)
 

@@ -3,13 +3,13 @@
 Widths are counted in terminal cells (rich's `cell_len`), so a Chinese character counts two.
 Each column says how narrow it may get (`shrink_to`) and whether it may be left out when even
 that does not fit (`drop`: the higher, the sooner). A column is never cut to a stub: it keeps
-at least its `shrink_to` cells, or it goes altogether.
+at least its `shrink_to` cells and its heading's width, or it goes altogether.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -93,7 +93,9 @@ class FittedTable(DataTable):
                    for i, c in enumerate(self.specs)]
         if not self._rows:  # the "nothing here" line stands in the first column
             natural[0] = max(natural[0], cell_len(self._empty))
-        widths = fit_widths(natural, self.specs, available, 2 * self.cell_padding) if available else list(natural)
+        # a column never narrows past its heading: a cut heading reads as a different word
+        specs = [replace(c, shrink_to=max(c.shrink_to, cell_len(_(c.label)))) if c.shrink_to else c for c in self.specs]
+        widths = fit_widths(natural, specs, available, 2 * self.cell_padding) if available else list(natural)
         self._fitted_width = available
         shown = [i for i, w in enumerate(widths) if w is not None]
         self.clear(columns=True)
