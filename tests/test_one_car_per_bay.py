@@ -9,6 +9,7 @@ import pytest
 
 from edge.errors import RuleViolation
 from edge.services import bookings, live_state
+from edge.services.one_car_per_bay import IN_BAY_WHERE
 from edge.store.db import Store
 from edge.store.migrate import current_revisions, script_heads, upgrade_to_head
 from tests.stations import NOW
@@ -82,6 +83,14 @@ def test_the_cli_refuses_a_second_car_in_a_bay_with_exit_6(data_dir, capsys):  #
 
     assert code == 6
     assert "L1" in err and codes[0] in err
+
+
+def test_the_services_read_the_bays_through_the_index_they_name(station):
+    with station.store.read() as conn:
+        index = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'ux_booking_one_car_in_bay'").fetchone()[0]
+        plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT id FROM booking WHERE {IN_BAY_WHERE}").fetchall()
+    assert index.endswith(f"WHERE {IN_BAY_WHERE}")
+    assert "ux_booking_one_car_in_bay" in plan[0][-1]
 
 
 def _booking_row(conn, booking_id: str, code: str, *, progress: str, state: str, updated_at: str) -> None:

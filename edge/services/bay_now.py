@@ -27,12 +27,14 @@ from edge.domain.booking_state import BookingState
 from edge.domain.catalog import Catalog
 from edge.services.booking_store import BookingRecord, query_bookings
 from edge.services.live_state import BayLive, bay_states
-from edge.services.one_car_per_bay import ON_SITE, is_in_bay
+from edge.services.one_car_per_bay import IN_BAY_WHERE, ON_SITE, is_in_bay
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
 # a car whose booking completed this recently may still be driving out past the sensor
 LEAVING_GRACE = timedelta(minutes=15)
+# a car waiting for its bay, or driving out of it, has a booking starting within this of now
+ON_SITE_WINDOW = timedelta(days=1)
 SENSOR_READINGS = ("free", "occupied", "unknown", "stuck", "none")
 # disagreements between the sensor and the bookings
 CAR_NOT_SENSED = "car_not_sensed"  # sensor says free, a booking says the car is in the bay
@@ -89,12 +91,16 @@ def bays_now(station: Station, *, now: datetime | None = None) -> list[BayNow]:
 
 
 def on_site_bookings(conn: Connection, now: datetime) -> list[BookingRecord]:
-    """Bookings checked in or in service (any day: a car left in a bay overnight is still in it),
-    and those completed within LEAVING_GRACE of `now`."""
-    return query_bookings(
-        conn, "state IN (?, ?) OR (state = ? AND updated_at >= ?) ORDER BY updated_at, id",
-        (BookingState.CHECKED_IN, BookingState.IN_SERVICE, BookingState.COMPLETED, to_db_time(now - LEAVING_GRACE)),
+    """The bookings in a bay (any day: a car left in a bay overnight is still in it), those checked
+    in and waiting, and those completed within LEAVING_GRACE of `now`, oldest change first."""
+    in_bay = query_bookings(conn, IN_BAY_WHERE, ())
+    around = query_bookings(  # through the start index: waiting and leaving cars are today's
+        conn, "start_at >= ? AND start_at < ? AND (state IN (?, ?) OR (state = ? AND updated_at >= ?))",
+        (to_db_time(now - ON_SITE_WINDOW), to_db_time(now + ON_SITE_WINDOW), BookingState.CHECKED_IN,
+         BookingState.IN_SERVICE, BookingState.COMPLETED, to_db_time(now - LEAVING_GRACE)),
     )
+    unique = {b.id: b for b in (*in_bay, *around)}
+    return sorted(unique.values(), key=lambda b: (b.updated_at, b.id))
 
 
 def bays_from(catalog: Catalog, live: dict[str, BayLive], bookings: list[BookingRecord] | tuple[BookingRecord, ...],

@@ -21,6 +21,12 @@ ON_SITE = frozenset({BookingState.CHECKED_IN, BookingState.IN_SERVICE})
 IN_BAY_STAGES = frozenset({Progress.IN_BAY, Progress.IN_SERVICE, Progress.WAITING_PARTS, Progress.QUALITY_CHECK})
 
 
+# the index's own condition (edge/store/models.py), word for word: SQLite then reads the few
+# bookings in a bay through the index instead of scanning every booking
+IN_BAY_WHERE = ("state IN ('checked_in', 'in_service')"
+                " AND progress IN ('in_bay', 'in_service', 'waiting_parts', 'quality_check')")
+
+
 def is_in_bay(booking: BookingRecord) -> bool:
     return booking.state in ON_SITE and booking.progress in IN_BAY_STAGES
 
@@ -42,8 +48,5 @@ def move_booking(conn: Connection, station: Station, booking: BookingRecord, *, 
 
 def car_in_bay(conn: Connection, bay_id: str) -> BookingRecord | None:
     """The booking in the bay now, if any (at most one, by the store's index)."""
-    found = query_bookings(
-        conn, f"bay_id = ? AND state IN (?, ?) AND progress IN ({', '.join('?' * len(IN_BAY_STAGES))})",
-        (bay_id, BookingState.CHECKED_IN, BookingState.IN_SERVICE, *sorted(IN_BAY_STAGES)),
-    )
+    found = query_bookings(conn, f"bay_id = ? AND {IN_BAY_WHERE}", (bay_id,))
     return found[0] if found else None
