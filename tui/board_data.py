@@ -19,10 +19,10 @@ from edge.errors import EdgeError
 from edge.services import bookings
 from edge.services.bay_now import CAR_NOT_BOOKED, CAR_NOT_SENSED, BayNow, bays_from, on_site_bookings
 from edge.services.booking_store import BookingRecord
-from edge.services.one_car_per_bay import ON_SITE, is_in_bay
 from edge.services.live_state import (
     BayLive, DeviceHealth, PlatePrompt, bay_states, device_health, open_prompts, technicians_on_shift,
 )
+from edge.services.one_car_per_bay import ON_SITE, is_in_bay
 from edge.services.station import Station
 from edge.services.sync_status import SyncStatus, sync_status
 from edge.store.catalog import load_catalog
@@ -44,26 +44,26 @@ CELL_KIND = {
 @dataclass(frozen=True, slots=True)
 class BayRow:
     bay: Bay
-    now: BayNow  # what is in the bay: its booking, its sensor, their disagreement
+    inside: BayNow  # what is in the bay: its booking, its sensor, their disagreement
     next: BookingRecord | None  # the next booking due in the bay today
 
     @property
     def state(self) -> str:
         """free, occupied, unknown or out_of_service (never free with a car in it)."""
-        return self.now.state
+        return self.inside.state
 
     @property
     def current(self) -> BookingRecord | None:
         """The booking whose car is in the bay."""
-        return self.now.in_bay
+        return self.inside.in_bay
 
     @property
     def sensed(self) -> bool:
-        return self.now.sensor != "none"
+        return self.inside.sensor != "none"
 
     @property
     def stuck(self) -> bool:
-        return self.now.sensor == "stuck"
+        return self.inside.sensor == "stuck"
 
 
 # the order alerts are listed in: what needs the attendant's hands first
@@ -89,7 +89,7 @@ class Live:
     """The live state the daemon keeps, as read with the bookings."""
 
     bays: dict[str, BayLive]
-    on_site: tuple[BookingRecord, ...]  # checked in or in service (any day), or completed moments ago
+    on_site: tuple[BookingRecord, ...]  # in a bay (any day), checked in and waiting, or completed moments ago
     on_shift: dict[str, datetime]  # technician id -> clocked in at
     devices: tuple[DeviceHealth, ...]
     prompts: tuple[PlatePrompt, ...]
@@ -179,14 +179,14 @@ def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: L
     alerts += [Alert("no_show", b.plate, b.start_at, booking=b, where=b.bay_id)
                for b in todays if b.state == BookingState.NO_SHOW]
     for row in bays:
-        now_in = row.now
-        if now_in.disagreement is not None:
-            alerts.append(Alert(now_in.disagreement, row.bay.id, now_in.sensor_since, booking=now_in.in_bay,
-                                where=now_in.in_bay.plate if now_in.in_bay else ""))
-        if now_in.sensor == "unknown":
-            alerts.append(Alert("sensor_unknown", row.bay.id, now_in.sensor_since))
-        if now_in.sensor == "stuck":
-            alerts.append(Alert("stuck", row.bay.id, now_in.sensor_since))
+        inside = row.inside
+        if inside.disagreement is not None:
+            alerts.append(Alert(inside.disagreement, row.bay.id, inside.sensor_since, booking=inside.in_bay,
+                                where=inside.in_bay.plate if inside.in_bay else ""))
+        if inside.sensor == "unknown":
+            alerts.append(Alert("sensor_unknown", row.bay.id, inside.sensor_since))
+        if inside.sensor == "stuck":
+            alerts.append(Alert("stuck", row.bay.id, inside.sensor_since))
     heard = max((d.updated_at for d in live.devices if d.updated_at), default=None)
     if heard is not None and now - heard > DAEMON_SILENT_AFTER:
         # nobody reads the devices: what they last said is stale, and nothing new will come

@@ -170,7 +170,7 @@ def test_without_sensor_data_a_bay_is_read_from_its_bookings_and_sync_not_config
     empty_station.clock = lambda: local(8, 10).astimezone(UTC)
     board = load_board(empty_station)
     # checked in, not yet moved in: the bay is free, with the car waiting for it on its row
-    assert [(row.bay.id, row.state, row.sensed, [b.plate for b in row.now.waiting]) for row in board.bays] == [
+    assert [(row.bay.id, row.state, row.sensed, [b.plate for b in row.inside.waiting]) for row in board.bays] == [
         ("W1", "free", False, ["沪A12345"]), ("L1", "free", False, []), ("L2", "free", False, [])]
     bookings.set_progress(empty_station, booking.code, "in_bay", now=NOW)
     assert load_board(empty_station).bays[0].state == "occupied"

@@ -122,8 +122,8 @@ class BoardScreen(StationScreen):
         rows = []
         for row in board.bays:
             state = Text(bay_state_label(row.state), style=style(f"bay--{row.state}"))
-            sensor = Text(sensor_label(row.now.sensor),
-                          style=style("alert--fault") if row.now.disagreement or row.stuck else "")
+            sensor = Text(sensor_label(row.inside.sensor),
+                          style=style("alert--fault") if row.inside.disagreement or row.stuck else "")
             rows.append((row.bay.id, (row.bay.id, row.bay.name, state, sensor, _car_text(station, row))))
         refill(self.query_one("#bays", DataTable), rows)
 
@@ -143,7 +143,7 @@ class BoardScreen(StationScreen):
         if table.id == "bays" and isinstance(self.data, Board):
             for row in self.data.bays:
                 if row.bay.id == key:
-                    booking = row.current or next(iter(row.now.waiting), None) or row.next
+                    booking = row.current or next(iter(row.inside.waiting), None) or row.next
                     return booking.code if booking else None
         return super().code_for_row(table, key)
 
@@ -160,9 +160,9 @@ def _car_text(station: Station, row: BayRow) -> str:
     if row.current is not None:
         b = row.current
         parts.append(f"{b.plate} {stage_label(b.progress)} →{clock(station, b.end_at)}")
-    elif row.now.leaving is not None:
-        parts.append(_("{plate} leaving").format(plate=row.now.leaving.plate))
-    parts += [_("{plate} waiting").format(plate=b.plate) for b in row.now.waiting]
+    elif row.inside.leaving is not None:
+        parts.append(_("{plate} leaving").format(plate=row.inside.leaving.plate))
+    parts += [_("{plate} waiting").format(plate=b.plate) for b in row.inside.waiting]
     if not parts and row.next is not None:
         parts.append(_("next {time} {plate}").format(time=clock(station, row.next.start_at), plate=row.next.plate))
     return " · ".join(parts)
