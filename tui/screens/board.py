@@ -155,7 +155,7 @@ def _state_or_stage(booking) -> str:
 
 
 def _car_text(station: Station, row: BayRow) -> str:
-    """Who is in the bay (and until when), who waits for it, who is driving out, or who comes next."""
+    """Who is in the bay (and until when), who waits for it, who is driving out, or who comes next: a line each."""
     parts = []
     if row.current is not None:
         b = row.current
@@ -165,7 +165,7 @@ def _car_text(station: Station, row: BayRow) -> str:
     parts += [_("{plate} waiting").format(plate=b.plate) for b in row.inside.waiting]
     if not parts and row.next is not None:
         parts.append(_("next {time} {plate}").format(time=clock(station, row.next.start_at), plate=row.next.plate))
-    return " · ".join(parts)
+    return "\n".join(parts)
 
 
 ALERT_LABELS = {

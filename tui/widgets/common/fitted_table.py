@@ -89,23 +89,28 @@ class FittedTable(DataTable):
     def _rebuild(self) -> None:
         current = self._cursor_key()
         available = self._available()
+        self.clear(columns=True)
+        if not self._rows:  # "nothing here" on its own, across the panel, without headings over nothing
+            self.show_header = False
+            if self._empty:
+                self.add_column("", width=max(1, available - 2 * self.cell_padding) if available else None, key="")
+                self.add_row(Text(self._empty, style="dim", no_wrap=True, overflow="ellipsis"), key="")
+            self._fitted_width = available
+            return
+        self.show_header = True
         natural = [max([cell_len(_(c.label))] + [_len(cells[i]) for _key, cells in self._rows])
                    for i, c in enumerate(self.specs)]
-        if not self._rows:  # the "nothing here" line stands in the first column
-            natural[0] = max(natural[0], cell_len(self._empty))
         # a column never narrows past its heading: a cut heading reads as a different word
         specs = [replace(c, shrink_to=max(c.shrink_to, cell_len(_(c.label)))) if c.shrink_to else c for c in self.specs]
         widths = fit_widths(natural, specs, available, 2 * self.cell_padding) if available else list(natural)
         self._fitted_width = available
         shown = [i for i, w in enumerate(widths) if w is not None]
-        self.clear(columns=True)
         for i in shown:
             self.add_column(_(self.specs[i].label), width=widths[i], key=str(i))
         for key, cells in self._rows:
-            self.add_row(*(_ellipsis(cells[i]) for i in shown), key=key)
-        if not self._rows and self._empty and shown:
-            self.add_row(Text(self._empty, style="dim", no_wrap=True, overflow="ellipsis"),
-                         *([""] * (len(shown) - 1)), key="")
+            texts = [_ellipsis(cells[i]) for i in shown]
+            # a cell of several lines (a bay with a car in it and another waiting) makes its row as tall
+            self.add_row(*texts, key=key, height=max(len(t.plain.split("\n")) for t in texts))
         if current is not None and any(key == current for key, _cells in self._rows):
             self.move_cursor(row=self.get_row_index(current), animate=False)
 
@@ -119,7 +124,9 @@ class FittedTable(DataTable):
 
 
 def _len(cell: str | Text) -> int:
-    return cell_len(cell.plain if isinstance(cell, Text) else str(cell))
+    """The cells the widest line of `cell` takes."""
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return max(cell_len(line) for line in text.split("\n"))
 
 
 def _ellipsis(cell: str | Text) -> Text:
