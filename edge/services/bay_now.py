@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from sqlite3 import Connection
-from typing import Any
 
 from edge.domain.booking_state import BookingState
 from edge.domain.catalog import Catalog
@@ -44,7 +43,6 @@ CAR_NOT_BOOKED = "car_not_booked"  # sensor says occupied, no booking is in the 
 @dataclass(frozen=True, slots=True)
 class BayNow:
     bay_id: str
-    name: str
     in_service: bool  # the catalogue's word: False when the bay is out of service
     in_bay: BookingRecord | None  # the booking whose car is in the bay
     waiting: tuple[BookingRecord, ...]  # checked in for this bay, not yet moved in
@@ -71,16 +69,6 @@ class BayNow:
         if self.disagreement == CAR_NOT_BOOKED:
             return "sensor says occupied, no booking in bay"
         return ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "bay_id": self.bay_id, "state": self.state, "sensor": self.sensor,
-            "sensor_since": None if self.sensor_since is None else self.sensor_since.isoformat(),
-            "in_bay": self.in_bay.code if self.in_bay else None,
-            "waiting": [b.code for b in self.waiting],
-            "leaving": self.leaving.code if self.leaving else None,
-            "disagreement": self.disagreement,
-        }
 
 
 def bays_now(station: Station, *, now: datetime | None = None) -> list[BayNow]:
@@ -115,7 +103,7 @@ def bays_from(catalog: Catalog, live: dict[str, BayLive], bookings: list[Booking
         leaving = next((b for b in reversed(mine) if b.state == BookingState.COMPLETED
                         and now - b.updated_at <= LEAVING_GRACE), None)
         sensor, since = _reading(live.get(bay.id))
-        rows.append(BayNow(bay.id, bay.name, bay.in_service, in_bay, waiting, sensor, since, leaving,
+        rows.append(BayNow(bay.id, bay.in_service, in_bay, waiting, sensor, since, leaving,
                            _disagreement(sensor, in_bay, leaving)))
     return tuple(rows)
 
