@@ -70,11 +70,13 @@ async def refresh_latencies(data_dir: Path, changes: int) -> tuple[list[float], 
             while not app.screen.loads:
                 await pilot.pause(0.01)
             bays = app.screen.query_one("#bays")
+            # the columns fit the panel: find the state's by its heading
+            state_column = [str(column.label) for column in bays.columns.values()].index("State")
             for _ in range(changes):
                 process.stdin.write(b"flip\n")
                 await process.stdin.drain()
                 state, committed = (await process.stdout.readline()).decode().split()
-                while not str(bays.get_row(BAY)[1]).startswith(state):
+                while not str(bays.get_row(BAY)[state_column]).startswith(state):
                     await pilot.pause(0.002)
                 latencies.append((time.monotonic() - float(committed)) * 1000)
                 await pilot.pause(random.uniform(0, 0.05))  # not in step with the poll

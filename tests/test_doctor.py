@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 import pytest
 
 from edge.cli.main import main
-from edge.services import live_state
+from edge.services import bookings, live_state
 from edge.services.live_state import DeviceHealth
 from tests.drivers.conftest import Broker, pty_pair  # noqa: F401  (the pty_pair fixture)
-from tests.stations import TEST_CONFIG, make_station
+from tests.stations import NOW, TEST_CONFIG, make_station
+from tests.tui.sample import local
 
 SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
 KEYED = TEST_CONFIG + '\n[security]\ntoken_key = "TST-001-test-signing-key"\n'
@@ -46,11 +47,29 @@ def test_a_healthy_station_passes_every_check_with_one_line_each(tmp_path, capsy
     code = main(["--data-dir", str(tmp_path / "data"), "doctor"])
     lines = capsys.readouterr().out.splitlines()
     assert code == 0, lines
-    assert [line.split()[0] for line in lines] == ["ok"] * 5
+    assert [line.split()[0] for line in lines] == ["ok"] * 6
     assert lines[0].startswith("ok    config: ") and "station TST-001, 3 bays" in lines[0]
     assert "integrity ok, schema current" in lines[1]
-    assert lines[2].startswith("ok    device entrance-qr (qr_serial): connected")
-    assert lines[4] == "ok    sync: not configured (no [sync] section: the station runs alone)"
+    assert lines[2] == "ok    bays: sensors and bookings agree: W1 free, L1 free, L2 free"
+    assert lines[3].startswith("ok    device entrance-qr (qr_serial): connected")
+    assert lines[5] == "ok    sync: not configured (no [sync] section: the station runs alone)"
+
+
+def test_a_bay_whose_sensor_and_booking_disagree_is_a_warning_naming_the_booking(tmp_path, capsys):
+    station = make_station(tmp_path, config=TEST_CONFIG)
+    booking = bookings.book(station, services=["OIL"], start=local(9), plate="沪A11111", bay_id="L1", now=NOW)
+    bookings.set_progress(station, bookings.check_in(station, booking.code, now=NOW).code, "in_bay", now=NOW)
+    live_state.record_occupancy(station, "L1", "free", source="bay-sensors", now=NOW)
+    live_state.record_occupancy(station, "W1", "occupied", source="bay-sensors", now=NOW)
+    live_state.record_stuck(station, "L2", True, source="bay-sensors", now=NOW)
+    station.store.close()
+
+    code, checks = doctor(tmp_path, capsys, "--no-devices")
+
+    assert code == 0  # a warning: the station works, the attendant looks
+    assert checks["bay L1"] == ("warn", f"sensor says free, booking {booking.code} (沪A11111) says in bay")
+    assert checks["bay W1"] == ("warn", "sensor says occupied, no booking in bay")
+    assert checks["bay L2"] == ("warn", "sensor stuck: its reading is not trusted")
 
 
 def test_a_missing_device_path_fails_its_line_and_the_exit_code(tmp_path, capsys):

@@ -1,13 +1,11 @@
 """What the board shows, read from the station in one worker call: bays, timeline, arrivals, alerts, roster, sync.
 
-A bay's state is `out_of_service` when the catalogue says so; else what its occupancy sensor
-last reported (free, occupied, or unknown when the sensor fell silent), as the daemon keeps
-it in the live state; a bay without a sensor is `occupied` when a checked-in or in-service
-booking's cells cover now (or the attendant has moved it into the bay and it is not done
-yet), else `free`. Alerts are the attendant's to-do list: plates to confirm, late cars and
-no-shows, silent or stuck sensors, devices down, a customer scanner back within the last
-RECONNECTED_NOTICE (a scan made while it was away was lost: ask the customer to scan again),
-and the daemon itself gone quiet (its devices' health not rewritten for DAEMON_SILENT_AFTER).
+What is in each bay is edge.services.bay_now's model: the booking in the bay (or waiting for
+it), the sensor's reading, and their disagreement; a bay is never called free with a car in
+it. Alerts are the attendant's to-do list: plates to confirm, late cars and no-shows, a
+sensor and the bookings disagreeing, silent or stuck sensors, devices down, a customer
+scanner back within the last RECONNECTED_NOTICE (a scan made while it was away was lost:
+ask the customer to scan again), and the daemon itself gone quiet (its devices' health not rewritten for DAEMON_SILENT_AFTER).
 """
 
 from __future__ import annotations
@@ -15,25 +13,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from edge.domain.booking_state import BookingState, Progress
+from edge.domain.booking_state import BookingState
 from edge.domain.catalog import Bay, Catalog
 from edge.domain.slots import Cell, cells_needed
 from edge.errors import EdgeError
 from edge.services import bookings
+from edge.services.bay_now import CAR_NOT_BOOKED, CAR_NOT_SENSED, BayNow, bays_from, on_site_bookings
 from edge.services.booking_store import BookingRecord
 from edge.services.live_state import (
     CUSTOMER_SCANNERS, BayLive, DeviceHealth, PlatePrompt, bay_states, device_health, open_prompts,
     technicians_on_shift,
 )
+from edge.services.one_car_per_bay import ON_SITE, is_in_bay
 from edge.services.station import Station
 from edge.services.sync_status import SyncStatus, sync_status
 from edge.store.catalog import load_catalog
 
 ARRIVING = frozenset({BookingState.HELD, BookingState.CONFIRMED, BookingState.PENDING_APPROVAL,
                       BookingState.TENTATIVE})
-ON_SITE = frozenset({BookingState.CHECKED_IN, BookingState.IN_SERVICE})
-# stages the attendant sets once the car is physically in the bay
-IN_BAY_STAGES = frozenset({Progress.IN_BAY, Progress.IN_SERVICE, Progress.WAITING_PARTS, Progress.QUALITY_CHECK})
 # what a timeline cell shows, by the state of the booking that claims it
 CELL_KIND = {
     BookingState.HELD: "held",
@@ -49,15 +46,31 @@ CELL_KIND = {
 @dataclass(frozen=True, slots=True)
 class BayRow:
     bay: Bay
-    state: str  # free, occupied, unknown, out_of_service
-    current: BookingRecord | None  # the booking in the bay now
+    inside: BayNow  # what is in the bay: its booking, its sensor, their disagreement
     next: BookingRecord | None  # the next booking due in the bay today
-    sensed: bool = False  # the state is the occupancy sensor's, not derived from bookings
-    stuck: bool = False  # the sensor has read the same value for too long
+
+    @property
+    def state(self) -> str:
+        """free, occupied, unknown or out_of_service (never free with a car in it)."""
+        return self.inside.state
+
+    @property
+    def current(self) -> BookingRecord | None:
+        """The booking whose car is in the bay."""
+        return self.inside.in_bay
+
+    @property
+    def sensed(self) -> bool:
+        return self.inside.sensor != "none"
+
+    @property
+    def stuck(self) -> bool:
+        return self.inside.sensor == "stuck"
 
 
 # the order alerts are listed in: what needs the attendant's hands first
-ALERT_ORDER = ("prompt", "late", "daemon_down", "device_down", "reconnected", "stuck", "sensor_unknown", "no_show")
+ALERT_ORDER = ("prompt", "late", CAR_NOT_SENSED, CAR_NOT_BOOKED, "daemon_down", "device_down", "reconnected",
+               "stuck", "sensor_unknown", "no_show")
 # the daemon rewrites its devices' health every few seconds: older than this, it is not running
 DAEMON_SILENT_AFTER = timedelta(seconds=30)
 # a customer who scanned while the scanner was away is still at the gate this long after it came back
@@ -80,6 +93,7 @@ class Live:
     """The live state the daemon keeps, as read with the bookings."""
 
     bays: dict[str, BayLive]
+    on_site: tuple[BookingRecord, ...]  # in a bay (any day), checked in and waiting, or completed moments ago
     on_shift: dict[str, datetime]  # technician id -> clocked in at
     devices: tuple[DeviceHealth, ...]
     prompts: tuple[PlatePrompt, ...]
@@ -99,7 +113,7 @@ class TechnicianRow:
 
 @dataclass(frozen=True, slots=True)
 class SyncState:
-    link: str  # online, offline, never (sync has not run on this station)
+    link: str  # online, hq_silent, stalled, offline, never (sync has not run yet), off (sync disabled)
     backlog: int  # outbox events HQ has not acknowledged
     last_ack_age: timedelta | None  # None: never acknowledged
 
@@ -130,6 +144,7 @@ def load_board(station: Station) -> Board:
         catalog = load_catalog(conn)
         live = Live(
             bays=bay_states(station),
+            on_site=tuple(on_site_bookings(conn, now)),
             on_shift={p.technician_id: p.clocked_in_at for p in technicians_on_shift(station)},
             devices=tuple(device_health(station)),
             prompts=tuple(open_prompts(station)),
@@ -145,13 +160,14 @@ def build_board(station: Station, catalog: Catalog, now: datetime, todays: tuple
     grid = station.grid(day)
     todays = tuple(b for b in todays if not _lapsed(b, now))
     ends = {b.id: occupied_until(station, catalog, b) for b in todays}
-    bays = tuple(_bay_row(bay, todays, ends, now, live.bays.get(bay.id)) for bay in catalog.bays.values())
+    bays = tuple(BayRow(catalog.bays[row.bay_id], row, _next(row.bay_id, todays, ends, now))
+                 for row in bays_from(catalog, live.bays, live.on_site, now))
     timeline = {bay.id: _cells(grid, [b for b in todays if b.bay_id == bay.id], ends) for bay in catalog.bays.values()}
     late_after = timedelta(minutes=station.settings.booking.late_alert_minutes)
     arrivals = tuple(b for b in todays if b.state in ARRIVING and now < b.start_at + late_after)
     technicians = tuple(_technician_row(station, t, day, todays, ends, now, live.on_shift.get(t.id))
                         for t in catalog.technicians.values())
-    sync = SyncState(live.sync.link, live.sync.backlog,
+    sync = SyncState(_link(station, live.sync.link), live.sync.backlog,
                      None if live.sync.last_ack_at is None else max(timedelta(0), now - live.sync.last_ack_at))
     return Board(now=now, day=day, grid=grid, bays=bays, timeline=timeline, arrivals=arrivals,
                  alerts=_alerts(todays, bays, live, now, late_after), technicians=technicians, sync=sync,
@@ -167,11 +183,14 @@ def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: L
     alerts += [Alert("no_show", b.plate, b.start_at, booking=b, where=b.bay_id)
                for b in todays if b.state == BookingState.NO_SHOW]
     for row in bays:
-        sensed = live.bays.get(row.bay.id)
-        if row.state == "unknown":
-            alerts.append(Alert("sensor_unknown", row.bay.id, sensed.since if sensed else None))
-        if row.stuck:
-            alerts.append(Alert("stuck", row.bay.id, sensed.since if sensed else None))
+        inside = row.inside
+        if inside.disagreement is not None:
+            alerts.append(Alert(inside.disagreement, row.bay.id, inside.sensor_since, booking=inside.in_bay,
+                                where=inside.in_bay.plate if inside.in_bay else ""))
+        if inside.sensor == "unknown":
+            alerts.append(Alert("sensor_unknown", row.bay.id, inside.sensor_since))
+        if inside.sensor == "stuck":
+            alerts.append(Alert("stuck", row.bay.id, inside.sensor_since))
     heard = max((d.updated_at for d in live.devices if d.updated_at), default=None)
     if heard is not None and now - heard > DAEMON_SILENT_AFTER:
         # nobody reads the devices: what they last said is stale, and nothing new will come
@@ -204,22 +223,17 @@ def _covers(booking: BookingRecord, ends: dict[str, datetime], instant: datetime
     return booking.start_at <= instant < ends[booking.id]
 
 
-def _bay_row(bay: Bay, todays: tuple[BookingRecord, ...], ends: dict[str, datetime], now: datetime,
-             sensed: BayLive | None) -> BayRow:
-    mine = [b for b in todays if b.bay_id == bay.id]
-    current = next((b for b in mine if b.state in ON_SITE and (
-        _covers(b, ends, now) or (b.progress in IN_BAY_STAGES and b.start_at <= now))), None)
-    upcoming = next((b for b in mine if b.state in ARRIVING and ends[b.id] > now and b is not current), None)
-    has_sensor = sensed is not None and sensed.source is not None
-    if not bay.in_service:
-        state = "out_of_service"
-    elif has_sensor:
-        state = sensed.occupancy
-    elif current is not None:
-        state = "occupied"
-    else:
-        state = "free"
-    return BayRow(bay, state, current, upcoming, sensed=has_sensor, stuck=has_sensor and sensed.stuck)
+def _next(bay_id: str, todays: tuple[BookingRecord, ...], ends: dict[str, datetime],
+          now: datetime) -> BookingRecord | None:
+    return next((b for b in todays if b.bay_id == bay_id and b.state in ARRIVING and ends[b.id] > now), None)
+
+
+def _link(station: Station, link: str) -> str:
+    """The link as the station's config has it: `off` when sync is disabled, or absent and never run."""
+    sync = station.settings.sync
+    if (sync is not None and not sync.enabled) or (sync is None and link == "never"):
+        return "off"
+    return link
 
 
 def _cells(grid: tuple[Cell, ...], mine: list[BookingRecord], ends: dict[str, datetime]) -> tuple[str, ...]:
@@ -238,7 +252,7 @@ def _technician_row(station: Station, technician, day: date, todays, ends, now: 
                     clocked_in_at: datetime | None) -> TechnicianRow:
     shifts = station.shifts(technician, day)
     assigned = [b for b in todays if b.technician_id == technician.id and b.state in ARRIVING | ON_SITE]
-    current = next((b for b in assigned if b.state in ON_SITE and _covers(b, ends, now)), None)
+    current = next((b for b in assigned if is_in_bay(b)), None)
     return TechnicianRow(
         id=technician.id, name=technician.name, shifts=shifts,
         on_shift=any(start <= now < end for start, end in shifts), current=current, assigned=len(assigned),

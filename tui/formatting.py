@@ -40,8 +40,16 @@ BAY_STATES = {
     "out_of_service": N_("out of service"),
 }
 
+SENSOR_READINGS = {
+    "free": N_("free"),
+    "occupied": N_("car"),
+    "unknown": N_("silent"),
+    "stuck": N_("stuck?"),
+    "none": "–",
+}
+
 _LINKS = {"offline": N_("offline"), "online": N_("online"), "never": N_("not connected yet"),
-          "hq_silent": N_("not answering"), "stalled": N_("stalled")}
+          "hq_silent": N_("not answering"), "stalled": N_("stalled"), "off": N_("sync off")}
 
 _WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
@@ -64,6 +72,12 @@ def stage_label(stage: Progress | str | None) -> str:
 
 def bay_state_label(state: str) -> str:
     return _(BAY_STATES.get(state, state))
+
+
+def sensor_label(reading: str) -> str:
+    """What a bay's occupancy sensor reads, in a word ('–' for a bay without one)."""
+    text = SENSOR_READINGS.get(reading, reading)
+    return _(text) if text != "–" else text
 
 
 def link_label(link: str) -> str:

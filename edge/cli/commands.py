@@ -10,7 +10,7 @@ from edge.cli.inventory_commands import warn_shortages
 from edge.cli.output import emit_json, table
 from edge.domain.capacity import StartOption
 from edge.domain.money import parse_money
-from edge.services import arrivals, availability, bookings, members, waitlist
+from edge.services import arrivals, availability, bay_now, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
@@ -205,15 +205,30 @@ def expire(args: argparse.Namespace) -> None:
 
 
 def bookings_of_day(args: argparse.Namespace) -> None:
+    """The day's bookings; today's listing ends with what is in each bay now (the board's model)."""
     station = _station(args)
-    day = args.date or station.local(station.clock()).date()
+    today = station.local(station.clock()).date()
+    day = args.date or today
     records = bookings.bookings_on(station, day)
     if args.json:
         emit_json([b.to_json() for b in records])
-    elif not records:
+        return
+    if not records:
         print(f"no bookings on {day}")
     else:
         _print_bookings(station, records)
+    if day == today:
+        print()
+        print(bays_table(bay_now.bays_now(station)))
+
+
+def bays_table(bays: list[bay_now.BayNow]) -> str:
+    """Each bay's state, sensor, the car in it and those waiting for it, and any disagreement."""
+    return table(("bay", "state", "sensor", "in bay", "waiting", "alert"), [
+        (b.bay_id, b.state, b.sensor, f"{b.in_bay.code} {b.in_bay.plate}" if b.in_bay else "",
+         " ".join(f"{w.code} {w.plate}" for w in b.waiting), b.disagreement_text())
+        for b in bays
+    ])
 
 
 def waitlist_list(args: argparse.Namespace) -> None:

@@ -67,6 +67,8 @@ def doctor(args: argparse.Namespace) -> int:
     database = data_dir / DB_FILENAME
     db_checks, live_health = check_database(database)
     checks += db_checks
+    if settings is not None and db_checks[0].verdict == "ok":  # the bays are read only from a current schema
+        checks += check_bays(settings, database)
     if settings is None:
         checks.append(Check("devices", "warn", "not checked: the config did not load"))
     elif args.no_devices:
@@ -127,6 +129,30 @@ def check_database(path: Path) -> tuple[list[Check], dict[str, sqlite3.Row]]:
     behind = ", ".join(sorted(heads - revisions)) or "?"
     return [Check("database", "warn", f"{path}: integrity ok, schema behind (missing {behind}): "
                                       "`station-edge db upgrade`, or the daemon upgrades it on start")], health
+
+
+def check_bays(settings: Settings, database: Path) -> list[Check]:
+    """What is in each bay against its sensor, by the board's own model: one warning per bay in doubt."""
+    from edge.errors import EdgeError
+    from edge.services.bay_now import bays_now
+    from edge.services.station import Station
+    from edge.store.db import Store
+
+    store = Store(database, migrate=False)
+    try:
+        bays = bays_now(Station(settings=settings, store=store))
+    except EdgeError as err:
+        return [Check("bays", "warn", f"not read: {err}")]
+    finally:
+        store.close()
+    doubts = {"stuck": "sensor stuck: its reading is not trusted", "unknown": "sensor silent: state unknown"}
+    checks = [Check(f"bay {b.bay_id}", "warn", b.disagreement_text() or doubts[b.sensor])
+              for b in bays if b.disagreement or b.sensor in doubts]
+    if checks:
+        return checks
+    summary = ", ".join(f"{b.bay_id} {b.state}" + (f" ({b.in_bay.code} {b.in_bay.plate})" if b.in_bay else "")
+                        for b in bays)
+    return [Check("bays", "ok", f"sensors and bookings agree: {summary}")]
 
 
 def _recent_health(conn: sqlite3.Connection) -> dict[str, sqlite3.Row]:

@@ -27,7 +27,7 @@ from drivers.log_limit import RateLimitedLog
 from drivers.registry import create_source
 from edge.config import DeviceSettings
 from edge.errors import BookingError, EdgeError
-from edge.services import arrivals, live_state
+from edge.services import arrivals, bay_now, live_state
 from edge.services.station import Station
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class Router:
         station, now = self.station, self.station.clock()
         if isinstance(event, BayOccupancy):
             live_state.record_occupancy(station, event.bay, event.state, source=device.id, now=now)
+            _report_bay(station, event.bay)
             return True
         if isinstance(event, DeviceAlarm) and event.alarm == "stuck" and event.bay is not None:
             live_state.record_stuck(station, event.bay, event.active, source=device.id, now=now)
@@ -141,6 +142,15 @@ def _shown(device: DeviceSettings, by: str, outcome: arrivals.Outcome) -> None:
                      ",".join(c.booking.code for c in candidates))
         case arrivals.NoMatch(read=read):
             log.info("plate not expected device=%s read=%s", device.id, read)
+
+
+def _report_bay(station: Station, bay_id: str) -> None:
+    """One line on what the bay now holds, by the board's model; a warning when sensor and booking disagree."""
+    bay = next(b for b in bay_now.bays_now(station) if b.bay_id == bay_id)
+    level = logging.WARNING if bay.disagreement else logging.INFO
+    log.log(level, "bay state bay=%s state=%s sensor=%s in_bay=%s waiting=%s%s", bay.bay_id, bay.state, bay.sensor,
+            bay.in_bay.code if bay.in_bay else "-", ",".join(b.code for b in bay.waiting) or "-",
+            f" disagreement={bay.disagreement}" if bay.disagreement else "")
 
 
 # -- running the sources ----------------------------------------------------------------

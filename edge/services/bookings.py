@@ -38,6 +38,7 @@ from edge.services.members import (
 )
 from edge.services.cell_ownership import require_station_cells, station_owns
 from edge.services.ledgers import prepaid_entry
+from edge.services.one_car_per_bay import move_booking
 from edge.services.placement import choose_placement, claim_first_free, claim_placement, expire_lapsed_holds
 from edge.services.station import Station
 from edge.domain.ids import uuid7
@@ -239,7 +240,10 @@ def check_in(station: Station, ref: str, *, now: datetime | None = None) -> Book
 
 
 def set_progress(station: Station, ref: str, stage: str, *, now: datetime | None = None) -> BookingRecord:
-    """Move the service progress the customer sees; `done` completes the booking."""
+    """Move the service progress the customer sees; `done` completes the booking.
+
+    A car goes into its bay only while no other booking is in it (RuleViolation naming that one).
+    """
     now = now or station.clock()
     try:
         target = Progress(stage)
@@ -251,7 +255,7 @@ def set_progress(station: Station, ref: str, stage: str, *, now: datetime | None
         state = advance_progress(booking.code, booking.state, current, target)
         if state == BookingState.COMPLETED:
             return _complete(conn, station, booking, now)
-        return update_booking(conn, station, booking, "booking.progress", now=now, state=state, progress=str(target))
+        return move_booking(conn, station, booking, now=now, state=state, progress=target)
 
 
 def complete(

@@ -24,7 +24,8 @@ from edge.domain.ids import uuid7
 from edge.domain.slots import day_bounds
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services import bookings
-from edge.services.booking_store import BookingRecord, query_bookings, update_booking
+from edge.services.booking_store import BookingRecord, query_bookings
+from edge.services.one_car_per_bay import car_in_bay, move_booking
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import dumps, from_db_time, to_db_time
@@ -150,10 +151,14 @@ def _progress_on_occupancy(
             log.info("car in bay without a checked-in booking bay=%s", bay_id)
             return None
         booking = min(arrived, key=lambda b: abs((b.start_at - now).total_seconds()))
+        there = car_in_bay(conn, bay_id)
+        if there is not None:  # the sensor cannot tell which car it sees: the attendant sorts it out
+            log.warning("car sensed in bay with another booking in it bay=%s in_bay=%s waiting=%s",
+                        bay_id, there.code, booking.code)
+            return None
         state = advance_progress(booking.code, booking.state, Progress.RECEIVED, Progress.IN_BAY)
         log.info("in bay by sensor bay=%s booking=%s", bay_id, booking.code)
-        return update_booking(conn, station, booking, "booking.progress", now=now, state=state,
-                              progress=str(Progress.IN_BAY))
+        return move_booking(conn, station, booking, now=now, state=state, progress=Progress.IN_BAY)
     if occupancy == "free":
         done = query_bookings(
             conn, "bay_id = ? AND state = ? AND updated_at >= ? ORDER BY updated_at DESC LIMIT 1",

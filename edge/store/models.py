@@ -131,6 +131,10 @@ class Booking(SQLModel, table=True):
         Index("ix_booking_start", "start_at"),
         # only holds are ever swept: confirmed bookings never touch this index
         Index("ix_booking_hold", "hold_until", sqlite_where=text("state = 'held'")),
+        # one car per bay: at most one booking in a bay at a time (edge.services.one_car_per_bay)
+        Index("ux_booking_one_car_in_bay", "bay_id", unique=True, sqlite_where=text(
+            "state IN ('checked_in', 'in_service')"
+            " AND progress IN ('in_bay', 'in_service', 'waiting_parts', 'quality_check')")),
         # keyed by its id alone: each booking writes one B-tree fewer
         {"sqlite_with_rowid": False},
     )

@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime, time, timedelta
 
 from edge.errors import StoreError
-from edge.services import bookings
+from edge.services import bookings, live_state
 from edge.services.station import DB_FILENAME
-from tests.stations import make_station
+from tests.stations import TEST_CONFIG, make_station
 from tests.tui.conftest import cells, loaded, text_of, wait_for
 from tests.stations import NOW
 from tests.tui.sample import SHANGHAI, after, local
@@ -20,6 +20,7 @@ from tui.board_data import SyncState, load_board
 from tui.messages import StoreChanged
 from tui.screens.board import BoardScreen
 from tui.screens.booking_detail import BookingDetailScreen
+from tui.screens.checkin import CheckInScreen
 
 
 def test_board_data_of_the_busy_morning(busy_station):
@@ -54,13 +55,13 @@ async def test_the_board_shows_the_morning_and_enter_opens_the_booking_in_a_bay(
         await loaded(pilot)
         board = app.screen
         bays = cells(board.query_one("#bays"))
-        assert [row[1] for row in bays] == ["occupied", "occupied stuck?", "unknown"]
-        assert "沪A12345" in bays[0][2]
+        assert [row[2:4] for row in bays] == [["occupied", "car"], ["occupied", "stuck?"], ["unknown", "silent"]]
+        assert "沪A12345" in bays[0][4]
         assert [row[:2] for row in cells(board.query_one("#alerts"))] == [
             ["confirm plate", "沪C8B888"], ["late 40 min", "沪C88888"], ["device down", "lift2-qr"],
             ["sensor stuck", "L1"], ["sensor silent", "L2"], ["no-show", "沪D11111"]]
         assert [row[0] for row in cells(board.query_one("#technicians"))] == ["Wang", "Li"]
-        assert [row[2].split(" · ")[0] for row in cells(board.query_one("#technicians"))] == ["in 07:55", "not in"]
+        assert [row[2].split(" · ")[1] for row in cells(board.query_one("#technicians"))] == ["in 07:55", "not in"]
         assert "HQ online" in board.title_note() and "last ack 2 min" in board.title_note()
         await pilot.press("enter")  # on W1: the car in it
         await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen))
@@ -77,7 +78,7 @@ async def test_the_language_switches_at_run_time_and_keeps_what_is_open(busy_sta
         board = app.screen
         await pilot.press("l")
         await wait_for(pilot, lambda: board.query_one("#bays").border_title == "工位")
-        assert [row[1] for row in cells(board.query_one("#bays"))][0] == "占用"
+        assert [row[2] for row in cells(board.query_one("#bays"))][0] == "占用"
         assert "看板" in text_of(board.query_one("#title")) and "周一" in text_of(board.query_one("#title"))
         assert "洗车" in cells(board.query_one("#today"))[0][2]  # service names from the catalogue's zh names
         await pilot.press("enter")
@@ -109,7 +110,7 @@ async def test_a_locked_database_is_shown_and_the_board_recovers(busy_station, m
         assert "database is locked" in text_of(board.query_one("#title"))
         await loaded(pilot)  # the retry a second later
         assert "Retrying" not in board.title_note()
-        assert cells(board.query_one("#bays"))[0][1] == "occupied"
+        assert cells(board.query_one("#bays"))[0][2] == "occupied"
 
 
 async def test_a_booking_made_by_another_process_shows_within_moments(tmp_path):
@@ -159,18 +160,22 @@ async def test_a_bay_taken_out_of_service_elsewhere_shows_at_once(busy_station):
         with other:
             other.execute("UPDATE bay SET in_service = 0 WHERE id = 'L2'")
         other.close()
-        await wait_for(pilot, lambda: cells(bays)[2][1] == "out of service", what="the bay's new state")
+        await wait_for(pilot, lambda: cells(bays)[2][2] == "out of service", what="the bay's new state")
 
 
-def test_without_sensor_data_a_bay_is_read_from_its_bookings_and_a_link_never_run_says_so(empty_station):
+def test_without_sensor_data_a_bay_is_read_from_its_bookings_and_sync_not_configured_says_off(empty_station):
     booking = bookings.book(empty_station, services=["WASH"], start=local(8), plate="沪A12345", bay_id="W1",
                             now=NOW)
     bookings.check_in(empty_station, booking.code, now=NOW)
     empty_station.clock = lambda: local(8, 10).astimezone(UTC)
     board = load_board(empty_station)
-    assert [(row.bay.id, row.state, row.sensed) for row in board.bays] == [
-        ("W1", "occupied", False), ("L1", "free", False), ("L2", "free", False)]
-    assert board.alerts == () and board.sync.link == "never" and board.sync.last_ack_age is None
+    # checked in, not yet moved in: the bay is free, with the car waiting for it on its row
+    assert [(row.bay.id, row.state, row.sensed, [b.plate for b in row.inside.waiting]) for row in board.bays] == [
+        ("W1", "free", False, ["沪A12345"]), ("L1", "free", False, []), ("L2", "free", False, [])]
+    bookings.set_progress(empty_station, booking.code, "in_bay", now=NOW)
+    assert load_board(empty_station).bays[0].state == "occupied"
+    # the station has no [sync] section and the link never ran: sync is off, not "not connected yet"
+    assert board.alerts == () and board.sync.link == "off" and board.sync.last_ack_age is None
 
 
 def test_a_daemon_gone_quiet_is_an_alert_instead_of_its_stale_devices(busy_station):
@@ -205,3 +210,56 @@ async def test_a_scanner_back_from_a_drop_asks_the_attendant_for_a_rescan(busy_s
         rows = [row[:2] for row in cells(app.screen.query_one("#alerts"))]
     assert ["scanner reconnected: ask the customer to rescan if they scanned just now", "lift2-qr"] in rows
     assert ["device down", "lift2-qr"] not in rows
+
+
+async def test_the_board_tells_sensor_and_booking_apart_and_shows_a_car_waiting_for_its_bay(empty_station):
+    # both within the arrival window at NOW (07:00): check-in opens two hours before the start
+    early = bookings.book(empty_station, services=["OIL"], start=local(9), plate="沪A11111", bay_id="L1", now=NOW)
+    waiting = bookings.book(empty_station, services=["TYRE"], start=local(8), plate="沪B22222", bay_id="L1",
+                            now=NOW)
+    for booking in (early, waiting):
+        bookings.check_in(empty_station, booking.code, now=NOW)
+    bookings.set_progress(empty_station, early.code, "in_bay", now=NOW)  # came early: in the bay before its slot
+    live_state.record_occupancy(empty_station, "L1", "free", source="bay-sensors", now=NOW)
+    live_state.record_occupancy(empty_station, "W1", "occupied", source="bay-sensors", now=NOW)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        bays = {row[0]: row for row in cells(app.screen.query_one("#bays"))}
+        # never "free" with a car in it: L1 by its booking, W1 by its sensor
+        assert (bays["L1"][2], bays["W1"][2]) == ("occupied", "occupied")
+        assert "沪A11111 in bay" in bays["L1"][4] and "沪B22222 waiting" in bays["L1"][4]
+        alerts = [row[:2] for row in cells(app.screen.query_one("#alerts"))]
+        assert alerts == [["booked in, sensor free", "L1"], ["car sensed, not booked", "W1"]]
+        app.screen.query_one("#alerts").focus()
+        await pilot.press("enter")  # the car booked in L1: its booking
+        await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen))
+        await loaded(pilot)
+        assert app.screen.booking.code == early.code
+        await pilot.press("escape")
+        app.screen.query_one("#alerts").focus()
+        await pilot.press("down", "enter")  # the car nobody booked into W1: check it in
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckInScreen))
+
+
+async def test_with_sync_disabled_the_title_says_sync_off(tmp_path):
+    config = TEST_CONFIG + ('\n[sync]\nenabled = false\nbroker_host = "127.0.0.1"\n'
+                            'signing_key = "keys/TST-001.key"\nhq_keys = "keys/hq"\n')
+    station = make_station(tmp_path, config=config)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        title = text_of(app.screen.query_one("#title"))
+        assert "sync off" in title and "not connected" not in title and "07:00" in title
+    station.store.close()
+
+
+async def test_the_clock_stays_in_the_title_when_the_note_is_long(busy_station):
+    app = StationApp(busy_station, language="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        app.screen._note = "数据库繁忙，正在重试：" * 5
+        app.screen.update_title()
+        await pilot.pause()
+        line = app.screen.query_one("#title").render_line(0).text
+        assert line.rstrip().endswith("11-23 周一 10:10  中") and "…" in line

@@ -37,8 +37,7 @@ async def _choose_stage(pilot, screen, stage: Progress) -> None:
     options = screen.query_one("#stages")
     offered = [options.get_option_at_index(i).id for i in range(options.option_count)]
     assert pilot.app.focused is options
-    options.highlighted = 0
-    await pilot.press(*["down"] * offered.index(stage), "enter")
+    await pilot.press("home", *["down"] * offered.index(stage), "enter")
     await wait_for(pilot, lambda: screen.booking.progress == stage, what=f"stage {stage}")
 
 
@@ -49,7 +48,11 @@ async def test_progress_moves_through_every_stage_to_done(empty_station):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _open_by_code(pilot, booking.code)
         assert booking.code in text_of(screen.query_one("#facts"))  # the code the customer quotes
-        for stage in (Progress.IN_BAY, Progress.IN_SERVICE, Progress.WAITING_PARTS, Progress.IN_SERVICE,
+        # "Enter moves it": at once, on the first stage offered, without moving the cursor first
+        assert screen.query_one("#stages").get_option_at_index(0).id == Progress.IN_BAY
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.booking.progress == Progress.IN_BAY, what="in bay by Enter alone")
+        for stage in (Progress.IN_SERVICE, Progress.WAITING_PARTS, Progress.IN_SERVICE,
                       Progress.QUALITY_CHECK, Progress.DONE):
             await _choose_stage(pilot, screen, stage)
         assert screen.booking.state == BookingState.COMPLETED

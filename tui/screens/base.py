@@ -14,6 +14,7 @@ from textual.widgets.data_table import CellDoesNotExist
 from edge.services.station import Station
 from tui.i18n import _
 from tui.messages import BookingChosen, ServiceDone, ServiceFailed, StoreChanged
+from tui.widgets.common.fitted_table import FittedTable
 from tui.widgets.common.footer import TranslatedFooter
 from tui.widgets.common.title_bar import TitleBar
 from tui.workers import call_in_thread
@@ -169,6 +170,9 @@ class StationScreen(Screen):
 
 def refill(table: DataTable, rows: Sequence[tuple[str, Sequence[str | Text]]], empty: str = "") -> None:
     """Replace a table's rows, keeping the cursor on the same key if it is still there."""
+    if isinstance(table, FittedTable):  # it refits its columns to the new rows
+        table.show_rows(rows, empty)
+        return
     current = None
     if table.row_count and table.cursor_row >= 0:
         try:

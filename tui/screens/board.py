@@ -8,15 +8,28 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable
 
+from edge.services.bay_now import CAR_NOT_BOOKED, CAR_NOT_SENSED
 from edge.services.station import Station
-from tui.board_data import Alert, Board, load_board
+from tui.board_data import Alert, Board, BayRow, load_board
 from tui.formatting import (
-    bay_state_label, booking_services, clock, link_label, minutes_text, stage_label, state_label,
+    bay_state_label, booking_services, clock, link_label, minutes_text, sensor_label, stage_label, state_label,
 )
 from tui.i18n import N_, _
 from tui.screens.base import StationScreen, refill
 from tui.screens.checkin import CheckInScreen
 from tui.widgets.board.timeline import Timeline
+from tui.widgets.common.fitted_table import Column, FittedTable
+
+# each panel's columns: what narrows (to how many cells) and what goes first when 80 columns are all there is
+BAY_COLUMNS = (Column(N_("Bay")), Column(N_("Bay name"), shrink_to=4, drop=2), Column(N_("State")),
+               Column(N_("Sensor"), drop=1), Column(N_("Car"), shrink_to=24))
+TODAY_COLUMNS = (Column(N_("Time")), Column(N_("Plate")), Column(N_("Services"), shrink_to=4, drop=1),
+                 Column(N_("Bay")), Column(N_("State"), shrink_to=9), Column(N_("Code"), drop=2))
+ARRIVAL_COLUMNS = (Column(N_("Time")), Column(N_("Plate")), Column(N_("Services"), shrink_to=4, drop=1),
+                   Column(N_("Bay"), drop=2))
+ALERT_COLUMNS = (Column(N_("Alert")), Column(N_("What"), shrink_to=10), Column(N_("When"), shrink_to=11, drop=1))
+TECHNICIAN_COLUMNS = (Column(N_("Name"), shrink_to=4), Column(N_("Shift"), shrink_to=5, drop=1),
+                      Column(N_("Now"), shrink_to=20))
 
 
 class BoardScreen(StationScreen):
@@ -37,24 +50,20 @@ class BoardScreen(StationScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="board"):
             with Vertical(id="board-left"):
-                yield self._table("bays", N_("Bays"), (N_("Bay"), N_("State"), N_("Booking")))
+                yield self._table("bays", N_("Bays"), BAY_COLUMNS)
                 timeline = Timeline(id="timeline")
                 timeline.border_title = _("Today")
                 yield timeline
-                yield self._table("today", N_("Today's bookings"),
-                                  (N_("Time"), N_("Plate"), N_("Services"), N_("Bay"), N_("State"), N_("Code")),
-                                  bookings=True)
+                yield self._table("today", N_("Today's bookings"), TODAY_COLUMNS, bookings=True)
             with Vertical(id="board-right"):
-                yield self._table("arrivals", N_("Next arrivals"), (N_("Time"), N_("Plate"), N_("Services"), N_("Bay")),
-                                  bookings=True)
-                yield self._table("alerts", N_("Alerts"), (N_("Alert"), N_("What"), N_("When")))
-                yield self._table("technicians", N_("Technicians on shift"), (N_("Name"), N_("Shift"), N_("Now")))
+                yield self._table("arrivals", N_("Next arrivals"), ARRIVAL_COLUMNS, bookings=True)
+                yield self._table("alerts", N_("Alerts"), ALERT_COLUMNS)
+                yield self._table("technicians", N_("Technicians on shift"), TECHNICIAN_COLUMNS)
 
     @staticmethod
-    def _table(name: str, title: str, columns: tuple[str, ...], *, bookings: bool = False) -> DataTable:
-        table = DataTable(id=name, cursor_type="row", zebra_stripes=True, classes="bookings" if bookings else "")
+    def _table(name: str, title: str, columns: tuple[Column, ...], *, bookings: bool = False) -> FittedTable:
+        table = FittedTable(columns, id=name, classes="bookings" if bookings else "")
         table.border_title = _(title)
-        table.add_columns(*(_(c) for c in columns))
         return table
 
     def load(self, station: Station) -> Board:
@@ -65,9 +74,13 @@ class BoardScreen(StationScreen):
         if board is None:
             return super().title_note()
         sync = board.sync
-        ack = _("never") if sync.last_ack_age is None else minutes_text(int(sync.last_ack_age.total_seconds() // 60))
-        text = _("HQ {link} · {count} queued · last ack {age}").format(
-            link=link_label(sync.link), count=sync.backlog, age=ack)
+        if sync.link == "off":
+            text = _("{sync_off} · {count} queued").format(sync_off=link_label(sync.link), count=sync.backlog)
+        else:
+            ack = _("never") if sync.last_ack_age is None else \
+                minutes_text(int(sync.last_ack_age.total_seconds() // 60))
+            text = _("HQ {link} · {count} queued · last ack {age}").format(
+                link=link_label(sync.link), count=sync.backlog, age=ack)
         note = super().title_note()
         return f"{note}  {text}" if note else text
 
@@ -89,7 +102,7 @@ class BoardScreen(StationScreen):
                         for alert in board.alerts], _("No alerts"))
         alerts.border_title = _("Alerts") + (f" ({len(board.alerts)})" if board.alerts else "")
         refill(self.query_one("#technicians", DataTable), [
-            (t.id, (t.name, " ".join(f"{clock(station, s)}–{clock(station, e)}" for s, e in t.shifts),
+            (t.id, (t.name, " ".join(_hours(station, s, e) for s, e in t.shifts),
                     _technician_now(station, t)))
             for t in board.technicians if t.shifts or t.clocked_in_at
         ], _("No one rostered today"))
@@ -100,33 +113,30 @@ class BoardScreen(StationScreen):
             return Text(_("late {minutes} min").format(minutes=alert.minutes), style=style("alert--late"))
         if alert.kind == "prompt":
             return Text(_("confirm plate"), style=style("alert--prompt"))
-        if alert.kind in ("daemon_down", "device_down", "reconnected", "stuck", "sensor_unknown"):
+        if alert.kind in ("daemon_down", "device_down", "reconnected", "stuck", "sensor_unknown", CAR_NOT_SENSED,
+                          CAR_NOT_BOOKED):
             return Text(_(ALERT_LABELS[alert.kind]), style=style("alert--fault"))
         return Text(_(ALERT_LABELS[alert.kind]))
 
     def _show_bays(self, station: Station, board: Board) -> None:
+        style = self.get_component_rich_style
         rows = []
         for row in board.bays:
-            state = Text(bay_state_label(row.state), style=self.get_component_rich_style(f"bay--{row.state}"))
-            if row.stuck:
-                state.append(" " + _("stuck?"), style=self.get_component_rich_style("alert--fault"))
-            if row.current is not None:
-                b = row.current
-                what = f"{b.plate} {stage_label(b.progress) or state_label(b.state)} →{clock(station, b.end_at)}"
-            elif row.next is not None:
-                what = _("next {time} {plate}").format(time=clock(station, row.next.start_at), plate=row.next.plate)
-            else:
-                what = ""
-            rows.append((row.bay.id, (f"{row.bay.id} {row.bay.name}", state, what)))
+            state = Text(bay_state_label(row.state), style=style(f"bay--{row.state}"))
+            sensor = Text(sensor_label(row.inside.sensor),
+                          style=style("alert--fault") if row.inside.disagreement or row.stuck else "")
+            rows.append((row.bay.id, (row.bay.id, row.bay.name, state, sensor, _car_text(station, row))))
         refill(self.query_one("#bays", DataTable), rows)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on an alert: a plate to confirm opens check-in on it, a late car or no-show its booking."""
         key = str(event.row_key.value or "")
-        if event.data_table.id == "alerts" and key.startswith("prompt:"):
+        if event.data_table.id == "alerts" and key.startswith(("prompt:", f"{CAR_NOT_BOOKED}:")):
             event.stop()
             event.prevent_default()  # not a booking: StationScreen's handler is not to see it
-            self.app.open_screen(CheckInScreen(prompt_id=key.removeprefix("prompt:")))  # type: ignore[attr-defined]
+            # a car the sensor sees and no booking has: check it in (a plate to confirm: on that prompt)
+            prompt_id = key.removeprefix("prompt:") if key.startswith("prompt:") else None
+            self.app.open_screen(CheckInScreen(prompt_id=prompt_id))  # type: ignore[attr-defined]
 
     def code_for_row(self, table: DataTable, key: str) -> str | None:
         if table.id == "alerts":
@@ -134,7 +144,7 @@ class BoardScreen(StationScreen):
         if table.id == "bays" and isinstance(self.data, Board):
             for row in self.data.bays:
                 if row.bay.id == key:
-                    booking = row.current or row.next
+                    booking = row.current or next(iter(row.inside.waiting), None) or row.next
                     return booking.code if booking else None
         return super().code_for_row(table, key)
 
@@ -145,7 +155,23 @@ def _state_or_stage(booking) -> str:
         else state_label(booking.state)
 
 
+def _car_text(station: Station, row: BayRow) -> str:
+    """Who is in the bay (and until when), who waits for it, who is driving out, or who comes next: a line each."""
+    parts = []
+    if row.current is not None:
+        b = row.current
+        parts.append(f"{b.plate} {stage_label(b.progress)} →{clock(station, b.end_at)}")
+    elif row.inside.leaving is not None:
+        parts.append(_("{plate} leaving").format(plate=row.inside.leaving.plate))
+    parts += [_("{plate} waiting").format(plate=b.plate) for b in row.inside.waiting]
+    if not parts and row.next is not None:
+        parts.append(_("next {time} {plate}").format(time=clock(station, row.next.start_at), plate=row.next.plate))
+    return "\n".join(parts)
+
+
 ALERT_LABELS = {
+    CAR_NOT_SENSED: N_("booked in, sensor free"),
+    CAR_NOT_BOOKED: N_("car sensed, not booked"),
     "no_show": N_("no-show"),
     "sensor_unknown": N_("sensor silent"),
     "stuck": N_("sensor stuck"),
@@ -164,16 +190,20 @@ def _alert_key(alert: Alert) -> str:
 
 
 def _alert_when(station: Station, alert: Alert) -> str:
-    if alert.kind in ("late", "no_show", "prompt"):
+    if alert.kind in ("late", "no_show", "prompt", CAR_NOT_SENSED):
         return f"{clock(station, alert.at)} {alert.where}".strip()
     return _("since {time}").format(time=clock(station, alert.at)) if alert.at else ""
 
 
+def _hours(station: Station, start, end) -> str:
+    """A shift as '07–15', minutes only where they are not on the hour ('07:30–15')."""
+    return "–".join(clock(station, t).removesuffix(":00") for t in (start, end))
+
+
 def _technician_now(station: Station, row) -> str:
+    """What the technician is doing (the car first: it is what the attendant looks for), then whether they are in."""
     doing = f"{row.current.plate} {row.current.bay_id}" if row.current is not None else \
         _("{count} booked").format(count=row.assigned)
     if row.clocked_in_at is not None:
-        return _("in {time}").format(time=clock(station, row.clocked_in_at)) + f" · {doing}"
-    if row.on_shift:
-        return _("not in") + f" · {doing}"
-    return _("off") + f" · {doing}"
+        return f"{doing} · " + _("in {time}").format(time=clock(station, row.clocked_in_at))
+    return f"{doing} · " + (_("not in") if row.on_shift else _("off"))

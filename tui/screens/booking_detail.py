@@ -82,8 +82,8 @@ class BookingDetailScreen(StationScreen):
         stages.add_options([Option(stage_label(stage), id=str(stage)) for stage in view.next_stages])
         if not view.next_stages:
             stages.add_option(Option(Text(_("No progress to move now"), style="dim"), disabled=True))
-        elif highlighted is not None and highlighted < len(view.next_stages):
-            stages.highlighted = highlighted
+        else:  # the caption says "Enter moves it": Enter works at once, on the first stage if none was chosen
+            stages.highlighted = highlighted if highlighted is not None and highlighted < len(view.next_stages) else 0
         self.refresh_bindings()
 
     def _facts(self, view: BookingView) -> Table:

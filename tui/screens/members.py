@@ -15,6 +15,11 @@ from tui.formatting import booking_services, state_label, when
 from tui.i18n import N_, _
 from tui.lookups import MemberView, member_view
 from tui.screens.base import StationScreen, refill
+from tui.widgets.common.fitted_table import Column, FittedTable
+
+
+HISTORY_COLUMNS = (Column(N_("When")), Column(N_("Plate")), Column(N_("Services"), shrink_to=6, drop=1),
+                   Column(N_("Bay")), Column(N_("State"), shrink_to=6), Column(N_("Price")), Column(N_("Code"), drop=2))
 
 
 class MembersScreen(StationScreen):
@@ -33,9 +38,8 @@ class MembersScreen(StationScreen):
             profile = Static(id="profile")
             profile.border_title = _("Member")
             yield profile
-            history = DataTable(id="history", cursor_type="row", zebra_stripes=True, classes="bookings")
+            history = FittedTable(HISTORY_COLUMNS, id="history", classes="bookings")
             history.border_title = _("Bookings of these vehicles")
-            history.add_columns(_("When"), _("Plate"), _("Services"), _("Bay"), _("State"), _("Price"), _("Code"))
             yield history
 
     def load(self, station: Station) -> MemberView | None:

@@ -19,6 +19,13 @@ from tui.formatting import booking_services, clock, span, stage_label, state_lab
 from tui.i18n import N_, _
 from tui.lookups import technicians_today
 from tui.screens.base import StationScreen, refill
+from tui.widgets.common.fitted_table import Column, FittedTable
+
+
+ROSTER_COLUMNS = (Column(N_("Id"), drop=1), Column(N_("Name")), Column(N_("Skills"), shrink_to=6, drop=2),
+                  Column(N_("Shift"), shrink_to=11), Column(N_("Now")), Column(N_("Clocked in")), Column(N_("Booked")))
+ASSIGNED_COLUMNS = (Column(N_("Technician"), shrink_to=4), Column(N_("Time")), Column(N_("Plate")),
+                    Column(N_("Services"), shrink_to=6, drop=1), Column(N_("Bay")), Column(N_("State"), shrink_to=6))
 
 
 class TechniciansScreen(StationScreen):
@@ -31,13 +38,11 @@ class TechniciansScreen(StationScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="technicians-screen"):
-            roster = DataTable(id="roster", cursor_type="row", zebra_stripes=True)
+            roster = FittedTable(ROSTER_COLUMNS, id="roster")
             roster.border_title = _("Roster today")
-            roster.add_columns(_("Id"), _("Name"), _("Skills"), _("Shift"), _("Now"), _("Clocked in"), _("Booked"))
             yield roster
-            assigned = DataTable(id="assigned", cursor_type="row", zebra_stripes=True, classes="bookings")
+            assigned = FittedTable(ASSIGNED_COLUMNS, id="assigned", classes="bookings")
             assigned.border_title = _("Assigned today")
-            assigned.add_columns(_("Technician"), _("Time"), _("Plate"), _("Services"), _("Bay"), _("State"))
             yield assigned
 
     def load(self, station: Station):

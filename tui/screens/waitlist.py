@@ -12,8 +12,13 @@ from tui.formatting import clock, services_label, state_label
 from tui.i18n import N_, _
 from tui.lookups import waitlist_from_today
 from tui.screens.base import StationScreen, refill
+from tui.widgets.common.fitted_table import Column, FittedTable
 
 _ENTRY_STATES = {"waiting": N_("waiting"), "offered": N_("offered"), "cancelled": N_("cancelled")}
+
+
+ENTRY_COLUMNS = (Column(N_("Day")), Column(N_("Window")), Column(N_("Plate")), Column(N_("Phone"), drop=2),
+                 Column(N_("Services"), shrink_to=6, drop=1), Column(N_("State")), Column(N_("Offered"), shrink_to=12))
 
 
 class WaitlistScreen(StationScreen):
@@ -23,10 +28,8 @@ class WaitlistScreen(StationScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="waitlist"):
-            entries = DataTable(id="entries", cursor_type="row", zebra_stripes=True, classes="bookings")
+            entries = FittedTable(ENTRY_COLUMNS, id="entries", classes="bookings")
             entries.border_title = _("Waiting from today on (Enter opens an offered booking)")
-            entries.add_columns(_("Day"), _("Window"), _("Plate"), _("Phone"), _("Services"), _("State"),
-                                _("Offered"))
             yield entries
 
     def load(self, station: Station):

@@ -5,7 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Footer
 
-from tui.i18n import _
+from tui.i18n import N_, _
+
+# Textual's own widgets' key descriptions that show in the footer (an open drop-down's), for the catalog
+TEXTUAL_KEYS = (N_("Dismiss menu"),)
 
 
 class TranslatedFooter(Footer):
