@@ -88,7 +88,7 @@ def test_console_script_runs_as_a_process(data_dir):
         (["book", "--start", "tomorrow", "--services", "OIL", "--plate", "沪A1"], 2, "--start"),
         (["book", "--start", TOMORROW_9, "--services", ",", "--plate", "沪A1"], 2, "--services"),
         (["book", "--start", TOMORROW_9, "--services", "NOPE", "--plate", "沪A12345"], 4, "NOPE"),
-        (["book", "--start", TOMORROW_9, "--services", "OIL", "--plate", "!"], 6, "licence plate"),
+        (["book", "--start", TOMORROW_9, "--services", "OIL", "--plate", "!"], 2, "argument --plate: '!' is not a licence plate"),
         (["book", "--start", TOMORROW_9, "--services", "OIL", "--plate", "沪A12345", "--bay", "Q7"], 4, "Q7"),
         (["confirm", "ZZZZZZ"], 4, "ZZZZZZ"),
         (["outbox", "--limit", "-3"], 2, "--limit"),

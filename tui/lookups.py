@@ -14,7 +14,7 @@ from edge.domain.capacity import StartOption
 from edge.domain.escrow import HQ
 from edge.domain.plates import CONFUSION_COST, REGION_COST, match_plate, normalize_plate, plate_distance
 from edge.domain.tiers import check_booking_rights
-from edge.errors import NotFound, RuleViolation
+from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services import availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord, query_bookings
 from edge.services.cell_ownership import cell_owners
@@ -53,7 +53,7 @@ def check_in_candidates(station: Station, typed: str) -> list[Candidate]:
         return by_code
     try:
         read = normalize_plate(typed)
-    except RuleViolation:
+    except InvalidInput:
         return []
     verdict = match_plate(read, [b.plate for b in waiting], max_distance=CANDIDATE_DISTANCE)
     found = []

@@ -8,9 +8,10 @@ from sqlite3 import Connection
 
 from edge.domain.capacity import StartOption, start_options
 from edge.domain.catalog import WorkPlan
-from edge.domain.tiers import TierRule, check_booking_rights
+from edge.domain.tiers import TierRule, check_booking_rights, credit_rights
 from edge.errors import RuleViolation
 from edge.services.live_capacity import absent_technicians
+from edge.services.members import customer_of
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
@@ -22,17 +23,31 @@ def free_starts(
     services: list[str],
     bay_id: str | None = None,
     tier: str | None = None,
+    phone: str | None = None,
+    plate: str | None = None,
     now: datetime | None = None,
 ) -> list[StartOption]:
     """Every (bay, start) on the local `day` where `services` can be booked now.
 
-    With `tier`, starts that tier may not book (horizon, hot slots) are left out.
+    With `tier`, starts that tier may not book (horizon, hot slots) are left out. With the
+    customer's `phone` or `plate`, the starts that `book` would refuse them are left out: their
+    member's tier (a guest's without one) and what their credit score allows (same-day only).
+    A day already past is refused (RuleViolation), not answered with an empty list.
     """
     now = now or station.clock()
+    today = station.local(now).date()
+    if day < today:
+        raise RuleViolation(f"{day} is past (today is {today}): no start can be booked on it")
     plan = station.catalog().plan(services)
     with station.store.read() as conn:
         options = options_on(conn, station, plan=plan, day=day, now=now, bay_id=bay_id)
-    if tier is None:
+        member = customer_of(conn, phone=phone, plate=plate) if phone or plate else None
+    if phone or plate:
+        tier = member.tier if member else None
+        if member is not None and credit_rights(member.credit_score, station.credit_rule).same_day_only \
+                and day != today:
+            return []
+    elif tier is None:
         return options
     rule = station.tier(tier)
     return [option for option in options if _may_book(station, rule, option.start, now)]
