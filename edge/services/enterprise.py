@@ -214,8 +214,8 @@ def upsert_vehicle(
     """Put a plate in the enterprise's fleet (taking it from another fleet), or take it out; the normalised plate.
 
     A plate typed at the station must have a mainland format unless `foreign_plate`; HQ's is kept as sent."""
-    get_account(conn, enterprise_id)
     plate = normalize_plate(plate) if from_hq or not active else validate_plate(plate, foreign=foreign_plate)
+    get_account(conn, enterprise_id)
     conn.execute(
         "INSERT INTO enterprise_vehicle (plate, enterprise_id, active, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (plate) DO UPDATE SET enterprise_id = excluded.enterprise_id, active = excluded.active,"
