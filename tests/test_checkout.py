@@ -157,7 +157,7 @@ def test_invoice_request_and_double_use_conflict(shop):
 
 
 def test_checkout_errors_name_the_problem(shop):
-    with pytest.raises(RuleViolation, match="add up to 1000; 3000 is due"):
+    with pytest.raises(RuleViolation, match="add up to 10.00 CNY; 30.00 CNY is due"):
         checkout.checkout(shop, services=["WASH"], payments=[("cash", 1000)], now=at(10))
     with pytest.raises(RuleViolation, match="need a member"):
         checkout.checkout(shop, services=["WASH"], points=100, payments=[("cash", 2900)], now=at(10))

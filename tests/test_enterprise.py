@@ -312,7 +312,7 @@ def test_sub_account_rules_and_the_monthly_limit_are_enforced(station):
     fleet = make_fleet(station, driver_limit=80_000)
     first = fleet_book(station, fleet, ["OIL", "TYRE"], at(9))  # 379.00
     fleet_book(station, fleet, ["OIL", "TYRE"], at(11))  # 758.00 committed
-    wash = fleet_book(station, fleet, ["WASH"], at(9))  # 30.00, no rule applies: confirmed at once
+    wash = fleet_book(station, fleet, ["WASH"], at(9), plate=SECOND_PLATE)  # 30.00, no rule applies: confirmed at once
     assert wash.state == "confirmed"
     assert wash.id not in {e[3]["approval"]["booking_id"] for e in events(station, "approval.requested")}
     with pytest.raises(RuleViolation, match="monthly limit of sub-account 13900000001 .* 788.00 CNY spent"):
