@@ -103,11 +103,11 @@ def test_a_missing_or_damaged_database_fails(tmp_path, capsys):
 def test_an_old_schema_is_a_warning_not_a_failure(tmp_path, capsys):
     station_with(tmp_path, KEYED)
     with sqlite3.connect(tmp_path / "data" / "station.db") as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '0008_lean_booking_writes'"
-                     " WHERE version_num = '0009_link_heard'")
+        conn.execute("UPDATE alembic_version SET version_num = '0009_link_heard'"
+                     " WHERE version_num = '0010_booking_overlap_allowed'")
     code, checks = doctor(tmp_path, capsys)
     assert code == 0
-    assert checks["database"][0] == "warn" and "missing 0009_link_heard" in checks["database"][1]
+    assert checks["database"][0] == "warn" and "missing 0010_booking_overlap_allowed" in checks["database"][1]
 
 
 def test_a_device_the_running_daemon_reports_on_is_not_opened_again(tmp_path, capsys):

@@ -284,6 +284,8 @@ def test_a_fleet_may_allow_an_overlap_and_the_booking_records_it(station, tmp_pa
     (("checkout", "--services", "WASH", "--pay", "cash=3O.00"), "argument --pay: '3O.00' is not an amount"),
     (("checkout", "--services", "WASH", "--prepaid", "x"), "argument --prepaid: 'x' is not an amount"),
     (("checkout", "--services", "WASH", "--goods", "WAX"), "argument --goods: 'WAX': write SKU=QUANTITY"),
+    (("feedback", "ZZZZZZ", "--rating", "7"), "argument --rating: invalid choice: 7"),
+    (("statement", "--enterprise", "ACME", "--month", "2026-13"), "argument --month: '2026-13' is not a month"),
     (("enterprise", "add", "--id", "ACME", "--name", "Acme", "--tax-id", "91310000ABC", "--credit-limit", "lots"),
      "argument --credit-limit: 'lots' is not an amount"),
 ])

@@ -24,6 +24,15 @@ def instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time (ISO 8601, e.g. 2026-11-24T09:30+08:00)") from None
 
 
+def month(text: str) -> str:
+    """'2026-11': a calendar month, kept as text."""
+    try:
+        date.fromisoformat(f"{text.strip()}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM, e.g. 2026-11)") from None
+    return text.strip()
+
+
 def codes(text: str) -> list[str]:
     codes = [c.strip() for c in text.split(",") if c.strip()]
     if not codes:

@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("feedback", parents=[common], help="record a customer's rating of a completed booking")
     p.add_argument("booking", help="booking id or code")
-    p.add_argument("--rating", type=int, required=True, help="1 (bad) to 5 (excellent); 2 or less raises a complaint")
+    p.add_argument("--rating", type=int, choices=range(1, 6), required=True, metavar="1-5",
+                   help="1 (bad) to 5 (excellent); 2 or less raises a complaint")
     p.add_argument("--comment", default="", help="what the customer said")
     p.set_defaults(handler=_feedback)
 

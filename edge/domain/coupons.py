@@ -63,7 +63,8 @@ def coupon_discount(
         raise RuleViolation(f"coupon {coupon.code} applies to {coupon.category} services; none on this sale")
     if eligible_total < coupon.min_spend_minor:
         raise RuleViolation(
-            f"coupon {coupon.code} needs a spend of {money(coupon.min_spend_minor)}; eligible is {money(eligible_total)}"
+            f"coupon {coupon.code} needs a spend of {money(coupon.min_spend_minor)}; "
+            f"eligible is {money(eligible_total)}"
         )
     if coupon.kind == CouponKind.AMOUNT_OFF:
         return min(coupon.value, eligible_total)

@@ -53,7 +53,8 @@ def resolve_wall_time(when: datetime, tz: ZoneInfo, *, field: str = "start") -> 
         first = wall.replace(second=0, microsecond=0)
         while not _exists(first - timedelta(minutes=1), tz):
             first -= timedelta(minutes=1)
-        gap = wall.replace(tzinfo=tz, fold=1).utcoffset() - wall.replace(tzinfo=tz).utcoffset()  # type: ignore[operator]
+        before, after = wall.replace(tzinfo=tz).utcoffset(), wall.replace(tzinfo=tz, fold=1).utcoffset()
+        gap = after - before  # type: ignore[operator]
         raise InvalidInput(field, f"{wall:%Y-%m-%d %H:%M} does not exist in {tz.key}: on {wall:%Y-%m-%d} the clock "
                                   f"skips from {first:%H:%M} to {first + gap:%H:%M}")
     return wall.replace(tzinfo=tz).astimezone(UTC)

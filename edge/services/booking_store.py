@@ -135,9 +135,9 @@ def require_car_free(
     if row is not None:
         other = BookingRecord.from_row(row)
         raise RuleViolation(
-            f"{plate} already has booking {other.code} ({other.state}) from {station.local(other.start_at):%Y-%m-%d %H:%M}"
-            f" to {station.local(other.end_at):%H:%M}; a car has one booking at a time (a fleet booking may allow"
-            " an overlap)")
+            f"{plate} already has booking {other.code} ({other.state}) from "
+            f"{station.local(other.start_at):%Y-%m-%d %H:%M} to {station.local(other.end_at):%H:%M}; a car has one "
+            "booking at a time (a fleet booking may allow an overlap)")
 
 
 def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> BookingRecord:

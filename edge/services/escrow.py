@@ -151,7 +151,8 @@ def _write_app_booking(conn: Connection, station: Station, body: dict[str, Any],
             raise
     booking = new_booking(
         station, booking_id=_text(body, "booking_id"), plan=plan, bay=bay, technician_id=technician_id,
-        start=starts[0], plate=_hq_plate(_text(body, "booking_id"), _text(body, "plate")), member_id=None, channel="app",
+        start=starts[0], plate=_hq_plate(_text(body, "booking_id"), _text(body, "plate")), member_id=None,
+        channel="app",
         state=BookingState.CONFIRMED, hold_until=None, notes=str(body.get("notes", "")), now=now,
     )
     booking = insert_booking(conn, station, booking, "booking.confirmed")
