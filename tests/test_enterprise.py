@@ -516,6 +516,8 @@ def test_cli_round_trip(tmp_path, capsys):
     assert csv_path.read_text(encoding="utf-8").splitlines()[1].endswith(",OIL,29900")
     code, out = cli(capsys, data, "enterprise", "show", "ACME", "--json")
     assert code == 0 and json.loads(out)["outstanding_minor"] == 29_900
-    assert cli(capsys, data, "statement", "--enterprise", "ACME", "--month", "Nov")[0] == 6
+    with pytest.raises(SystemExit) as bad_month:  # a malformed argument: argparse exits 2 naming it
+        cli(capsys, data, "statement", "--enterprise", "ACME", "--month", "Nov")
+    assert bad_month.value.code == 2
     code, out = cli(capsys, data, "approvals", "expire")
     assert code == 0 and "nothing expired" in out

@@ -32,9 +32,9 @@ from edge.services.booking_store import (
 )
 from edge.services.members import (
     adjust_credit,
+    customer_of,
     find_member,
     get_member,
-    member_of_plate,
     register_member,
     register_vehicle,
 )
@@ -104,14 +104,10 @@ def book(
         raise RuleViolation(f"no bay in service can do {'+'.join(plan.service_codes)}")
     booking_id = uuid7()
     with station.store.write() as conn:
-        member = None
-        if member_id is not None:
-            member = get_member(conn, member_id)
-        elif phone:
+        # a regular's car finds its member, so their tier rules and points apply; a new phone enrols one
+        member = get_member(conn, member_id) if member_id is not None else customer_of(conn, phone=phone, plate=plate)
+        if member is None and phone:
             member = register_member(conn, station, phone=phone, now=now)
-        else:
-            # a regular's car: the plate finds the member, so their tier rules and points apply
-            member = member_of_plate(conn, plate)
         tier = station.tier(member.tier if member else None)
         check_booking_rights(
             tier=tier, local_start=station.local(start), local_now=station.local(now),
