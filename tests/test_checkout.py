@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.errors import InvalidTransition, NotFound, RuleViolation
+from edge.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from edge.services import bookings, checkout, ledgers, loyalty, members
 from tests.stations import NOW, TEST_CONFIG, make_station
 
@@ -173,7 +173,7 @@ def test_birthday_points_count_double(shop):
     members.enroll(shop, phone="13800138000", birthday="11-23")
     result = checkout.checkout(shop, services=["OIL"], phone="13800138000", payments=[("cash", 29900)], now=at(10))
     assert result.points_earned == 40
-    with pytest.raises(RuleViolation, match="not MM-DD"):
+    with pytest.raises(InvalidInput, match="not MM-DD"):
         members.enroll(shop, phone="13900000000", birthday="23-11")
 
 

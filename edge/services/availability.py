@@ -11,7 +11,7 @@ from edge.domain.catalog import WorkPlan
 from edge.domain.tiers import TierRule, check_booking_rights, credit_rights
 from edge.errors import RuleViolation
 from edge.services.live_capacity import absent_technicians
-from edge.services.members import customer_of
+from edge.services.members import customer_of, require_tier
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
@@ -35,6 +35,8 @@ def free_starts(
     A day already past is refused (RuleViolation), not answered with an empty list.
     """
     now = now or station.clock()
+    if tier is not None:
+        require_tier(station, tier)
     today = station.local(now).date()
     if day < today:
         raise RuleViolation(f"{day} is past (today is {today}): no start can be booked on it")

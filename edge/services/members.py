@@ -12,7 +12,7 @@ from sqlite3 import Connection
 from edge.domain.ids import uuid7
 from edge.domain.phones import looks_like_phone, normalize_phone
 from edge.domain.plates import normalize_plate, validate_plate
-from edge.errors import NotFound, RuleViolation
+from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
 from edge.store.outbox import append_event
@@ -62,6 +62,12 @@ def member_of_plate(conn: Connection, plate: str) -> MemberRecord | None:
     if row is None or row["member_id"] is None:
         return None
     return find_member(conn, member_id=row["member_id"])
+
+
+def require_tier(station: Station, tier: str) -> None:
+    """InvalidInput("tier") unless `tier` is one of the station's tiers."""
+    if tier not in station.tiers:
+        raise InvalidInput("tier", f"unknown tier {tier!r} (tiers: {', '.join(station.tiers)})")
 
 
 def customer_of(conn: Connection, *, phone: str | None, plate: str | None) -> MemberRecord | None:
@@ -163,10 +169,10 @@ def enroll(
     now = now or station.clock()
     phone = typed_phone(station, phone)
     plates = tuple(validate_plate(plate, foreign=foreign_plates) for plate in plates)
-    if tier is not None and tier not in station.tiers:
-        raise RuleViolation(f"unknown tier {tier!r} (tiers: {', '.join(station.tiers)})")
+    if tier is not None:
+        require_tier(station, tier)
     if birthday is not None and not _BIRTHDAY.match(birthday):
-        raise RuleViolation(f"birthday {birthday!r} is not MM-DD (e.g. 03-15)")
+        raise InvalidInput("birthday", f"{birthday!r} is not MM-DD (e.g. 03-15)")
     with station.store.write() as conn:
         if find_member(conn, phone=phone) is not None:
             raise RuleViolation(f"a member with phone {phone} exists already")
