@@ -287,6 +287,8 @@ def test_a_fleet_may_allow_an_overlap_and_the_booking_records_it(station, tmp_pa
     (("slots", "--date", DAY, "--services", "WASH", "--tier", "platinum"), "argument --tier: unknown tier 'platinum'"),
     (("member", "add", "--phone", "13800138000", "--tier", "platinum"), "argument --tier: unknown tier 'platinum'"),
     (("member", "add", "--phone", "13800138000", "--birthday", "31-12"), "argument --birthday: '31-12' is not MM-DD"),
+    (("disruption", "resolve", "ZZZZZZ", "--choice", "refund"), "argument --choice: 'refund' is not a choice"),
+    (("disruption", "resolve", "ZZZZZZ", "--choice", "neighbour"), "argument --choice: 'neighbour' is not a choice"),
     (("feedback", "ZZZZZZ", "--rating", "7"), "argument --rating: invalid choice: 7"),
     (("statement", "--enterprise", "ACME", "--month", "2026-13"), "argument --month: '2026-13' is not a month"),
     (("enterprise", "add", "--id", "ACME", "--name", "Acme", "--tax-id", "91310000ABC", "--credit-limit", "lots"),
