@@ -389,6 +389,19 @@ def test_a_new_phone_gets_the_guest_list_and_a_same_day_only_member_no_other_day
     assert availability.free_starts(hot_station, day=date(2026, 11, 23), services=["WASH"], phone="13800000001")
 
 
+def test_slots_to_hold_are_none_for_a_customer_who_may_not_hold(hot_station):
+    with hot_station.store.write() as conn:  # below no_hold_below (80), above deposit_below (60)
+        conn.execute("UPDATE member SET credit_score = 70 WHERE phone = '13800000001'")
+    may_book = availability.free_starts(hot_station, day=WEDNESDAY, services=["WASH"], phone="13800000001")
+    assert may_book and _book_each(hot_station, may_book[:1], plate="沪R00001", phone="13800000001") == []
+    assert availability.free_starts(hot_station, day=WEDNESDAY, services=["WASH"], phone="13800000001",
+                                    hold=True) == []
+    with pytest.raises(RuleViolation, match="too low to hold"):
+        bookings.book(hot_station, services=["WASH"], start=may_book[0].start, plate="沪R00001",
+                      phone="13800000001", hold=True)
+    assert availability.free_starts(hot_station, day=WEDNESDAY, services=["WASH"], phone="13800000002", hold=True)
+
+
 def test_slots_of_a_past_day_say_it_is_past(data_dir, capsys):
     code, _, err = run(capsys, data_dir, "slots", "--date", "2020-01-06", "--services", "WASH")
     assert code == 6 and "2020-01-06 is past" in err

@@ -120,7 +120,7 @@ def services(args: argparse.Namespace) -> None:
 def slots(args: argparse.Namespace) -> None:
     station = _station(args)
     options = availability.free_starts(station, day=args.date, services=args.services, bay_id=args.bay, tier=args.tier,
-                                       phone=args.phone, plate=args.plate)
+                                       phone=args.phone, plate=args.plate, hold=args.hold)
     if args.json:
         emit_json([
             {"bay": o.bay_id, "start": station.local(o.start).isoformat(), "end": station.local(o.end).isoformat(),

@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", help="only starts this member tier may book")
     p.add_argument("--phone", help="only starts this customer may book (their tier and credit)")
     p.add_argument("--plate", help="only starts this car's member may book (when no --phone)")
+    p.add_argument("--hold", action="store_true", help="only starts the customer (or tier) may hold")
     p.set_defaults(handler=commands.slots)
 
     for name, hold in (("book", False), ("hold", True)):
