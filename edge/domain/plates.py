@@ -69,7 +69,6 @@ def _is_cjk(ch: str) -> bool:
 
 
 # a booking normalises its plate, then registers the vehicle with it: the second call is a lookup
-# a booking normalises its plate, then registers the vehicle with it: the second call is a lookup
 @lru_cache(maxsize=4096)
 def normalize_plate(text: str) -> str:
     """'沪ａ·１２３４５' -> '沪A12345': NFKC folds full-width forms, separators go, case is upper."""
