@@ -8,8 +8,8 @@ executor would let a handful of devices starve everything else.
 
 The worker reconnects with exponential backoff. It logs a device's loss once and its
 recovery once (Home Assistant's "log when unavailable"); a rejected frame is counted per
-reason and logged at most once per reason every REJECT_LOG_INTERVAL seconds, so a flood of
-garbage cannot flood the journal.
+reason, and logged in full the first time, then summed up in at most one line a minute per
+reason (drivers.log_limit), so a flood of garbage cannot flood the journal.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from typing import ClassVar
 
 from drivers.errors import DeviceUnavailable, DriverError
 from drivers.events import Event
+from drivers.log_limit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 WallClock = Callable[[], datetime]
 
-REJECT_LOG_INTERVAL = 10.0  # seconds between two log lines for the same device and reject reason
 _QUEUE_BATCHES = 64  # batches in flight to the loop before the worker waits (backpressure, not loss)
 _JOIN_TIMEOUT = 5.0
 
@@ -59,6 +59,8 @@ class Health:
     suppressed: int  # valid repeats not reported again (card still on the reader, QR still in view)
     reconnects: int  # successful re-opens after a loss
     rejects_by_reason: Mapping[str, int] = field(default_factory=dict)
+    reconnected_at: datetime | None = None  # the last re-open after a loss: what was sent meanwhile is lost
+    connected_since: datetime | None = None  # the last (re)connection, the first one included
 
 
 class Backoff:
@@ -102,8 +104,10 @@ class Source(abc.ABC):
         self._rejected = 0
         self._suppressed = 0
         self._reconnects = 0
+        self._reconnected_at: datetime | None = None
+        self._connected_since: datetime | None = None
         self._reasons: Counter[str] = Counter()
-        self._reject_logged: dict[str, tuple[float, int]] = {}  # reason -> (logged at, not logged since)
+        self._reject_log = RateLimitedLog(log, "frames rejected", clock=clock)
 
     @abc.abstractmethod
     async def open(self) -> None:
@@ -131,7 +135,8 @@ class Source(abc.ABC):
                 last_event_at=self._last_event_at, last_error=self._last_error,
                 last_error_at=self._last_error_at, accepted=self._accepted, rejected=self._rejected,
                 suppressed=self._suppressed, reconnects=self._reconnects,
-                rejects_by_reason=dict(self._reasons),
+                rejects_by_reason=dict(self._reasons), reconnected_at=self._reconnected_at,
+                connected_since=self._connected_since,
             )
 
     # -- bookkeeping the drivers call (from any thread) -------------------------------
@@ -153,24 +158,22 @@ class Source(abc.ABC):
             self._suppressed += 1
 
     def _reject(self, reason: str, detail: object = "", *, quiet: bool = False) -> None:
-        """Count a rejected frame or poll; log it unless this reason was logged moments ago.
+        """Count a rejected frame or poll; log the first of its reason, then a count a minute.
 
         `quiet` counts without logging, for failures the driver already logs once per outage.
         """
-        now = self._clock()
         with self._lock:
             self._rejected += 1
             self._reasons[reason] += 1
-            if quiet:
-                return
-            logged_at, pending = self._reject_logged.get(reason, (None, 0))
-            if logged_at is not None and now - logged_at < REJECT_LOG_INTERVAL:
-                self._reject_logged[reason] = (logged_at, pending + 1)
-                return
-            self._reject_logged[reason] = (now, 0)
+        if quiet:
+            return
         shown = detail if isinstance(detail, str) else repr(detail)
-        log.warning("frame rejected device=%s reason=%s detail=%s also_rejected_since_last_log=%d",
-                    self.name, reason, shown[:80], pending)
+        self._reject_log.occurred(self.name, reason, "frame rejected device=%s reason=%s detail=%s",
+                                  self.name, reason, shown[:80])
+
+    def _flush_reject_log(self, *, everything: bool = False) -> None:
+        """Write the per-minute counts of rejected frames that are due (all of them when the device closes)."""
+        self._reject_log.flush(everything=everything)
 
     def _mark_connected(self, where: str) -> None:
         """The device answered: log it once after a loss (or on the very first open)."""
@@ -178,12 +181,14 @@ class Source(abc.ABC):
             if self._connected:
                 return
             self._connected = True
+            self._connected_since = self._wall()
             first = not self._ever_connected
             self._ever_connected = True
             down_for = None if self._down_since is None else self._clock() - self._down_since
             self._down_since = None
             if not first:
                 self._reconnects += 1
+                self._reconnected_at = self._connected_since
         if first and down_for is None:
             log.info("device connected device=%s driver=%s at=%s", self.name, self.driver, where)
         else:
@@ -286,10 +291,12 @@ class ThreadedSource(Source):
         finally:
             with self._lock:
                 self._connected = False
+            self._flush_reject_log(everything=True)
             self._call_on_loop(_END)
 
     def _between_sessions(self, delay: float) -> None:
         """Wait before reconnecting; sources whose state ages with time (silence) keep ticking here."""
+        self._flush_reject_log()
         self._stop.wait(delay)
 
     def _mark_connected(self, where: str) -> None:
@@ -297,7 +304,11 @@ class ThreadedSource(Source):
         super()._mark_connected(where)
 
     def _publish(self, events: list[Event]) -> None:
-        """Hand events to the loop (worker thread); waits while the consumer is behind."""
+        """Hand events to the loop (worker thread); waits while the consumer is behind.
+
+        Every driver's read loop passes here often, so it also writes the reject counts that are due.
+        """
+        self._flush_reject_log()
         if not events:
             return
         while not self._slots.acquire(timeout=0.2):

@@ -12,7 +12,11 @@ they differ only in how one frame becomes one event, which each driver supplies 
 - a partial frame left waiting longer than `frame_gap` seconds is dropped, so the tail of
   an interrupted frame is not glued onto the next good one;
 - a vanished device (socat killed, USB pulled, TCP peer gone) raises DeviceUnavailable,
-  which the base class logs once and retries with backoff.
+  which the base class logs once and retries with backoff;
+- a serial port's input is flushed when it is opened (pyserial's POSIX open() resets the
+  input buffer): a scan made while nobody read the port (the daemon down, the port
+  re-opening) is lost, never acted on late. The board asks the attendant to have the
+  customer scan again after a reconnection.
 """
 
 from __future__ import annotations
@@ -186,6 +190,7 @@ class SerialLineSource(ThreadedSource):
                     if partial is not None:
                         self._reject("stale_partial", partial.data)
                 if not data:
+                    self._flush_reject_log()  # a burst of garbage that stopped is still summed up
                     continue
                 last_byte_at = now
                 self._publish(self._frames_to_events(framer.feed(data)))

@@ -44,7 +44,9 @@ def test_each_timed_rule_fires_once_and_not_again_after_a_restart(station):
     clock = Clock(NOW)  # Monday 07:00 in Shanghai
     station.clock = clock
     lapsing = bookings.book(station, services=["WASH"], start=TUESDAY_10, plate="沪A11111", hold=True)
-    missed = bookings.book(station, services=["WASH"], start=TUESDAY_11, plate="沪A22222", phone="13800138000")
+    # booked the evening before: far enough ahead for the day-before reminder too
+    missed = bookings.book(station, services=["WASH"], start=TUESDAY_11, plate="沪A22222", phone="13800138000",
+                           now=NOW - timedelta(hours=12))
     served = bookings.book(station, services=["WASH"], start=NOW + timedelta(hours=2), plate="沪A33333",
                            phone="13900139000")
     wish = waitlist.join(station, services=["WASH"], day=TUESDAY_10.date(), plate="沪B44444",

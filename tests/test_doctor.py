@@ -12,6 +12,7 @@ import pytest
 from edge.cli.main import main
 from edge.services import live_state
 from edge.services.live_state import DeviceHealth
+from edge.store.migrate import script_heads
 from tests.drivers.conftest import Broker, pty_pair  # noqa: F401  (the pty_pair fixture)
 from tests.stations import TEST_CONFIG, make_station
 
@@ -102,12 +103,12 @@ def test_a_missing_or_damaged_database_fails(tmp_path, capsys):
 
 def test_an_old_schema_is_a_warning_not_a_failure(tmp_path, capsys):
     station_with(tmp_path, KEYED)
+    [head] = script_heads()
     with sqlite3.connect(tmp_path / "data" / "station.db") as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '0009_link_heard'"
-                     " WHERE version_num = '0010_booking_overlap_allowed'")
+        conn.execute("UPDATE alembic_version SET version_num = '0009_link_heard'")
     code, checks = doctor(tmp_path, capsys)
     assert code == 0
-    assert checks["database"][0] == "warn" and "missing 0010_booking_overlap_allowed" in checks["database"][1]
+    assert checks["database"][0] == "warn" and f"missing {head}" in checks["database"][1]
 
 
 def test_a_device_the_running_daemon_reports_on_is_not_opened_again(tmp_path, capsys):
@@ -121,6 +122,20 @@ def test_a_device_the_running_daemon_reports_on_is_not_opened_again(tmp_path, ca
     assert code == 0
     assert checks["device entrance-qr (qr_serial)"] == (
         "ok", "connected (the running daemon reports; 12 accepted, 1 rejected)")
+
+
+def test_the_daemons_report_gives_the_rejected_count_by_reason(tmp_path, capsys):
+    station = make_station(tmp_path, config=KEYED + device("entrance-qr", "qr_serial", f'url = "{tmp_path}/gone"'))
+    live_state.record_device_health(
+        station, [DeviceHealth("entrance-qr", "qr_serial", "entrance", True, None, None, 12, 5014,
+                               rejects_by_reason={"not_text": 5000, "token_expired": 2, "empty": 12})],
+        now=datetime.now(UTC))
+    station.store.close()
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 0
+    assert checks["device entrance-qr (qr_serial)"] == (
+        "ok", "connected (the running daemon reports; 12 accepted, 5014 rejected: not_text 5000, empty 12, "
+              "token_expired 2)")
 
 
 def test_the_hq_broker_is_reached_or_reported_unreachable(tmp_path, capsys):

@@ -5,8 +5,9 @@ last reported (free, occupied, or unknown when the sensor fell silent), as the d
 it in the live state; a bay without a sensor is `occupied` when a checked-in or in-service
 booking's cells cover now (or the attendant has moved it into the bay and it is not done
 yet), else `free`. Alerts are the attendant's to-do list: plates to confirm, late cars and
-no-shows, silent or stuck sensors, devices down, and the daemon itself gone quiet (its
-devices' health not rewritten for DAEMON_SILENT_AFTER).
+no-shows, silent or stuck sensors, devices down, a customer scanner back within the last
+RECONNECTED_NOTICE (a scan made while it was away was lost: ask the customer to scan again),
+and the daemon itself gone quiet (its devices' health not rewritten for DAEMON_SILENT_AFTER).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from edge.errors import EdgeError
 from edge.services import bookings
 from edge.services.booking_store import BookingRecord
 from edge.services.live_state import (
-    BayLive, DeviceHealth, PlatePrompt, bay_states, device_health, open_prompts, technicians_on_shift,
+    CUSTOMER_SCANNERS, BayLive, DeviceHealth, PlatePrompt, bay_states, device_health, open_prompts,
+    technicians_on_shift,
 )
 from edge.services.station import Station
 from edge.services.sync_status import SyncStatus, sync_status
@@ -55,9 +57,11 @@ class BayRow:
 
 
 # the order alerts are listed in: what needs the attendant's hands first
-ALERT_ORDER = ("prompt", "late", "daemon_down", "device_down", "stuck", "sensor_unknown", "no_show")
+ALERT_ORDER = ("prompt", "late", "daemon_down", "device_down", "reconnected", "stuck", "sensor_unknown", "no_show")
 # the daemon rewrites its devices' health every few seconds: older than this, it is not running
 DAEMON_SILENT_AFTER = timedelta(seconds=30)
+# a customer who scanned while the scanner was away is still at the gate this long after it came back
+RECONNECTED_NOTICE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +179,9 @@ def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: L
     else:
         alerts += [Alert("device_down", d.device_id, d.last_event_at, where=d.last_error or "")
                    for d in live.devices if not d.connected]
+        alerts += [Alert("reconnected", d.device_id, d.reconnected_at) for d in live.devices
+                   if d.connected and d.driver in CUSTOMER_SCANNERS and d.reconnected_at is not None
+                   and now - d.reconnected_at <= RECONNECTED_NOTICE]
     return tuple(sorted(alerts, key=lambda a: ALERT_ORDER.index(a.kind)))
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import socket
 import sqlite3
 import ssl
+from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -146,8 +148,9 @@ async def check_devices(devices: tuple[DeviceSettings, ...], live: dict[str, sql
         if device.id in live:
             row = live[device.id]
             if row["connected"]:
-                checks.append(Check(item, "ok", f"connected (the running daemon reports; "
-                                                f"{row['accepted']} accepted, {row['rejected']} rejected)"))
+                reasons = json.loads(row["rejects_by_reason"] or "{}") if "rejects_by_reason" in row.keys() else {}
+                checks.append(Check(item, "ok", f"connected (the running daemon reports; {row['accepted']} accepted, "
+                                                f"{row['rejected']} rejected{_by_reason(reasons)})"))
             else:
                 checks.append(Check(item, "FAIL", f"not connected (the running daemon reports): {row['last_error']}"))
         else:
@@ -174,8 +177,15 @@ async def _probe(device: DeviceSettings, wait: float) -> tuple[str, str]:
     finally:
         await source.close()
     if health.connected:
-        return "ok", f"connected ({health.rejected} frames rejected while checked)"
+        return "ok", f"connected ({health.rejected} frames rejected while checked{_by_reason(health.rejects_by_reason)})"
     return "FAIL", f"not connected after {wait:g} s: {health.last_error or 'no answer'}"
+
+
+def _by_reason(counts: Mapping[str, int]) -> str:
+    """The counts by reason after a colon, most first (": not_text 312, token_expired 2"); "" for none."""
+    if not counts:
+        return ""
+    return ": " + ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def check_sync(sync: SyncSettings | None, data_dir: Path) -> Check:

@@ -8,20 +8,24 @@ Routing (docs/devices-and-daemon.md):
 - a bay sensor's occupancy becomes the bay's live state (and moves the booking on that bay
   to "in bay"); a stuck-sensor alarm is kept on the bay;
 - a technician's card clocks them in or out, which changes today's live capacity.
-Every device's health (from its driver, plus the events the station refused) is written to
-the store every HEALTH_INTERVAL seconds, and at once when a device connects or drops.
+Every device's health (from its driver, plus the events the station refused, by reason) is
+written to the store every HEALTH_INTERVAL seconds, and at once when a device connects,
+drops or comes back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from drivers.base import Source
 from drivers.events import BayOccupancy, CardPresented, CodeScanned, DeviceAlarm, PlateRead
+from drivers.log_limit import RateLimitedLog
 from drivers.registry import create_source
 from edge.config import DeviceSettings
 from edge.domain.booking_state import BookingState, Progress
@@ -45,32 +49,63 @@ HEALTH_POLL = 0.5  # seconds between two looks for a change worth writing at onc
 
 @dataclass
 class Device:
-    """A configured device, its source, and the events the station refused from it."""
+    """A configured device and its source."""
 
     settings: DeviceSettings
     source: Source
-    refused: int = 0
+    # an earlier run of the daemon read this device: its first connection now is a return, and
+    # what it read while the daemon was down is lost
+    resumed: bool = False
 
 
 class Router:
-    """Applies device events to the store; call `route` from a worker thread (services block)."""
+    """Applies device events to the store; call `route` from a worker thread (services block).
 
-    def __init__(self, station: Station) -> None:
+    An event the station refuses is counted by device and reason (`refused`, shown in the
+    device's health); its log line is written the first time, then summed up once a minute.
+    """
+
+    def __init__(self, station: Station, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.station = station
-        self.refused: Counter[str] = Counter()
+        self.refused_by_reason: Counter[tuple[str, str]] = Counter()  # (device, reason) -> events
+        self._refusal_log = RateLimitedLog(log, "device events refused", clock=clock)
 
     def route(self, device: DeviceSettings, event: object) -> None:
         try:
             if not self._apply(device, event):
-                self.refused[device.id] += 1
-        except TokenRejected:
-            self.refused[device.id] += 1  # verify_token has logged why, once
+                self._refused(device, "refused")
+        except TokenRejected as err:
+            reason = f"token_{err.reason}"
+            self._refused(device, reason)
+            self._refusal_log.occurred(device.id, reason, "booking token rejected reason=%s booking=%s device=%s "
+                                       "detail=%s", err.reason, err.booking_id or "-", device.id, err)
         except BookingError as err:
-            self.refused[device.id] += 1
-            log.warning("device event refused device=%s reason=%s", device.id, err)
+            self._refused(device, "booking_refused")
+            self._refusal_log.occurred(device.id, "booking_refused", "device event refused device=%s reason=%s",
+                                       device.id, err)
         except Exception:  # a store hiccup or a bug must not stop this device's events: log, carry on
-            self.refused[device.id] += 1
-            log.exception("device event failed device=%s event=%r", device.id, event)
+            self._refused(device, "failed")
+            self._refusal_log.occurred(device.id, "failed", "device event failed device=%s event=%r",
+                                       device.id, event, exc_info=True)
+
+    def flush_log(self) -> None:
+        """Write the per-minute counts of refused events that are due."""
+        self._refusal_log.flush()
+
+    def _refused(self, device: DeviceSettings, reason: str) -> None:
+        self.refused_by_reason[device.id, reason] += 1
+
+    @property
+    def refused(self) -> Counter[str]:
+        """Refused events by device."""
+        totals: Counter[str] = Counter()
+        for (device, _), n in self.refused_by_reason.items():
+            totals[device] += n
+        return totals
+
+    def reasons(self, device_id: str) -> dict[str, int]:
+        """Refused events of one device by reason."""
+        return {reason: n for (device, reason), n in self.refused_by_reason.items() if device == device_id}
 
     def _apply(self, device: DeviceSettings, event: object) -> bool:
         """True when the station accepted the event (acted on it, or had nothing to do)."""
@@ -173,10 +208,13 @@ def health_rows(devices: list[Device], router: Router) -> list[live_state.Device
     rows = []
     for device in devices:
         health = device.source.health()
+        reasons = Counter(health.rejects_by_reason) + Counter(router.reasons(device.settings.id))
+        back_at = health.reconnected_at or (health.connected_since if device.resumed else None)
         rows.append(live_state.DeviceHealth(
             device_id=device.settings.id, driver=device.settings.driver, role=device.settings.role,
             connected=health.connected, last_event_at=health.last_event_at, last_error=health.last_error,
             accepted=health.accepted, rejected=health.rejected + router.refused[device.settings.id],
+            rejects_by_reason=dict(sorted(reasons.items())), reconnected_at=back_at,
         ))
     return rows
 
@@ -184,7 +222,9 @@ def health_rows(devices: list[Device], router: Router) -> list[live_state.Device
 async def run_devices(station: Station, devices: list[Device], stop: asyncio.Event) -> None:
     """Open every source, route its events and keep its health written, until `stop` is set."""
     router = Router(station)
+    known = {health.device_id for health in await asyncio.to_thread(live_state.device_health, station)}
     for device in devices:
+        device.resumed = device.settings.id in known
         await device.source.open()
     tasks = [asyncio.create_task(_pump(router, device)) for device in devices]
     if devices:
@@ -210,10 +250,11 @@ async def _write_health(station: Station, devices: list[Device], router: Router)
     written_at, written = float("-inf"), None
     while True:
         rows = health_rows(devices, router)
-        state = [(row.connected, row.last_error) for row in rows]
+        state = [(row.connected, row.last_error, row.reconnected_at) for row in rows]
         if state != written or loop.time() - written_at >= HEALTH_INTERVAL:
             await asyncio.to_thread(_store_health, station, rows)
             written_at, written = loop.time(), state
+        router.flush_log()
         await asyncio.sleep(HEALTH_POLL)
 
 

@@ -32,7 +32,28 @@ def build_scheduler(station: Station) -> AsyncIOScheduler:
             misfire_grace_time=int(grace.total_seconds()), **trigger_args, **extra,
         )
     scheduler.add_listener(_log_job_error, EVENT_JOB_ERROR)
+    _quiet_routine_job_runs()
     return scheduler
+
+
+class _RoutineJobRuns(logging.Filter):
+    """APScheduler's "Running job ..." and "Job ... executed successfully", twice every 5 s: DEBUG, not INFO.
+
+    Its executors log nothing else at INFO; a missed run (WARNING) and a failed job (ERROR)
+    pass unchanged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def _quiet_routine_job_runs() -> None:
+    executors = logging.getLogger("apscheduler.executors.default")
+    if not any(isinstance(f, _RoutineJobRuns) for f in executors.filters):
+        executors.addFilter(_RoutineJobRuns())
 
 
 def _log_job_error(event: JobExecutionEvent) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from sqlite3 import Connection
 
@@ -39,6 +39,8 @@ PROMPT_LIFETIME = timedelta(hours=2)
 _CHECKABLE = frozenset(state for state, targets in TRANSITIONS.items() if BookingState.CHECKED_IN in targets)
 # a car entering or leaving a bay belongs to a booking on that bay within this much of now
 BAY_BOOKING_WINDOW = timedelta(hours=12)
+# drivers that read what a customer shows (a booking QR, a number plate): a read missed while one is away is lost
+CUSTOMER_SCANNERS = frozenset({"qr_serial", "qr_camera", "anpr", "sim_qr", "sim_anpr"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class DeviceHealth:
     accepted: int
     rejected: int
     updated_at: datetime | None = None
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)  # the rejected count by reason
+    reconnected_at: datetime | None = None  # back after a loss or a daemon restart: what it read meanwhile is lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,30 +294,39 @@ def device_health(station: Station) -> list[DeviceHealth]:
         rows = conn.execute("SELECT * FROM device_health ORDER BY device_id").fetchall()
     return [
         DeviceHealth(
-            r["device_id"], r["driver"], r["role"], bool(r["connected"]),
-            from_db_time(r["last_event_at"]) if r["last_event_at"] else None, r["last_error"],
-            r["accepted"], r["rejected"], from_db_time(r["updated_at"]),
+            r["device_id"], r["driver"], r["role"], bool(r["connected"]), _instant(r["last_event_at"]),
+            r["last_error"], r["accepted"], r["rejected"], from_db_time(r["updated_at"]),
+            rejects_by_reason=json.loads(r["rejects_by_reason"] or "{}"), reconnected_at=_instant(r["reconnected_at"]),
         )
         for r in rows
     ]
 
 
 def record_device_health(station: Station, rows: list[DeviceHealth], *, now: datetime) -> None:
-    """Store the daemon's snapshot of its devices; a device connecting or disconnecting is an outbox event."""
+    """Store the daemon's snapshot of its devices; a device connecting or disconnecting is an outbox event.
+
+    The last reconnection is kept until a later one replaces it (a snapshot without one does not erase it).
+    """
     with station.store.write() as conn:
-        before = {r["device_id"]: bool(r["connected"]) for r in conn.execute("SELECT device_id, connected FROM device_health")}
+        before = {r["device_id"]: (bool(r["connected"]), _instant(r["reconnected_at"]))
+                  for r in conn.execute("SELECT device_id, connected, reconnected_at FROM device_health")}
         for row in rows:
+            was_connected, stored_reconnection = before.get(row.device_id, (None, None))
+            reconnected_at = max((t for t in (stored_reconnection, row.reconnected_at) if t is not None), default=None)
             conn.execute(
                 "INSERT INTO device_health (device_id, driver, role, connected, last_event_at, last_error,"
-                " accepted, rejected, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE"
+                " accepted, rejected, rejects_by_reason, reconnected_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE"
                 " SET driver = excluded.driver, role = excluded.role, connected = excluded.connected,"
                 " last_event_at = excluded.last_event_at, last_error = excluded.last_error,"
-                " accepted = excluded.accepted, rejected = excluded.rejected, updated_at = excluded.updated_at",
-                (row.device_id, row.driver, row.role, int(row.connected),
-                 to_db_time(row.last_event_at) if row.last_event_at else None, row.last_error,
-                 row.accepted, row.rejected, to_db_time(now)),
+                " accepted = excluded.accepted, rejected = excluded.rejected,"
+                " rejects_by_reason = excluded.rejects_by_reason, reconnected_at = excluded.reconnected_at,"
+                " updated_at = excluded.updated_at",
+                (row.device_id, row.driver, row.role, int(row.connected), _db_instant(row.last_event_at),
+                 row.last_error, row.accepted, row.rejected, dumps(row.rejects_by_reason),
+                 _db_instant(reconnected_at), to_db_time(now)),
             )
-            if before.get(row.device_id) != row.connected:
+            if was_connected != row.connected:
                 append_event(
                     conn, event_type="device.health", entity_id=row.device_id,
                     idem_key=f"device_health:{row.device_id}:{uuid7()}",
@@ -322,6 +335,14 @@ def record_device_health(station: Station, rows: list[DeviceHealth], *, now: dat
                           "station": station.settings.station.id},
                     now=now,
                 )
+
+
+def _instant(value: str | None) -> datetime | None:
+    return from_db_time(value) if value else None
+
+
+def _db_instant(value: datetime | None) -> str | None:
+    return to_db_time(value) if value else None
 
 
 # -- plate prompts ----------------------------------------------------------------------

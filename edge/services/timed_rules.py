@@ -4,7 +4,8 @@ Every rule here is a sweep over the store that any process may run at any moment
 daemon's scheduler runs them every few seconds, and a restart simply runs them again.
 A reminder or alert is marked in `notification_sent` in the same transaction as its event,
 so it is never sent twice; one that fell due while the daemon was down is still sent if
-it is still useful (a reminder before the start, a late alert before the no-show).
+it is still useful (a reminder before the start, a late alert before the no-show). Which
+reminders a booking gets at all depends on how far ahead it was made (edge.domain.reminders).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from edge.domain.booking_state import BookingState
+from edge.domain.reminders import reminders_for
 from edge.errors import BookingError
 from edge.services import bookings, delivery
 from edge.services.booking_store import BookingRecord, get_booking, query_bookings
 from edge.services.members import find_member
 from edge.services.station import Station
 from edge.store.outbox import append_event
-from edge.store.types import to_db_time
+from edge.store.types import from_db_time, to_db_time
 
-REMINDERS = (("reminder_day_before", timedelta(hours=-24)), ("reminder_2h", timedelta(hours=-2)))
 LATE_ALERT = "late_alert"
 FEEDBACK = "feedback_request"
 
@@ -47,7 +48,7 @@ def send_due_notices(station: Station, *, now: datetime | None = None) -> list[N
              BookingState.CONFIRMED, BookingState.HELD),
         )
         for booking in candidates:
-            due = [(kind, booking.start_at + offset) for kind, offset in REMINDERS if now < booking.start_at]
+            due = reminders_for(booking.start_at, _made_at(conn, booking)) if now < booking.start_at else []
             if booking.state == BookingState.CONFIRMED and now < booking.start_at + no_show:
                 due.append((LATE_ALERT, booking.start_at + late))
             for kind, due_at in due:
@@ -90,6 +91,18 @@ def release_no_shows(station: Station, *, now: datetime | None = None) -> list[B
         except BookingError:
             continue  # checked in or cancelled meanwhile by another process: nothing to release
     return released
+
+
+def _made_at(conn, booking: BookingRecord) -> datetime:
+    """When the customer chose the booking's time: its creation, or the last time it was moved."""
+    if booking.updated_at == booking.created_at:
+        return booking.created_at  # never changed since it was made
+    # a booking's events are keyed "booking:<id>:<version>": the key's range is its history, read by primary key
+    row = conn.execute(
+        "SELECT MAX(created_at) FROM outbox WHERE idem_key >= ? AND idem_key < ? AND type = 'booking.rescheduled'",
+        (f"booking:{booking.id}:", f"booking:{booking.id};"),
+    ).fetchone()
+    return max(booking.created_at, from_db_time(row[0])) if row[0] else booking.created_at
 
 
 def _mark(conn, booking: BookingRecord, kind: str, due_at: datetime, now: datetime) -> bool:

@@ -56,6 +56,10 @@ class DeviceHealthRecord(SQLModel, table=True):
     last_error: str | None = None
     accepted: int = 0  # frames that became events
     rejected: int = 0  # garbage frames, failed polls, and events the station refused (forged tokens, unknown cards)
+    # the rejected count by reason, e.g. {"not_text": 312, "token_expired": 2}; NULL before the daemon counted them
+    rejects_by_reason: dict[str, int] | None = Field(default=None, sa_column=Column(JsonText(), nullable=True))
+    # the last time the device came back after a loss (or the daemon restarted): scans meanwhile were lost
+    reconnected_at: datetime | None = _time(nullable=True)
     updated_at: datetime = _time()
 
 

@@ -158,7 +158,42 @@ def test_a_flood_of_garbage_is_counted_and_logged_sparingly(pty_pair: PtyPair, c
         got, health = asyncio.run(scenario())
     assert [e.code for e in got] == ["OK-1"]
     assert health.rejects_by_reason == {"not_text": 5000}
-    assert len([r for r in caplog.records if "frame rejected" in r.getMessage()]) == 1
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("drivers")]
+    assert len(messages) == 2, messages  # the first in full; the rest summed up when the scanner closed
+    assert messages[0].startswith("frame rejected device=scanner reason=not_text")
+    assert messages[1].startswith("device scanner: 4999 more frames rejected (reason=not_text) in the last")
+
+
+def test_garbage_is_summed_up_once_a_minute_per_reason_while_it_lasts(pty_pair: PtyPair, caplog, fake_clock):
+    def summaries() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "more frames rejected" in r.getMessage()]
+
+    async def scenario():
+        source = QrSerialScanner("qr-1", url=pty_pair.device, clock=fake_clock)
+        await source.open()
+        events = Collector(source)
+        await events.until(lambda: source.health().connected)
+        await asyncio.to_thread(pty_pair.write, b"\x01\xff\r\n \r\n" * 1500)
+        await events.until(lambda: source.health().rejected == 3000, what="3000 rejections")
+        fake_clock.advance(61)  # a minute on: the idle reader writes what is due without another frame
+        await events.until(lambda: len(summaries()) == 2, what="the two summaries")
+        await asyncio.to_thread(pty_pair.write, b"\x01\xff\r\n" * 700)
+        await events.until(lambda: source.health().rejected == 3700, what="700 more")
+        fake_clock.advance(61)
+        await events.until(lambda: len(summaries()) == 3, what="the next minute's summary")
+        await events.finish()
+        return source.health()
+
+    with caplog.at_level(logging.WARNING, logger="drivers"):
+        health = asyncio.run(scenario())
+    assert health.rejects_by_reason == {"not_text": 2200, "empty": 1500}
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("drivers")]
+    assert len(messages) == 5, messages  # a first line and a summary per reason, then one more summary
+    assert sorted(summaries()[:2]) == [
+        "device qr-1: 1499 more frames rejected (reason=empty) in the last 61 s",
+        "device qr-1: 1499 more frames rejected (reason=not_text) in the last 61 s",
+    ]
+    assert summaries()[2] == "device qr-1: 700 more frames rejected (reason=not_text) in the last 61 s"
 
 
 def test_unplug_and_replug_recovers_within_two_seconds(pty_pair: PtyPair, device: Device, caplog):
@@ -187,6 +222,7 @@ def test_unplug_and_replug_recovers_within_two_seconds(pty_pair: PtyPair, device
     assert [device.value(e) for e in got] == [value, value]
     assert recovered_in < 2.0
     assert health.reconnects == 1 and health.last_error
+    assert health.reconnected_at is not None and health.reconnected_at <= got[1].at  # what it missed is said
     assert health.rejects_by_reason.get("truncated") == 1  # the half frame lost in the unplug
     messages = [r.getMessage() for r in caplog.records]
     assert sum("device unavailable" in m for m in messages) == 1  # logged once, however many retries
@@ -273,3 +309,18 @@ def test_anpr_low_confidence_is_rejected_when_a_threshold_is_set(pty_pair: PtyPa
     got, health = asyncio.run(scenario())
     assert [(e.plate, e.confidence) for e in got] == [("沪A12345", 0.71)]
     assert isinstance(got[0], PlateRead) and health.rejects_by_reason == {"low_confidence": 1}
+
+
+def test_a_scan_made_while_nobody_reads_the_port_is_dropped_not_acted_on_late(pty_pair: PtyPair):
+    pty_pair.write(b"BK-STALE\r\n")  # scanned while the daemon was down: the port holds it
+
+    async def scenario():
+        source = QrSerialScanner("gate-qr", url=pty_pair.device)
+        await source.open()
+        events = Collector(source)
+        await events.until(lambda: source.health().connected)
+        await asyncio.to_thread(pty_pair.write, b"BK-FRESH\r\n")
+        await events.count(1)
+        return await events.finish()
+
+    assert [e.code for e in asyncio.run(scenario())] == ["BK-FRESH"]

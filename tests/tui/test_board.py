@@ -190,3 +190,18 @@ async def test_ctrl_c_quits_like_q(busy_station):
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: not app.is_running, what="the exit")
     assert app.return_code == 0
+
+
+async def test_a_scanner_back_from_a_drop_asks_the_attendant_for_a_rescan(busy_station):
+    from edge.services import live_state
+    from edge.services.live_state import DeviceHealth
+
+    back = busy_station.clock()
+    live_state.record_device_health(busy_station, [
+        DeviceHealth("lift2-qr", "qr_serial", "bay", True, None, None, 6, 1, reconnected_at=back)], now=back)
+    app = StationApp(busy_station)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        rows = [row[:2] for row in cells(app.screen.query_one("#alerts"))]
+    assert ["scanner reconnected: ask the customer to rescan if they scanned just now", "lift2-qr"] in rows
+    assert ["device down", "lift2-qr"] not in rows

@@ -100,7 +100,7 @@ class BoardScreen(StationScreen):
             return Text(_("late {minutes} min").format(minutes=alert.minutes), style=style("alert--late"))
         if alert.kind == "prompt":
             return Text(_("confirm plate"), style=style("alert--prompt"))
-        if alert.kind in ("daemon_down", "device_down", "stuck", "sensor_unknown"):
+        if alert.kind in ("daemon_down", "device_down", "reconnected", "stuck", "sensor_unknown"):
             return Text(_(ALERT_LABELS[alert.kind]), style=style("alert--fault"))
         return Text(_(ALERT_LABELS[alert.kind]))
 
@@ -151,6 +151,7 @@ ALERT_LABELS = {
     "stuck": N_("sensor stuck"),
     "device_down": N_("device down"),
     "daemon_down": N_("daemon not running"),
+    "reconnected": N_("scanner reconnected: ask the customer to rescan if they scanned just now"),
 }
 
 

@@ -3,8 +3,8 @@
 A car holds one live booking at a time; a fleet may book overlapping work on purpose, and
 `booking.overlap_allowed` records that it did (shown by `show`, sent to HQ in its events).
 
-Revision ID: 0010_booking_overlap_allowed
-Revises: 0009_link_heard
+Revision ID: 0011_booking_overlap_allowed
+Revises: 0010_device_reasons
 Create Date: 2026-12-03 17:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0010_booking_overlap_allowed"
-down_revision = "0009_link_heard"
+revision = "0011_booking_overlap_allowed"
+down_revision = "0010_device_reasons"
 branch_labels = None
 depends_on = None
 
