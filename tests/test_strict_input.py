@@ -7,7 +7,7 @@ import json
 import logging
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from edge.cli.main import EXIT_PIPE, main
 from edge.domain.phones import normalize_phone
 from edge.domain.slots import resolve_wall_time
 from edge.errors import InvalidInput, RuleViolation
-from edge.services import availability, bookings, members
+from edge.services import availability, bookings, members, waitlist
 from edge.services.station import open_station
 from tests.stations import NOW, TEST_CONFIG, make_station
 from tests.test_cli import ROOT, cli, counts, data_dir  # noqa: F401  (data_dir is a fixture)
@@ -234,6 +234,19 @@ def test_a_move_onto_the_cars_other_booking_is_refused(station):
     with pytest.raises(RuleViolation, match="already has booking"):
         bookings.reschedule(station, other.code, start=at(9))
     assert bookings.reschedule(station, other.code, start=at(11, 30)).start_at == at(11, 30)
+
+
+def test_the_waitlist_offers_a_car_no_time_it_is_booked_for_already(station):
+    washes = {hh_mm: bookings.book(station, services=["WASH"], start=at(*hh_mm), plate=f"沪C0000{n}", bay_id="W1")
+              for n, hh_mm in enumerate(((8, 0), (8, 30), (9, 0), (9, 30)))}
+    bookings.book(station, services=["TYRE"], start=at(9), plate="沪B99999", bay_id="L1")
+    entry = waitlist.join(station, services=["WASH"], day=date(2026, 11, 23), plate="沪B99999",
+                          earliest=time(8), latest=time(10))
+    bookings.cancel(station, washes[(9, 0)].code)
+    assert [e.state for e in waitlist.entries(station, day=date(2026, 11, 23))] == ["waiting"]
+    bookings.cancel(station, washes[(8, 0)].code)
+    (offered,) = waitlist.entries(station, day=date(2026, 11, 23))
+    assert offered.id == entry.id and bookings.booking(station, offered.offered_booking_id).start_at == at(8)
 
 
 def test_the_overlap_refusal_exits_6_naming_the_other_booking(data_dir, capsys):

@@ -124,6 +124,18 @@ def require_car_free(
 ) -> None:
     """RuleViolation naming the other booking when the car already has a live booking overlapping
     [start, end); a hold that has lapsed does not count, nor the booking `booking_id` itself."""
+    other = car_booking_at(conn, plate=plate, start=start, end=end, now=now, booking_id=booking_id)
+    if other is not None:
+        raise RuleViolation(
+            f"{plate} already has booking {other.code} ({other.state}) from "
+            f"{station.local(other.start_at):%Y-%m-%d %H:%M} to {station.local(other.end_at):%H:%M}; a car has one "
+            "booking at a time (a fleet booking may allow an overlap)")
+
+
+def car_booking_at(
+    conn: Connection, *, plate: str, start: datetime, end: datetime, now: datetime, booking_id: str | None = None
+) -> BookingRecord | None:
+    """The car's first live booking overlapping [start, end), other than `booking_id`; None if it is free."""
     live = tuple(LIVE_STATES)
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM booking WHERE plate = ? AND start_at < ? AND start_at > ? AND end_at > ?"
@@ -132,12 +144,7 @@ def require_car_free(
         (plate, to_db_time(end), to_db_time(start - CLAIM_RANGE), to_db_time(start), *live, booking_id,
          to_db_time(now)),
     ).fetchone()
-    if row is not None:
-        other = BookingRecord.from_row(row)
-        raise RuleViolation(
-            f"{plate} already has booking {other.code} ({other.state}) from "
-            f"{station.local(other.start_at):%Y-%m-%d %H:%M} to {station.local(other.end_at):%H:%M}; a car has one "
-            "booking at a time (a fleet booking may allow an overlap)")
+    return None if row is None else BookingRecord.from_row(row)
 
 
 def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> BookingRecord:

@@ -15,7 +15,14 @@ from edge.domain.plates import validate_plate
 from edge.domain.slots import local_instant
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services.availability import options_on
-from edge.services.booking_store import BookingRecord, claim_bay, claim_technician, insert_booking, new_booking
+from edge.services.booking_store import (
+    BookingRecord,
+    car_booking_at,
+    claim_bay,
+    claim_technician,
+    insert_booking,
+    new_booking,
+)
 from edge.services.cell_ownership import station_owns
 from edge.services.members import register_member, typed_phone
 from edge.services.station import Station
@@ -116,9 +123,11 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
             if entry.window_start <= option.start and option.end <= entry.window_end
             and station_owns(conn, station, option.bay_id, option.cells)  # HQ's cells are HQ's to offer
         ]
-        if not fitting:
+        # the car's own bookings stand: it is not offered a time it is booked for already
+        option = next((option for option in fitting if car_booking_at(
+            conn, plate=entry.plate, start=option.start, end=option.end, now=now) is None), None)
+        if option is None:
             continue
-        option = fitting[0]
         hold_until = now + timedelta(minutes=station.settings.booking.waitlist_offer_minutes)
         booking_id = uuid7()
         technician = option.technician_ids[0] if option.technician_ids else None
