@@ -3,7 +3,7 @@ latency with a long booking history.
 
 (a) raw sqlite3: single-row INSERT, one transaction each, WAL + synchronous=FULL, into a
     100,000-row bookings table with UUIDv4 keys and a covering (bay, start, end, status)
-    index: the method of shared/reference/perf_limits.md, so the figures compare;
+    index: a common way to measure SQLite's durable single-row insert rate;
 (b) station-edge bookings through the service layer (tier rules, conflict-checked slot and
     technician claims, booking row, outbox row; WAL + FULL), printed as (b)/(a);
 (b') (b) again once the history of (c) is loaded: a booking's cost must not grow with it;

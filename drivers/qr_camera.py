@@ -6,8 +6,8 @@ it verifiably is luma, otherwise BGR converted to gray (drivers/camera_frames.py
 reader thread grabs and converts the next frame while this source's worker decodes the
 current one; a live camera's stale frames are dropped rather than queued when decoding
 falls behind. zxing-cpp, restricted to QR, is the default decoder: it was the fastest
-and read the most frames in every condition measured (shared/reference/anchors_drivers.md
-§1); pyzbar is selectable and needs Debian's libzbar0. A code stays in view for many
+and read the most frames in every condition measured (bench/camera.py compares them);
+pyzbar is selectable and needs Debian's libzbar0. A code stays in view for many
 frames, so a code is reported once and then again only after it has been out of sight
 for `dedupe_seconds`.
 

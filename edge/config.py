@@ -341,6 +341,8 @@ class HotSlotSettings(_Frozen):
 class BookingSettings(_Frozen):
     late_alert_minutes: NonNeg = 10
     no_show_minutes: NonNeg = 30
+    # how long before its start a booking's car may check in (QR, plate, code alike)
+    early_arrival_minutes: NonNeg = 120
     min_notice_minutes: NonNeg = 0
     # coupon template offered when the station cannot serve a confirmed booking
     compensation_coupon: Id | None = None

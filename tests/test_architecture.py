@@ -1,4 +1,4 @@
-"""The dependency rules between packages (README, "Architecture"), checked on the source: who may import whom."""
+"""The dependency rules between packages (docs/architecture.md), checked on the source: who may import whom."""
 
 from __future__ import annotations
 

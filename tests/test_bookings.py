@@ -10,7 +10,7 @@ import pytest
 
 from edge.domain.booking_state import BookingState
 from edge.errors import InvalidTransition, NotFound, RuleViolation, SlotTaken
-from edge.services import availability, bookings, waitlist
+from edge.services import arrivals, availability, bookings, waitlist
 from tests.stations import NOW, TEST_CONFIG, make_station
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -132,7 +132,7 @@ def test_reschedule_is_atomic(station):
 def test_check_in_by_plate_then_progress_to_done_releases_future_cells(station):
     booking = bookings.book(station, services=["OIL"], start=at(9), plate="沪A12345", bay_id="L1")
     arrived = at(8, 50).astimezone(UTC)
-    checked = bookings.check_in(station, plate="沪a·12345", now=arrived)
+    checked = arrivals.arrive(station, "沪a·12345", by=arrivals.By.PLATE, now=arrived).booking
     assert checked.id == booking.id and checked.state == BookingState.CHECKED_IN and checked.progress == "received"
     for stage in ("in_bay", "in_service", "quality_check"):
         bookings.set_progress(station, booking.code, stage, now=arrived)

@@ -117,6 +117,7 @@ def test_example_loads_with_expected_values() -> None:
     assert s.coupon_template("CARE-100").min_tier == "gold"
     assert s.tier_rank("gold") == 2 and s.tier("diamond").horizon_days == 14
     assert s.booking.hot_slots is not None and s.booking.hot_slots.covers(5, 9 * 60)
+    assert s.booking.early_arrival_minutes == 120
     assert not s.booking.hot_slots.covers(5, 12 * 60)
     assert s.paths.data_dir == str(EXAMPLE.parent / "data")
 
@@ -220,6 +221,8 @@ def test_float_price_reported_at_services_2_price(tmp_path: Path) -> None:
         ('    "OIL-STD",\n', '    "OIL-STD",\n    "WASH",\n', "bays[1].services[1]", '"WASH"', "not 'lift'"),
         ('id = "L1"', 'id = "W1"  # dup', "bays[1].id", "# dup", "already used by bays[0]"),
         ('guest_tier = "regular"', 'guest_tier = "vip"', "booking.guest_tier", "guest_tier", "'vip'"),
+        ('[booking]\n', '[booking]\nearly_arrival_minutes = -30\n', "booking.early_arrival_minutes",
+         "early_arrival_minutes", "at least 0, got -30"),
         ('currency = "CNY"', 'currency = "rmb"', "station.currency", "currency", "ISO 4217"),
         ('id = "T-1"', 'id = "SH/PD"', "station.id", 'id = "SH/PD"', "MQTT"),
         ("duration_minutes = 45", "duration_minutes = 45.0", "services[1].duration_minutes", "45.0", "an integer"),

@@ -118,5 +118,5 @@ options = {{ url = "{pair.device}" }}
         pair.unplug()
         station.store.close()
     assert daemon.returncode == 0, stderr
-    assert "booking token rejected reason=altered" in stderr
+    assert "arrival refused by qr device=entrance-qr reason=token_altered" in stderr
     assert f"checked in by qr device=entrance-qr booking={booking.code}" in stderr

@@ -105,7 +105,7 @@ def test_the_daemon_runs_the_station_from_its_devices(tmp_path, hardware):
     now = datetime.now(UTC)
     station = make_station(tmp_path, config=_config(tmp_path, broker.port), now=now)
     station.clock = lambda: datetime.now(UTC)
-    # the next half hour: both cars are expected now (from an hour before their start)
+    # the next half hour: both cars are expected now (from early_arrival_minutes before their start)
     start = now.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=30 if now.minute < 30 else 60)
     today = local_day(now, station.tz)
     by_qr = bookings.book(station, services=["WASH"], start=start, plate="沪A12345", bay_id="W1")
@@ -186,7 +186,7 @@ def test_the_daemon_runs_the_station_from_its_devices(tmp_path, hardware):
         notify.close()
     assert daemon.returncode == 0, stderr
     assert "Traceback" not in stderr, stderr
-    assert "booking token rejected reason=altered" in stderr
+    assert "reason=token_altered" in stderr
     assert "daemon stopped" in stderr
     # the daemon's last word on its devices: all closed
     assert not any(h.connected for h in live_state.device_health(station))

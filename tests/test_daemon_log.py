@@ -111,4 +111,4 @@ def test_a_scanner_reading_thousands_of_non_tokens_is_one_log_line_and_an_exact_
     assert health.rejects_by_reason == {"token_malformed": 3000} and health.accepted == 3000
     refusals = [r for r in caplog.records if "token" in r.getMessage() and r.levelno >= logging.WARNING]
     assert len(refusals) <= 2, [r.getMessage() for r in refusals]  # the first in full, at most one count since
-    assert refusals[0].getMessage().startswith("booking token rejected reason=malformed booking=- device=gate-qr")
+    assert refusals[0].getMessage().startswith("arrival refused by qr device=gate-qr reason=token_malformed booking=-")

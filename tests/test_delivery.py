@@ -458,8 +458,9 @@ def cli(capsys, *args: object) -> tuple[int, str, str]:
 def test_command_line_round_trip(tmp_path, capsys):
     config = tmp_path / "station.toml"
     # the command line runs on the real clock: bookings in 2030 need a long horizon
-    config.write_text((DELIVERY_CONFIG + NEIGHBOURS).replace("horizon_days = 3\n", "horizon_days = 3650\n"),
-                      encoding="utf-8")
+    # (and a car may check in that early)
+    config.write_text((DELIVERY_CONFIG + NEIGHBOURS).replace("horizon_days = 3\n", "horizon_days = 3650\n")
+                      .replace("[booking]\n", "[booking]\nearly_arrival_minutes = 5256000\n"), encoding="utf-8")
     data = tmp_path / "data"
     assert cli(capsys, "--data-dir", data, "init", "--config", config)[0] == 0
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.domain.tokens import TokenRejected, issue_token, verify_token
+from edge.domain.tokens import TokenRejected, issue_token, read_token, verify_token
 from edge.errors import EdgeError
 
 KEY = b"k" * 32
@@ -100,3 +102,67 @@ def test_rejections_are_edge_errors_that_say_why_and_for_which_booking():
 def test_unicode_ids_survive():
     text = issue_token("预约-001", "浦东-1", FROM, UNTIL, KEY)
     assert verify_token(text, "浦东-1", DURING, KEY) == "预约-001"
+
+
+# -- one spelling per token ----------------------------------------------------------------
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _respelled(part: str) -> str:
+    """The same part with its last character's unused bits set: base64 that decodes to the same bytes."""
+    unused = {2: 4, 3: 2}[len(part) % 4]  # bits of the last character beyond the data
+    last = _ALPHABET.index(part[-1])
+    assert last % (1 << unused) == 0  # the issued spelling keeps them zero
+    return part[:-1] + _ALPHABET[last + 1]
+
+
+def test_a_token_with_its_last_character_changed_is_refused():
+    prefix, payload, tag = token().split(".")
+    respelled = _respelled(tag)
+    assert base64.urlsafe_b64decode(respelled + "==") == base64.urlsafe_b64decode(tag + "==")  # same bytes
+    error = rejected(f"{prefix}.{payload}.{respelled}")
+    assert error.reason == "malformed" and "canonical" in str(error)
+    if len(payload) % 4:  # the payload's spelling is checked the same way
+        assert rejected(f"{prefix}.{_respelled(payload)}.{tag}").reason == "malformed"
+
+
+@pytest.mark.parametrize("change", [
+    lambda p, t: (p, t + "=="),  # padding appended
+    lambda p, t: (p, t + "="),
+    lambda p, t: (p + "==", t),
+    lambda p, t: (p, t[:5] + " " + t[5:]),  # a stray character inside
+    lambda p, t: (p, t[:5] + "+" + t[6:]),  # the standard alphabet's character, not base64url's
+    lambda p, t: (p[:3] + "\n" + p[3:], t),
+    lambda p, t: (p, t + "AAA"),  # a length no base64 text has
+])
+def test_padding_and_stray_characters_make_a_token_malformed(change):
+    prefix, payload, tag = token().split(".")
+    payload, tag = change(payload, tag)
+    assert rejected(f"{prefix}.{payload}.{tag}").reason == "malformed"
+
+
+def test_a_token_carries_its_generation_and_older_tokens_are_generation_zero():
+    newer = issue_token(BOOKING, STATION, FROM, UNTIL, KEY, generation=3)
+    claim = read_token(newer, STATION, KEY)
+    assert (claim.booking_id, claim.generation, claim.valid_from, claim.valid_until) == (BOOKING, 3, FROM, UNTIL)
+    assert newer != token() and read_token(token(), STATION, KEY).generation == 0
+    # a token printed before generations existed: four fields, signed the same way
+    payload = base64.urlsafe_b64encode(json.dumps([BOOKING, STATION, int(FROM.timestamp()), int(UNTIL.timestamp())],
+                                                  separators=(",", ":")).encode()).rstrip(b"=").decode()
+    tag = base64.urlsafe_b64encode(hmac.new(KEY, f"SE1.{payload}".encode(), hashlib.sha256).digest()[:16])
+    legacy = f"SE1.{payload}.{tag.rstrip(b'=').decode()}"
+    assert read_token(legacy, STATION, KEY).generation == 0 and verify_token(legacy, STATION, DURING, KEY) == BOOKING
+    with pytest.raises(ValueError, match="generation"):
+        issue_token(BOOKING, STATION, FROM, UNTIL, KEY, generation=-1)
+
+
+def test_reading_a_token_checks_everything_but_its_window():
+    claim = read_token(token(), STATION, KEY)  # read at any time: the window is the caller's to check
+    with pytest.raises(TokenRejected) as early:
+        claim.check_window(FROM - timedelta(seconds=1))
+    assert early.value.reason == "not_yet_valid"
+    claim.check_window(DURING)
+    with pytest.raises(TokenRejected) as foreign:
+        read_token(token(), "BJ-CY-007", KEY)
+    assert foreign.value.reason == "wrong_station"

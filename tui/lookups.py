@@ -1,4 +1,4 @@
-"""The reads behind the screens other than the board; each runs in a worker thread.
+"""The reads behind the screens other than the board and check-in; each runs in a worker thread.
 
 Where `edge` has no read service (bookings by plate, a booking's member) the read uses
 edge's own query helpers on a read transaction; nothing here writes.
@@ -12,7 +12,7 @@ from datetime import date, datetime
 from edge.domain.booking_state import PROGRESS_NEXT, RELEASING_STATES, BookingState, Progress
 from edge.domain.capacity import StartOption
 from edge.domain.escrow import HQ
-from edge.domain.plates import CONFUSION_COST, REGION_COST, match_plate, normalize_plate, plate_distance
+from edge.domain.plates import normalize_plate
 from edge.domain.tiers import check_booking_rights
 from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services import availability, bookings, members, waitlist
@@ -24,44 +24,7 @@ from edge.services.station import Station
 from edge.store.catalog import load_catalog
 from tui.board_data import occupied_until
 
-CHECK_IN_STATES = (BookingState.CONFIRMED, BookingState.HELD)
-# one OCR look-alike (8/B, 0/D, 5/S ...) away, even typed without the province character: a
-# forecourt keyboard often has no Chinese input method, so "A1234B" must find 沪A12348
-CANDIDATE_DISTANCE = REGION_COST + CONFUSION_COST
 HISTORY_LIMIT = 100
-
-
-# -- check-in --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    booking: BookingRecord
-    distance: float  # 0 = the plate as typed (or the booking code)
-    best: bool  # the match edge.domain.plates.match_plate would put to the attendant
-
-
-def check_in_candidates(station: Station, typed: str) -> list[Candidate]:
-    """Today's confirmed or held bookings whose plate is close to `typed` (or whose code it is), best first."""
-    typed = typed.strip()
-    if not typed:
-        return []
-    today = station.local(station.clock()).date()
-    waiting = [b for b in bookings.bookings_on(station, today) if b.state in CHECK_IN_STATES]
-    by_code = [Candidate(b, 0.0, True) for b in waiting if b.code == typed.upper()]
-    if by_code:
-        return by_code
-    try:
-        read = normalize_plate(typed)
-    except InvalidInput:
-        return []
-    verdict = match_plate(read, [b.plate for b in waiting], max_distance=CANDIDATE_DISTANCE)
-    found = []
-    for booking in waiting:
-        distance = plate_distance(read, booking.plate)
-        if distance <= CANDIDATE_DISTANCE:
-            found.append(Candidate(booking, distance, verdict.kind != "none" and booking.plate == verdict.plate))
-    return sorted(found, key=lambda c: (c.distance, abs((c.booking.start_at - station.clock()).total_seconds())))
 
 
 # -- booking detail --------------------------------------------------------------------
@@ -145,7 +108,7 @@ def member_for(station: Station, *, phone: str, plate: str) -> MemberProfile | N
         if key:
             try:
                 return members.lookup(station, key)
-            except (NotFound, RuleViolation):
+            except (NotFound, InvalidInput):  # not (yet) a phone number or a plate
                 continue
     return None
 

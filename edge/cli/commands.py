@@ -11,11 +11,11 @@ from edge.cli.output import emit_json, table
 from edge.domain.capacity import StartOption
 from edge.domain.money import parse_money
 from edge.domain.slots import resolve_wall_time
-from edge.services import availability, bookings, members, waitlist
+from edge.services import arrivals, availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
-from edge.errors import StoreError
+from edge.errors import InvalidInput, NotFound, RuleViolation, StoreError
 from edge.store.db import Store
 from edge.store.outbox import pending_count, pending_events
 
@@ -163,8 +163,20 @@ def reschedule(args: argparse.Namespace) -> None:
 
 
 def checkin(args: argparse.Namespace) -> None:
+    """An arrival typed at the counter: the arrival service decides; a refusal exits 6 or 7 with its reason."""
     station = _station(args)
-    _result(args, station, bookings.check_in(station, args.booking, plate=args.plate), "checked in")
+    by_booking = args.booking is not None
+    outcome = arrivals.arrive(station, args.booking if by_booking else args.plate,
+                              by=arrivals.By.BOOKING if by_booking else arrivals.By.PLATE)
+    if isinstance(outcome, arrivals.Refused):
+        raise outcome.error()
+    if isinstance(outcome, arrivals.NoMatch):
+        raise NotFound(outcome.message) if outcome.is_plate else InvalidInput("plate", outcome.message)
+    if isinstance(outcome, arrivals.Prompt):
+        choices = "; ".join(f"{c.booking.code} {c.booking.plate} {station.local(c.booking.start_at):%H:%M}"
+                            for c in outcome.candidates)
+        raise RuleViolation(f"plate {outcome.read} may be any of: {choices}; check in with --booking CODE")
+    _result(args, station, outcome.booking, "checked in")
 
 
 def progress(args: argparse.Namespace) -> None:
@@ -304,7 +316,7 @@ def run_daemon(args: argparse.Namespace) -> int:
 
 
 def token(args: argparse.Namespace) -> None:
-    """The signed QR token of a booking, valid from an hour before its start to an hour after its end."""
+    """The signed QR token of a booking: its current one (a reschedule issues a new one), valid on its day."""
     station = _station(args)
     record = bookings.booking(station, args.booking)
     text = bookings.booking_token(station, record.id)

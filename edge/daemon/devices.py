@@ -1,10 +1,9 @@
 """The daemon's devices: start every configured source and turn what it reads into the station's state.
 
 Routing (docs/devices-and-daemon.md):
-- a booking QR scanned at the entrance checks the car in; scanned at a bay reader it also
-  marks the car "in bay"; a forged, copied or expired token is refused and logged;
-- a plate read checks a car in only on an exact match with a booking expected now; a
-  look-alike opens an attendant prompt listing the plausible bookings (never a check-in);
+- a booking QR or a plate read is an arrival: edge.services.arrivals decides which booking
+  it is and checks it in (a QR at a bay reader also moves it in bay), opens an attendant
+  prompt for a look-alike plate, or refuses it with a reason, which is logged and counted;
 - a bay sensor's occupancy becomes the bay's live state (and moves the booking on that bay
   to "in bay"); a stuck-sensor alarm is kept on the bay;
 - a technician's card clocks them in or out, which changes today's live capacity.
@@ -21,28 +20,18 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from drivers.base import Source
 from drivers.events import BayOccupancy, CardPresented, CodeScanned, DeviceAlarm, PlateRead
 from drivers.log_limit import RateLimitedLog
 from drivers.registry import create_source
 from edge.config import DeviceSettings
-from edge.domain.booking_state import BookingState, Progress
-from edge.domain.plates import match_plate, normalize_plate, plate_distance
-from edge.domain.tokens import TokenRejected, verify_token
 from edge.errors import BookingError, EdgeError
-from edge.services import bookings, live_state
-from edge.services.booking_store import BookingRecord, query_bookings
+from edge.services import arrivals, live_state
 from edge.services.station import Station
-from edge.store.types import to_db_time
 
 log = logging.getLogger(__name__)
 
-# a car is expected from an hour before its start until it becomes a no-show
-EARLY_ARRIVAL = timedelta(hours=1)
-PLAUSIBLE_DISTANCE = 1.0  # confusion-weighted distance within which a booked plate is worth asking about
-MAX_CANDIDATES = 3
 HEALTH_INTERVAL = 5.0  # seconds between two writes of unchanged device health
 HEALTH_POLL = 0.5  # seconds between two looks for a change worth writing at once
 
@@ -72,13 +61,10 @@ class Router:
 
     def route(self, device: DeviceSettings, event: object) -> None:
         try:
-            if not self._apply(device, event):
+            if isinstance(event, CodeScanned | PlateRead):
+                self._arrive(device, event)
+            elif not self._apply(device, event):
                 self._refused(device, "refused")
-        except TokenRejected as err:
-            reason = f"token_{err.reason}"
-            self._refused(device, reason)
-            self._refusal_log.occurred(device.id, reason, "booking token rejected reason=%s booking=%s device=%s "
-                                       "detail=%s", err.reason, err.booking_id or "-", device.id, err)
         except BookingError as err:
             self._refused(device, "booking_refused")
             self._refusal_log.occurred(device.id, "booking_refused", "device event refused device=%s reason=%s",
@@ -107,14 +93,26 @@ class Router:
         """Refused events of one device by reason."""
         return {reason: n for (device, reason), n in self.refused_by_reason.items() if device == device_id}
 
+    def _arrive(self, device: DeviceSettings, event: CodeScanned | PlateRead) -> None:
+        """A QR or a plate: the arrival service decides; a refusal is counted and logged by its reason."""
+        station = self.station
+        if isinstance(event, CodeScanned):
+            by, outcome = "qr", arrivals.arrive(station, event.code, by=arrivals.By.QR, now=station.clock(),
+                                                bay=device.bay if device.role == "bay" else None)
+        else:
+            by, outcome = "plate", arrivals.arrive(station, event.plate, by=arrivals.By.PLATE, now=station.clock(),
+                                                   device=device.id, confidence=event.confidence)
+        if isinstance(outcome, arrivals.Refused):
+            self._refused(device, str(outcome.reason))
+            self._refusal_log.occurred(device.id, outcome.reason, "arrival refused by %s device=%s reason=%s "
+                                       "booking=%s detail=%s", by, device.id, outcome.reason,
+                                       outcome.booking.code if outcome.booking else "-", outcome.message)
+        else:
+            _shown(device, by, outcome)
+
     def _apply(self, device: DeviceSettings, event: object) -> bool:
         """True when the station accepted the event (acted on it, or had nothing to do)."""
         station, now = self.station, self.station.clock()
-        if isinstance(event, CodeScanned):
-            return _scanned(station, device, event.code)
-        if isinstance(event, PlateRead):
-            _plate(station, device, event)
-            return True
         if isinstance(event, BayOccupancy):
             live_state.record_occupancy(station, event.bay, event.state, source=device.id, now=now)
             return True
@@ -127,73 +125,22 @@ class Router:
         return True
 
 
-def _scanned(station: Station, device: DeviceSettings, code: str) -> bool:
-    key = station.settings.security.token_key
-    if key is None:
-        log.warning("qr scan ignored device=%s reason=no [security] token_key configured", device.id)
-        return False
-    booking_id = verify_token(code, station.settings.station.id, station.clock(), key.encode())
-    booking = bookings.booking(station, booking_id)
-    if booking.state in (BookingState.CONFIRMED, BookingState.HELD):
-        booking = bookings.check_in(station, booking_id)
-        log.info("checked in by qr device=%s booking=%s", device.id, booking.code)
-    if device.role != "bay" or booking.state != BookingState.CHECKED_IN or booking.progress != Progress.RECEIVED:
-        return True
-    if booking.bay_id != device.bay:
-        # the car is at the station but in the wrong bay: the attendant sorts that out
-        log.warning("qr scan at the wrong bay device=%s bay=%s booking=%s booked_bay=%s",
-                    device.id, device.bay, booking.code, booking.bay_id)
-    else:
-        bookings.set_progress(station, booking_id, Progress.IN_BAY)
-        log.info("in bay by qr device=%s bay=%s booking=%s", device.id, device.bay, booking.code)
-    return True
-
-
-def expected_arrivals(station: Station) -> list[BookingRecord]:
-    """Bookings whose car may turn up now: from an hour before their start until they become no-shows."""
-    now = station.clock()
-    late = timedelta(minutes=station.settings.booking.no_show_minutes)
-    with station.store.read() as conn:
-        return query_bookings(
-            conn, "start_at >= ? AND start_at <= ? AND state IN (?, ?)",
-            (to_db_time(now - late), to_db_time(now + EARLY_ARRIVAL), BookingState.CONFIRMED, BookingState.HELD),
-        )
-
-
-def _plate(station: Station, device: DeviceSettings, event: PlateRead) -> None:
-    expected = expected_arrivals(station)
-    by_plate = {b.plate: b for b in expected}
-    match = match_plate(event.plate, list(by_plate))
-    if match.kind == "exact":
-        booking = bookings.check_in(station, by_plate[match.plate].id)
-        log.info("checked in by plate device=%s plate=%s booking=%s", device.id, match.plate, booking.code)
-        return
-    candidates = _plausible(match.read, expected) if match.read else []
-    if not candidates:
-        log.info("plate not expected device=%s read=%s", device.id, _shown(event.plate))
-        return
-    live_state.create_plate_prompt(station, match.read, event.confidence, device.id, candidates, now=station.clock())
-
-
-def _plausible(read: str, expected: list[BookingRecord]) -> list[live_state.PromptCandidate]:
-    """The expected bookings whose plate is within PLAUSIBLE_DISTANCE of the read, closest first."""
-    scored = []
-    for booking in expected:
-        try:
-            distance = plate_distance(read, normalize_plate(booking.plate))
-        except EdgeError:
-            continue
-        if distance <= PLAUSIBLE_DISTANCE:
-            scored.append(live_state.PromptCandidate(booking.id, booking.code, booking.plate, round(distance, 3)))
-    scored.sort(key=lambda c: (c.distance, c.plate, c.code))
-    return scored[:MAX_CANDIDATES]
-
-
-def _shown(read: str) -> str:
-    try:
-        return normalize_plate(read)
-    except EdgeError:
-        return repr(read)
+def _shown(device: DeviceSettings, by: str, outcome: arrivals.Outcome) -> None:
+    """Log an arrival the station accepted."""
+    match outcome:
+        case arrivals.CheckedIn(booking=booking, not_in_bay=not_in_bay):
+            log.info("checked in by %s device=%s booking=%s", by, device.id, booking.code)
+            if not_in_bay is not None:
+                log.warning("not in bay device=%s reason=%s detail=%s", device.id, not_in_bay.reason,
+                            not_in_bay.message)
+        case arrivals.MovedInBay(booking=booking, checked_in=checked_in):
+            log.info("in bay by %s device=%s bay=%s booking=%s checked_in=%s", by, device.id, booking.bay_id,
+                     booking.code, checked_in)
+        case arrivals.Prompt(read=read, candidates=candidates):
+            log.info("plate to confirm device=%s read=%s candidates=%s", device.id, read,
+                     ",".join(c.booking.code for c in candidates))
+        case arrivals.NoMatch(read=read):
+            log.info("plate not expected device=%s read=%s", device.id, read)
 
 
 # -- running the sources ----------------------------------------------------------------

@@ -76,6 +76,7 @@ EVENT_STREAMS: dict[str, Stream] = {
     "inventory.moved": Stream.OPS,
     "inventory.low_stock": Stream.OPS,
     "booking.notes": Stream.BOOKING,
+    "token.issued": Stream.BOOKING,
     "bay.occupancy": Stream.SENSOR,
     "device.health": Stream.SENSOR,
     "technician.clocked_in": Stream.OPS,

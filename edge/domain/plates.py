@@ -7,12 +7,12 @@ authority-letter position is the letter it looks like (0→D, 8→B, ...).
 
 Matching compares a read only with the plates expected now, by an edit distance in which
 the swaps camera OCR actually makes ({0ODQ}, {8B3}, {1ILT7J}, {5S}, {2Z}, {6G}, {MN},
-{UV}, {A4}) cost 0.3 and a wrong or missing province character 0.5. Measured on
-synthetic Chinese plates (shared/reference/anchors_drivers.md §2) this matched 181/200
-reads with no wrong match when the other bookings were random, but a booked plate one
-character away from the car's plate was taken for it about half the time. Hence: only a
-unique exact read is `exact`; anything else that is close and clearly best is `confirm`
-(the attendant, or a QR scan, decides); otherwise `none`.
+{UV}, {A4}) cost 0.3 and a wrong or missing province character 0.5. Of 200 synthetic
+Chinese plate reads with camera-like misreads, this matched 181 with no wrong match when
+the other bookings were random, but a booked plate one character away from the car's
+plate was taken for it about half the time. Hence: only a unique exact read is `exact`;
+anything else that is close and clearly best is `confirm` (the attendant, or a QR scan,
+decides); otherwise `none`.
 
 A plate a person types for a booking, a member, a waitlist entry or a fleet must have a
 mainland format (`validate_plate`): a province character, the issuing authority's letter,

@@ -43,11 +43,10 @@ from edge.services.ledgers import prepaid_entry
 from edge.services.placement import choose_placement, claim_first_free, claim_placement, expire_lapsed_holds
 from edge.services.station import Station
 from edge.domain.ids import uuid7
+from edge.store.outbox import append_event
 from edge.store.types import to_db_time
 
 CHANNELS = ("terminal", "phone", "walk_in", "app", "hq")
-# a booking's QR works from an hour before its start until an hour after its end
-TOKEN_MARGIN = timedelta(hours=1)
 
 
 def book(
@@ -238,37 +237,20 @@ def reschedule(
             conn, station, booking, "booking.rescheduled", now=now, bay_id=bay.id,
             technician_id=technician_id, start_at=start, end_at=start + (booking.end_at - booking.start_at),
         )
+        _reissue_token(conn, station, moved, now)
         waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
         return moved
 
 
-def check_in(
-    station: Station, ref: str | None = None, *, plate: str | None = None, now: datetime | None = None
-) -> BookingRecord:
-    """The car has arrived: by booking id/code, or by plate (today's next booking for it)."""
-    now = now or station.clock()
-    with station.store.write() as conn:
-        if ref is not None:
-            booking = get_booking(conn, ref)
-        elif plate is not None:
-            booking = _todays_booking_for_plate(conn, station, normalize_plate(plate), now)
-        else:
-            raise RuleViolation("check-in needs a booking reference or a plate")
-        check_transition(booking.code, booking.state, BookingState.CHECKED_IN)
-        firm_up_claims(conn, booking)
-        return update_booking(conn, station, booking, "booking.checked_in", now=now,
-                              state=BookingState.CHECKED_IN, progress=str(Progress.RECEIVED), hold_until=None)
+def check_in(station: Station, ref: str, *, now: datetime | None = None) -> BookingRecord:
+    """The car of booking `ref` has arrived: checked in by the arrival rule; a refusal raises
+    (NotFound, InvalidTransition for the booking's state, RuleViolation for the time or token)."""
+    from edge.services import arrivals  # imported here: arrivals reaches this module through live_state
 
-
-def _todays_booking_for_plate(conn, station: Station, plate: str, now: datetime) -> BookingRecord:
-    first, last = day_bounds(local_day(now, station.tz), station.tz)
-    candidates = query_bookings(
-        conn, "plate = ? AND start_at >= ? AND start_at < ? AND state IN (?, ?)",
-        (plate, to_db_time(first), to_db_time(last), BookingState.CONFIRMED, BookingState.HELD),
-    )
-    if not candidates:
-        raise NotFound(f"no booking today for plate {plate}")
-    return min(candidates, key=lambda b: abs((b.start_at - now).total_seconds()))
+    outcome = arrivals.arrive(station, ref, by=arrivals.By.BOOKING, now=now)
+    if isinstance(outcome, arrivals.Refused):
+        raise outcome.error()
+    return outcome.booking
 
 
 def set_progress(station: Station, ref: str, stage: str, *, now: datetime | None = None) -> BookingRecord:
@@ -291,10 +273,16 @@ def complete(
     station: Station, ref: str, *, report: ServiceReportInput | None = None, mileage_km: int | None = None,
     now: datetime | None = None,
 ) -> BookingRecord:
-    """Service done: the car leaves with its service report; cells not yet begun go back to the grid."""
+    """Service done: the car leaves with its service report; cells not yet begun go back to the grid.
+
+    Only a checked-in (or in-service) booking completes: the arrival rule lets a car check in
+    only around its booked time, so another day's booking cannot be completed ahead of it."""
     now = now or station.clock()
     with station.store.write() as conn:
         booking = get_booking(conn, ref)
+        if booking.state in (BookingState.HELD, BookingState.CONFIRMED):
+            raise InvalidTransition(f"booking {booking.code} was never checked in ({booking.state}): "
+                                    "check the car in first")
         check_transition(booking.code, booking.state, BookingState.COMPLETED)
         return _complete(conn, station, booking, now, report=report, mileage_km=mileage_km)
 
@@ -377,13 +365,49 @@ def set_notes(station: Station, ref: str, notes: str, *, now: datetime | None = 
 
 
 def booking_token(station: Station, ref: str) -> str:
-    """The signed token the booking's QR carries: valid from an hour before its start to an hour after its end."""
+    """The signed token the booking's QR carries: of its current generation, valid on its local day."""
+    key = _token_key(station)
+    with station.store.read() as conn:
+        record = get_booking(conn, ref)
+        return _token(station, record, token_generation(conn, record.id), key)
+
+
+def token_generation(conn, booking_id: str) -> int:
+    """The booking's current token generation: 0 until it is first rescheduled."""
+    row = conn.execute("SELECT generation FROM booking_token WHERE booking_id = ?", (booking_id,)).fetchone()
+    return row[0] if row else 0
+
+
+def _token_key(station: Station) -> str:
     key = station.settings.security.token_key
     if key is None:
         raise RuleViolation("no [security] token_key in the config: tokens cannot be signed")
-    record = booking(station, ref)
-    return issue_token(record.id, station.settings.station.id, record.start_at - TOKEN_MARGIN,
-                       record.end_at + TOKEN_MARGIN, key.encode())
+    return key
+
+
+def _token(station: Station, record: BookingRecord, generation: int, key: str) -> str:
+    # valid over the booking's local day(s): when on that day the car may come is the arrival rule's to say
+    valid_from = day_bounds(local_day(record.start_at, station.tz), station.tz)[0]
+    valid_until = day_bounds(local_day(record.end_at, station.tz), station.tz)[1]
+    return issue_token(record.id, station.settings.station.id, valid_from, valid_until, key.encode(),
+                       generation=generation)
+
+
+def _reissue_token(conn, station: Station, booking: BookingRecord, now: datetime) -> None:
+    """A moved booking's earlier QR tokens go stale; HQ is sent the new one for the customer."""
+    generation = conn.execute(
+        "INSERT INTO booking_token (booking_id, generation) VALUES (?, 1) ON CONFLICT (booking_id)"
+        " DO UPDATE SET generation = generation + 1 RETURNING generation", (booking.id,),
+    ).fetchone()[0]
+    key = station.settings.security.token_key
+    if key is None:
+        return  # this station issues no tokens: nothing to send
+    append_event(
+        conn, event_type="token.issued", entity_id=booking.id, idem_key=f"token:{booking.id}:{generation}",
+        body={"booking_id": booking.id, "code": booking.code, "generation": generation,
+              "token": _token(station, booking, generation, key), "station": station.settings.station.id},
+        now=now,
+    )
 
 
 def member_for_phone(station: Station, phone: str):

@@ -366,23 +366,31 @@ def create_plate_prompt(
     *, now: datetime,
 ) -> PlatePrompt:
     """Ask the attendant which expected car (if any) this read is; the same read again soon reuses the prompt."""
+    with station.store.write() as conn:
+        return open_plate_prompt(conn, plate_read, confidence, device, candidates, now=now)
+
+
+def open_plate_prompt(
+    conn: Connection, plate_read: str, confidence: float, device: str, candidates: list[PromptCandidate] | tuple,
+    *, now: datetime,
+) -> PlatePrompt:
+    """`create_plate_prompt` inside the caller's write transaction."""
     candidates = tuple(PromptCandidate(*c) if not isinstance(c, PromptCandidate) else c for c in candidates)
     if not candidates:
         raise RuleViolation("a plate prompt needs at least one candidate booking")
-    with station.store.write() as conn:
-        repeat = conn.execute(
-            "SELECT * FROM plate_prompt WHERE resolved_at IS NULL AND plate_read = ? AND device = ? AND created_at >= ?",
-            (plate_read, device, to_db_time(now - PROMPT_REPEAT)),
-        ).fetchone()
-        if repeat is not None:
-            return _prompt(repeat)
-        prompt = PlatePrompt(uuid7(), plate_read, float(confidence), device, candidates, now)
-        conn.execute(
-            "INSERT INTO plate_prompt (id, plate_read, confidence, device, candidates, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (prompt.id, plate_read, prompt.confidence, device,
-             dumps([[c.booking_id, c.code, c.plate, c.distance] for c in candidates]), to_db_time(now)),
-        )
+    repeat = conn.execute(
+        "SELECT * FROM plate_prompt WHERE resolved_at IS NULL AND plate_read = ? AND device = ? AND created_at >= ?",
+        (plate_read, device, to_db_time(now - PROMPT_REPEAT)),
+    ).fetchone()
+    if repeat is not None:
+        return _prompt(repeat)
+    prompt = PlatePrompt(uuid7(), plate_read, float(confidence), device, candidates, now)
+    conn.execute(
+        "INSERT INTO plate_prompt (id, plate_read, confidence, device, candidates, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (prompt.id, plate_read, prompt.confidence, device,
+         dumps([[c.booking_id, c.code, c.plate, c.distance] for c in candidates]), to_db_time(now)),
+    )
     log.info("plate prompt opened device=%s read=%s candidates=%s", device, plate_read,
              ",".join(c.plate for c in candidates))
     return prompt

@@ -2,8 +2,8 @@
 
 The arithmetic lives in edge.domain.reports; this module only asks SQLite. Bookings belong
 to a period by their start (station-local days); payments by the time they were taken.
-Tables that later issues add (`feedback`, `payment`) are looked up in sqlite_master, so a
-station whose database lacks them reports "not recorded yet" instead of failing.
+The `feedback` and `payment` tables are looked up in sqlite_master first, so a database
+without them (not yet migrated) reports "not recorded yet" instead of failing.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ SECTIONS = ("bookings", "no_show", "wait", "utilisation", "technicians", "revenu
 # the outbox events a booking's timeline is read from
 _TIMELINE_EVENTS = ("booking.checked_in", "booking.progress", "booking.completed")
 
-# Ratings per technician, once the lead's `feedback(booking_id, rating)` table exists.
+# Ratings per technician, from `feedback(booking_id, rating)` (`station-edge feedback`).
 RATINGS_QUERY = (
     "SELECT b.technician_id, count(f.rating), avg(f.rating) FROM feedback f JOIN booking b ON b.id = f.booking_id"
     " WHERE b.start_at >= ? AND b.start_at < ? AND b.technician_id IS NOT NULL AND f.rating IS NOT NULL"
     " GROUP BY b.technician_id"
 )
-# Money taken per method, once `payment(booking_id, method, amount_minor, created_at)` exists;
-# a refund is a negative amount and nets out.
+# Money taken per method, from `payment(booking_id, method, amount_minor, created_at)` (checkout
+# and refund); a refund is a negative amount and nets out.
 PAYMENTS_QUERY = (
     "SELECT method, count(*), sum(amount_minor) FROM payment WHERE created_at >= ? AND created_at < ?"
     " GROUP BY method"

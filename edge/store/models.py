@@ -184,6 +184,18 @@ class TechnicianClaim(SQLModel, table=True):
     booking_id: str = _booking_ref()
 
 
+class BookingToken(SQLModel, table=True):
+    """A booking's token generation, raised by every reschedule: its earlier QR tokens are stale.
+
+    A booking without a row is at generation 0, so booking and checking in write nothing here.
+    """
+
+    __tablename__ = "booking_token"
+    __table_args__ = {"sqlite_with_rowid": False}
+    booking_id: str = Field(sa_column=Column(String, ForeignKey("booking.id"), primary_key=True))
+    generation: int
+
+
 class Outbox(SQLModel, table=True):
     """An event HQ must learn about, written in the same transaction as the change itself."""
 

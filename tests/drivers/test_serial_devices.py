@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
+import struct
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -312,8 +316,27 @@ def test_anpr_low_confidence_is_rejected_when_a_threshold_is_set(pty_pair: PtyPa
 
 
 def test_a_scan_made_while_nobody_reads_the_port_is_dropped_not_acted_on_late(pty_pair: PtyPair):
-    pty_pair.write(b"BK-STALE\r\n")  # scanned while the daemon was down: the port holds it
+    stale = b"BK-STALE\r\n"
+    pty_pair.write(stale)  # scanned while the daemon was down: the port holds it
+    # socat relays the scan to the device's side on its own time: hold that side open and wait
+    # until the scan sits in its input queue, so the driver's open really finds it there
+    waiting = os.open(pty_pair.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        deadline = time.monotonic() + 10
+        while _queued(waiting) < len(stale):
+            assert time.monotonic() < deadline, "socat never delivered the stale scan"
+            time.sleep(0.005)
+        assert [e.code for e in asyncio.run(_open_and_read_one_fresh_scan(pty_pair))] == ["BK-FRESH"]
+    finally:
+        os.close(waiting)
 
+
+def _queued(fd: int) -> int:
+    """Bytes waiting in a terminal's input queue."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def _open_and_read_one_fresh_scan(pty_pair: PtyPair):
     async def scenario():
         source = QrSerialScanner("gate-qr", url=pty_pair.device)
         await source.open()
@@ -323,4 +346,4 @@ def test_a_scan_made_while_nobody_reads_the_port_is_dropped_not_acted_on_late(pt
         await events.count(1)
         return await events.finish()
 
-    assert [e.code for e in asyncio.run(scenario())] == ["BK-FRESH"]
+    return scenario()
