@@ -348,6 +348,8 @@ class BookingSettings(_Frozen):
     compensation_coupon: Id | None = None
     waitlist_offer_minutes: Positive = 30
     guest_tier: Text = DEFAULT_TIERS[0].name  # Settings fills in its own first tier when absent
+    # members' and fleet drivers' phones: mainland mobile numbers only, unless other countries' are allowed
+    foreign_phones: Annotated[bool, Strict()] = False
     hot_slots: HotSlotSettings | None = None
 
     @model_validator(mode="after")

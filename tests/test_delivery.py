@@ -331,7 +331,7 @@ def test_bay_out_of_service_offers_another_bay_and_moves_the_booking(shop):
     state = disruptions.set_bay_in_service(shop, "L1", False, "hydraulic leak", now=at(7, 30))
     assert (state.in_service, state.reason, state.since) == (False, "hydraulic leak", at(7, 30))
     with pytest.raises(RuleViolation, match="bay L1 cannot do OIL"):  # not bookable while out
-        bookings.book(shop, services=["OIL"], start=at(11), plate="沪B1", bay_id="L1")
+        bookings.book(shop, services=["OIL"], start=at(11), plate="沪B00001", bay_id="L1")
 
     (offered,) = disruptions.disruptions_for(shop, bay_id="L1", now=at(7, 31))
     assert offered.booking.id == booking.id and offered.state == "offered"

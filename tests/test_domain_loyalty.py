@@ -10,7 +10,7 @@ from edge.domain.checkout import Item, RedemptionRule, price, settle
 from edge.domain.coupons import Coupon, CouponKind, SaleLine, coupon_discount
 from edge.domain.growth import GrowthRule, growth_for, rank_after_growth, rank_at_period_end
 from edge.domain.points import Lot, PointsRule, allocate, lapsed, points_for
-from edge.errors import RuleViolation
+from edge.errors import InvalidInput, RuleViolation
 
 NOW = datetime(2026, 11, 23, 4, tzinfo=UTC)
 RULE = PointsRule(points=10, per_amount_minor=10_000)
@@ -69,7 +69,7 @@ def test_coupon_discounts(kwargs, lines, tier, expected):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"min_spend_minor": 50000}, "needs a spend of 50000"),
+        ({"min_spend_minor": 50000}, "needs a spend of 500.00 CNY; eligible is 299.00 CNY"),
         ({"category": "film"}, "applies to film services"),
         ({"min_tier_rank": 2}, "higher member tier"),
         ({"valid_until": NOW}, "valid"),
@@ -116,14 +116,14 @@ def test_checkout_refuses_what_the_customer_does_not_have():
         price([OIL], points=1000, points_balance=500, now=NOW)
     with pytest.raises(RuleViolation, match="steps of 100"):
         price([OIL], points=150, points_balance=500, now=NOW)
-    with pytest.raises(RuleViolation, match="prepaid balance is 100"):
+    with pytest.raises(RuleViolation, match="prepaid balance is 1.00 CNY; cannot take 2.00 CNY"):
         price([OIL], prepaid_minor=200, prepaid_balance=100, now=NOW)
 
 
 def test_settle_needs_the_exact_remainder_by_known_methods():
     receipt = price([OIL], now=NOW)
     assert settle(receipt, [("wechat_pay", 20000), ("cash", 9900)]).payments == (("wechat_pay", 20000), ("cash", 9900))
-    with pytest.raises(RuleViolation, match="add up to 29000; 29900 is due"):
+    with pytest.raises(RuleViolation, match="add up to 290.00 CNY; 299.00 CNY is due"):
         settle(receipt, [("cash", 29000)])
-    with pytest.raises(RuleViolation, match="unknown payment method 'bitcoin'"):
+    with pytest.raises(InvalidInput, match="unknown payment method 'bitcoin'"):
         settle(receipt, [("bitcoin", 29900)])

@@ -15,7 +15,7 @@ from edge.domain.ids import short_code, uuid7
 from edge.domain.money import format_money
 from edge.domain.plates import normalize_plate
 from edge.domain.tiers import HotSlotRule, HotWindow, TierRule, check_booking_rights, hold_deadline
-from edge.errors import InvalidTransition, RuleViolation
+from edge.errors import InvalidInput, InvalidTransition, RuleViolation
 
 TZ = ZoneInfo("Asia/Shanghai")
 REGULAR = TierRule("regular", 0, horizon_days=3, hold_minutes=0)
@@ -108,5 +108,5 @@ def test_plates_normalise(raw, plate):
 
 
 def test_garbage_is_not_a_plate():
-    with pytest.raises(RuleViolation, match="not a licence plate"):
+    with pytest.raises(InvalidInput, match="not a licence plate"):
         normalize_plate("!!")

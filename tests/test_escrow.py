@@ -198,7 +198,7 @@ def test_a_revoke_takes_back_only_the_cells_the_station_has_not_booked(station):
     [ack] = events(station, "escrow.lease_acked")
     assert ack["refused"] == {cells(start)[0]: "booked"} and ack["applied"] == cells(start, 4)[1:]
     assert bookings.booking(station, booked.id).state == BookingState.CONFIRMED
-    later = bookings.book(station, services=["TYRE"], start=start + timedelta(minutes=30), plate="沪B1", bay_id="L1")
+    later = bookings.book(station, services=["TYRE"], start=start + timedelta(minutes=30), plate="沪B00001", bay_id="L1")
     assert later.state == BookingState.TENTATIVE
     with pytest.raises(RuleViolation, match="HQ's to sell"):
         bookings.reschedule(station, booked.code, start=start + timedelta(minutes=60), bay_id="L1")
@@ -260,7 +260,7 @@ def test_the_waitlist_is_offered_only_the_stations_own_cells(tmp_path):
         assert entry.state == "waiting"  # every free cell is HQ's: nothing offered
         start = at(9)
         downlink(all_hq, "lease.grant", {"lease_id": "g", "bay_id": "W1", "cells": cells(start, 1), "token": 1})
-        booked = bookings.book(all_hq, services=["WASH"], start=start + timedelta(hours=1), plate="沪B1", bay_id="W1")
+        booked = bookings.book(all_hq, services=["WASH"], start=start + timedelta(hours=1), plate="沪B00001", bay_id="W1")
         assert booked.state == BookingState.TENTATIVE
         bookings.cancel(all_hq, booked.code)  # a release offers the day's free cells: only the granted one fits
         offered = [b for b in bookings.bookings_on(all_hq, MONDAY) if b.notes.startswith("waitlist offer")]

@@ -14,7 +14,7 @@ from edge.domain.capacity import StartOption
 from edge.domain.escrow import HQ
 from edge.domain.plates import normalize_plate
 from edge.domain.tiers import check_booking_rights
-from edge.errors import NotFound, RuleViolation
+from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services import availability, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord, query_bookings
 from edge.services.cell_ownership import cell_owners
@@ -108,7 +108,7 @@ def member_for(station: Station, *, phone: str, plate: str) -> MemberProfile | N
         if key:
             try:
                 return members.lookup(station, key)
-            except (NotFound, RuleViolation):
+            except (NotFound, InvalidInput):  # not (yet) a phone number or a plate
                 continue
     return None
 

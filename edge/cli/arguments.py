@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+
+FOREIGN_PLATE_HELP = "a plate of another country: any 2-12 letters or digits"
 
 
 def day(text: str) -> date:
@@ -19,6 +22,15 @@ def instant(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time (ISO 8601, e.g. 2026-11-24T09:30+08:00)") from None
+
+
+def month(text: str) -> str:
+    """'2026-11': a calendar month, kept as text."""
+    try:
+        date.fromisoformat(f"{text.strip()}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM, e.g. 2026-11)") from None
+    return text.strip()
 
 
 def codes(text: str) -> list[str]:
@@ -43,3 +55,14 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return value
+
+
+def amount(text: str) -> str:
+    """A money amount as typed (e.g. 299.00), kept as text: the station's currency decides its decimals."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount (e.g. 299.00)")
+    return text.strip()

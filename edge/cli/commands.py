@@ -10,6 +10,7 @@ from edge.cli.inventory_commands import warn_shortages
 from edge.cli.output import emit_json, table
 from edge.domain.capacity import StartOption
 from edge.domain.money import parse_money
+from edge.domain.slots import resolve_wall_time
 from edge.services import arrivals, availability, bay_now, bookings, members, waitlist
 from edge.services.booking_store import BookingRecord
 from edge.services.setup import init_station
@@ -24,9 +25,8 @@ def _station(args: argparse.Namespace) -> Station:
 
 
 def _aware(station: Station, instant: datetime) -> datetime:
-    """A CLI time without an offset is the station's local wall time."""
-    return instant.replace(tzinfo=station.tz) if instant.tzinfo is None else instant
-
+    """A CLI time without an offset is the station's local wall time (the first of a repeated hour)."""
+    return resolve_wall_time(instant, station.tz)
 
 
 def starts_table(station: Station, options: list[StartOption], per_line: int = 12) -> str:
@@ -58,6 +58,8 @@ def _result(args: argparse.Namespace, station: Station, booking: BookingRecord, 
         return
     print(f"{verb} {booking.code} ({booking.id})")
     _print_bookings(station, [booking])
+    if booking.overlap_allowed:
+        print("overlap allowed: a fleet booked this car for overlapping work on purpose")
 
 
 def init(args: argparse.Namespace) -> None:
@@ -117,7 +119,8 @@ def services(args: argparse.Namespace) -> None:
 
 def slots(args: argparse.Namespace) -> None:
     station = _station(args)
-    options = availability.free_starts(station, day=args.date, services=args.services, bay_id=args.bay, tier=args.tier)
+    options = availability.free_starts(station, day=args.date, services=args.services, bay_id=args.bay, tier=args.tier,
+                                       phone=args.phone, plate=args.plate, hold=args.hold)
     if args.json:
         emit_json([
             {"bay": o.bay_id, "start": station.local(o.start).isoformat(), "end": station.local(o.end).isoformat(),
@@ -136,7 +139,8 @@ def book(args: argparse.Namespace) -> None:
     booking = bookings.book(
         station, services=args.services, start=_aware(station, args.start), plate=args.plate, bay_id=args.bay,
         phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
-        deposit_minor=parse_money(args.deposit, station.settings.station.currency_minor_digits),
+        deposit_minor=parse_money(args.deposit, station.settings.station.currency_minor_digits, field="deposit"),
+        foreign_plate=args.foreign,
     )
     _result(args, station, booking, "held" if args.hold else "booked")
     warn_shortages(station, booking.services)
@@ -248,7 +252,7 @@ def waitlist_list(args: argparse.Namespace) -> None:
 def waitlist_join(args: argparse.Namespace) -> None:
     station = _station(args)
     entry = waitlist.join(station, services=args.services, day=args.date, plate=args.plate, phone=args.phone,
-                          earliest=args.earliest, latest=args.latest)
+                          earliest=args.earliest, latest=args.latest, foreign_plate=args.foreign)
     # joining may have been answered at once with an offer
     entry = next(e for e in waitlist.entries(station, day=args.date) if e.id == entry.id)
     if args.json:
@@ -294,13 +298,14 @@ def _print_member(args: argparse.Namespace, profile: members.MemberProfile, verb
 def member_add(args: argparse.Namespace) -> None:
     station = _station(args)
     profile = members.enroll(station, phone=args.phone, name=args.name, tier=args.tier, plates=tuple(args.plate),
-                             birthday=args.birthday)
+                             birthday=args.birthday, foreign_plates=args.foreign)
     _print_member(args, profile, "enrolled")
 
 
 def member_vehicle(args: argparse.Namespace) -> None:
     station = _station(args)
-    _print_member(args, members.add_vehicle(station, phone=args.phone, plate=args.plate), "updated")
+    _print_member(args, members.add_vehicle(station, phone=args.phone, plate=args.plate, foreign_plate=args.foreign),
+                  "updated")
 
 
 def member_show(args: argparse.Namespace) -> None:

@@ -7,7 +7,7 @@ import argparse
 
 from edge.cli.output import emit_json, table
 from edge.domain.booking_state import BookingState
-from edge.domain.delivery import Offer, OfferKind, ServiceReportInput
+from edge.domain.delivery import WAIT, Offer, OfferKind, ServiceReportInput
 from edge.services import bookings, delivery, disruptions
 from edge.services.delivery import ServiceReportRecord
 from edge.services.disruptions import BayState, DisruptionRecord
@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("feedback", parents=[common], help="record a customer's rating of a completed booking")
     p.add_argument("booking", help="booking id or code")
-    p.add_argument("--rating", type=int, required=True, help="1 (bad) to 5 (excellent); 2 or less raises a complaint")
+    p.add_argument("--rating", type=int, choices=range(1, 6), required=True, metavar="1-5",
+                   help="1 (bad) to 5 (excellent); 2 or less raises a complaint")
     p.add_argument("--comment", default="", help="what the customer said")
     p.set_defaults(handler=_feedback)
 
@@ -71,7 +72,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q = p.add_subparsers(dest="disruption_command", required=True, metavar="ACTION")
     r = q.add_parser("resolve", parents=[common], help="record the customer's choice and apply it")
     r.add_argument("booking", help="booking id or code")
-    r.add_argument("--choice", required=True, help="other_bay, neighbour:ID, coupon or wait")
+    r.add_argument("--choice", type=_choice, required=True, help="other_bay, neighbour:ID, coupon or wait")
     r.set_defaults(handler=_resolve)
 
 
@@ -80,6 +81,15 @@ def _part(text: str) -> tuple[str, int]:
     if not sep or not sku.strip() or not quantity.strip().isdigit() or int(quantity) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a part: write SKU=QTY, e.g. FILTER-AIR=1")
     return sku.strip(), int(quantity)
+
+
+def _choice(text: str) -> str:
+    """One of the answers an offer can have; whether it was offered to the booking is the service's rule."""
+    choice = text.strip()
+    kind, _, neighbour = choice.partition(":")
+    if choice == WAIT or (kind in set(OfferKind) and bool(neighbour) == (kind == OfferKind.NEIGHBOUR)):
+        return choice
+    raise argparse.ArgumentTypeError(f"{text!r} is not a choice: other_bay, neighbour:ID, coupon or wait")
 
 
 def _kilometres(text: str) -> int:

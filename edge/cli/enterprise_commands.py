@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q.add_argument("--id", required=True, help="the enterprise id HQ uses")
     q.add_argument("--name", required=True, help="company name")
     q.add_argument("--tax-id", required=True, help="unified social credit code / tax id")
-    q.add_argument("--credit-limit", required=True, help="credit limit, e.g. 50000.00")
+    q.add_argument("--credit-limit", required=True, type=arguments.amount, help="credit limit, e.g. 50000.00")
     q.add_argument("--verified", action="store_true", help="its documents have been checked (else it cannot be used)")
     q.add_argument("--approval-hours", type=arguments.positive, default=24, help="approval deadline (default 24)")
     q.set_defaults(handler=_add)
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q.add_argument("id", help="enterprise id")
     q.add_argument("--name")
     q.add_argument("--tax-id")
-    q.add_argument("--credit-limit", help="e.g. 80000.00")
+    q.add_argument("--credit-limit", type=arguments.amount, help="e.g. 80000.00")
     q.add_argument("--verified", action=argparse.BooleanOptionalAction, help="verified or not (--no-verified)")
     q.add_argument("--approval-hours", type=arguments.positive)
     q.add_argument("--active", action=argparse.BooleanOptionalAction, help="open or closed (--no-active)")
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     r.add_argument("--phone", required=True)
     r.add_argument("--name", default="")
     r.add_argument("--role", required=True, help="e.g. driver, dept_head, finance")
-    r.add_argument("--monthly-limit", help="spending limit per month, e.g. 2000.00 (default: none)")
+    r.add_argument("--monthly-limit", type=arguments.amount, help="spending limit per month, e.g. 2000.00 (default: none)")
     r.add_argument("--permission", action="append", choices=list(Permission), default=[],
                    help="book, pay or approve (repeatable)")
     r.set_defaults(handler=_sub_add)
@@ -73,7 +73,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     for name, active, text in (("add", True, "put a plate in the fleet"), ("remove", False, "take a plate out")):
         r = v_sub.add_parser(name, parents=[common], help=text)
         r.add_argument("--enterprise", required=True)
-        r.add_argument("--plate", required=True)
+        r.add_argument("--plate", required=True, help="licence plate (mainland format unless --foreign)")
+        r.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
         r.set_defaults(handler=_vehicle, active=active)
 
     q = e_sub.add_parser("package", help="packages agreed with a company")
@@ -83,7 +84,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     r.add_argument("--code", required=True, help="its own code (not a catalogue code)")
     r.add_argument("--name", default="")
     r.add_argument("--services", type=arguments.codes, required=True, help="service codes, comma-separated")
-    r.add_argument("--price", required=True, help="agreed price, e.g. 250.00")
+    r.add_argument("--price", required=True, type=arguments.amount, help="agreed price, e.g. 250.00")
     often = r.add_mutually_exclusive_group()
     for period in ("month", "quarter", "year"):
         often.add_argument(f"--per-{period}", type=arguments.positive, metavar="N",
@@ -100,7 +101,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     r.add_argument("--enterprise", required=True)
     r.add_argument("--id", help="rule id (default: a new one; an existing id replaces that rule)")
     r.add_argument("--category", default=ANY_CATEGORY, help="service category, or * for any (default)")
-    r.add_argument("--above", default="0", help="amounts strictly above this, e.g. 500.00 (default 0)")
+    r.add_argument("--above", default="0", type=arguments.amount, help="amounts strictly above this, e.g. 500.00 (default 0)")
     r.add_argument("--approver-role", required=True)
     r.add_argument("--expiry-hours", type=arguments.positive, help="deadline (default: the account's)")
     r.set_defaults(handler=_rule_add)
@@ -114,17 +115,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q.add_argument("--phone", required=True, help="the booking sub-account's phone")
     q.add_argument("--start", type=arguments.instant, required=True, help="start, ISO 8601 (no offset = local time)")
     q.add_argument("--services", type=arguments.codes, required=True, help="service codes or one enterprise package")
-    q.add_argument("--plate", required=True)
+    q.add_argument("--plate", required=True, help="licence plate (mainland format unless --foreign)")
+    q.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
+    q.add_argument("--allow-overlap", action="store_true",
+                   help="book even if this car has another live booking at that time (recorded on the booking)")
     q.add_argument("--bay", help="bay id (default: the first free able bay)")
-    q.add_argument("--channel", default="terminal", help="terminal, phone, walk_in, app or hq")
+    q.add_argument("--channel", default="terminal", choices=bookings.CHANNELS, help="%(choices)s")
     q.add_argument("--notes", default="")
     q.set_defaults(handler=_book)
 
     fleet_commands.register(sub, common)
 
 
-def _minor(station: Station, text: str | None) -> int | None:
-    return None if text is None else parse_money(text, station.settings.station.currency_minor_digits)
+def _minor(station: Station, text: str | None, field: str) -> int | None:
+    return None if text is None else parse_money(text, station.settings.station.currency_minor_digits, field=field)
 
 
 def _write(station: Station, change) -> object:
@@ -139,7 +143,7 @@ def _write(station: Station, change) -> object:
 def _add(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     account = EnterpriseAccount(id=args.id.strip(), name=args.name, tax_id=args.tax_id.strip().upper(),
-                                credit_limit_minor=_minor(station, args.credit_limit), verified=args.verified,
+                                credit_limit_minor=_minor(station, args.credit_limit, "credit_limit"), verified=args.verified,
                                 approval_hours=args.approval_hours)
 
     def change(conn, now):
@@ -154,7 +158,7 @@ def _update(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     changes = {key: value for key, value in {
         "name": args.name, "tax_id": args.tax_id and args.tax_id.strip().upper(),
-        "credit_limit_minor": _minor(station, args.credit_limit), "verified": args.verified,
+        "credit_limit_minor": _minor(station, args.credit_limit, "credit_limit"), "verified": args.verified,
         "approval_hours": args.approval_hours, "active": args.active,
     }.items() if value is not None}
 
@@ -217,7 +221,7 @@ def _sub_add(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     sub = _write(station, lambda conn, now: enterprise.upsert_sub_account(
         conn, station, enterprise_id=args.enterprise, phone=args.phone, name=args.name, role=args.role,
-        permissions=frozenset(args.permission), monthly_limit_minor=_minor(station, args.monthly_limit), now=now))
+        permissions=frozenset(args.permission), monthly_limit_minor=_minor(station, args.monthly_limit, "monthly_limit"), now=now))
     _print_sub(args, sub)
 
 
@@ -245,7 +249,8 @@ def _print_sub(args: argparse.Namespace, sub: SubAccount) -> None:
 def _vehicle(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     plate = _write(station, lambda conn, now: enterprise.upsert_vehicle(
-        conn, station, enterprise_id=args.enterprise, plate=args.plate, active=args.active, now=now))
+        conn, station, enterprise_id=args.enterprise, plate=args.plate, active=args.active, now=now,
+        foreign_plate=args.foreign))
     if args.json:
         emit_json({"enterprise_id": args.enterprise, "plate": plate, "active": args.active})
     else:
@@ -257,7 +262,7 @@ def _package_add(args: argparse.Namespace) -> None:
     period, uses = next(((p, getattr(args, f"per_{p}")) for p in ("month", "quarter", "year")
                          if getattr(args, f"per_{p}") is not None), ("year", None))
     package = FleetPackage(enterprise_id=args.enterprise, code=args.code.strip(), name=args.name,
-                           services=tuple(args.services), price_minor=_minor(station, args.price), max_uses=uses,
+                           services=tuple(args.services), price_minor=_minor(station, args.price, "price"), max_uses=uses,
                            period=period)
     _print_package(args, station, _write(station, lambda conn, now: enterprise.upsert_package(
         conn, station, package, now=now)))
@@ -288,7 +293,7 @@ def _print_package(args: argparse.Namespace, station: Station, package: FleetPac
 def _rule_add(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     rule = ApprovalRule(id=args.id or f"{args.enterprise}-{short_code(4)}", enterprise_id=args.enterprise,
-                        category=args.category, above_minor=_minor(station, args.above),
+                        category=args.category, above_minor=_minor(station, args.above, "above"),
                         approver_role=args.approver_role, expiry_hours=args.expiry_hours)
     _print_rule(args, station, _write(station, lambda conn, now: enterprise.upsert_rule(conn, station, rule, now=now)))
 
@@ -320,9 +325,9 @@ def _book(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     with station.store.read() as conn:
         sub = enterprise.sub_account_by_phone(conn, args.enterprise, args.phone)
-    start = args.start.replace(tzinfo=station.tz) if args.start.tzinfo is None else args.start
-    booking = bookings.book(station, services=args.services, start=start, plate=args.plate, bay_id=args.bay,
-                            channel=args.channel, notes=args.notes, sub_account_id=sub.id)
+    booking = bookings.book(station, services=args.services, start=args.start, plate=args.plate, bay_id=args.bay,
+                            channel=args.channel, notes=args.notes, sub_account_id=sub.id,
+                            foreign_plate=args.foreign, allow_overlap=args.allow_overlap)
     if args.json:
         emit_json(booking.to_json())
         return

@@ -7,6 +7,7 @@ import csv
 import sys
 from pathlib import Path
 
+from edge.cli import arguments
 from edge.cli.main import EXIT_STATE, EXIT_USAGE
 from edge.cli.output import emit_json, table
 from edge.domain.enterprise import ApprovalState, Statement
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("statement", parents=[common], help="a company's charges and refunds of a month")
     p.add_argument("--enterprise", required=True)
-    p.add_argument("--month", required=True, help="local month, YYYY-MM")
+    p.add_argument("--month", type=arguments.month, required=True, help="local month, YYYY-MM")
     p.add_argument("--csv", type=Path, metavar="FILE", help="also write the lines to FILE (UTF-8 CSV)")
     p.set_defaults(handler=_statement)
 

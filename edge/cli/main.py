@@ -6,6 +6,7 @@ Exit codes (scripts rely on them):
     2  bad command-line argument  7  the booking's state does not allow it
     3  bad config file            8  database error
     4  not found (booking, bay, service, member, waitlist entry)
+  141  the reader closed the output pipe early (e.g. `| head -1`); nothing is reported
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from edge.errors import EdgeError, InvalidInput, InvalidTransition, NotFound, Ru
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 EXIT_NOT_FOUND, EXIT_SLOT_TAKEN, EXIT_RULE, EXIT_STATE, EXIT_STORE = 4, 5, 6, 7, 8
+EXIT_PIPE = 141  # as a shell reports a process ended by SIGPIPE: the reader closed the pipe early
 
 _EXIT_CODES: tuple[tuple[type[Exception], int, str], ...] = (
     (ConfigError, EXIT_CONFIG, "config_error"),
@@ -53,6 +55,8 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     from edge.cli import arguments, commands
+    from edge.domain.booking_state import Progress
+    from edge.services import bookings
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
@@ -86,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--services", type=arguments.codes, required=True, help="service/package codes, comma-separated")
     p.add_argument("--bay", help="only this bay")
     p.add_argument("--tier", help="only starts this member tier may book")
+    p.add_argument("--phone", help="only starts this customer may book (their tier and credit)")
+    p.add_argument("--plate", help="only starts this car's member may book (when no --phone)")
+    p.add_argument("--hold", action="store_true", help="only starts the customer (or tier) may hold")
     p.set_defaults(handler=commands.slots)
 
     for name, hold in (("book", False), ("hold", True)):
@@ -93,13 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
                            help="hold a slot for a limited time" if hold else "book and confirm a slot")
         p.add_argument("--start", type=arguments.instant, required=True, help="start, ISO 8601 (no offset = local time)")
         p.add_argument("--services", type=arguments.codes, required=True, help="service/package codes, comma-separated")
-        p.add_argument("--plate", required=True, help="licence plate")
+        p.add_argument("--plate", required=True, help="licence plate (mainland format unless --foreign)")
+        p.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
         p.add_argument("--bay", help="bay id (default: the first free bay that can do the services)")
         p.add_argument("--phone", help="customer phone; registers a member if new")
         p.add_argument("--member", help="member id")
-        p.add_argument("--channel", default="terminal", help="terminal, phone, walk_in, app or hq")
+        p.add_argument("--channel", default="terminal", choices=bookings.CHANNELS, help="%(choices)s")
         p.add_argument("--notes", default="", help="free text for the technician")
-        p.add_argument("--deposit", default="0", help="deposit taken now, e.g. 50.00 (asked of low-credit members)")
+        p.add_argument("--deposit", default="0", type=arguments.amount,
+                       help="deposit taken now, e.g. 50.00 (asked of low-credit members)")
         p.set_defaults(handler=commands.book, hold=hold)
 
     for name, handler, text in (
@@ -132,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("progress", parents=[common], help="move the service progress stage")
     p.add_argument("booking", help="booking id or code")
-    p.add_argument("stage", help="in_bay, in_service, waiting_parts, quality_check or done")
+    p.add_argument("stage", choices=[str(stage) for stage in Progress], help="%(choices)s")
     p.set_defaults(handler=commands.progress)
 
     p = sub.add_parser("expire", parents=[common], help="expire lapsed holds now (the daemon does this on a timer)")
@@ -151,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = wl_sub.add_parser("join", parents=[common], help="wait for a slot on a full day")
     q.add_argument("--date", type=arguments.day, required=True, help="local date, YYYY-MM-DD")
     q.add_argument("--services", type=arguments.codes, required=True, help="service/package codes, comma-separated")
-    q.add_argument("--plate", required=True, help="licence plate")
+    q.add_argument("--plate", required=True, help="licence plate (mainland format unless --foreign)")
+    q.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
     q.add_argument("--phone", help="customer phone")
     q.add_argument("--earliest", type=arguments.clock_time, help="earliest start, HH:MM local")
     q.add_argument("--latest", type=arguments.clock_time, help="latest end, HH:MM local")
@@ -167,11 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--name", default="", help="name")
     q.add_argument("--tier", help="tier (default: the guest tier)")
     q.add_argument("--plate", action="append", default=[], help="a vehicle plate (repeatable)")
+    q.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
     q.add_argument("--birthday", help="MM-DD: points count double that day")
     q.set_defaults(handler=commands.member_add)
     q = m_sub.add_parser("vehicle", parents=[common], help="link a plate to a member")
     q.add_argument("--phone", required=True, help="the member's phone")
-    q.add_argument("--plate", required=True, help="licence plate")
+    q.add_argument("--plate", required=True, help="licence plate (mainland format unless --foreign)")
+    q.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
     q.set_defaults(handler=commands.member_vehicle)
     q = m_sub.add_parser("show", parents=[common], help="a member by phone or plate")
     q.add_argument("key", help="phone number or plate")
@@ -219,6 +231,19 @@ class CliUsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a reader that closes the pipe early (`| head -1`) ends it quietly with EXIT_PIPE."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here when the output fit in the buffer
+    except BrokenPipeError:
+        # the Python docs' recipe: stdout goes to devnull so the interpreter's final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

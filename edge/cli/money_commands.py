@@ -7,10 +7,14 @@ import argparse
 
 from edge.cli import arguments
 from edge.cli.output import emit_json, table
+from edge.domain.checkout import PAYMENT_METHODS
 from edge.domain.money import parse_money
-from edge.errors import RuleViolation
+from edge.errors import InvalidInput
 from edge.services import checkout, ledgers, loyalty, members
 from edge.services.station import Station, open_station
+
+# a top-up is money handed over at the counter: never on a company's account
+TOP_UP_METHODS = tuple(method for method in PAYMENT_METHODS if method != "enterprise")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -24,7 +28,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--coupon", help="coupon code")
     p.add_argument("--sub-account", help="fleet sub-account id paying on its company's account (walk-in sales)")
     p.add_argument("--points", type=int, default=0, help="points to redeem")
-    p.add_argument("--prepaid", default="0", help="amount to take from the prepaid balance, e.g. 100.00")
+    p.add_argument("--prepaid", default="0", type=arguments.amount, help="amount to take from the prepaid balance, e.g. 100.00")
     p.add_argument("--pay", action="append", default=[], metavar="METHOD=AMOUNT[:REFERENCE]",
                    help="how the rest is paid: cash, bank_card, wechat_pay, alipay, enterprise (repeatable); "
                    "REFERENCE is the slip or transaction number")
@@ -60,8 +64,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q = p.add_subparsers(dest="prepaid_command", required=True, metavar="ACTION")
     r = q.add_parser("top-up", parents=[common], help="add money to a member's prepaid balance")
     r.add_argument("--phone", required=True)
-    r.add_argument("--amount", required=True, help="e.g. 500.00")
-    r.add_argument("--method", required=True, help="cash, bank_card, wechat_pay or alipay")
+    r.add_argument("--amount", required=True, type=arguments.amount, help="e.g. 500.00")
+    r.add_argument("--method", required=True, choices=TOP_UP_METHODS, help="%(choices)s")
     r.add_argument("--reference", default="", help="the payment's reference")
     r.set_defaults(handler=_top_up)
 
@@ -83,8 +87,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 
-def _minor(station: Station, text: str) -> int:
-    return parse_money(text, station.settings.station.currency_minor_digits)
+def _minor(station: Station, text: str, field: str) -> int:
+    return parse_money(text, station.settings.station.currency_minor_digits, field=field)
 
 
 def _payments(station: Station, specs: list[str]) -> list[tuple[str, int, str]]:
@@ -92,9 +96,9 @@ def _payments(station: Station, specs: list[str]) -> list[tuple[str, int, str]]:
     for spec in specs:
         method, sep, rest = spec.partition("=")
         if not sep:
-            raise RuleViolation(f"--pay {spec!r}: write METHOD=AMOUNT[:REFERENCE], e.g. wechat_pay=299.00:4200001234")
+            raise InvalidInput("pay", f"{spec!r}: write METHOD=AMOUNT[:REFERENCE], e.g. wechat_pay=299.00:4200001234")
         amount, _, reference = rest.partition(":")
-        payments.append((method.strip(), _minor(station, amount), reference.strip()))
+        payments.append((method.strip(), _minor(station, amount, "pay"), reference.strip()))
     return payments
 
 
@@ -103,7 +107,7 @@ def _goods(specs: list[str]) -> list[tuple[str, int]]:
     for spec in specs:
         sku, sep, quantity = spec.partition("=")
         if not sep or not quantity.strip().isdigit() or int(quantity) < 1:
-            raise RuleViolation(f"--goods {spec!r}: write SKU=QUANTITY with a whole quantity, e.g. WASH-FLUID-1L=2")
+            raise InvalidInput("goods", f"{spec!r}: write SKU=QUANTITY with a whole quantity, e.g. WASH-FLUID-1L=2")
         goods.append((sku.strip(), int(quantity)))
     return goods
 
@@ -113,7 +117,7 @@ def _checkout(args: argparse.Namespace) -> None:
     result = checkout.checkout(
         station, booking_ref=args.booking, services=args.services or (), goods=_goods(args.goods),
         phone=args.phone, coupon_code=args.coupon,
-        points=args.points, prepaid_minor=_minor(station, args.prepaid), payments=_payments(station, args.pay),
+        points=args.points, prepaid_minor=_minor(station, args.prepaid, "prepaid"), payments=_payments(station, args.pay),
         sub_account_id=args.sub_account,
     )
     if args.json:
@@ -190,11 +194,9 @@ def _points_expire(args: argparse.Namespace) -> None:
 def _top_up(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     member = members.lookup(station, args.phone).member
-    if args.method not in ("cash", "bank_card", "wechat_pay", "alipay"):
-        raise RuleViolation(f"--method {args.method!r}: one of cash, bank_card, wechat_pay, alipay")
-    amount = _minor(station, args.amount)
+    amount = _minor(station, args.amount, "amount")
     if amount <= 0:
-        raise RuleViolation(f"--amount {args.amount}: a top-up must be positive")
+        raise InvalidInput("amount", f"a top-up must be positive, not {station.money(amount)}")
     with station.store.write() as conn:
         ledgers.prepaid_entry(conn, station, member_id=member.id, kind="top_up", amount_minor=amount,
                               reason=f"{args.method} {args.reference}".strip(), now=station.clock())

@@ -12,12 +12,13 @@ never exceeds its stated rate; all amounts are integer minor units.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from edge.domain.coupons import Coupon, SaleLine, coupon_discount
-from edge.errors import RuleViolation
+from edge.domain.money import yuan
+from edge.errors import InvalidInput, RuleViolation
 
 PAYMENT_METHODS = ("cash", "bank_card", "wechat_pay", "alipay", "enterprise")
 
@@ -91,6 +92,7 @@ def price(
     prepaid_minor: int = 0,
     prepaid_balance: int = 0,
     now: datetime,
+    money: Callable[[int], str] = yuan,
 ) -> Receipt:
     """The receipt for `items` with the customer's discounts and chosen ways to pay."""
     if not items:
@@ -113,7 +115,7 @@ def price(
         sale_lines = [
             SaleLine(line.code, line.category, line.net_minor, line.net_minor // line.quantity) for line in lines
         ]
-        coupon_minor = min(left, coupon_discount(coupon, sale_lines, tier_rank=tier_rank, now=now))
+        coupon_minor = min(left, coupon_discount(coupon, sale_lines, tier_rank=tier_rank, now=now, money=money))
         left -= coupon_minor
 
     points_used, points_minor = _points(points, points_balance, redemption, left)
@@ -122,7 +124,7 @@ def price(
     if prepaid_minor < 0:
         raise RuleViolation("the prepaid amount cannot be negative")
     if prepaid_minor > prepaid_balance:
-        raise RuleViolation(f"prepaid balance is {prepaid_balance}; cannot take {prepaid_minor}")
+        raise RuleViolation(f"prepaid balance is {money(prepaid_balance)}; cannot take {money(prepaid_minor)}")
     prepaid_used = min(prepaid_minor, left)
     left -= prepaid_used
 
@@ -146,14 +148,14 @@ def _points(points: int, balance: int, rule: RedemptionRule, left: int) -> tuple
     return units * rule.points_per_unit, units * rule.unit_minor
 
 
-def settle(receipt: Receipt, payments: Sequence[tuple[str, int]]) -> Receipt:
+def settle(receipt: Receipt, payments: Sequence[tuple[str, int]], *, money: Callable[[int], str] = yuan) -> Receipt:
     """Attach how the remainder was paid; the amounts must add up to it exactly."""
     for method, amount in payments:
         if method not in PAYMENT_METHODS:
-            raise RuleViolation(f"unknown payment method {method!r} (one of {', '.join(PAYMENT_METHODS)})")
+            raise InvalidInput("pay", f"unknown payment method {method!r} (one of {', '.join(PAYMENT_METHODS)})")
         if amount <= 0:
-            raise RuleViolation(f"payment by {method} must be positive, not {amount}")
+            raise InvalidInput("pay", f"payment by {method} must be positive, not {money(amount)}")
     paid = sum(amount for _method, amount in payments)
     if paid != receipt.remainder_minor:
-        raise RuleViolation(f"payments add up to {paid}; {receipt.remainder_minor} is due")
+        raise RuleViolation(f"payments add up to {money(paid)}; {money(receipt.remainder_minor)} is due")
     return replace(receipt, payments=tuple(payments))

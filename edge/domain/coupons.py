@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from edge.domain.money import yuan
 from edge.errors import RuleViolation
 
 
@@ -40,7 +41,9 @@ class SaleLine:
     unit_minor: int  # the price of one unit
 
 
-def coupon_discount(coupon: Coupon, lines: Sequence[SaleLine], *, tier_rank: int, now: datetime) -> int:
+def coupon_discount(
+    coupon: Coupon, lines: Sequence[SaleLine], *, tier_rank: int, now: datetime, money: Callable[[int], str] = yuan
+) -> int:
     """Minor units the coupon takes off `lines`, or RuleViolation saying which condition fails.
 
     Percentages round down to the minor unit (a discount never exceeds its stated rate), and
@@ -60,7 +63,8 @@ def coupon_discount(coupon: Coupon, lines: Sequence[SaleLine], *, tier_rank: int
         raise RuleViolation(f"coupon {coupon.code} applies to {coupon.category} services; none on this sale")
     if eligible_total < coupon.min_spend_minor:
         raise RuleViolation(
-            f"coupon {coupon.code} needs a spend of {coupon.min_spend_minor} (minor units); eligible is {eligible_total}"
+            f"coupon {coupon.code} needs a spend of {money(coupon.min_spend_minor)}; "
+            f"eligible is {money(eligible_total)}"
         )
     if coupon.kind == CouponKind.AMOUNT_OFF:
         return min(coupon.value, eligible_total)

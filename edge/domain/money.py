@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from edge.errors import RuleViolation
+from edge.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,15 +26,21 @@ def format_money(minor: int, currency: str, digits: int = 2) -> str:
     return f"{sign}{text} {currency}"
 
 
-def parse_money(text: str, digits: int = 2) -> int:
-    """'299.00' or '299' -> 29900 exactly (no float on the way); more decimals than the currency has is an error."""
+def yuan(minor: int) -> str:
+    """5000 -> '50.00 CNY': amounts in messages of rules that are not told the station's currency."""
+    return format_money(minor, "CNY")
+
+
+def parse_money(text: str, digits: int = 2, *, field: str = "amount") -> int:
+    """'299.00' or '299' -> 29900 exactly (no float on the way); InvalidInput(`field`) for text that is
+    not an amount or has more decimals than the currency."""
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise RuleViolation(f"{text!r} is not an amount (e.g. 299.00)") from None
+        raise InvalidInput(field, f"{text!r} is not an amount (e.g. 299.00)") from None
     if not value.is_finite():
-        raise RuleViolation(f"{text!r} is not an amount (e.g. 299.00)")
+        raise InvalidInput(field, f"{text!r} is not an amount (e.g. 299.00)")
     minor = value.scaleb(digits)
     if minor != minor.to_integral_value():
-        raise RuleViolation(f"{text!r} has more than {digits} decimals")
+        raise InvalidInput(field, f"{text!r} has more than {digits} decimals")
     return int(minor)

@@ -13,6 +13,19 @@ the other bookings were random, but a booked plate one character away from the c
 plate was taken for it about half the time. Hence: only a unique exact read is `exact`;
 anything else that is close and clearly best is `confirm` (the attendant, or a QR scan,
 decides); otherwise `none`.
+
+A plate a person types for a booking, a member, a waitlist entry or a fleet must have a
+mainland format (`validate_plate`): a province character, the issuing authority's letter,
+then
+  - 5 letters or digits (no I or O): `沪A12345`, `沪AB123`;
+  - new-energy, 6: small cars D/F (or A-K) then a letter or digit then 4 digits
+    (`粤BD12345`, `粤BF1A234`), large vehicles 5 digits then D/F (`京A12345D`);
+  - special series, 4 then 学 (learner), 警 (police), 挂 (trailer), 港/澳 (cross-border),
+    领 (consulate) or 试/超: `京A1234学`;
+  - embassy plates: 使 then 6 digits (`使123456`);
+  - armed police: WJ, optionally a province character, then 5 (`WJ京12345`, `WJ12345`).
+Other countries' plates pass with `foreign=True`: NFKC-folded, separators removed, upper
+case, 2-12 letters or digits of any script (no control characters or symbols).
 """
 
 from __future__ import annotations
@@ -23,10 +36,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from edge.errors import RuleViolation
+from edge.errors import InvalidInput
 
 _SEPARATORS = re.compile(r"[\s\-·•.・_]+")
-_VALID = re.compile(r"^[0-9A-Z\u4e00-\u9fff]{2,10}$")
+_VALID = re.compile(r"^[^\W_]{2,12}$")  # letters and digits of any script, as foreign plates have them
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _LETTER = "A-HJ-NP-Z"  # Chinese plates skip I and O
@@ -36,7 +49,12 @@ _CN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cn_new_energy", re.compile(rf"^[{PROVINCES}][{_LETTER}](?:[A-HJK][{_LETTER}0-9][0-9]{{4}}|[0-9]{{5}}[DF])$")),
     # learner, police, trailer, Hong Kong / Macau cross-border, consulate plates
     ("cn_special", re.compile(rf"^[{PROVINCES}][{_LETTER}][{_LETTER}0-9]{{4}}[学警挂港澳领试超]$")),
+    ("cn_embassy", re.compile(r"^使[0-9]{6}$")),
+    ("cn_armed_police", re.compile(rf"^WJ[{PROVINCES}]?[{_LETTER}0-9]{{5}}$")),
 )
+PLATE_SHAPE = ("a mainland plate: province character + letter + 5 letters or digits (沪A12345), "
+               "6 on new-energy plates (粤BD12345, 京A12345D), 4 + 学/警/挂/港/澳/领 (京A1234学), "
+               "使 + 6 digits or WJ + 5 (WJ京12345); another country's plate needs --foreign")
 _DIGIT_AS_LETTER = {"0": "D", "8": "B", "2": "Z", "5": "S", "6": "G", "4": "A"}
 _LETTER_AS_DIGIT = {"O": "0", "I": "1"}
 
@@ -57,7 +75,7 @@ def normalize_plate(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text)
     plate = _SEPARATORS.sub("", folded).upper()
     if not _VALID.match(plate):
-        raise RuleViolation(f"{text!r} is not a licence plate (2-10 letters, digits or a province character)")
+        raise InvalidInput("plate", f"{text!r} is not a licence plate (2-12 letters or digits)")
     if plate[0] in PROVINCES and len(plate) >= 3:
         authority = _DIGIT_AS_LETTER.get(plate[1], plate[1])
         serial = "".join(_LETTER_AS_DIGIT.get(ch, ch) for ch in plate[2:])
@@ -66,28 +84,21 @@ def normalize_plate(text: str) -> str:
 
 
 def plate_kind(plate: str) -> str | None:
-    """'cn', 'cn_new_energy' or 'cn_special' for a normalised Chinese plate; None if it is none of them."""
+    """The mainland format of a normalised plate ('cn', 'cn_new_energy', 'cn_special', 'cn_embassy',
+    'cn_armed_police'); None if it has none of them."""
     for kind, pattern in _CN_FORMATS:
         if pattern.match(plate):
             return kind
     return None
 
 
-def validate_plate(text: str, *, country: str = "CN") -> str:
-    """The normalised plate if it has the country's format; RuleViolation says what is wrong.
-
-    Only Chinese formats are known so far; for another country the plate is only normalised.
-    """
+def validate_plate(text: str, *, foreign: bool = False) -> str:
+    """The normalised plate a person typed, if it has a mainland format (any plate of 2-12
+    letters or digits with `foreign`); InvalidInput("plate") says what a plate looks like."""
     plate = normalize_plate(text)
-    if country.upper() != "CN":
+    if foreign or plate_kind(plate) is not None:
         return plate
-    if plate[0] not in PROVINCES:
-        raise RuleViolation(f"{text!r} is not a Chinese plate: it must start with a province character")
-    if plate_kind(plate) is None:
-        raise RuleViolation(
-            f"{text!r} is not a Chinese plate: expected province + letter + 5 characters, "
-            f"6 for new-energy plates (D/F), or 4 + 学/警/挂/港/澳/领 (got {plate!r}, {len(plate)} characters)")
-    return plate
+    raise InvalidInput("plate", f"{text!r} is not a plate ({len(plate)} characters); expected {PLATE_SHAPE}")
 
 
 def _substitution_cost(a: str, b: str) -> float:
@@ -142,13 +153,13 @@ def match_plate(read: str, expected: list[str], *, max_distance: float = 1.0, ma
     """
     try:
         normal = normalize_plate(read)
-    except RuleViolation:
+    except InvalidInput:
         return PlateMatch("none", None, None, None, read=read, reason="the read is not a plate")
     candidates: dict[str, float] = {}
     for plate in expected:
         try:
             candidate = normalize_plate(plate)
-        except RuleViolation:
+        except InvalidInput:
             continue  # a malformed expected plate cannot match anything; it must not stop the others
         candidates.setdefault(candidate, plate_distance(normal, candidate))
     ranked = sorted(candidates.items(), key=lambda item: (item[1], item[0]))

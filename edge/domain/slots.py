@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from edge.errors import InvalidInput
+
 # weekday (0 = Monday) -> ((start_minute, end_minute), ...), minutes since local midnight, end <= 1440
 WeeklyRanges = Mapping[int, Sequence[tuple[int, int]]]
 
@@ -32,6 +34,35 @@ def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     minute %= 1440
     wall = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
     return wall.astimezone(UTC)
+
+
+def resolve_wall_time(when: datetime, tz: ZoneInfo, *, field: str = "start") -> datetime:
+    """The UTC instant of a time a person typed: with an offset, as given; without, as the
+    station's wall clock shows it.
+
+    A wall time the clock shows twice (the repeated hour when DST ends) is its first
+    occurrence (fold=0); give an offset for the second. A wall time the clock skips (the hour
+    lost when DST starts) is refused: InvalidInput(`field`) names the skipped hour. The
+    result is in UTC because aware datetimes in one zone compare by wall time alone, which
+    cannot tell the two occurrences of a repeated hour apart.
+    """
+    if when.tzinfo is not None:
+        return when.astimezone(UTC)
+    wall = when.replace(fold=0)
+    if not _exists(wall, tz):
+        first = wall.replace(second=0, microsecond=0)
+        while not _exists(first - timedelta(minutes=1), tz):
+            first -= timedelta(minutes=1)
+        before, after = wall.replace(tzinfo=tz).utcoffset(), wall.replace(tzinfo=tz, fold=1).utcoffset()
+        gap = after - before  # type: ignore[operator]
+        raise InvalidInput(field, f"{wall:%Y-%m-%d %H:%M} does not exist in {tz.key}: on {wall:%Y-%m-%d} the clock "
+                                  f"skips from {first:%H:%M} to {first + gap:%H:%M}")
+    return wall.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _exists(wall: datetime, tz: ZoneInfo) -> bool:
+    """Whether the naive wall time is shown by the clock of `tz` (a round trip through UTC keeps it)."""
+    return wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall
 
 
 def local_intervals(

@@ -8,9 +8,10 @@ from sqlite3 import Connection
 
 from edge.domain.capacity import StartOption, start_options
 from edge.domain.catalog import WorkPlan
-from edge.domain.tiers import TierRule, check_booking_rights
+from edge.domain.tiers import TierRule, check_booking_rights, credit_rights
 from edge.errors import RuleViolation
 from edge.services.live_capacity import absent_technicians
+from edge.services.members import MemberRecord, customer_of, require_tier
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
@@ -22,20 +23,46 @@ def free_starts(
     services: list[str],
     bay_id: str | None = None,
     tier: str | None = None,
+    phone: str | None = None,
+    plate: str | None = None,
+    hold: bool = False,
     now: datetime | None = None,
 ) -> list[StartOption]:
     """Every (bay, start) on the local `day` where `services` can be booked now.
 
-    With `tier`, starts that tier may not book (horizon, hot slots) are left out.
+    With `tier`, starts that tier may not book (horizon, hot slots) are left out. With the
+    customer's `phone` or `plate`, the starts that `book` would refuse them are left out: their
+    member's tier (a guest's without one) and what their credit score allows (same-day only).
+    With `hold`, none if the customer may not hold at all. A day already past is refused
+    (RuleViolation), not answered with an empty list.
     """
     now = now or station.clock()
+    if tier is not None:
+        require_tier(station, tier)
+    today = station.local(now).date()
+    if day < today:
+        raise RuleViolation(f"{day} is past (today is {today}): no start can be booked on it")
     plan = station.catalog().plan(services)
+    customer = bool(phone or plate)
     with station.store.read() as conn:
         options = options_on(conn, station, plan=plan, day=day, now=now, bay_id=bay_id)
-    if tier is None:
+        member = customer_of(conn, phone=phone, plate=plate) if customer else None
+    if not (customer or tier or hold):
         return options
-    rule = station.tier(tier)
+    rule = station.tier(member.tier if member else None) if customer else station.tier(tier)
+    if not _may_book_on(station, rule, member, day=day, today=today, hold=hold):
+        return []
     return [option for option in options if _may_book(station, rule, option.start, now)]
+
+
+def _may_book_on(station: Station, rule: TierRule, member: MemberRecord | None, *, day: date, today: date,
+                 hold: bool) -> bool:
+    """Whether the customer may book (or hold) anything on `day`: a hold needs a tier with a hold
+    time and a credit score that allows holds; a low score books today only."""
+    rights = credit_rights(member.credit_score, station.credit_rule) if member else None
+    if hold and (rule.hold_minutes <= 0 or (rights is not None and not rights.can_hold)):
+        return False
+    return not (rights is not None and rights.same_day_only and day != today)
 
 
 def options_on(

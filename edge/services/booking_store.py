@@ -10,10 +10,10 @@ from typing import Any
 from sqlite3 import Connection
 from sqlite3 import IntegrityError
 
-from edge.domain.booking_state import BookingState
+from edge.domain.booking_state import LIVE_STATES, BookingState
 from edge.domain.catalog import Bay, WorkPlan
 from edge.domain.ids import short_code
-from edge.errors import NotFound
+from edge.errors import NotFound, RuleViolation
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
@@ -21,7 +21,7 @@ from edge.store.types import from_db_time, to_db_time
 _COLUMNS = (
     "id, code, plate, member_id, channel, state, progress, bay_id, technician_id, start_at, end_at,"
     " services, package_code, price_minor, currency, price_version, hold_until, notes, reason,"
-    " version, created_at, updated_at"
+    " version, created_at, updated_at, overlap_allowed"
 )
 _COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 _SERVICES = _COLUMN_NAMES.index("services")
@@ -57,6 +57,7 @@ class BookingRecord:
     version: int
     created_at: datetime
     updated_at: datetime
+    overlap_allowed: bool = False  # a fleet booked this car for overlapping work on purpose
 
     @classmethod
     def from_row(cls, row: Any) -> "BookingRecord":
@@ -66,6 +67,7 @@ class BookingRecord:
                 data[key] = from_db_time(data[key])
         data["services"] = tuple(json.loads(data["services"]))
         data["state"] = BookingState(data["state"])
+        data["overlap_allowed"] = bool(data["overlap_allowed"])
         return cls(**data)
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +116,35 @@ def record_event(
         body={"booking": booking.to_json() if data is None else data, "station": station.settings.station.id},
         now=booking.updated_at,
     )
+
+
+def require_car_free(
+    conn: Connection, station: Station, *, plate: str, start: datetime, end: datetime, now: datetime,
+    booking_id: str | None = None,
+) -> None:
+    """RuleViolation naming the other booking when the car already has a live booking overlapping
+    [start, end); a hold that has lapsed does not count, nor the booking `booking_id` itself."""
+    other = car_booking_at(conn, plate=plate, start=start, end=end, now=now, booking_id=booking_id)
+    if other is not None:
+        raise RuleViolation(
+            f"{plate} already has booking {other.code} ({other.state}) from "
+            f"{station.local(other.start_at):%Y-%m-%d %H:%M} to {station.local(other.end_at):%H:%M}; a car has one "
+            "booking at a time (a fleet booking may allow an overlap)")
+
+
+def car_booking_at(
+    conn: Connection, *, plate: str, start: datetime, end: datetime, now: datetime, booking_id: str | None = None
+) -> BookingRecord | None:
+    """The car's first live booking overlapping [start, end), other than `booking_id`; None if it is free."""
+    live = tuple(LIVE_STATES)
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM booking WHERE plate = ? AND start_at < ? AND start_at > ? AND end_at > ?"
+        f" AND state IN ({', '.join('?' * len(live))}) AND id IS NOT ? AND (hold_until IS NULL OR hold_until >= ?)"
+        " ORDER BY start_at LIMIT 1",
+        (plate, to_db_time(end), to_db_time(start - CLAIM_RANGE), to_db_time(start), *live, booking_id,
+         to_db_time(now)),
+    ).fetchone()
+    return None if row is None else BookingRecord.from_row(row)
 
 
 def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> BookingRecord:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 from edge.domain.booking_state import (
     RESCHEDULABLE_STATES,
@@ -12,11 +13,11 @@ from edge.domain.booking_state import (
     check_transition,
 )
 from edge.domain.delivery import ServiceReportInput
-from edge.domain.plates import normalize_plate
-from edge.domain.slots import day_bounds, local_day
+from edge.domain.plates import normalize_plate, validate_plate
+from edge.domain.slots import day_bounds, local_day, resolve_wall_time
 from edge.domain.tokens import issue_token
 from edge.domain.tiers import check_booking_rights, check_credit_rights, credit_rights, hold_deadline
-from edge.errors import InvalidTransition, NotFound, RuleViolation
+from edge.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from edge.services import delivery, enterprise_bookings, escrow, inventory, waitlist
 from edge.services.booking_store import (
     BookingRecord,
@@ -26,13 +27,14 @@ from edge.services.booking_store import (
     new_booking,
     query_bookings,
     release_cells,
+    require_car_free,
     update_booking,
 )
 from edge.services.members import (
     adjust_credit,
+    customer_of,
     find_member,
     get_member,
-    member_of_plate,
     register_member,
     register_vehicle,
 )
@@ -63,8 +65,15 @@ def book(
     deposit_minor: int = 0,
     now: datetime | None = None,
     sub_account_id: str | None = None,
+    foreign_plate: bool = False,
+    allow_overlap: bool = False,
 ) -> BookingRecord:
     """Book (or hold) `services` for `plate` from `start`; one transaction, one booking event.
+
+    `start` without an offset is the station's wall time (edge.domain.slots.resolve_wall_time).
+    The plate must have a mainland format unless `foreign_plate`. A car has one live booking
+    at a time: one overlapping another of the same plate is refused naming that booking, unless
+    a fleet booking (`sub_account_id`) says `allow_overlap`, which the booking then records.
 
     Without `bay_id` the first free bay able to do every service is taken. A phone number
     that is not yet a member registers one at the guest tier. A member whose credit score
@@ -75,7 +84,12 @@ def book(
     """
     now = now or station.clock()
     if channel not in CHANNELS:
-        raise RuleViolation(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
+        raise InvalidInput("channel", f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
+    if allow_overlap and sub_account_id is None:
+        raise InvalidInput("allow_overlap", "only a fleet booking (a company's sub-account) may overlap another "
+                                            "booking of the same car")
+    plate = validate_plate(plate, foreign=foreign_plate)
+    start = resolve_wall_time(start, station.tz)
     catalog = station.catalog()
     # a sub-account may name its enterprise's own package: its services at the agreed price
     plan = enterprise_bookings.plan_for(station, sub_account_id, services) if sub_account_id else catalog.plan(services)
@@ -88,17 +102,12 @@ def book(
             raise RuleViolation(f"bay {bay_id} cannot do {'+'.join(plan.service_codes)} (or is out of service)")
     if not bays:
         raise RuleViolation(f"no bay in service can do {'+'.join(plan.service_codes)}")
-    plate = normalize_plate(plate)
     booking_id = uuid7()
     with station.store.write() as conn:
-        member = None
-        if member_id is not None:
-            member = get_member(conn, member_id)
-        elif phone:
+        # a regular's car finds its member, so their tier rules and points apply; a new phone enrols one
+        member = get_member(conn, member_id) if member_id is not None else customer_of(conn, phone=phone, plate=plate)
+        if member is None and phone:
             member = register_member(conn, station, phone=phone, now=now)
-        else:
-            # a regular's car: the plate finds the member, so their tier rules and points apply
-            member = member_of_plate(conn, plate)
         tier = station.tier(member.tier if member else None)
         check_booking_rights(
             tier=tier, local_start=station.local(start), local_now=station.local(now),
@@ -110,6 +119,9 @@ def book(
                 hold=hold, local_start=station.local(start), local_now=station.local(now),
                 deposit_minor=deposit_minor, money=station.money,
             )
+        if not allow_overlap:
+            require_car_free(conn, station, plate=plate, start=start,
+                             end=start + timedelta(minutes=plan.duration_minutes), now=now)
         fleet = enterprise_bookings.admit(conn, station, sub_account_id=sub_account_id, codes=services, plan=plan,
                                           plate=plate, start=start) if sub_account_id else None
         # a booking awaiting approval keeps its cells until the approval deadline, not a hold's
@@ -132,7 +144,7 @@ def book(
             start=start, plate=plate, member_id=member.id if member else None, channel=channel, state=state,
             hold_until=hold_until, notes=notes, now=now,
         )
-        booking = insert_booking(conn, station, booking, f"booking.{state}")
+        booking = insert_booking(conn, station, replace(booking, overlap_allowed=allow_overlap), f"booking.{state}")
         claim_placement(conn, booking_id=booking_id, placement=placement, hold_until=hold_until)
         if tentative:
             escrow.ask_owner(conn, station, booking, placement.starts, now=now)
@@ -213,6 +225,9 @@ def reschedule(
             local_now=station.local(now), hot_slots=station.hot_slots,
             min_notice_minutes=station.settings.booking.min_notice_minutes,
         )
+        if not booking.overlap_allowed:
+            require_car_free(conn, station, plate=booking.plate, start=start, now=now, booking_id=booking.id,
+                             end=start + (booking.end_at - booking.start_at))
         release_cells(conn, booking)
         bay, technician_id = claim_first_free(
             conn, station, booking_id=booking.id, plan=plan, start=start, bays=bays,
@@ -248,7 +263,7 @@ def set_progress(station: Station, ref: str, stage: str, *, now: datetime | None
     try:
         target = Progress(stage)
     except ValueError:
-        raise RuleViolation(f"unknown progress stage {stage!r} (one of {', '.join(Progress)})") from None
+        raise InvalidInput("stage", f"unknown progress stage {stage!r} (one of {', '.join(Progress)})") from None
     with station.store.write() as conn:
         booking = get_booking(conn, ref)
         current = Progress(booking.progress) if booking.progress else None

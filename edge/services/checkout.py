@@ -103,9 +103,9 @@ def checkout(
             points_balance=ledgers.points_balance(conn, member.id) if member else 0,
             redemption=rules.RedemptionRule(loyalty_settings.redeem_points_per_unit, loyalty_settings.redeem_unit_minor),
             prepaid_minor=prepaid_minor,
-            prepaid_balance=ledgers.prepaid_balance(conn, member.id) if member else 0, now=now,
+            prepaid_balance=ledgers.prepaid_balance(conn, member.id) if member else 0, now=now, money=station.money,
         )
-        receipt = rules.settle(receipt, [(p[0], p[1]) for p in payments])
+        receipt = rules.settle(receipt, [(p[0], p[1]) for p in payments], money=station.money)
         references = [p[2] if len(p) > 2 else "" for p in payments]
         receipt_id, number = uuid7(), _receipt_number(station, now)
         _store_receipt(conn, station, receipt, receipt_id=receipt_id, number=number,

@@ -17,9 +17,10 @@ from typing import Any
 
 from edge.domain.enterprise import ApprovalRule, EnterpriseAccount, FleetPackage, SubAccount
 from edge.domain.ids import uuid7
-from edge.domain.plates import normalize_plate
+from edge.domain.phones import normalize_phone
+from edge.domain.plates import normalize_plate, validate_plate
 from edge.errors import NotFound, RuleViolation
-from edge.services.members import normalize_phone
+from edge.services.members import typed_phone
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import dumps, to_db_time
@@ -61,10 +62,10 @@ def sub_account_by_phone(conn: Connection, enterprise_id: str, phone: str) -> Su
     get_account(conn, enterprise_id)
     row = conn.execute(
         f"SELECT {_SUB_COLUMNS} FROM enterprise_sub_account WHERE enterprise_id = ? AND phone = ?",
-        (enterprise_id, normalize_phone(phone)),
+        (enterprise_id, normalize_phone(phone, foreign_allowed=True)),
     ).fetchone()
     if row is None:
-        raise NotFound(f"no sub-account with phone {normalize_phone(phone)} in enterprise {enterprise_id}")
+        raise NotFound(f"no sub-account with phone {phone} in enterprise {enterprise_id}")
     return _sub_account(row)
 
 
@@ -186,7 +187,7 @@ def upsert_sub_account(
 ) -> SubAccount:
     """Add or replace the sub-account with this phone in the enterprise (keeping its id)."""
     get_account(conn, enterprise_id)
-    phone = normalize_phone(phone)
+    phone = normalize_phone(phone, foreign_allowed=True) if from_hq else typed_phone(station, phone)
     row = conn.execute(
         "SELECT id FROM enterprise_sub_account WHERE enterprise_id = ? AND phone = ?", (enterprise_id, phone)
     ).fetchone()
@@ -208,11 +209,13 @@ def upsert_sub_account(
 
 def upsert_vehicle(
     conn: Connection, station: Station, *, enterprise_id: str, plate: str, active: bool = True, now: datetime,
-    from_hq: bool = False,
+    from_hq: bool = False, foreign_plate: bool = False,
 ) -> str:
-    """Put a plate in the enterprise's fleet (taking it from another fleet), or take it out; the normalised plate."""
+    """Put a plate in the enterprise's fleet (taking it from another fleet), or take it out; the normalised plate.
+
+    A plate typed at the station must have a mainland format unless `foreign_plate`; HQ's is kept as sent."""
+    plate = normalize_plate(plate) if from_hq or not active else validate_plate(plate, foreign=foreign_plate)
     get_account(conn, enterprise_id)
-    plate = normalize_plate(plate)
     conn.execute(
         "INSERT INTO enterprise_vehicle (plate, enterprise_id, active, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (plate) DO UPDATE SET enterprise_id = excluded.enterprise_id, active = excluded.active,"

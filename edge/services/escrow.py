@@ -20,6 +20,7 @@ writer): the loser becomes `rejected` and a conflict row waits for a person.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,8 @@ from sqlite3 import Connection
 
 from edge.domain.booking_state import BookingState
 from edge.domain.escrow import HQ, LeaseKind, Verdict, clash_winner, judge_lease, new_owner
-from edge.errors import EdgeError, NotFound, RuleViolation
+from edge.domain.plates import normalize_plate, validate_plate
+from edge.errors import EdgeError, InvalidInput, NotFound, RuleViolation
 from edge.services.booking_store import (
     BookingRecord,
     claim_bay,
@@ -46,6 +48,8 @@ from edge.services.placement import choose_placement
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
+
+log = logging.getLogger(__name__)
 
 
 class EscrowMessageError(EdgeError):
@@ -147,7 +151,8 @@ def _write_app_booking(conn: Connection, station: Station, body: dict[str, Any],
             raise
     booking = new_booking(
         station, booking_id=_text(body, "booking_id"), plan=plan, bay=bay, technician_id=technician_id,
-        start=starts[0], plate=_text(body, "plate"), member_id=None, channel="app",
+        start=starts[0], plate=_hq_plate(_text(body, "booking_id"), _text(body, "plate")), member_id=None,
+        channel="app",
         state=BookingState.CONFIRMED, hold_until=None, notes=str(body.get("notes", "")), now=now,
     )
     booking = insert_booking(conn, station, booking, "booking.confirmed")
@@ -274,6 +279,19 @@ def _decided_before(conn: Connection, booking_id: str) -> bool:
     return (conn.execute("SELECT 1 FROM booking WHERE id = ?", (booking_id,)).fetchone() is not None
             or conn.execute("SELECT 1 FROM outbox WHERE idem_key = ?", (f"escrow:answered:{booking_id}",))
             .fetchone() is not None)
+
+
+def _hq_plate(booking_id: str, text: str) -> str:
+    """HQ's plate, normalised when it can be; a plate the station would refuse at the counter is kept
+    (HQ sold the booking) and logged."""
+    try:
+        return validate_plate(text)
+    except InvalidInput as err:
+        log.warning("app booking %s from HQ keeps its plate %r: %s", booking_id, text, err)
+    try:
+        return normalize_plate(text)
+    except InvalidInput:
+        return text
 
 
 def _text(body: dict[str, Any], key: str) -> str:

@@ -181,7 +181,7 @@ def prepaid_entry(
     before = prepaid_balance(conn, member_id)
     after = before + amount_minor
     if after < 0:
-        raise RuleViolation(f"prepaid balance is {before}; cannot take {-amount_minor}")
+        raise RuleViolation(f"prepaid balance is {station.money(before)}; cannot take {station.money(-amount_minor)}")
     entry_id = uuid7()
     conn.execute(
         "INSERT INTO prepaid_entry (id, member_id, kind, amount_minor, receipt_id, reason, counted_by_hq, created_at)"

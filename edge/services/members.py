@@ -10,14 +10,14 @@ from typing import Any
 from sqlite3 import Connection
 
 from edge.domain.ids import uuid7
-from edge.domain.plates import normalize_plate
-from edge.errors import NotFound, RuleViolation
+from edge.domain.phones import looks_like_phone, normalize_phone
+from edge.domain.plates import normalize_plate, validate_plate
+from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import to_db_time
 
-_PHONE = re.compile(r"^\+?[0-9]{5,15}$")
 _BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 
 
@@ -37,11 +37,10 @@ class MemberRecord:
         }
 
 
-def normalize_phone(text: str) -> str:
-    phone = re.sub(r"[\s\-()]", "", text)
-    if not _PHONE.match(phone):
-        raise RuleViolation(f"{text!r} is not a phone number (5-15 digits, optional leading +)")
-    return phone
+def typed_phone(station: Station, text: str) -> str:
+    """A phone a person typed for a new member or sub-account, checked against the station's rule
+    (mainland mobile numbers unless `[booking] foreign_phones` allows others)."""
+    return normalize_phone(text, foreign_allowed=station.settings.booking.foreign_phones)
 
 
 def find_member(conn: Connection, *, phone: str | None = None, member_id: str | None = None) -> MemberRecord | None:
@@ -52,7 +51,7 @@ def find_member(conn: Connection, *, phone: str | None = None, member_id: str | 
     else:
         row = conn.execute(
             "SELECT id, phone, name, tier, credit_score, version FROM member WHERE phone = ?",
-            (normalize_phone(phone or ""),),
+            (normalize_phone(phone or "", foreign_allowed=True),),
         ).fetchone()
     return None if row is None else MemberRecord(*row)
 
@@ -63,6 +62,20 @@ def member_of_plate(conn: Connection, plate: str) -> MemberRecord | None:
     if row is None or row["member_id"] is None:
         return None
     return find_member(conn, member_id=row["member_id"])
+
+
+def require_tier(station: Station, tier: str) -> None:
+    """InvalidInput("tier") unless `tier` is one of the station's tiers."""
+    if tier not in station.tiers:
+        raise InvalidInput("tier", f"unknown tier {tier!r} (tiers: {', '.join(station.tiers)})")
+
+
+def customer_of(conn: Connection, *, phone: str | None, plate: str | None) -> MemberRecord | None:
+    """The member a booking for this phone, else this plate, is made for (None: a guest, or a phone
+    that booking would enrol at the guest tier)."""
+    if phone:
+        return find_member(conn, phone=phone)
+    return member_of_plate(conn, normalize_plate(plate)) if plate else None
 
 
 def get_member(conn: Connection, member_id: str) -> MemberRecord:
@@ -87,7 +100,7 @@ def _insert_member(
     conn: Connection, station: Station, *, phone: str, name: str, tier: str | None, now: datetime
 ) -> MemberRecord:
     member = MemberRecord(
-        id=uuid7(), phone=normalize_phone(phone), name=name, tier=tier or station.settings.booking.guest_tier,
+        id=uuid7(), phone=typed_phone(station, phone), name=name, tier=tier or station.settings.booking.guest_tier,
         credit_score=station.settings.credit.initial, version=1,
     )
     stamp = to_db_time(now)
@@ -147,19 +160,22 @@ class MemberProfile:
 
 def enroll(
     station: Station, *, phone: str, name: str = "", tier: str | None = None, plates: tuple[str, ...] = (),
-    birthday: str | None = None, now: datetime | None = None,
+    birthday: str | None = None, foreign_plates: bool = False, now: datetime | None = None,
 ) -> MemberProfile:
     """Register a new member with their vehicles; one transaction, one member.created event.
 
-    `birthday` is 'MM-DD' (points count double that day)."""
+    `birthday` is 'MM-DD' (points count double that day); `foreign_plates` takes plates of
+    other countries (edge.domain.plates.validate_plate)."""
     now = now or station.clock()
-    if tier is not None and tier not in station.tiers:
-        raise RuleViolation(f"unknown tier {tier!r} (tiers: {', '.join(station.tiers)})")
+    phone = typed_phone(station, phone)
+    plates = tuple(validate_plate(plate, foreign=foreign_plates) for plate in plates)
+    if tier is not None:
+        require_tier(station, tier)
     if birthday is not None and not _BIRTHDAY.match(birthday):
-        raise RuleViolation(f"birthday {birthday!r} is not MM-DD (e.g. 03-15)")
+        raise InvalidInput("birthday", f"{birthday!r} is not MM-DD (e.g. 03-15)")
     with station.store.write() as conn:
         if find_member(conn, phone=phone) is not None:
-            raise RuleViolation(f"a member with phone {normalize_phone(phone)} exists already")
+            raise RuleViolation(f"a member with phone {phone} exists already")
         member = _insert_member(conn, station, phone=phone, name=name, tier=tier, now=now)
         ensure_balance_row(conn, station, member.id, now)
         if birthday is not None:
@@ -171,13 +187,16 @@ def enroll(
         return profile
 
 
-def add_vehicle(station: Station, *, phone: str, plate: str, now: datetime | None = None) -> MemberProfile:
+def add_vehicle(
+    station: Station, *, phone: str, plate: str, foreign_plate: bool = False, now: datetime | None = None
+) -> MemberProfile:
     """Link a plate to a member (moving it from whoever had it); a member.updated event."""
     now = now or station.clock()
+    plate = validate_plate(plate, foreign=foreign_plate)
     with station.store.write() as conn:
         member = find_member(conn, phone=phone)
         if member is None:
-            raise NotFound(f"no member with phone {normalize_phone(phone)}")
+            raise NotFound(f"no member with phone {normalize_phone(phone, foreign_allowed=True)}")
         register_vehicle(conn, plate=plate, member_id=member.id, now=now)
         member = _bump(conn, member, now=now)
         profile = _profile(conn, member)
@@ -189,7 +208,7 @@ def lookup(station: Station, key: str) -> MemberProfile:
     """A member by phone number or by one of their plates."""
     with station.store.read() as conn:
         member = None
-        if _PHONE.match(re.sub(r"[\s\-()]", "", key)):
+        if looks_like_phone(key):
             member = find_member(conn, phone=key)
         if member is None:
             member = member_of_plate(conn, normalize_plate(key))

@@ -11,13 +11,20 @@ from sqlite3 import Connection
 
 from edge.domain.booking_state import BookingState
 from edge.domain.ids import uuid7
-from edge.domain.plates import normalize_plate
+from edge.domain.plates import validate_plate
 from edge.domain.slots import local_instant
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services.availability import options_on
-from edge.services.booking_store import BookingRecord, claim_bay, claim_technician, insert_booking, new_booking
+from edge.services.booking_store import (
+    BookingRecord,
+    car_booking_at,
+    claim_bay,
+    claim_technician,
+    insert_booking,
+    new_booking,
+)
 from edge.services.cell_ownership import station_owns
-from edge.services.members import register_member
+from edge.services.members import register_member, typed_phone
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
@@ -65,17 +72,22 @@ def join(
     phone: str | None = None,
     earliest: time | None = None,
     latest: time | None = None,
+    foreign_plate: bool = False,
     now: datetime | None = None,
 ) -> WaitlistRecord:
-    """Put a customer on the waitlist for `day`, optionally between two local times."""
+    """Put a customer on the waitlist for `day`, optionally between two local times.
+
+    The plate must have a mainland format unless `foreign_plate`; the phone the station's format."""
     now = now or station.clock()
+    plate = validate_plate(plate, foreign=foreign_plate)
+    phone = typed_phone(station, phone) if phone else ""
     station.catalog().plan(services)  # unknown codes fail here, not when a slot frees
     start_minute = 0 if earliest is None else earliest.hour * 60 + earliest.minute
     end_minute = 1440 if latest is None else latest.hour * 60 + latest.minute
     if end_minute <= start_minute:
         raise RuleViolation("the waitlist window must end after it starts")
     entry = WaitlistRecord(
-        id=uuid7(), plate=normalize_plate(plate), phone=phone or "", member_id=None,
+        id=uuid7(), plate=plate, phone=phone, member_id=None,
         services=tuple(services), day=day.isoformat(),
         window_start=local_instant(day, start_minute, station.tz),
         window_end=local_instant(day, end_minute, station.tz),
@@ -111,9 +123,11 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
             if entry.window_start <= option.start and option.end <= entry.window_end
             and station_owns(conn, station, option.bay_id, option.cells)  # HQ's cells are HQ's to offer
         ]
-        if not fitting:
+        # the car's own bookings stand: it is not offered a time it is booked for already
+        option = next((option for option in fitting if car_booking_at(
+            conn, plate=entry.plate, start=option.start, end=option.end, now=now) is None), None)
+        if option is None:
             continue
-        option = fitting[0]
         hold_until = now + timedelta(minutes=station.settings.booking.waitlist_offer_minutes)
         booking_id = uuid7()
         technician = option.technician_ids[0] if option.technician_ids else None

@@ -160,6 +160,8 @@ class Booking(SQLModel, table=True):
     version: int = 1
     created_at: datetime = _time()
     updated_at: datetime = _time()
+    # a fleet booked this car for overlapping work on purpose (one live booking per car otherwise)
+    overlap_allowed: bool = False
 
 
 class SlotClaim(SQLModel, table=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge.domain.plates import match_plate, normalize_plate, plate_distance, plate_kind, validate_plate
-from edge.errors import RuleViolation
+from edge.errors import InvalidInput
 
 
 @pytest.mark.parametrize(("raw", "plate"), [
@@ -27,25 +27,38 @@ def test_normal_form(raw, plate):
 @pytest.mark.parametrize(("raw", "kind"), [
     ("沪A12345", "cn"), ("沪AB1234", "cn"), ("粤BD12345", "cn_new_energy"), ("粤BFA1234", "cn_new_energy"),
     ("京A12345D", "cn_new_energy"), ("粤Z1234港", "cn_special"), ("京A1234学", "cn_special"),
+    ("沪A1234警", "cn_special"), ("苏B1234挂", "cn_special"), ("粤Z1234澳", "cn_special"), ("沪A1234领", "cn_special"),
+    ("使123456", "cn_embassy"), ("WJ京12345", "cn_armed_police"), ("wj 12345", "cn_armed_police"),
 ])
 def test_chinese_formats(raw, kind):
     assert plate_kind(validate_plate(raw)) == kind
 
 
-@pytest.mark.parametrize(("raw", "why"), [
-    ("A12345", "province character"),
-    ("沪A1234", "got '沪A1234', 6 characters"),
-    ("沪A1234567", "new-energy"),
-    ("沪AX12345", "new-energy"),   # an 8-char plate whose third character is not D/F/A-K
-    ("!!", "not a licence plate"),
+@pytest.mark.parametrize("raw", [
+    "A12345",        # no province character
+    "ABC",
+    "沪A1234",       # one character short
+    "沪A1234567",    # 9 characters
+    "沪AX12345",     # 8 characters whose third is not a new-energy letter
+    "沪1A2345",      # a digit where the authority letter goes (1 is not read as a letter)
+    "使12345",
 ])
-def test_invalid_chinese_plates_say_why(raw, why):
-    with pytest.raises(RuleViolation, match=why):
+def test_a_typed_plate_without_a_mainland_format_is_refused_saying_what_a_plate_looks_like(raw):
+    with pytest.raises(InvalidInput, match="expected a mainland plate: province character") as caught:
         validate_plate(raw)
+    assert caught.value.field == "plate" and "--foreign" in str(caught.value)
 
 
-def test_other_countries_are_normalised_only():
-    assert validate_plate("ab 123 cd", country="FR") == "AB123CD"
+@pytest.mark.parametrize("raw", ["!!", "沪", "", "AB\x07CD", "ABCDEFGHJKLMN"])
+def test_what_is_no_plate_at_all_is_refused_even_as_a_foreign_plate(raw):
+    with pytest.raises(InvalidInput, match="not a licence plate"):
+        validate_plate(raw, foreign=True)
+
+
+def test_a_foreign_plate_is_trimmed_and_upper_cased_only():
+    assert validate_plate(" ab 123 cd ", foreign=True) == "AB123CD"
+    assert validate_plate("München M-AB 1234".split(" ", 1)[1], foreign=True) == "MAB1234"
+    assert validate_plate("b-ab123", foreign=True) == "BAB123"
 
 
 def test_distance_weights():

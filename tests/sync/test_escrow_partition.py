@@ -101,10 +101,10 @@ def sell_everything(station, engine) -> tuple[list, list]:
             # a side refusing a cell (taken, or no technician free) is an outcome this test expects
             with suppress(SlotTaken, RuleViolation):
                 station_made.append(bookings.book(station, services=["TYRE"], start=start,
-                                                  plate=f"沪S{i:02d}{bay}", bay_id=bay, channel="walk_in"))
+                                                  plate=f"沪S{i:02d}{bay}0", bay_id=bay, channel="walk_in"))
             with transaction(engine) as session, suppress(hq_escrow.EscrowRefused):
                 hq_made.append(hq_escrow.book_app(session, STATION_ID, bay_id=bay, start=start, cells=1,
-                                                  services=["TYRE"], plate=f"沪H{i:02d}{bay}", now=NOW))
+                                                  services=["TYRE"], plate=f"沪H{i:02d}{bay}0", now=NOW))
     assert any(b.state == BookingState.TENTATIVE for b in station_made)
     assert any(b.state == BookingState.CONFIRMED for b in station_made)
     assert {b["state"] for b in hq_made} == {"confirmed", "tentative"}

@@ -34,6 +34,17 @@ async def _open(pilot) -> NewBookingScreen:
     return pilot.app.screen
 
 
+async def _open_on_the_first_free_wash(pilot) -> NewBookingScreen:
+    """The new-booking screen with a wash picked and the first free cell chosen."""
+    screen = await _open(pilot)
+    await _pick_service(pilot, screen, "WASH")
+    picker = screen.query_one(SlotPicker)
+    await wait_for(pilot, lambda: picker.free_count > 0)
+    picker.focus()
+    await pilot.press("enter")
+    return screen
+
+
 async def _tab_to(pilot, widget) -> None:
     for _ in range(12):
         if pilot.app.focused is widget:
@@ -108,12 +119,7 @@ async def test_starts_beyond_the_tier_horizon_are_kept_back_with_the_reason(empt
 async def test_switching_language_mid_booking_keeps_the_form_and_a_click_books(empty_station):
     app = StationApp(empty_station)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _open(pilot)
-        await _pick_service(pilot, screen, "WASH")
-        picker = screen.query_one(SlotPicker)
-        await wait_for(pilot, lambda: picker.free_count > 0)
-        picker.focus()
-        await pilot.press("enter")
+        screen = await _open_on_the_first_free_wash(pilot)
         screen.query_one("#plate").value = "沪A00001"
         picker = screen.query_one(SlotPicker)
         picker.focus()
@@ -155,3 +161,22 @@ async def test_hq_cells_are_marked_and_a_booking_there_is_tentative(tmp_path):
             assert str(picker.get_cell_at((ten, 1))) == "tentative"
     finally:
         station.store.close()
+
+
+async def test_a_malformed_plate_or_phone_is_explained_next_to_its_field_and_books_nothing(empty_station):
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_on_the_first_free_wash(pilot)
+        await wait_for(pilot, lambda: screen.chosen is not None)
+        screen.query_one("#plate").value = "ABC"
+        screen.query_one("#phone-number").value = "12345"
+        await pilot.pause()
+        await pilot.press("f5")
+        plate_problem, phone_problem = screen.query_one("#plate-problem"), screen.query_one("#phone-number-problem")
+        await wait_for(pilot, lambda: plate_problem.display, what="the plate's problem")
+        assert "'ABC' is not a plate" in text_of(plate_problem) and "province character" in text_of(plate_problem)
+        assert phone_problem.display and "'12345' is not a phone number" in text_of(phone_problem)
+        screen.query_one("#plate").value = "沪A00001"  # typing again clears the field's problem
+        await wait_for(pilot, lambda: not plate_problem.display, what="the plate's problem to go")
+        assert isinstance(app.screen, NewBookingScreen)
+    assert bookings.bookings_on(empty_station, MONDAY) == []

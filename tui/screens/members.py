@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
-from edge.errors import RuleViolation
+from edge.errors import InvalidInput
 from edge.services.station import Station
 from tui.formatting import booking_services, state_label, when
 from tui.i18n import N_, _
@@ -48,7 +48,7 @@ class MembersScreen(StationScreen):
             return None
         try:
             return member_view(station, key)
-        except RuleViolation:  # neither a phone number nor a plate: nothing to show
+        except InvalidInput:  # neither a phone number nor a plate: nothing to show
             return MemberView(key, None, ())
 
     def show(self, view: MemberView | None) -> None:

@@ -12,9 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, SelectionList, Static
 
-from edge.errors import EdgeError
+from edge.domain.plates import validate_plate
+from edge.errors import EdgeError, InvalidInput
 from edge.services import bookings
-from edge.services.members import MemberProfile
+from edge.services.members import MemberProfile, typed_phone
 from edge.services.station import Station
 from tui.formatting import clock, day_label, minutes_text, service_name, services_label
 from tui.i18n import N_, _
@@ -74,10 +75,12 @@ class NewBookingScreen(StationScreen):
                 with Horizontal(classes="field"):
                     yield Label(_("Plate"))
                     yield Input(self.plate, placeholder="沪A12345", compact=True, id="plate")
+                yield Static(id="plate-problem", classes="problem")
                 with Horizontal(classes="field"):
                     yield Label(_("Phone"))
                     yield Input(self.phone, placeholder=_("finds or enrols a member"), compact=True,
                                 id="phone-number")
+                yield Static(id="phone-number-problem", classes="problem")
                 yield Static(id="member")
             with Vertical(id="booking-right"):
                 picker = SlotPicker(id="slots")
@@ -90,6 +93,8 @@ class NewBookingScreen(StationScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        for problem in self.query(".problem"):
+            problem.display = False
         self._show_member()
         self._show_summary()
 
@@ -168,6 +173,7 @@ class NewBookingScreen(StationScreen):
             self.plate = event.value
         else:
             self.phone = event.value
+        self._show_problem(event.input.id or "", None)
         if self._lookup_timer is not None:
             self._lookup_timer.stop()
         self._lookup_timer = self.set_timer(MEMBER_LOOKUP_DELAY, self._look_up_member)
@@ -204,13 +210,31 @@ class NewBookingScreen(StationScreen):
         if missing:
             self.app.notify(_("Still needed: {what}").format(what=", ".join(missing)), severity="warning")
             return
-        if self._booking:
+        if not self._fields_valid() or self._booking:
             return
         self._booking = True
         bay, start = self.chosen
         self.call("book", bookings.book, self.station, services=list(self.codes), start=start,
                   plate=self.plate.strip(), bay_id=bay, phone=self.phone.strip() or None, channel=self.channel,
                   hold=hold)
+
+    def _fields_valid(self) -> bool:
+        """Plate and phone have the station's formats; a problem is shown under its field."""
+        checks = (("plate", lambda: validate_plate(self.plate)),
+                  ("phone-number", lambda: self.phone.strip() and typed_phone(self.station, self.phone)))
+        valid = True
+        for field_id, check in checks:
+            try:
+                check()
+            except InvalidInput as err:
+                self._show_problem(field_id, str(err))
+                valid = False
+        return valid
+
+    def _show_problem(self, field_id: str, message: str | None) -> None:
+        problem = self.query_one(f"#{field_id}-problem", Static)
+        problem.update(Text(message or "", style="bold"))
+        problem.display = message is not None
 
     def done(self, request: str, result: Any) -> None:
         if request == "member":
