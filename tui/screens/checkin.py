@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Input, Static
 
 from edge.domain.arrivals import Refusal
 from edge.services import arrivals, bookings, live_state
@@ -92,7 +92,8 @@ class CheckInScreen(StationScreen):
             prompts.border_subtitle = _("Enter: this booking · d: none of them")
             prompts.add_columns(_("Read"), _("Seen"), _("Booking"), _("Time"), _("Services"), _("Bay"), _("Code"))
             yield prompts
-            yield Label(_("Plate, booking code or QR (province optional; look-alikes such as 8/B are found)"))
+            # a Static wraps at 80 columns where a Label would be cut off
+            yield Static(_("Plate, booking code or QR (province optional; look-alikes such as 8/B are found)"))
             yield Input(value=self.typed, placeholder="沪A12345", id="plate")
             yield Static(id="verdict")
             table = DataTable(id="candidates", cursor_type="row", zebra_stripes=True)
