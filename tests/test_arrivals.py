@@ -140,7 +140,7 @@ def test_the_cli_refuses_another_days_booking_and_completing_a_car_never_checked
     assert f"booked for {day:%Y-%m-%d} 09:30" in capsys.readouterr().err
     assert main(["--data-dir", data, "checkin", "--plate", "沪A12345"]) == 6
     assert f"booked for {day:%Y-%m-%d} 09:30" in capsys.readouterr().err
-    assert main(["--data-dir", data, "complete", booking.code]) == 7
+    assert main(["--data-dir", data, "booking", "complete", booking.code]) == 7
     assert "never checked in" in capsys.readouterr().err
     assert main(["--data-dir", data, "checkin", "--plate", "粤Z99999"]) == 4
     assert "no booking expected now for plate 粤Z99999" in capsys.readouterr().err

@@ -105,7 +105,7 @@ def test_todays_listing_ends_with_what_is_in_each_bay(tmp_path, capsys):
     live_state.record_occupancy(station, "W1", "occupied", source="bay-sensors", now=station.clock())
     station.store.close()
 
-    assert main(["--data-dir", str(tmp_path / "data"), "bookings"]) == 0
+    assert main(["--data-dir", str(tmp_path / "data"), "booking", "list"]) == 0
 
     lines = capsys.readouterr().out.splitlines()
     bays = {line.split()[0]: line for line in lines[lines.index("") + 3:]}

@@ -41,7 +41,7 @@ def counts(data_dir: Path) -> tuple[int, int]:
 
 
 def test_scripted_round_trip(data_dir, capsys):
-    code, out, _ = cli(capsys, "--data-dir", data_dir, "services", "--json")
+    code, out, _ = cli(capsys, "--data-dir", data_dir, "service", "list", "--json")
     assert code == 0
     assert {item["code"] for item in json.loads(out)} == {"WASH", "OIL", "TYRE", "PKG"}
 
@@ -62,19 +62,19 @@ def test_scripted_round_trip(data_dir, capsys):
     assert json.loads(out)["error"] == "slot_taken"
     assert err.strip().count("\n") == 0 and "L1 is already booked at 2030-01-07 08:00" in err
 
-    code, out, _ = cli(capsys, "--data-dir", data_dir, "bookings", "--date", "2030-01-07")
+    code, out, _ = cli(capsys, "--data-dir", data_dir, "booking", "list", "--date", "2030-01-07")
     assert code == 0 and booking["code"] in out and "沪A12345" in out
 
-    code, out, _ = cli(capsys, "--data-dir", data_dir, "cancel", booking["code"], "--json")
+    code, out, _ = cli(capsys, "--data-dir", data_dir, "booking", "cancel", booking["code"], "--json")
     assert code == 0 and json.loads(out)["state"] == "cancelled"
-    code, out, _ = cli(capsys, "--data-dir", data_dir, "outbox", "--json")
+    code, out, _ = cli(capsys, "--data-dir", data_dir, "sync", "outbox", "--json")
     types = [e["type"] for e in json.loads(out)["events"]]
     assert "booking.confirmed" in types and "booking.cancelled" in types
 
 
 def test_console_script_runs_as_a_process(data_dir):
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "--data-dir", str(data_dir), "services", "--json"],
+        [sys.executable, "-m", "edge.cli.main", "--data-dir", str(data_dir), "service", "list", "--json"],
         capture_output=True, text=True, cwd=ROOT, check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -91,8 +91,8 @@ def test_console_script_runs_as_a_process(data_dir):
         (["book", "--start", TOMORROW_9, "--services", "OIL", "--plate", "!"], 2,
          "argument --plate: '!' is not a licence plate"),
         (["book", "--start", TOMORROW_9, "--services", "OIL", "--plate", "沪A12345", "--bay", "Q7"], 4, "Q7"),
-        (["confirm", "ZZZZZZ"], 4, "ZZZZZZ"),
-        (["outbox", "--limit", "-3"], 2, "--limit"),
+        (["booking", "confirm", "ZZZZZZ"], 4, "ZZZZZZ"),
+        (["sync", "outbox", "--limit", "-3"], 2, "--limit"),
     ],
 )
 def test_bad_input_names_the_argument_and_writes_nothing(data_dir, capsys, args, code, named):
@@ -119,11 +119,11 @@ def test_bad_config_names_file_line_and_key_and_creates_nothing(tmp_path, capsys
 
 def test_missing_data_dir_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.delenv("STATION_EDGE_HOME", raising=False)
-    code, _, err = cli(capsys, "services")
+    code, _, err = cli(capsys, "service", "list")
     assert code == 2 and "--data-dir" in err
 
 
 def test_a_data_dir_without_a_station_says_to_init(tmp_path, capsys):
-    for command in (["services"], ["db", "upgrade"]):
+    for command in (["service", "list"], ["db", "upgrade"]):
         code, _, err = cli(capsys, "--data-dir", tmp_path, *command)
         assert code == 8 and "station-edge init" in err

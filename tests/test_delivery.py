@@ -472,16 +472,16 @@ def test_command_line_round_trip(tmp_path, capsys):
     booking = json.loads(run("book", "--start", "2030-01-07T09:00", "--services", "OIL", "--plate", "沪A12345",
                              "--phone", "13800000001", "--bay", "L1", "--json"))
     run("checkin", "--booking", booking["code"])
-    out = run("report-service", booking["code"], "--finding", "pads at 30%", "--advice", "pads within 3 months",
+    out = run("service", "report", booking["code"], "--finding", "pads at 30%", "--advice", "pads within 3 months",
               "--part", "FILTER-AIR=1", "--mileage", "15000")
     assert "pads at 30%" in out and "FILTER-AIR x1 (extra)" in out and "at 20000 km" in out
-    report = json.loads(run("service-report", booking["code"], "--json"))
+    report = json.loads(run("service", "show-report", booking["code"], "--json"))
     # completed now (the real clock): due 180 days on, or 5,000 km on
     assert report["next_due_date"] and (report["mileage_km"], report["next_due_km"]) == (15000, 20000)
-    assert json.loads(run("next-service", "沪A12345", "--json"))[0]["due_km"] == 20000
+    assert json.loads(run("service", "due", "沪A12345", "--json"))[0]["due_km"] == 20000
 
-    assert "complaint" in run("feedback", booking["code"], "--rating", "1", "--comment", "late")
-    (complaint,) = json.loads(run("complaints", "--json"))
+    assert "complaint" in run("service", "feedback", booking["code"], "--rating", "1", "--comment", "late")
+    (complaint,) = json.loads(run("service", "complaints", "--json"))
     assert complaint["booking_code"] == booking["code"]
 
     other = json.loads(run("book", "--start", "2030-01-08T09:00", "--services", "OIL", "--plate", "沪B22222",
@@ -489,14 +489,15 @@ def test_command_line_round_trip(tmp_path, capsys):
     result = json.loads(run("bay", "out-of-service", "L1", "--reason", "hydraulic leak", "--json"))
     assert result["bay"]["in_service"] is False
     assert [o["choice"] for o in result["disruptions"][0]["offers"]] == ["other_bay"]
-    assert other["code"] in run("disruptions")
-    assert "on L2 at 09:00" in run("disruption", "resolve", other["code"], "--choice", "other_bay")
+    assert other["code"] in run("service", "disruptions")
+    assert "on L2 at 09:00" in run("service", "disruptions", "resolve", other["code"], "--choice", "other_bay")
     assert "OUT OF SERVICE" in run("bay", "list")
     assert "in service" in run("bay", "in-service", "L1")
 
-    code, _, err = cli(capsys, "--data-dir", data, "report-service", booking["code"], "--part", "FILTER-AIR")
+    code, _, err = cli(capsys, "--data-dir", data, "service", "report", booking["code"], "--part", "FILTER-AIR")
     assert code == 2 and "SKU=QTY" in err
-    code, _, err = cli(capsys, "--data-dir", data, "feedback", booking["code"], "--rating", "3")
+    code, _, err = cli(capsys, "--data-dir", data, "service", "feedback", booking["code"], "--rating", "3")
     assert code == 7 and "already recorded" in err
-    code, _, err = cli(capsys, "--data-dir", data, "disruption", "resolve", other["code"], "--choice", "wait")
+    code, _, err = cli(capsys, "--data-dir", data, "service", "disruptions", "resolve", other["code"],
+                       "--choice", "wait")
     assert code == 4 and f"booking {other['code']} has no offer" in err

@@ -481,43 +481,45 @@ def test_cli_round_trip(tmp_path, capsys):
                       encoding="utf-8")
     data = tmp_path / "data"
     assert cli(capsys, data, "init", "--config", config)[0] == 0
-    assert cli(capsys, data, "enterprise", "add", "--id", "ACME", "--name", "Acme 物流", "--tax-id", "91310000abc",
+    assert cli(capsys, data, "fleet", "add", "--id", "ACME", "--name", "Acme 物流", "--tax-id", "91310000abc",
                "--credit-limit", "1000.00", "--verified")[0] == 0
-    assert cli(capsys, data, "enterprise", "add", "--id", "ACME", "--name", "x", "--tax-id", "x",
+    assert cli(capsys, data, "fleet", "add", "--id", "ACME", "--name", "x", "--tax-id", "x",
                "--credit-limit", "1")[0] == 6
     for phone, role, permissions in ((DRIVER, "driver", ("book", "pay")), (HEAD, "dept_head", ("approve",))):
         flags = [f for p in permissions for f in ("--permission", p)]
-        assert cli(capsys, data, "enterprise", "subaccount", "add", "--enterprise", "ACME", "--phone", phone,
+        assert cli(capsys, data, "fleet", "subaccount", "add", "--enterprise", "ACME", "--phone", phone,
                    "--role", role, "--monthly-limit", "800.00", *flags)[0] == 0
-    assert cli(capsys, data, "enterprise", "vehicle", "add", "--enterprise", "ACME", "--plate", FLEET_PLATE)[0] == 0
-    code, out = cli(capsys, data, "enterprise", "rule", "add", "--enterprise", "ACME", "--category", "maintenance",
+    assert cli(capsys, data, "fleet", "vehicle", "add", "--enterprise", "ACME", "--plate", FLEET_PLATE)[0] == 0
+    code, out = cli(capsys, data, "fleet", "rule", "add", "--enterprise", "ACME", "--category", "maintenance",
                     "--approver-role", "dept_head", "--json")
     assert code == 0 and json.loads(out)["above_minor"] == 0
 
-    code, out = cli(capsys, data, "enterprise", "book", "--enterprise", "ACME", "--phone", DRIVER,
+    code, out = cli(capsys, data, "fleet", "book", "--enterprise", "ACME", "--phone", DRIVER,
                     "--start", "2030-01-07T09:00", "--services", "OIL", "--plate", FLEET_PLATE, "--json")
     booking = json.loads(out)
     assert code == 0 and booking["state"] == "pending_approval" and booking["price_minor"] == 29_900
-    code, out = cli(capsys, data, "approvals", "--json")
+    code, out = cli(capsys, data, "fleet", "approvals", "--json")
     assert code == 0 and [a["booking_code"] for a in json.loads(out)] == [booking["code"]]
-    code, out = cli(capsys, data, "approvals", "list", "--enterprise", "ACME")
+    code, out = cli(capsys, data, "fleet", "approvals", "list", "--enterprise", "ACME")
     assert code == 0 and booking["code"] in out and "dept_head" in out
-    assert cli(capsys, data, "approve", booking["code"], "--by", "13700000000")[0] == 4
-    code, out = cli(capsys, data, "approve", booking["code"], "--by", HEAD)
+    assert cli(capsys, data, "fleet", "approve", booking["code"], "--by", "13700000000")[0] == 4
+    code, out = cli(capsys, data, "fleet", "approve", booking["code"], "--by", HEAD)
     assert code == 0 and "approved" in out
-    code, out = cli(capsys, data, "checkout", "--booking", booking["code"], "--pay", "enterprise=299.00", "--json")
+    code, out = cli(capsys, data, "pay", "checkout", "--booking", booking["code"], "--pay", "enterprise=299.00",
+                    "--json")
     assert code == 0
 
     month = datetime.now(TZ).strftime("%Y-%m")
     csv_path = tmp_path / "statement.csv"
-    code, out = cli(capsys, data, "statement", "--enterprise", "ACME", "--month", month, "--csv", csv_path, "--json")
+    code, out = cli(capsys, data, "fleet", "statement", "--enterprise", "ACME", "--month", month, "--csv", csv_path,
+                    "--json")
     statement = json.loads(out)
     assert code == 0 and (statement["charges"], statement["net_minor"]) == (1, 29_900)
     assert csv_path.read_text(encoding="utf-8").splitlines()[1].endswith(",OIL,29900")
-    code, out = cli(capsys, data, "enterprise", "show", "ACME", "--json")
+    code, out = cli(capsys, data, "fleet", "show", "ACME", "--json")
     assert code == 0 and json.loads(out)["outstanding_minor"] == 29_900
     with pytest.raises(SystemExit) as bad_month:  # a malformed argument: argparse exits 2 naming it
-        cli(capsys, data, "statement", "--enterprise", "ACME", "--month", "Nov")
+        cli(capsys, data, "fleet", "statement", "--enterprise", "ACME", "--month", "Nov")
     assert bad_month.value.code == 2
-    code, out = cli(capsys, data, "approvals", "expire")
+    code, out = cli(capsys, data, "fleet", "approvals", "expire")
     assert code == 0 and "nothing expired" in out

@@ -301,15 +301,15 @@ def test_a_conflict_is_listed_and_resolved_from_the_command_line(station, capsys
         out, err = capsys.readouterr()
         return code, out + err
 
-    code, out = cli("--json", "conflicts")
+    code, out = cli("--json", "sync", "conflicts")
     [open_one] = json.loads(out)
     assert code == 0 and open_one["kind"] == "escrow_tentative_lost" and open_one["detail"]["plate"] == "沪A11111"
-    code, out = cli("conflicts", "resolve", open_one["id"], "--note", "customer called, moved to L2")
+    code, out = cli("sync", "conflicts", "resolve", open_one["id"], "--note", "customer called, moved to L2")
     assert code == 0 and "resolved" in out
-    assert cli("conflicts", "list")[1].strip() == "no open conflicts"
-    assert cli("--json", "conflicts", "list", "--all")[1].count("customer called") == 1
-    code, out = cli("conflicts", "resolve", open_one["id"], "--note", "again")
+    assert cli("sync", "conflicts", "list")[1].strip() == "no open conflicts"
+    assert cli("--json", "sync", "conflicts", "list", "--all")[1].count("customer called") == 1
+    code, out = cli("sync", "conflicts", "resolve", open_one["id"], "--note", "again")
     assert code == 7 and "resolved already" in out
-    code, out = cli("conflicts", "resolve", "nope", "--note", "x")
+    code, out = cli("sync", "conflicts", "resolve", "nope", "--note", "x")
     assert code == 4 and "no conflict 'nope'" in out
     assert [e["type"] for e in events(station, "conflict.resolved")] == ["conflict.resolved"]

@@ -319,7 +319,7 @@ def test_booking_warns_about_short_materials_but_goes_ahead(data_dir, capsys):
                        "--reason", "stocktake")
     assert code == 0 and "OIL-5W30: adjust -9 L (stocktake); 1 L on hand  LOW (reorder at 4)" in out
 
-    code, out, err = cli(capsys, "--data-dir", data_dir, "hold", "--start", "2030-01-07T10:00:00+08:00",
+    code, out, err = cli(capsys, "--data-dir", data_dir, "booking", "hold", "--start", "2030-01-07T10:00:00+08:00",
                          "--services", "OIL", "--plate", "沪B54321")
     assert code == 0 and out.startswith("held ")
     assert err.splitlines() == ["warning: OIL-5W30 low: 1 L on hand, 4 L needed"]

@@ -48,11 +48,11 @@ def at(hh: int, mm: int = 0, *, day: int = 23) -> datetime:
 
 TYPED_PLATE_COMMANDS = [
     ("book", "--start", AT_9, "--services", "WASH"),
-    ("hold", "--start", AT_9, "--services", "WASH"),
+    ("booking", "hold", "--start", AT_9, "--services", "WASH"),
     ("member", "add", "--phone", "13800138000"),
     ("member", "vehicle", "--phone", "13800138000"),
-    ("waitlist", "join", "--date", DAY, "--services", "WASH"),
-    ("enterprise", "vehicle", "add", "--enterprise", "ACME"),
+    ("booking", "waitlist", "join", "--date", DAY, "--services", "WASH"),
+    ("fleet", "vehicle", "add", "--enterprise", "ACME"),
 ]
 
 
@@ -127,7 +127,7 @@ def test_a_member_enrolled_with_plus_86_is_found_without_it(data_dir, capsys):
 @pytest.mark.parametrize("command", [
     ("member", "add"),
     ("book", "--start", AT_9, "--services", "WASH", "--plate", "沪A12345"),
-    ("waitlist", "join", "--date", DAY, "--services", "WASH", "--plate", "沪A12345"),
+    ("booking", "waitlist", "join", "--date", DAY, "--services", "WASH", "--plate", "沪A12345"),
 ], ids=lambda c: c[0])
 def test_a_phone_that_is_no_mainland_mobile_exits_2_naming_it(data_dir, capsys, command):
     before = counts(data_dir)
@@ -270,7 +270,7 @@ def test_a_fleet_may_allow_an_overlap_and_the_booking_records_it(station, tmp_pa
     with station.store.read() as conn:
         body = json.loads(conn.execute("SELECT body FROM outbox WHERE entity_id = ?", (second.id,)).fetchone()[0])
     assert body["booking"]["overlap_allowed"] is True
-    assert main(["--data-dir", str(tmp_path / "data"), "show", second.code]) == 0
+    assert main(["--data-dir", str(tmp_path / "data"), "booking", "show", second.code]) == 0
     assert "overlap allowed" in capsys.readouterr().out
     with pytest.raises(InvalidInput, match="only a fleet booking") as caught:
         bookings.book(station, services=["TYRE"], start=at(9), plate="沪A12345", allow_overlap=True)
@@ -287,24 +287,28 @@ def test_a_fleet_may_allow_an_overlap_and_the_booking_records_it(station, tmp_pa
      "argument --deposit: 'fifty' is not an amount"),
     (("book", "--start", AT_9, "--services", "WASH", "--plate", "沪A12345", "--deposit", "50.001"),
      "argument --deposit: '50.001' has more than 2 decimals"),
-    (("progress", "ZZZZZZ", "polishing"), "argument stage: invalid choice: 'polishing'"),
-    (("prepaid", "top-up", "--phone", "13800138000", "--amount", "50", "--method", "bitcoin"),
+    (("booking", "progress", "ZZZZZZ", "polishing"), "argument stage: invalid choice: 'polishing'"),
+    (("member", "prepaid", "top-up", "--phone", "13800138000", "--amount", "50", "--method", "bitcoin"),
      "argument --method: invalid choice: 'bitcoin'"),
-    (("prepaid", "top-up", "--phone", "13800138000", "--amount", "lots", "--method", "cash"),
+    (("member", "prepaid", "top-up", "--phone", "13800138000", "--amount", "lots", "--method", "cash"),
      "argument --amount: 'lots' is not an amount"),
-    (("checkout", "--services", "WASH", "--pay", "bitcoin=30.00"), "argument --pay: unknown payment method 'bitcoin'"),
-    (("checkout", "--services", "WASH", "--pay", "cash"), "argument --pay: 'cash': write METHOD=AMOUNT"),
-    (("checkout", "--services", "WASH", "--pay", "cash=3O.00"), "argument --pay: '3O.00' is not an amount"),
-    (("checkout", "--services", "WASH", "--prepaid", "x"), "argument --prepaid: 'x' is not an amount"),
-    (("checkout", "--services", "WASH", "--goods", "WAX"), "argument --goods: 'WAX': write SKU=QUANTITY"),
+    (("pay", "checkout", "--services", "WASH", "--pay", "bitcoin=30.00"),
+     "argument --pay: unknown payment method 'bitcoin'"),
+    (("pay", "checkout", "--services", "WASH", "--pay", "cash"), "argument --pay: 'cash': write METHOD=AMOUNT"),
+    (("pay", "checkout", "--services", "WASH", "--pay", "cash=3O.00"), "argument --pay: '3O.00' is not an amount"),
+    (("pay", "checkout", "--services", "WASH", "--prepaid", "x"), "argument --prepaid: 'x' is not an amount"),
+    (("pay", "checkout", "--services", "WASH", "--goods", "WAX"), "argument --goods: 'WAX': write SKU=QUANTITY"),
     (("slots", "--date", DAY, "--services", "WASH", "--tier", "platinum"), "argument --tier: unknown tier 'platinum'"),
     (("member", "add", "--phone", "13800138000", "--tier", "platinum"), "argument --tier: unknown tier 'platinum'"),
     (("member", "add", "--phone", "13800138000", "--birthday", "31-12"), "argument --birthday: '31-12' is not MM-DD"),
-    (("disruption", "resolve", "ZZZZZZ", "--choice", "refund"), "argument --choice: 'refund' is not a choice"),
-    (("disruption", "resolve", "ZZZZZZ", "--choice", "neighbour"), "argument --choice: 'neighbour' is not a choice"),
-    (("feedback", "ZZZZZZ", "--rating", "7"), "argument --rating: invalid choice: 7"),
-    (("statement", "--enterprise", "ACME", "--month", "2026-13"), "argument --month: '2026-13' is not a month"),
-    (("enterprise", "add", "--id", "ACME", "--name", "Acme", "--tax-id", "91310000ABC", "--credit-limit", "lots"),
+    (("service", "disruptions", "resolve", "ZZZZZZ", "--choice", "refund"),
+     "argument --choice: 'refund' is not a choice"),
+    (("service", "disruptions", "resolve", "ZZZZZZ", "--choice", "neighbour"),
+     "argument --choice: 'neighbour' is not a choice"),
+    (("service", "feedback", "ZZZZZZ", "--rating", "7"), "argument --rating: invalid choice: 7"),
+    (("fleet", "statement", "--enterprise", "ACME", "--month", "2026-13"),
+     "argument --month: '2026-13' is not a month"),
+    (("fleet", "add", "--id", "ACME", "--name", "Acme", "--tax-id", "91310000ABC", "--credit-limit", "lots"),
      "argument --credit-limit: 'lots' is not an amount"),
 ])
 def test_a_bad_argument_value_exits_2_naming_the_argument(data_dir, capsys, args, named):
@@ -315,10 +319,10 @@ def test_a_bad_argument_value_exits_2_naming_the_argument(data_dir, capsys, args
 
 
 def test_money_in_a_refusal_is_in_yuan_not_fen(data_dir, capsys):
-    code, _, err = run(capsys, data_dir, "checkout", "--services", "WASH", "--pay", "cash=20.00")
+    code, _, err = run(capsys, data_dir, "pay", "checkout", "--services", "WASH", "--pay", "cash=20.00")
     assert code == 6 and "payments add up to 20.00 CNY; 30.00 CNY is due" in err
     assert run(capsys, data_dir, "member", "add", "--phone", "13800138000")[0] == 0
-    code, _, err = run(capsys, data_dir, "checkout", "--services", "WASH", "--phone", "13800138000",
+    code, _, err = run(capsys, data_dir, "pay", "checkout", "--services", "WASH", "--phone", "13800138000",
                        "--prepaid", "10.00")
     assert code == 6 and "prepaid balance is 0.00 CNY; cannot take 10.00 CNY" in err
 

@@ -1,4 +1,4 @@
-"""`station-edge conflicts [list] [--all]` and `conflicts resolve ID --note TEXT`: what the
+"""`station-edge sync conflicts [list] [--all]` and `sync conflicts resolve ID --note TEXT`: what the
 station and HQ disagreed on, for a person to sort out (e.g. a booking that lost its cell)."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from edge.services import conflicts
 from edge.services.station import open_station
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register_sync(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `conflicts [list]` and `conflicts resolve` under `station-edge sync`."""
     p = sub.add_parser("conflicts", parents=[common], help="conflicts with HQ that need a person (list, resolve)")
     actions = p.add_subparsers(dest="conflicts_command", metavar="ACTION")
     p.set_defaults(handler=_list, all=False)

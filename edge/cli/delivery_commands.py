@@ -1,10 +1,11 @@
-"""`station-edge` subcommands for service delivery: service reports, next service, feedback, complaints,
-bays out of service, and the offers made when the station cannot serve a booking."""
+"""`station-edge service ...` and `bay ...`: what the station sells, service reports, next service due,
+feedback, complaints, bays out of service, and the offers made when the station cannot serve a booking."""
 
 from __future__ import annotations
 
 import argparse
 
+from edge.cli import commands
 from edge.cli.output import emit_json, table
 from edge.domain.booking_state import BookingState
 from edge.domain.delivery import WAIT, Offer, OfferKind, ServiceReportInput
@@ -15,9 +16,17 @@ from edge.services.station import Station, open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add the delivery subcommands to the station-edge parser."""
-    p = sub.add_parser("report-service", parents=[common],
-                       help="complete a booking with its service report (or add to a completed booking's report)")
+    """Add `service` (what the station sells and how it was delivered) and `bay` to the station-edge parser."""
+    group = sub.add_parser("service", help="service items and packages, service reports, feedback, complaints, "
+                                           "bookings the station cannot serve")
+    service_sub = group.add_subparsers(dest="service_command", required=True, metavar="ACTION")
+
+    p = service_sub.add_parser("list", parents=[common], help="list service items and packages")
+    p.set_defaults(handler=commands.services)
+
+    p = service_sub.add_parser("report", parents=[common],
+                               help="complete a booking with its service report "
+                                    "(or add to a completed booking's report)")
     p.add_argument("booking", help="booking id or code")
     p.add_argument("--work", default="", help="work done (default: the services' names)")
     p.add_argument("--finding", action="append", default=[], help="something found on the car (repeatable)")
@@ -27,25 +36,25 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--mileage", type=_kilometres, metavar="KM", help="odometer reading, km")
     p.set_defaults(handler=_report_service)
 
-    p = sub.add_parser("service-report", parents=[common], help="show a booking's service report")
+    p = service_sub.add_parser("show-report", parents=[common], help="show a booking's service report")
     p.add_argument("booking", help="booking id or code")
     p.set_defaults(handler=_show_report)
 
-    p = sub.add_parser("next-service", parents=[common], help="when a car is due again, per service it has had")
+    p = service_sub.add_parser("due", parents=[common], help="when a car is due again, per service it has had")
     p.add_argument("plate", help="licence plate")
     p.set_defaults(handler=_next_service)
 
-    p = sub.add_parser("feedback", parents=[common], help="record a customer's rating of a completed booking")
+    p = service_sub.add_parser("feedback", parents=[common], help="record a customer's rating of a completed booking")
     p.add_argument("booking", help="booking id or code")
     p.add_argument("--rating", type=int, choices=range(1, 6), required=True, metavar="1-5",
                    help="1 (bad) to 5 (excellent); 2 or less raises a complaint")
     p.add_argument("--comment", default="", help="what the customer said")
     p.set_defaults(handler=_feedback)
 
-    p = sub.add_parser("feedback-due", parents=[common], help="feedback requests due now and not answered yet")
+    p = service_sub.add_parser("feedback-due", parents=[common], help="feedback requests due now and not answered yet")
     p.set_defaults(handler=_feedback_due)
 
-    p = sub.add_parser("complaints", parents=[common], help="complaints raised by low ratings (open ones)")
+    p = service_sub.add_parser("complaints", parents=[common], help="complaints raised by low ratings (open ones)")
     p.add_argument("--all", action="store_true", help="every complaint, whatever its state")
     p.set_defaults(handler=_complaints)
 
@@ -61,15 +70,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     r.add_argument("bay", help="bay id")
     r.set_defaults(handler=_bay_in)
 
-    p = sub.add_parser("disruptions", parents=[common],
-                       help="bookings the station cannot serve as planned, with their offers (default: open offers)")
+    p = service_sub.add_parser("disruptions", parents=[common],
+                               help="bookings the station cannot serve as planned, with their offers (default: open "
+                                    "offers); resolve: the customer's choice")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--bay", help="the confirmed bookings on this bay (out of service)")
     which.add_argument("--technician", help="the confirmed bookings with this technician (absent)")
     p.set_defaults(handler=_disruptions)
-
-    p = sub.add_parser("disruption", help="answer an offer made to a customer the station cannot serve")
-    q = p.add_subparsers(dest="disruption_command", required=True, metavar="ACTION")
+    q = p.add_subparsers(dest="disruptions_command", metavar="ACTION")
     r = q.add_parser("resolve", parents=[common], help="record the customer's choice and apply it")
     r.add_argument("booking", help="booking id or code")
     r.add_argument("--choice", type=_choice, required=True, help="other_bay, neighbour:ID, coupon or wait")

@@ -1,4 +1,4 @@
-"""`station-edge enterprise ...`: the station's copy of HQ's enterprise accounts, and fleet bookings."""
+"""`station-edge fleet ...`: the station's copy of HQ's enterprise accounts, and fleet bookings."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ from edge.services.station import Station, open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add the enterprise subcommands to the station-edge parser."""
-    p = sub.add_parser("enterprise", help="enterprise (fleet) accounts: sub-accounts, vehicles, packages, rules")
-    e_sub = p.add_subparsers(dest="enterprise_command", required=True, metavar="ACTION")
+    """Add `fleet` (enterprise accounts, fleet bookings, approvals, statements) to the station-edge parser."""
+    p = sub.add_parser("fleet", help="enterprise (fleet) accounts: sub-accounts, vehicles, packages, rules, "
+                                     "bookings, approvals, statements")
+    e_sub = p.add_subparsers(dest="fleet_command", required=True, metavar="ACTION")
 
     q = e_sub.add_parser("add", parents=[common], help="add a company account (the station's copy of HQ's)")
     q.add_argument("--id", required=True, help="the enterprise id HQ uses")
@@ -124,7 +125,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q.add_argument("--notes", default="")
     q.set_defaults(handler=_book)
 
-    fleet_commands.register(sub, common)
+    fleet_commands.register_fleet(e_sub, common)
 
 
 def _minor(station: Station, text: str | None, field: str) -> int | None:
@@ -148,7 +149,7 @@ def _add(args: argparse.Namespace) -> None:
 
     def change(conn, now):
         if enterprise.find_account(conn, account.id) is not None:
-            raise RuleViolation(f"enterprise {account.id} exists already (use `enterprise update`)")
+            raise RuleViolation(f"enterprise {account.id} exists already (use `fleet update`)")
         return enterprise.upsert_account(conn, station, account, now=now)
 
     _print_account(args, station, _write(station, change))

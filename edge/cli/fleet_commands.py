@@ -1,4 +1,4 @@
-"""`station-edge` subcommands for fleet bookings: approvals (list, approve, reject, expire) and statements."""
+"""`station-edge fleet` actions for fleet bookings: approvals (list, approve, reject, expire) and statements."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from edge.services.enterprise_bookings import ApprovalView
 from edge.services.station import Station, open_station
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add approvals, approve, reject and statement to the station-edge parser."""
+def register_fleet(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add approvals, approve, reject and statement under `station-edge fleet`."""
     p = sub.add_parser("approvals", parents=[common], help="fleet bookings waiting for approval")
     p.add_argument("--enterprise", help="only this company's")
     a_sub = p.add_subparsers(dest="approvals_command", metavar="ACTION")

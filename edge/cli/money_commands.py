@@ -1,5 +1,5 @@
-"""`station-edge` subcommands for money and loyalty: checkout, refunds, invoices, points,
-prepaid balance, coupons and tier periods."""
+"""`station-edge pay ...` (checkout, refunds, invoices) and a member's loyalty under `station-edge member`
+(points, prepaid balance, coupons and tier periods)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ TOP_UP_METHODS = tuple(method for method in PAYMENT_METHODS if method != "enterp
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("checkout", parents=[common], help="take payment for a booking or a walk-in sale")
+    """Add `pay` and its actions to the station-edge parser."""
+    group = sub.add_parser("pay", help="take payment, refund a receipt, request an e-invoice")
+    pay_sub = group.add_subparsers(dest="pay_command", required=True, metavar="ACTION")
+
+    p = pay_sub.add_parser("checkout", parents=[common], help="take payment for a booking or a walk-in sale")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--booking", help="booking id or code")
     what.add_argument("--services", type=arguments.codes, help="walk-in sale: service/package codes")
@@ -34,18 +38,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    "REFERENCE is the slip or transaction number")
     p.set_defaults(handler=_checkout)
 
-    p = sub.add_parser("refund", parents=[common], help="refund a whole receipt")
+    p = pay_sub.add_parser("refund", parents=[common], help="refund a whole receipt")
     p.add_argument("receipt", help="receipt number or id")
     p.add_argument("--reason", required=True, help="why")
     p.set_defaults(handler=_refund)
 
-    p = sub.add_parser("invoice", parents=[common], help="request an e-invoice for a receipt")
+    p = pay_sub.add_parser("invoice", parents=[common], help="request an e-invoice for a receipt")
     p.add_argument("receipt", help="receipt number or id")
     p.add_argument("--buyer", required=True, help="buyer (company) name")
     p.add_argument("--tax-id", required=True, help="buyer's tax id")
     p.add_argument("--email", default="", help="where HQ sends the invoice")
     p.set_defaults(handler=_invoice)
 
+
+def register_member(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add a member's loyalty under `station-edge member`: balance, points, prepaid, coupon, tiers."""
     p = sub.add_parser("balance", parents=[common], help="a member's points, prepaid balance and coupons")
     p.add_argument("key", help="phone number or plate")
     p.set_defaults(handler=_balance)

@@ -1,4 +1,5 @@
-"""`station-edge sync` subcommands: run the station's sync with HQ, show its state, start a new epoch."""
+"""`station-edge sync ...`: run the station's sync with HQ, show its state and the events waiting for HQ,
+start a new epoch, sort out conflicts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import sys
 import threading
 
+from edge.cli import arguments, commands, conflict_commands
 from edge.cli.output import emit_json, table
 from edge.config import ConfigError
 from edge.domain.events import STREAM_PRIORITY
@@ -20,8 +22,8 @@ EXIT_SYNC = 9  # the sync link, a key file or HQ's database failed (docs/cli.md)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add `sync run`, `sync status` and `sync new-epoch` to the station-edge parser."""
-    p = sub.add_parser("sync", help="the link to HQ: run it alone, show its state")
+    """Add `sync` (run, status, new-epoch, outbox, conflicts) to the station-edge parser."""
+    p = sub.add_parser("sync", help="the link to HQ: run it alone, its state, events waiting, conflicts to sort out")
     sync_sub = p.add_subparsers(dest="sync_command", required=True, metavar="ACTION")
     q = sync_sub.add_parser("run", parents=[common], help="sync with HQ until SIGTERM (the daemon does this too)")
     q.set_defaults(handler=sync_run)
@@ -30,6 +32,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q = sync_sub.add_parser("new-epoch", parents=[common],
                             help="number events afresh under a new epoch (after restoring the database by hand)")
     q.set_defaults(handler=sync_new_epoch)
+    q = sync_sub.add_parser("outbox", parents=[common], help="events not yet acknowledged by HQ")
+    q.add_argument("--limit", type=arguments.positive, default=50, help="how many to show (default 50)")
+    q.set_defaults(handler=commands.outbox)
+    conflict_commands.register_sync(sync_sub, common)
 
 
 def fail(err: SyncError) -> int:
