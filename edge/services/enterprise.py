@@ -126,7 +126,7 @@ def outstanding_minor(conn: Connection, enterprise_id: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class EnterpriseProfile:
-    """An account with everything hanging off it, for `enterprise show`."""
+    """An account with everything hanging off it, for `fleet show`."""
 
     account: EnterpriseAccount
     outstanding_minor: int
