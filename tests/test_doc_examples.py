@@ -24,7 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from edge.cli.command_words import old_spelling_note
+
 ROOT = Path(__file__).resolve().parents[1]
+# what every old command name prints on stderr, whatever the name
+OLD_SPELLING_NOTE = old_spelling_note("", "").split("; ", 1)[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash", "shell"}
 CONSOLE = "console"
@@ -181,6 +185,8 @@ def test_the_failing_line_is_named(example_station: Path, tmp_path: Path):
 def test_example_runs(block: Block, example_station: Path, tmp_path: Path):
     run = run_script(shell_script([block]), tmp_path, example_station)
     assert run.returncode == 0, f"the example at {block.where} failed (exit {run.returncode}):\n{run.stdout[-4000:]}"
+    # the docs teach the current command names, never one kept only for old scripts
+    assert OLD_SPELLING_NOTE not in run.stdout, f"the example at {block.where} uses an old command name:\n{run.stdout}"
     if block.language == CONSOLE:
         missing = shows_in_order(console_script(block.text)[1], run.stdout)
         assert missing is None, f"the example at {block.where} does not print {missing!r}; it printed:\n{run.stdout}"

@@ -6,6 +6,7 @@ Exit codes (scripts rely on them):
     2  bad command-line argument  7  the booking's state does not allow it
     3  bad config file            8  database error
     4  not found (booking, bay, service, member, waitlist entry)
+    9  a `doctor` check failed; the sync link, a key file or HQ's database failed
   141  the reader closed the output pipe early (e.g. `| head -1`); nothing is reported
 """
 
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="station-edge",
         description="Offline-first edge node for a car-service station.",
         epilog="Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 not found, 5 slot taken, "
-        "6 rule refused, 7 state does not allow, 8 database. "
+        "6 rule refused, 7 state does not allow, 8 database, 9 doctor check or sync link failed, "
+        "141 output pipe closed early. "
         "`station-edge COMMAND --help` lists a command's actions and options. The flat names of earlier "
         "releases (checkout, report-service ...) still work until the next one and say what they are now called.",
     )
