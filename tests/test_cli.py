@@ -127,3 +127,9 @@ def test_a_data_dir_without_a_station_says_to_init(tmp_path, capsys):
     for command in (["service", "list"], ["db", "upgrade"]):
         code, _, err = cli(capsys, "--data-dir", tmp_path, *command)
         assert code == 8 and "station-edge init" in err
+
+
+def test_an_unknown_coupon_template_is_not_found_and_named(data_dir, capsys):
+    code, out, err = cli(capsys, "--data-dir", data_dir, "member", "coupon", "issue", "--template", "NOPE")
+    assert code == 4
+    assert "no coupon template 'NOPE'" in err and "Traceback" not in err

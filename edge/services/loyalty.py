@@ -26,7 +26,11 @@ def issue_coupon(
     conn: Connection, station: Station, *, template_id: str, member_id: str | None, source: str, now: datetime,
 ) -> str:
     """A coupon from a configured template, for a member (or the bearer); returns its code."""
-    template = station.settings.coupon_template(template_id)
+    try:
+        template = station.settings.coupon_template(template_id)
+    except ValueError:
+        known = ", ".join(t.id for t in station.settings.coupon_templates) or "none configured"
+        raise NotFound(f"no coupon template {template_id!r} ([[coupon_templates]]: {known})") from None
     code = f"{template.id}-{short_code(8)}"
     valid_until = now + timedelta(days=template.valid_days)
     conn.execute(
