@@ -87,6 +87,8 @@ def test_without_a_terminal_the_demo_narrates_and_stops(tmp_path):
     if find_mosquitto():  # the demo's own broker and HQ worker: the link comes up and the backlog drains
         assert "HQ runs on this machine" in result.stdout
         assert any("HQ online" in line for line in lines), lines
+        # sync is configured from the start: the board never calls it switched off
+        assert all("HQ off," not in line for line in lines), lines
     else:
         assert all("HQ online" not in line for line in lines)
     assert "Traceback" not in result.stderr

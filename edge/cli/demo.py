@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         station = prepare(data_dir, Path(args.config) if args.config else EXAMPLE_CONFIG)
         with children(data_dir) as start, stop_on_sigterm():
             link_to_hq(data_dir, station.settings.station.id, start)
+            station.store.close()
+            station = open_station(data_dir)  # with the [sync] just written: the board names the link, not "off"
             start("daemon", [sys.executable, "-m", "edge.cli.main", "--data-dir", str(data_dir), "run"])
             if interactive:
                 run_app(station, language=args.lang, log=data_dir / "tui.log", verbose=args.verbose)
