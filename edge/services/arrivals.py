@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from sqlite3 import Connection, IntegrityError
+from sqlite3 import Connection
 
 from edge.domain.arrivals import (
     STATE_REFUSALS,
@@ -35,6 +35,7 @@ from edge.domain.tokens import PREFIX, TokenClaim, TokenRejected, read_token
 from edge.errors import BookingError, EdgeError, InvalidTransition, NotFound, RuleViolation
 from edge.services import bookings, live_state
 from edge.services.booking_store import BookingRecord, firm_up_claims, get_booking, query_bookings, update_booking
+from edge.services.one_car_per_bay import move_booking
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
@@ -298,9 +299,8 @@ def _move_in_bay(conn: Connection, station: Station, booking: BookingRecord, che
     conn.execute("SAVEPOINT arrival_in_bay")
     try:
         state = advance_progress(booking.code, booking.state, Progress.RECEIVED, Progress.IN_BAY)
-        moved = update_booking(conn, station, booking, "booking.progress", now=now, state=state,
-                               progress=str(Progress.IN_BAY))
-    except (RuleViolation, InvalidTransition, IntegrityError) as err:
+        moved = move_booking(conn, station, booking, now=now, state=state, progress=Progress.IN_BAY)
+    except (RuleViolation, InvalidTransition) as err:
         conn.execute("ROLLBACK TO arrival_in_bay")
         conn.execute("RELEASE arrival_in_bay")
         refused = _refused(station, Refusal.BAY_TAKEN, booking, bay=bay, detail=str(err))
