@@ -113,3 +113,18 @@ def test_todays_listing_ends_with_what_is_in_each_bay(tmp_path, capsys):
     assert f"{second.code} 沪B22222" in bays["L1"]
     assert bays["W1"].split()[:3] == ["W1", "occupied", "occupied"]
     assert bays["W1"].endswith("sensor says occupied, no booking in bay")
+
+
+def test_a_flapping_sensor_disagreeing_with_the_bookings_warns_once_then_counts(station, caplog):
+    booking = bookings.book(station, services=["OIL"], start=local(9), plate="沪A11111", bay_id="L1", now=NOW)
+    bookings.set_progress(station, bookings.check_in(station, booking.code, now=NOW).code, "in_bay", now=NOW)
+    ticks = iter(range(1000))
+    router = Router(station, clock=lambda: float(next(ticks)))  # one second per reading
+    sensor = DeviceSettings(id="sensor", driver="sim_occupancy")
+    with caplog.at_level(logging.INFO, logger="edge.daemon.devices"):
+        for _ in range(50):  # 50 s of a sensor flapping to "free" under a car booked in the bay
+            router.route(sensor, BayOccupancy("L1", "free", 2000.0, "sensor", NOW))
+        router.flush_log()
+        warnings = [r.getMessage() for r in caplog.records
+                    if r.levelno == logging.WARNING and r.getMessage().startswith("bay state")]
+    assert len(warnings) == 1 and warnings[0].endswith(f"disagreement={CAR_NOT_SENSED}")

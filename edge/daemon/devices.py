@@ -58,6 +58,8 @@ class Router:
         self.station = station
         self.refused_by_reason: Counter[tuple[str, str]] = Counter()  # (device, reason) -> events
         self._refusal_log = RateLimitedLog(log, "device events refused", clock=clock)
+        # a flapping sensor disagreeing with the bookings warns once, then a count a minute
+        self._disagreement_log = RateLimitedLog(log, "sensor readings disagreeing with the bookings", clock=clock)
 
     def route(self, device: DeviceSettings, event: object) -> None:
         try:
@@ -75,8 +77,9 @@ class Router:
                                        device.id, event, exc_info=True)
 
     def flush_log(self) -> None:
-        """Write the per-minute counts of refused events that are due."""
+        """Write the per-minute counts of refused events and disagreeing readings that are due."""
         self._refusal_log.flush()
+        self._disagreement_log.flush()
 
     def _refused(self, device: DeviceSettings, reason: str) -> None:
         self.refused_by_reason[device.id, reason] += 1
@@ -110,12 +113,25 @@ class Router:
         else:
             _shown(device, by, outcome)
 
+    def _report_bay(self, device: DeviceSettings, bay_id: str) -> None:
+        """One line on what the bay now holds, by the board's model; a warning, rate-limited, when the
+        sensor and the bookings disagree."""
+        bay = next(b for b in bay_now.bays_now(self.station) if b.bay_id == bay_id)
+        args = (bay.bay_id, bay.state, bay.sensor, bay.in_bay.code if bay.in_bay else "-",
+                ",".join(b.code for b in bay.waiting) or "-")
+        if bay.disagreement is None:
+            log.info("bay state bay=%s state=%s sensor=%s in_bay=%s waiting=%s", *args)
+        else:
+            self._disagreement_log.occurred(
+                device.id, f"{bay.disagreement} bay={bay.bay_id}",
+                "bay state bay=%s state=%s sensor=%s in_bay=%s waiting=%s disagreement=%s", *args, bay.disagreement)
+
     def _apply(self, device: DeviceSettings, event: object) -> bool:
         """True when the station accepted the event (acted on it, or had nothing to do)."""
         station, now = self.station, self.station.clock()
         if isinstance(event, BayOccupancy):
             live_state.record_occupancy(station, event.bay, event.state, source=device.id, now=now)
-            _report_bay(station, event.bay)
+            self._report_bay(device, event.bay)
             return True
         if isinstance(event, DeviceAlarm) and event.alarm == "stuck" and event.bay is not None:
             live_state.record_stuck(station, event.bay, event.active, source=device.id, now=now)
@@ -144,13 +160,6 @@ def _shown(device: DeviceSettings, by: str, outcome: arrivals.Outcome) -> None:
             log.info("plate not expected device=%s read=%s", device.id, read)
 
 
-def _report_bay(station: Station, bay_id: str) -> None:
-    """One line on what the bay now holds, by the board's model; a warning when sensor and booking disagree."""
-    bay = next(b for b in bay_now.bays_now(station) if b.bay_id == bay_id)
-    level = logging.WARNING if bay.disagreement else logging.INFO
-    log.log(level, "bay state bay=%s state=%s sensor=%s in_bay=%s waiting=%s%s", bay.bay_id, bay.state, bay.sensor,
-            bay.in_bay.code if bay.in_bay else "-", ",".join(b.code for b in bay.waiting) or "-",
-            f" disagreement={bay.disagreement}" if bay.disagreement else "")
 
 
 # -- running the sources ----------------------------------------------------------------
