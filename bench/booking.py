@@ -9,10 +9,15 @@ latency with a long booking history.
 (b') (b) again once the history of (c) is loaded: a booking's cost must not grow with it;
 (d) the SQL statements of (b) replayed from plain Python, no rules: the floor under (b);
     (a), (b) and (d) run in alternating rounds, so drift in this VM's speed falls on all alike;
-(c) availability of a whole day, all bays, with N historical bookings in the store: p50/p99.
+(e) bookings in two legs (an oil change on a lift, then a wash in a wash bay) through the same
+    service, in the same alternating rounds: multi_leg_per_s beside (b)'s single-leg rate;
+(c) availability of a whole day, all bays, with N historical bookings in the store: p50/p99,
+    for one service (a wash or an oil change) and for a multi-service day query (the oil
+    change then the wash, whose starts need both legs to fit).
 
 Usage: python bench/booking.py [--quick] [--history N] [--bookings N]
-Headline figures come last, one per line: commit_ratio=, availability_p99_ms=.
+Headline figures come last, one per line: commit_ratio=, multi_leg_per_s=, availability_p99_ms=,
+multi_service_availability_p99_ms=.
 """
 
 from __future__ import annotations
@@ -83,6 +88,13 @@ buffer_minutes = 15
 price = 29900
 skill = "mechanic"
 bay_kinds = ["lift"]
+
+[[packages]]
+code = "CARE"
+name_zh = "保养洗车"
+name_en = "Oil change and wash"
+services = ["OIL", "WASH"]
+price = 31900
 {techs}
 [[tiers]]
 name = "regular"
@@ -161,6 +173,29 @@ class StationBookings:
         return time.perf_counter() - began
 
 
+class MultiLegBookings:
+    """(e): the package CARE (the lift, then the wash) through the service layer: each booking
+    claims two lift cells, a mechanic's two cells and a wash cell, from `days_ahead` days on."""
+
+    def __init__(self, station, count: int, *, days_ahead: int) -> None:
+        self.station = station
+        first = date.today() + timedelta(days=days_ahead)
+        self.wanted = [(f"L{bay:02d}", datetime(day.year, day.month, day.day, hour, tzinfo=TZ))
+                       for day in (first + timedelta(days=d) for d in range(count // (23 * BAYS_PER_KIND) + 1))
+                       for hour in range(23) for bay in range(BAYS_PER_KIND)][:count]
+        self.made = 0
+        station.catalog()
+
+    def book(self, count: int) -> float:
+        began = time.perf_counter()
+        for bay, start in self.wanted[self.made : self.made + count]:
+            booking = bookings.book(self.station, services=["CARE"], start=start, bay_id=bay,
+                                    plate=f"沪M{self.made % 100000:05d}", channel="phone")
+            assert booking.end_at == start + timedelta(minutes=90), "the wash leg must follow the lift's at once"
+            self.made += 1
+        return time.perf_counter() - began
+
+
 class SqlFloor:
     """(d): the statements of those same bookings, replayed from plain Python on a station of
     its own with precomputed values and no rule, ranking or bookkeeping in between: what the
@@ -214,6 +249,9 @@ class SqlFloor:
                "created_at": now, "updated_at": now}
         conn.execute(f"INSERT INTO booking ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                      [json.dumps(v) if k == "services" else v for k, v in row.items()])
+        conn.execute("INSERT INTO booking_leg (booking_id, seq, bay_id, technician_id, start_at, end_at, services)"
+                     " VALUES (?, 0, ?, ?, ?, ?, ?)",
+                     (booking_id, bay, technician, row["start_at"], row["end_at"], json.dumps([service])))
         now_ms = time.time_ns() // 1_000_000
         wall, logical, epoch = conn.execute(
             "UPDATE node SET hlc_logical = CASE WHEN ? > hlc_wall_ms THEN 0 ELSE hlc_logical + 1 END,"
@@ -257,7 +295,7 @@ def load_history(station, count: int) -> None:
     made = 0
     conn.execute("BEGIN")
     while made < count:
-        rows, claims = [], []
+        rows, claims, legs = [], [], []
         for hour in range(24):
             for bay in bays:
                 if made >= count:
@@ -268,6 +306,8 @@ def load_history(station, count: int) -> None:
                 rows.append((booking_id, f"H{made:07d}", f"沪H{made % 100000:05d}", "phone", "completed", "done", bay,
                              to_db_time(start), to_db_time(start + timedelta(minutes=30)), json.dumps([service]),
                              3000, "CNY", catalog.version, to_db_time(start), to_db_time(start)))
+                legs.append((booking_id, bay, to_db_time(start), to_db_time(start + timedelta(minutes=30)),
+                             json.dumps([service])))
                 claims.append((bay, to_db_time(start), booking_id))
                 claims.append((bay, to_db_time(start + timedelta(minutes=30)), booking_id))
                 made += 1
@@ -278,6 +318,8 @@ def load_history(station, count: int) -> None:
             rows,
         )
         conn.executemany("INSERT INTO slot_claim (bay_id, slot_start, booking_id) VALUES (?, ?, ?)", claims)
+        conn.executemany("INSERT INTO booking_leg (booking_id, seq, bay_id, start_at, end_at, services)"
+                         " VALUES (?, 0, ?, ?, ?, ?)", legs)
         day += timedelta(days=1)
         if made % 200_000 < per_day:
             conn.execute("COMMIT")
@@ -287,13 +329,15 @@ def load_history(station, count: int) -> None:
     conn.close()
 
 
-def availability_latencies(station, calls: int) -> list[float]:
+def availability_latencies(station, calls: int, choices: list[list[str]]) -> list[float]:
+    """Milliseconds per whole-day availability query, over days that hold the timed bookings,
+    the services of each call taken in turn from `choices`."""
     rng = random.Random(7)
     days = [date.today() + timedelta(days=d) for d in range(2, 9)]
     samples = []
     for i in range(calls):
         day = rng.choice(days)
-        services = ["WASH"] if i % 2 else ["OIL"]
+        services = choices[i % len(choices)]
         began = time.perf_counter()
         availability.free_starts(station, day=day, services=services, now=datetime.now(UTC))
         samples.append((time.perf_counter() - began) * 1000)
@@ -324,16 +368,18 @@ def main() -> None:
         config.write_text(bench_config(), encoding="utf-8")
         station = init_station(config, work / "station")
         floor_station = init_station(config, work / "floor")
-        raw, ours, floor = interleaved_rates([
+        raw, ours, floor, multi = interleaved_rates([
             (table.insert, raw_count),
             (StationBookings(station, count, days_ahead=2).book, count),
             (SqlFloor(floor_station, count, days_ahead=2).book, count),
+            (MultiLegBookings(station, count, days_ahead=120).book, count),
         ])
         floor_station.store.close()
         print(f"(a) raw sqlite3 single-row tx, WAL+FULL: {raw:,.0f} tx/s over {raw_count:,}")
         print(f"(b) station-edge durable bookings:       {ours:,.0f} bookings/s over {count:,}")
         print(f"(d) the same bookings' SQL alone:        {floor:,.0f} bookings/s (the floor of (b))")
-        print(f"    (a), (b) and (d) ran in {ROUNDS} alternating rounds")
+        print(f"(e) bookings in two legs (lift, wash):   {multi:,.0f} bookings/s over {count:,}")
+        print(f"    (a), (b), (d) and (e) ran in {ROUNDS} alternating rounds")
         began = time.perf_counter()
         load_history(station, history)
         print(f"    loaded {history:,} historical bookings in {time.perf_counter() - began:.1f} s")
@@ -343,10 +389,15 @@ def main() -> None:
         table.close()
         print(f"(b') the same with {history:,} bookings of history:  {with_history:,.0f} bookings/s"
               f" (raw alongside: {raw_again:,.0f} tx/s)")
-        latencies = availability_latencies(station, 200 if args.quick else 1_000)
+        calls = 200 if args.quick else 1_000
+        latencies = availability_latencies(station, calls, [["WASH"], ["OIL"]])
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
         print(f"(c) whole-day availability, {len(station.catalog().bays)} bays, {history:,} history: "
               f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+        multi_latencies = availability_latencies(station, calls, [["OIL", "WASH"]])
+        multi_p50, multi_p99 = percentile(multi_latencies, 0.5), percentile(multi_latencies, 0.99)
+        print(f"    the same for the oil change then the wash (two legs, every lift and wash bay): "
+              f"p50 {multi_p50:.2f} ms, p99 {multi_p99:.2f} ms")
         station.store.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -358,8 +409,12 @@ def main() -> None:
     print(f"history_commit_ratio={with_history / raw_again:.2f}")
     print(f"sql_floor_ratio={floor / raw:.2f}")
     print(f"commit_vs_floor={ours / floor:.2f}")
+    print(f"multi_service_availability_p50_ms={multi_p50:.3f}")
+    print(f"multi_leg_vs_single={multi / ours:.2f}")
     print(f"commit_ratio={ours / raw:.2f}")
+    print(f"multi_leg_per_s={multi:.0f}")
     print(f"availability_p99_ms={p99:.3f}")
+    print(f"multi_service_availability_p99_ms={multi_p99:.3f}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, Co
 from pydantic import field_validator, model_validator
 
 from edge.domain.catalog import SERVICE_CATEGORIES
+from edge.domain.legs import LegItem, LegRules, split_into_legs
+from edge.domain.servable import RosteredTechnician, why_never_served
+from edge.domain.slots import local_intervals, slot_grid
 from edge.config_lines import LineMap, describe_value, key_string, plain_message, scan
 from edge.errors import EdgeError
 
@@ -351,6 +354,10 @@ class BookingSettings(_Frozen):
     # members' and fleet drivers' phones: mainland mobile numbers only, unless other countries' are allowed
     foreign_phones: Annotated[bool, Strict()] = False
     hot_slots: HotSlotSettings | None = None
+    # a booking's legs (the lift, then the wash): how long a car may wait between two of them,
+    # and the minutes it needs to cross from one kind of bay to another, e.g. "lift>wash" = 5
+    leg_max_wait_minutes: NonNeg = 60
+    transfer_minutes: dict[str, NonNeg] = {}
 
     @model_validator(mode="after")
     def _no_show_after_late(self) -> BookingSettings:
@@ -559,6 +566,17 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
         for j, code in enumerate(pkg.services):
             if code not in by_code:
                 yield ("packages", i, "services", j), f"unknown service code {code!r}"
+    kinds = {b.kind for b in s.bays}
+    for pair in s.booking.transfer_minutes:
+        ends = pair.split(">")
+        if len(ends) != 2 or not set(ends) <= kinds:
+            yield ("booking", "transfer_minutes", pair), (
+                f"a key is FROM>TO, two bay kinds ({', '.join(sorted(kinds))}), not {pair!r}")
+    for i, pkg in enumerate(s.packages):
+        if all(code in by_code for code in pkg.services):
+            why = _why_never_served(s, pkg.services)
+            if why is not None:
+                yield ("packages", i, "services"), f"package {pkg.code} can never be booked: {why}"
     for i in range(1, len(s.tiers)):
         if s.tiers[i].growth_threshold < s.tiers[i - 1].growth_threshold:
             yield ("tiers", i, "growth_threshold"), (
@@ -588,6 +606,36 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
             yield ("coupon_templates", i, "service"), f"unknown service code {template.service!r}"
         if template.min_tier is not None and template.min_tier not in names:
             yield ("coupon_templates", i, "min_tier"), f"unknown tier {template.min_tier!r} (tiers: {known})"
+
+
+# a week to try packages on (any week serves: the check is by weekday, holidays aside)
+_SAMPLE_MONDAY = dt.date(2026, 1, 5)
+
+
+def leg_rules(booking: BookingSettings) -> LegRules:
+    """How a booking's legs follow each other, from the [booking] settings."""
+    transfer = {tuple(pair.split(">", 1)): minutes for pair, minutes in booking.transfer_minutes.items()}
+    return LegRules(transfer_minutes=transfer, max_wait_minutes=booking.leg_max_wait_minutes)  # type: ignore[arg-type]
+
+
+def _why_never_served(s: Settings, codes: Iterable[str]) -> str | None:
+    """Why the services `codes` (a package's) could never be booked on any weekday, or None."""
+    items = [s.service(code) for code in codes]
+    legs = split_into_legs(
+        [LegItem(i.code, i.duration_minutes, i.buffer_minutes, i.skill) for i in items],
+        {b.id: frozenset(svc.code for svc in s.services if s.bay_can_do(b, svc)) for b in s.bays},
+        [frozenset(t.skills) for t in s.technicians],
+    )
+    tz, hours = s.station.tz, s.station.hours.weekly()
+    days = []
+    for offset in range(7):
+        day = _SAMPLE_MONDAY + dt.timedelta(days=offset)
+        grid = slot_grid(day, hours, frozenset(), tz, s.station.slot_minutes)
+        rostered = [RosteredTechnician(frozenset(t.skills), local_intervals(day, t.roster.weekly().get(offset, ()), tz))
+                    for t in s.technicians]
+        days.append((grid, rostered))
+    return why_never_served(legs, days, slot_minutes=s.station.slot_minutes, rules=leg_rules(s.booking),
+                            kinds={b.id: b.kind for b in s.bays})
 
 
 # -- loading and error translation -----------------------------------------

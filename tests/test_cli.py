@@ -48,7 +48,9 @@ def test_scripted_round_trip(data_dir, capsys):
     code, out, _ = cli(capsys, "--data-dir", data_dir, "slots", "--date", "2030-01-07", "--services", "OIL", "--json")
     slots = json.loads(out)
     assert code == 0 and slots[0] == {"bay": "L1", "start": "2030-01-07T08:00:00+08:00",
-                                      "end": "2030-01-07T08:45:00+08:00", "technicians": ["T1", "T2"]}
+                                      "end": "2030-01-07T08:45:00+08:00", "technicians": ["T1", "T2"],
+                                      "legs": [{"bay": "L1", "start": "2030-01-07T08:00:00+08:00",
+                                                "technicians": ["T1", "T2"]}]}
 
     start = slots[0]["start"]
     code, out, _ = cli(capsys, "--data-dir", data_dir, "book", "--bay", "L1", "--start", start,

@@ -16,7 +16,7 @@ TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "
 
 ACTIONS = {
     "booking": {"slots", "book", "hold", "confirm", "cancel", "reschedule", "checkin", "progress", "complete",
-                "no-show", "show", "token", "list", "expire", "waitlist"},
+                "no-show", "show", "token", "list", "expire", "waitlist", "reassign"},
     "member": {"add", "vehicle", "show", "balance", "points", "prepaid", "coupon", "tiers"},
     "fleet": {"add", "update", "list", "show", "subaccount", "vehicle", "package", "rule", "book", "approvals",
               "approve", "reject", "statement"},

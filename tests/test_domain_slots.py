@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.domain.capacity import rostered_cells, start_options, window_at
+from edge.domain.capacity import rostered_cells, start_options
+from edge.domain.legs import leg_window
 from edge.domain.catalog import Bay, Catalog, Package, ServiceItem, Technician
 from edge.domain.slots import cells_needed, day_bounds, slot_grid
 from edge.errors import NotFound, RuleViolation
@@ -103,11 +104,12 @@ def _catalog() -> Catalog:
 def test_work_plan_sums_durations_takes_longest_buffer_and_package_price():
     catalog = _catalog()
     plan = catalog.plan(["PKG"])
-    assert plan.duration_minutes == 75 and plan.buffer_minutes == 15 and plan.occupied_minutes == 90
+    (leg,) = plan.legs  # L1 does both: one leg
+    assert plan.duration_minutes == 75 and leg.buffer_minutes == 15 and leg.occupied_minutes == 90
     assert plan.price_minor == 31000 and plan.package_code == "PKG"
     assert plan.skills == {"mechanic"}
     assert catalog.plan(["OIL", "WASH"]).price_minor == 32900
-    assert [b.id for b in catalog.bays_for(plan)] == ["L1"]  # L9 is out of service, W1 cannot do OIL
+    assert [b.id for b in catalog.bays_for(leg)] == ["L1"]  # L9 is out of service, W1 cannot do OIL
     with pytest.raises(NotFound, match="NOPE"):
         catalog.plan(["NOPE"])
     with pytest.raises(RuleViolation, match="twice"):
@@ -125,14 +127,13 @@ def test_start_options_need_free_cells_and_a_free_rostered_technician():
     assert len(rostered_cells(t1, monday, grid, tz)) == 8  # 08:00-12:00
     at = lambda hh, mm: datetime(2026, 11, 23, hh, mm, tzinfo=tz).astimezone(UTC)  # noqa: E731
     options = start_options(
-        plan=plan, grid=grid, slot_minutes=30, bays=catalog.bays_for(plan), technicians=[t1], day=monday,
+        plan=plan, grid=grid, slot_minutes=30, bays=catalog.bays_for(plan.legs[0]), technicians=[t1], day=monday,
         tz=tz, bay_claims={"L1": {at(9, 0)}}, technician_claims={"T1": {at(10, 30)}},
     )
     starts = [o.start.astimezone(tz).strftime("%H:%M") for o in options]
     # 08:30 would need the claimed 09:00 cell; 10:00 and 10:30 need T1 at 10:30; 11:30 runs past his shift
     assert starts == ["08:00", "09:30", "11:00"]
     assert all(o.technician_ids == ("T1",) for o in options)
-    with pytest.raises(RuleViolation, match="past closing"):
-        window_at(grid, at(13, 30), 2)
-    with pytest.raises(RuleViolation, match="not the start"):
-        window_at(grid, at(8, 10), 1)
+    assert leg_window(grid, at(13, 30), plan.legs[0], 30) is None  # runs past closing
+    assert leg_window(grid, at(8, 10), plan.legs[0], 30) is None  # not the start of a cell
+    assert leg_window(grid, at(13, 0), plan.legs[0], 30) == (at(13, 0), at(13, 30))

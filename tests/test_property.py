@@ -1,9 +1,12 @@
 """Property test: random booking operations never double-book a cell and never lose an event.
 
 Hypothesis drives book / hold / confirm / cancel / reschedule / expire / check-in against
-a real station database. After every step:
-  * no two live bookings overlap on one bay (computed from the bookings themselves);
-  * every live booking's slot claims are exactly the cells it occupies;
+a real station database, with work in one leg (a wash, an oil change) and in two (the
+package PKG: the lift, then the wash bay). After every step:
+  * no two live bookings overlap on one bay (computed from the bookings' legs themselves);
+  * every live booking's slot claims are exactly the cells its legs occupy, and its legs follow
+    each other (each starts once the one before it and its bay's turnover are over);
+  * no technician has two cars at once, and a leg needing skills has its technician's cells;
   * every booking has exactly one outbox event per version, and seqs are gap-free per stream.
 """
 
@@ -51,7 +54,8 @@ def start_at(day_offset: int, minute: int) -> datetime:
 
 
 starts = st.builds(start_at, st.integers(0, 1), st.sampled_from(range(8 * 60, 18 * 60, 30)))
-service_sets = st.sampled_from([["WASH"], ["OIL"], ["TYRE"], ["PKG"], ["OIL", "TYRE"]])
+service_sets = st.sampled_from([["WASH"], ["OIL"], ["TYRE"], ["PKG"], ["OIL", "TYRE"], ["TYRE", "WASH"],
+                                 ["WASH", "OIL"]])
 bays = st.sampled_from([None, "W1", "L1", "L2"])
 
 
@@ -116,25 +120,40 @@ class BookingMachine(RuleBasedStateMachine):
     @invariant()
     def no_cell_is_double_booked_and_claims_match(self):
         with self.station.store.read() as conn:
-            rows = conn.execute("SELECT id, bay_id, state, start_at, end_at, services, package_code FROM booking").fetchall()
+            states = dict(conn.execute("SELECT id, state FROM booking").fetchall())
+            legs = defaultdict(list)
+            for row in conn.execute("SELECT booking_id, seq, bay_id, technician_id, start_at, services"
+                                    " FROM booking_leg ORDER BY booking_id, seq"):
+                legs[row[0]].append(row[1:])
             claims = defaultdict(set)
-            for booking_id, bay_id, cell in conn.execute("SELECT booking_id, bay_id, slot_start FROM slot_claim").fetchall():
+            for booking_id, bay_id, cell in conn.execute("SELECT booking_id, bay_id, slot_start FROM slot_claim"):
                 claims[booking_id].add((bay_id, cell))
+            tech_claims = defaultdict(set)
+            for booking_id, tech, cell in conn.execute("SELECT booking_id, technician_id, slot_start FROM technician_claim"):
+                tech_claims[booking_id].add((tech, cell))
         catalog = self.station.catalog()
         occupied: dict[tuple[str, str], str] = {}
-        for booking_id, bay_id, state, start, _end, services, package in rows:
+        for booking_id, state in states.items():
             if state not in LIVE_STATES:
+                assert not claims[booking_id] and not tech_claims[booking_id]
                 continue
-            plan = catalog.plan([package] if package else json.loads(services))
-            first = datetime.fromisoformat(start.replace("Z", "+00:00"))
-            cells = {
-                (bay_id, to_db_time(first + timedelta(minutes=30 * i)))
-                for i in range(cells_needed(plan.occupied_minutes, 30))
-            }
+            cells, tech_cells, ready = set(), set(), None
+            for _seq, bay_id, technician_id, start, services in legs[booking_id]:
+                (leg,) = catalog.plan(json.loads(services)).legs
+                first = datetime.fromisoformat(start.replace("Z", "+00:00"))
+                assert ready is None or first >= ready, f"{booking_id}: a leg starts before the car is ready"
+                ready = first + timedelta(minutes=leg.occupied_minutes)
+                mine = {to_db_time(first + timedelta(minutes=30 * i))
+                        for i in range(cells_needed(leg.occupied_minutes, 30))}
+                cells |= {(bay_id, cell) for cell in mine}
+                assert (technician_id is not None) == bool(leg.skills)
+                if technician_id is not None:
+                    tech_cells |= {(technician_id, cell) for cell in mine}
             for cell in cells:
                 assert cell not in occupied, f"{cell} held by {occupied[cell]} and {booking_id}"
                 occupied[cell] = booking_id
             assert claims[booking_id] == cells
+            assert tech_claims[booking_id] == tech_cells
 
     @invariant()
     def one_event_per_accepted_change_and_gap_free_seqs(self):

@@ -15,11 +15,10 @@ from datetime import date, datetime, timedelta
 
 from edge.domain.booking_state import BookingState
 from edge.domain.catalog import Bay, Catalog
-from edge.domain.slots import Cell, cells_needed
-from edge.errors import EdgeError
+from edge.domain.slots import Cell
 from edge.services import bookings
 from edge.services.bay_now import CAR_NOT_BOOKED, CAR_NOT_SENSED, BayNow, bays_from, on_site_bookings
-from edge.services.booking_store import BookingRecord
+from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.live_state import (
     CUSTOMER_SCANNERS, BayLive, DeviceHealth, PlatePrompt, bay_states, device_health, open_prompts,
     technicians_on_shift,
@@ -140,6 +139,7 @@ def load_board(station: Station) -> Board:
     day = station.local(now).date()
     with station.store.read() as conn:  # one snapshot: bookings and live state agree with each other
         todays = tuple(bookings.bookings_on(station, day))
+        legs = bookings.legs_on(station, day)
         # read afresh, not from the station's cache: another process may have taken a bay out of service
         catalog = load_catalog(conn)
         live = Live(
@@ -150,22 +150,44 @@ def load_board(station: Station) -> Board:
             prompts=tuple(open_prompts(station)),
             sync=sync_status(station),
         )
-    return build_board(station, catalog, now, todays, live)
+    return build_board(station, catalog, now, todays, legs, live)
+
+
+@dataclass(frozen=True, slots=True)
+class LegSpan:
+    """One leg of a booking on the timeline: its bay's cells from `start` until `until`."""
+
+    booking: BookingRecord
+    seq: int
+    bay_id: str
+    technician_id: str | None
+    start: datetime
+    until: datetime
+
+    @property
+    def kind(self) -> str | None:
+        """What its cells show: a leg the car has finished is done, the others as their booking."""
+        if self.seq < self.booking.leg:
+            return "done"
+        return CELL_KIND.get(self.booking.state)
 
 
 def build_board(station: Station, catalog: Catalog, now: datetime, todays: tuple[BookingRecord, ...],
-                live: Live) -> Board:
-    """The board from today's bookings and the live state at `now` (no I/O)."""
+                legs: dict[str, tuple[LegRecord, ...]], live: Live) -> Board:
+    """The board from today's bookings, their legs and the live state at `now` (no I/O)."""
     day = station.local(now).date()
     grid = station.grid(day)
     todays = tuple(b for b in todays if not _lapsed(b, now))
-    ends = {b.id: occupied_until(station, catalog, b) for b in todays}
-    bays = tuple(BayRow(catalog.bays[row.bay_id], row, _next(row.bay_id, todays, ends, now))
+    spans = [LegSpan(b, leg.seq, leg.bay_id, leg.technician_id, leg.start_at,
+                     bookings.leg_occupied_until(station, catalog, leg))
+             for b in todays for leg in legs.get(b.id, ())]
+    bays = tuple(BayRow(catalog.bays[row.bay_id], row, _next(row.bay_id, spans, now))
                  for row in bays_from(catalog, live.bays, live.on_site, now))
-    timeline = {bay.id: _cells(grid, [b for b in todays if b.bay_id == bay.id], ends) for bay in catalog.bays.values()}
+    timeline = {bay.id: _cells(grid, [span for span in spans if span.bay_id == bay.id])
+                for bay in catalog.bays.values()}
     late_after = timedelta(minutes=station.settings.booking.late_alert_minutes)
     arrivals = tuple(b for b in todays if b.state in ARRIVING and now < b.start_at + late_after)
-    technicians = tuple(_technician_row(station, t, day, todays, ends, now, live.on_shift.get(t.id))
+    technicians = tuple(_technician_row(station, t, day, spans, now, live.on_shift.get(t.id))
                         for t in catalog.technicians.values())
     sync = SyncState(_link(station, live.sync.link), live.sync.backlog,
                      None if live.sync.last_ack_at is None else max(timedelta(0), now - live.sync.last_ack_at))
@@ -204,28 +226,18 @@ def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: L
     return tuple(sorted(alerts, key=lambda a: ALERT_ORDER.index(a.kind)))
 
 
-def occupied_until(station: Station, catalog: Catalog, booking: BookingRecord) -> datetime:
-    """The end of the booking's last claimed cell (its work, its bay turnover, rounded up to the grid)."""
-    try:
-        plan = catalog.plan([booking.package_code] if booking.package_code else booking.services)
-        minutes = plan.occupied_minutes
-    except EdgeError:  # a service since dropped from the catalogue: its booked duration
-        minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
-    return booking.start_at + timedelta(minutes=cells_needed(minutes, station.slot_minutes) * station.slot_minutes)
-
-
 def _lapsed(booking: BookingRecord, now: datetime) -> bool:
     """A hold past its deadline: expired in all but name until the daemon's sweep writes it so."""
     return booking.state == BookingState.HELD and booking.hold_until is not None and booking.hold_until <= now
 
 
-def _covers(booking: BookingRecord, ends: dict[str, datetime], instant: datetime) -> bool:
-    return booking.start_at <= instant < ends[booking.id]
-
-
-def _next(bay_id: str, todays: tuple[BookingRecord, ...], ends: dict[str, datetime],
-          now: datetime) -> BookingRecord | None:
-    return next((b for b in todays if b.bay_id == bay_id and b.state in ARRIVING and ends[b.id] > now), None)
+def _next(bay_id: str, spans: list[LegSpan], now: datetime) -> BookingRecord | None:
+    """The next booking due in the bay today: a leg of its on the bay, its car not yet there or
+    still on an earlier leg."""
+    return next((span.booking for span in sorted(spans, key=lambda s: s.start)
+                 if span.bay_id == bay_id and span.until > now and (
+                     span.booking.state in ARRIVING or (span.booking.state in ON_SITE and span.seq > span.booking.leg))),
+                None)
 
 
 def _link(station: Station, link: str) -> str:
@@ -236,23 +248,24 @@ def _link(station: Station, link: str) -> str:
     return link
 
 
-def _cells(grid: tuple[Cell, ...], mine: list[BookingRecord], ends: dict[str, datetime]) -> tuple[str, ...]:
+def _cells(grid: tuple[Cell, ...], mine: list[LegSpan]) -> tuple[str, ...]:
     kinds = []
     for cell in grid:
         kind = "free"
-        for booking in mine:
-            if booking.state in CELL_KIND and _covers(booking, ends, cell.start):
-                kind = CELL_KIND[booking.state]
+        for span in mine:
+            if span.kind is not None and span.start <= cell.start < span.until:
+                kind = span.kind
                 break
         kinds.append(kind)
     return tuple(kinds)
 
 
-def _technician_row(station: Station, technician, day: date, todays, ends, now: datetime,
+def _technician_row(station: Station, technician, day: date, spans: list[LegSpan], now: datetime,
                     clocked_in_at: datetime | None) -> TechnicianRow:
     shifts = station.shifts(technician, day)
-    assigned = [b for b in todays if b.technician_id == technician.id and b.state in ARRIVING | ON_SITE]
-    current = next((b for b in assigned if is_in_bay(b)), None)
+    assigned = {span.booking.id: span.booking for span in spans if span.technician_id == technician.id
+                and span.seq >= span.booking.leg and span.booking.state in ARRIVING | ON_SITE}
+    current = next((b for b in assigned.values() if is_in_bay(b) and b.technician_id == technician.id), None)
     return TechnicianRow(
         id=technician.id, name=technician.name, shifts=shifts,
         on_shift=any(start <= now < end for start, end in shifts), current=current, assigned=len(assigned),

@@ -22,7 +22,6 @@ from edge.services.live_state import technicians_on_shift
 from edge.services.members import MemberProfile, MemberRecord, find_member
 from edge.services.station import Station
 from edge.store.catalog import load_catalog
-from tui.board_data import occupied_until
 
 HISTORY_LIMIT = 100
 
@@ -87,7 +86,7 @@ def free_slots(station: Station, *, day: date, services: list[str], tier: str | 
             )
         except RuleViolation as err:
             reason = str(err)
-    bays = tuple(bay.id for bay in station.catalog().bays_for(plan))
+    bays = tuple(bay.id for bay in station.catalog().bays_for(plan.legs[0]))
     owners = cell_owners(station, day)
     hq = frozenset(key for key, owner in owners.items() if owner == HQ and key[0] in bays)
     return Slots(tuple(services), day, bays, tuple(cell.start for cell in station.grid(day)), free, kept, reason,
@@ -97,9 +96,11 @@ def free_slots(station: Station, *, day: date, services: list[str], tier: str | 
 def tentative_cells(station: Station, day: date) -> frozenset[tuple[str, datetime]]:
     """(bay, cell start) of every cell a tentative booking of `day` claims."""
     catalog = station.catalog()
-    waiting = [b for b in bookings.bookings_on(station, day) if b.state == BookingState.TENTATIVE]
-    return frozenset((b.bay_id, cell.start) for b in waiting for cell in station.grid(day)
-                     if b.start_at <= cell.start < occupied_until(station, catalog, b))
+    waiting = [b.id for b in bookings.bookings_on(station, day) if b.state == BookingState.TENTATIVE]
+    legs = bookings.legs_on(station, day)
+    return frozenset((leg.bay_id, cell.start) for booking_id in waiting for leg in legs.get(booking_id, ())
+                     for cell in station.grid(day)
+                     if leg.start_at <= cell.start < bookings.leg_occupied_until(station, catalog, leg))
 
 
 def member_for(station: Station, *, phone: str, plate: str) -> MemberProfile | None:

@@ -32,6 +32,7 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.add_argument("--plate", required=True, help="licence plate (mainland format unless --foreign)")
         p.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
         p.add_argument("--bay", help="bay id (default: the first free bay that can do the services)")
+        p.add_argument("--technician", help="technician id or name the customer asks for")
         p.add_argument("--phone", help="customer phone; registers a member if new")
         p.add_argument("--member", help="member id")
         p.add_argument("--channel", default="terminal", choices=bookings.CHANNELS, help="%(choices)s")
@@ -60,7 +61,14 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("booking", help="booking id or code")
     p.add_argument("--start", type=arguments.instant, required=True, help="new start, ISO 8601 (no offset = local time)")
     p.add_argument("--bay", help="new bay (default: same bay, else any able bay)")
+    p.add_argument("--technician", help="technician id or name (default: who is free)")
     p.set_defaults(handler=commands.reschedule)
+
+    p = sub.add_parser("reassign", parents=[common], help="give a leg of a booking to another technician")
+    p.add_argument("booking", help="booking id or code")
+    p.add_argument("--technician", required=True, help="technician id or name")
+    p.add_argument("--leg", type=arguments.positive, help="leg number, 1 = the first (default: the car's current leg)")
+    p.set_defaults(handler=commands.reassign)
 
     p = sub.add_parser("checkin", parents=[common], help="check a car in by booking or plate")
     group = p.add_mutually_exclusive_group(required=True)

@@ -8,11 +8,12 @@ from datetime import datetime
 
 from edge.cli.inventory_commands import warn_shortages
 from edge.cli.output import emit_json, table
+from edge.domain.booking_state import BookingState
 from edge.domain.capacity import StartOption
 from edge.domain.money import parse_money
 from edge.domain.slots import resolve_wall_time
-from edge.services import arrivals, availability, bay_now, bookings, members, waitlist
-from edge.services.booking_store import BookingRecord
+from edge.services import arrivals, assignments, availability, bay_now, bookings, members, waitlist
+from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
 from edge.errors import InvalidInput, NotFound, RuleViolation, StoreError
@@ -30,16 +31,32 @@ def _aware(station: Station, instant: datetime) -> datetime:
 
 
 def starts_table(station: Station, options: list[StartOption], per_line: int = 12) -> str:
-    """Free starts per bay, wrapped so a busy day still fits an 80-column terminal."""
+    """Free starts per bay (per route of bays, for work in legs), wrapped so a busy day still fits
+    an 80-column terminal."""
     by_bay: dict[str, list[str]] = {}
     for option in options:
-        by_bay.setdefault(option.bay_id, []).append(f"{station.local(option.start):%H:%M}")
+        by_bay.setdefault(route(option), []).append(f"{station.local(option.start):%H:%M}")
     rows = [
         (bay if i == 0 else "", " ".join(times[i : i + per_line]))
         for bay, times in by_bay.items()
         for i in range(0, len(times), per_line)
     ]
     return table(("bay", "free starts"), rows)
+
+
+def route(option: StartOption) -> str:
+    """The bays a start would use, in order: 'L1' for one leg, 'L1>W1' for a lift then the wash."""
+    return ">".join(leg.bay_id for leg in option.legs) or option.bay_id
+
+
+def _legs_table(station: Station, booking: BookingRecord, legs: tuple[LegRecord, ...]) -> str:
+    """The booking's legs, the one its car is on marked once it has arrived."""
+    here = booking.leg if booking.state in (BookingState.CHECKED_IN, BookingState.IN_SERVICE) else None
+    return table(("leg", "bay", "start", "end", "services", "tech", ""), [
+        (leg.seq + 1, leg.bay_id, f"{station.local(leg.start_at):%H:%M}", f"{station.local(leg.end_at):%H:%M}",
+         "+".join(leg.services), leg.technician_id or "", "<- car here" if leg.seq == here else "")
+        for leg in legs
+    ])
 
 
 def _print_bookings(station: Station, records: list[BookingRecord]) -> None:
@@ -53,11 +70,14 @@ def _print_bookings(station: Station, records: list[BookingRecord]) -> None:
 
 
 def _result(args: argparse.Namespace, station: Station, booking: BookingRecord, verb: str) -> None:
+    legs = bookings.legs(station, booking.id)
     if args.json:
-        emit_json(booking.to_json())
+        emit_json({**booking.to_json(), "legs": [leg.to_json() for leg in legs]})
         return
     print(f"{verb} {booking.code} ({booking.id})")
     _print_bookings(station, [booking])
+    if len(legs) > 1:
+        print(_legs_table(station, booking, legs))
     if booking.overlap_allowed:
         print("overlap allowed: a fleet booked this car for overlapping work on purpose")
 
@@ -124,7 +144,9 @@ def slots(args: argparse.Namespace) -> None:
     if args.json:
         emit_json([
             {"bay": o.bay_id, "start": station.local(o.start).isoformat(), "end": station.local(o.end).isoformat(),
-             "technicians": list(o.technician_ids)}
+             "technicians": list(o.technician_ids),
+             "legs": [{"bay": leg.bay_id, "start": station.local(leg.starts[0]).isoformat(),
+                       "technicians": list(leg.technician_ids)} for leg in o.legs]}
             for o in options
         ])
         return
@@ -138,7 +160,7 @@ def book(args: argparse.Namespace) -> None:
     station = _station(args)
     booking = bookings.book(
         station, services=args.services, start=_aware(station, args.start), plate=args.plate, bay_id=args.bay,
-        phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
+        technician=args.technician, phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
         deposit_minor=parse_money(args.deposit, station.settings.station.currency_minor_digits, field="deposit"),
         foreign_plate=args.foreign,
     )
@@ -158,8 +180,14 @@ def cancel(args: argparse.Namespace) -> None:
 
 def reschedule(args: argparse.Namespace) -> None:
     station = _station(args)
-    moved = bookings.reschedule(station, args.booking, start=_aware(station, args.start), bay_id=args.bay)
+    moved = bookings.reschedule(station, args.booking, start=_aware(station, args.start), bay_id=args.bay,
+                                technician=args.technician)
     _result(args, station, moved, "moved")
+
+
+def reassign(args: argparse.Namespace) -> None:
+    station = _station(args)
+    _result(args, station, assignments.reassign(station, args.booking, args.technician, leg=args.leg), "reassigned")
 
 
 def checkin(args: argparse.Namespace) -> None:

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.domain.catalog import Bay, Technician, WorkPlan
-from edge.domain.slots import Cell, cells_needed, local_intervals
-from edge.errors import RuleViolation
+from edge.domain.legs import NO_LEG_RULES, LegFit, LegPlan, LegRules, fits_per_first_bay
+from edge.domain.slots import Cell, local_intervals
 
 
 @dataclass(frozen=True, slots=True)
 class StartOption:
-    """A start that fits: the bay, the cells it claims, and the technicians free for it."""
+    """A start that fits: its first leg's bay, cells and free technicians, when the whole booking
+    ends, and every leg's place (one leg for work one bay does)."""
 
     bay_id: str
     start: datetime
     end: datetime
     cells: tuple[datetime, ...]
     technician_ids: tuple[str, ...]
+    legs: tuple[LegFit, ...] = ()
 
 
 def rostered_cells(
@@ -45,56 +46,58 @@ def start_options(
     tz: ZoneInfo,
     bay_claims: Mapping[str, Collection[datetime]],
     technician_claims: Mapping[str, Collection[datetime]],
+    rules: LegRules = NO_LEG_RULES,
     not_before: datetime | None = None,
+    first_bays: Collection[str] | None = None,
 ) -> list[StartOption]:
-    """Every (bay, start) where the plan fits: enough free consecutive cells in one opening
-    segment, and, if the plan needs skills, a technician rostered and free on all of them."""
-    need = cells_needed(plan.occupied_minutes, slot_minutes)
-    free_of_tech = {
-        t.id: rostered_cells(t, day, grid, tz) - frozenset(technician_claims.get(t.id, ()))
-        for t in technicians
-    }
-    # the windows of the day and who could work each: the same for every bay, so found once
-    windows: list[tuple[tuple[datetime, ...], tuple[str, ...]]] = []
-    for i in range(len(grid) - need + 1):
-        window = grid[i : i + need]
-        if window[0].segment != window[-1].segment:
+    """Every (first bay, start) from which all the plan's legs fit (edge.domain.legs): each leg's
+    cells free on one of `bays` able to do it, in one opening segment, and, where a leg needs
+    skills, one of `technicians` rostered and free on all of them. In bay order, then time.
+    `first_bays` narrows the first leg's bays (a bay asked for)."""
+    probe = _DayProbe(
+        bays=tuple(bays), claims={bay.id: frozenset(bay_claims.get(bay.id, ())) for bay in bays},
+        technicians=tuple(technicians),
+        free_cells={t.id: rostered_cells(t, day, grid, tz) - frozenset(technician_claims.get(t.id, ()))
+                    for t in technicians},
+    )
+    kinds = {bay.id: bay.kind for bay in bays}
+    found: dict[str, list[StartOption]] = {bay.id: [] for bay in bays}
+    for cell in grid:
+        if not_before is not None and cell.start < not_before:
             continue
-        if not_before is not None and window[0].start < not_before:
-            continue
-        starts = tuple(cell.start for cell in window)
-        tech_ids: tuple[str, ...] = ()
-        if plan.skills:
-            tech_ids = tuple(t for t, free in free_of_tech.items() if free.issuperset(starts))
-            if not tech_ids:
-                continue
-        windows.append((starts, tech_ids))
-    length = timedelta(minutes=plan.duration_minutes)
-    options = []
-    for bay in bays:
-        taken = frozenset(bay_claims.get(bay.id, ()))
-        options.extend(
-            StartOption(bay_id=bay.id, start=starts[0], end=starts[0] + length, cells=starts, technician_ids=tech_ids)
-            for starts, tech_ids in windows
-            if taken.isdisjoint(starts)
-        )
-    return options
+        for fit in fits_per_first_bay(plan.legs, cell.start, grid=grid, slot_minutes=slot_minutes, rules=rules,
+                                      kinds=kinds, probe=probe, first_bays=first_bays):
+            end = fit[-1].starts[0] + timedelta(minutes=plan.legs[-1].duration_minutes)
+            found[fit[0].bay_id].append(StartOption(bay_id=fit[0].bay_id, start=cell.start, end=end,
+                                                    cells=fit[0].starts, technician_ids=fit[0].technician_ids,
+                                                    legs=fit))
+    return [option for options in found.values() for option in options]
 
 
-def _start(cell: Cell) -> datetime:
-    return cell.start
+@dataclass
+class _DayProbe:
+    """A day's claims already read: which bays and technicians are free on given cells (memoised:
+    every start asks again about the same cells of a later leg)."""
 
+    bays: tuple[Bay, ...]
+    claims: Mapping[str, frozenset[datetime]]
+    technicians: tuple[Technician, ...]
+    free_cells: Mapping[str, frozenset[datetime]]
+    _seen: dict = field(default_factory=dict)
 
-def window_at(grid: Sequence[Cell], start: datetime, need: int) -> tuple[Cell, ...]:
-    """The `need` consecutive cells from `start`, or RuleViolation naming why they don't exist."""
-    # the grid is in time order: a binary search finds the start (it runs for every booking)
-    index = bisect_left(grid, start, key=_start)
-    if index == len(grid) or grid[index].start != start:
-        raise RuleViolation(f"{start.isoformat()} is not the start of a bookable slot (closed, or off the slot grid)")
-    window = tuple(grid[index : index + need])
-    if len(window) < need or window[-1].segment != window[0].segment:
-        raise RuleViolation(f"the work from {start.isoformat()} runs past closing time")
-    return window
+    def free_bays(self, leg: LegPlan, starts: tuple[datetime, ...]) -> Sequence[str]:
+        key = ("bay", leg.service_codes, starts)
+        if key not in self._seen:
+            self._seen[key] = [bay.id for bay in self.bays
+                               if bay.id in leg.bay_ids and self.claims[bay.id].isdisjoint(starts)]
+        return self._seen[key]
+
+    def free_technicians(self, leg: LegPlan, starts: tuple[datetime, ...]) -> tuple[str, ...]:
+        key = ("technician", leg.skills, starts)
+        if key not in self._seen:
+            self._seen[key] = tuple(t.id for t in self.technicians
+                                    if leg.skills <= t.skills and self.free_cells[t.id].issuperset(starts))
+        return self._seen[key]
 
 
 def on_shift(shifts: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:

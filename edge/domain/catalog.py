@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from edge.domain.legs import LegItem, LegPlan, split_into_legs
 from edge.errors import NotFound, RuleViolation
 
 # what a service item is: the catalogue's categories (reports, coupons and fleet rules use them)
@@ -58,18 +59,14 @@ class Technician:
 
 @dataclass(frozen=True, slots=True)
 class WorkPlan:
-    """What one booking asks for: its items, how long the bay is busy, the skills, the price."""
+    """What one booking asks for: its items, its legs (the bays it moves through), the price."""
 
     service_codes: tuple[str, ...]
     package_code: str | None
-    duration_minutes: int
-    buffer_minutes: int
+    duration_minutes: int  # the work of every leg together
     skills: frozenset[str]
     price_minor: int
-
-    @property
-    def occupied_minutes(self) -> int:
-        return self.duration_minutes + self.buffer_minutes
+    legs: tuple[LegPlan, ...]
 
 
 @dataclass(frozen=True)
@@ -97,9 +94,10 @@ class Catalog:
     def _resolve(self, codes: tuple[str, ...]) -> WorkPlan:
         """Resolve service or package codes into one work plan.
 
-        Durations add up (one car, one bay, services one after another); the bay's
-        turnover buffer is the longest of the items' buffers, paid once after the car leaves.
-        A package brings its own price in place of its items' prices.
+        The items, in the order asked (a package's in its own order), are split into legs: as
+        many as fit one bay together stay one leg (edge.domain.legs). Within a leg durations add
+        up and the bay's turnover buffer is the longest of its items', paid once after the car
+        leaves. A package brings its own price in place of its items' prices.
         """
         requested = [code.strip() for code in codes if code.strip()]
         if not requested:
@@ -124,22 +122,30 @@ class Catalog:
         codes_in_order = tuple(dict.fromkeys(item.code for item in items))
         if len(codes_in_order) != len(items):
             raise RuleViolation("a service is named twice (directly or inside the package)")
+        legs = split_into_legs(
+            [LegItem(item.code, item.duration_minutes, item.buffer_minutes, item.skill) for item in items],
+            {bay.id: bay.services for bay in self.bays.values()},
+            [t.skills for t in self.technicians.values()],
+        )
         return WorkPlan(
             service_codes=codes_in_order,
             package_code=package_code,
             duration_minutes=sum(item.duration_minutes for item in items),
-            buffer_minutes=max(item.buffer_minutes for item in items),
             skills=frozenset(item.skill for item in items if item.skill),
             price_minor=price,
+            legs=legs,
         )
 
-    def bays_for(self, plan: WorkPlan) -> list[Bay]:
-        """The in-service bays that can do every item of the plan."""
-        needed = set(plan.service_codes)
-        return [bay for bay in self.bays.values() if bay.in_service and needed <= bay.services]
+    def bays_for(self, leg: LegPlan) -> list[Bay]:
+        """The in-service bays that can do the leg."""
+        return [self.bays[bay_id] for bay_id in leg.bay_ids if self.bays[bay_id].in_service]
 
-    def technicians_for(self, plan: WorkPlan) -> list[Technician]:
-        """Technicians who alone have every skill the plan needs (none needed: empty list)."""
-        if not plan.skills:
+    def technicians_for(self, leg: LegPlan) -> list[Technician]:
+        """Technicians who alone have every skill the leg needs (none needed: empty list)."""
+        if not leg.skills:
             return []
-        return [t for t in self.technicians.values() if plan.skills <= t.skills]
+        return [t for t in self.technicians.values() if leg.skills <= t.skills]
+
+    def kinds(self) -> dict[str, str]:
+        """Each bay's kind, by bay id."""
+        return {bay.id: bay.kind for bay in self.bays.values()}

@@ -28,6 +28,7 @@ EVENT_STREAMS: dict[str, Stream] = {
     "booking.held": Stream.BOOKING,
     "booking.confirmed": Stream.BOOKING,
     "booking.rescheduled": Stream.BOOKING,
+    "booking.reassigned": Stream.BOOKING,
     "booking.cancelled": Stream.BOOKING,
     "booking.expired": Stream.BOOKING,
     "booking.no_show": Stream.BOOKING,

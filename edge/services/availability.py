@@ -68,16 +68,22 @@ def _may_book_on(station: Station, rule: TierRule, member: MemberRecord | None, 
 def options_on(
     conn: Connection, station: Station, *, plan: WorkPlan, day: date, now: datetime, bay_id: str | None = None
 ) -> list[StartOption]:
-    """The start options of `plan` on `day`, read on the caller's connection."""
+    """The start options of `plan` on `day`, read on the caller's connection: every leg's bays and
+    technicians with their claims of the day, one query each. `bay_id` narrows the first leg's bays."""
     catalog = station.catalog()
-    bays = [bay for bay in catalog.bays_for(plan) if bay_id is None or bay.id == bay_id]
+    bays = list({bay.id: bay for leg in plan.legs for bay in catalog.bays_for(leg)}.values())
     grid = station.grid(day)
-    if not bays or not grid:
+    first_leg = catalog.bays_for(plan.legs[0])
+    if bay_id is not None:
+        first_leg = [bay for bay in first_leg if bay.id == bay_id]
+    if not first_leg or not grid or any(not catalog.bays_for(leg) for leg in plan.legs):
         return []
-    technicians = catalog.technicians_for(plan)
-    if technicians:
+    technicians = list({t.id: t for leg in plan.legs for t in catalog.technicians_for(leg)}.values())
+    if any(leg.skills for leg in plan.legs):
         absent = absent_technicians(conn, station, day=day, now=now)
         technicians = [t for t in technicians if t.id not in absent]
+        if not technicians:
+            return []
     first, last = to_db_time(grid[0].start), to_db_time(grid[-1].end)
     stamp = to_db_time(now)
     bay_ids = [bay.id for bay in bays]
@@ -104,11 +110,10 @@ def options_on(
             (*tech_ids, first, last, stamp),
         )
         technician_claims = {tech: {on_grid.get(cell) for cell in cells.split(",")} for tech, cells in tech_rows}
-    elif plan.skills:
-        return []
     return start_options(
-        plan=plan, grid=grid, slot_minutes=station.slot_minutes, bays=bays, technicians=technicians,
-        day=day, tz=station.tz, bay_claims=bay_claims, technician_claims=technician_claims, not_before=now,
+        plan=plan, grid=grid, slot_minutes=station.slot_minutes, bays=bays, first_bays=[bay.id for bay in first_leg],
+        technicians=technicians, day=day, tz=station.tz, bay_claims=bay_claims,
+        technician_claims=technician_claims, rules=station.leg_rules, not_before=now,
     )
 
 

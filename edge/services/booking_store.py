@@ -11,7 +11,7 @@ from sqlite3 import Connection
 from sqlite3 import IntegrityError
 
 from edge.domain.booking_state import LIVE_STATES, BookingState
-from edge.domain.catalog import Bay, WorkPlan
+from edge.domain.catalog import WorkPlan
 from edge.domain.ids import short_code
 from edge.errors import NotFound, RuleViolation
 from edge.services.station import Station
@@ -21,7 +21,7 @@ from edge.store.types import from_db_time, to_db_time
 _COLUMNS = (
     "id, code, plate, member_id, channel, state, progress, bay_id, technician_id, start_at, end_at,"
     " services, package_code, price_minor, currency, price_version, hold_until, notes, reason,"
-    " version, created_at, updated_at, overlap_allowed"
+    " version, created_at, updated_at, overlap_allowed, leg"
 )
 _COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 _SERVICES = _COLUMN_NAMES.index("services")
@@ -58,6 +58,7 @@ class BookingRecord:
     created_at: datetime
     updated_at: datetime
     overlap_allowed: bool = False  # a fleet booked this car for overlapping work on purpose
+    leg: int = 0  # the leg the car is on: `bay_id` and `technician_id` are that leg's
 
     @classmethod
     def from_row(cls, row: Any) -> "BookingRecord":
@@ -79,6 +80,51 @@ class BookingRecord:
         data["services"] = list(self.services)
         data["state"] = str(self.state)
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class LegRecord:
+    """One leg of a booking: its services on one bay, with its technician, from `start_at`
+    (its cells begin there) until its work ends at `end_at`."""
+
+    seq: int
+    bay_id: str
+    technician_id: str | None
+    start_at: datetime
+    end_at: datetime
+    services: tuple[str, ...]
+
+    @classmethod
+    def from_row(cls, row: Any) -> "LegRecord":
+        """A leg from (seq, bay_id, technician_id, start_at, end_at, services) as stored."""
+        seq, bay, tech, start, end, services = row
+        return cls(seq, bay, tech, from_db_time(start), from_db_time(end), tuple(json.loads(services)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "bay_id": self.bay_id, "technician_id": self.technician_id,
+                "start_at": to_db_time(self.start_at), "end_at": to_db_time(self.end_at),
+                "services": list(self.services)}
+
+
+def legs_of(conn: Connection, booking_id: str) -> tuple[LegRecord, ...]:
+    """The booking's legs in order (every booking has at least one)."""
+    rows = conn.execute(
+        "SELECT seq, bay_id, technician_id, start_at, end_at, services FROM booking_leg WHERE booking_id = ?"
+        " ORDER BY seq", (booking_id,),
+    )
+    return tuple(LegRecord.from_row(row) for row in rows)
+
+
+def write_legs(conn: Connection, booking_id: str, legs: tuple[LegRecord, ...], *, new: bool = False) -> None:
+    """Write the booking's legs: a `new` booking's, or in place of those it had (a reschedule)."""
+    if not new:
+        conn.execute("DELETE FROM booking_leg WHERE booking_id = ?", (booking_id,))
+    conn.executemany(
+        "INSERT INTO booking_leg (booking_id, seq, bay_id, technician_id, start_at, end_at, services)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(booking_id, leg.seq, leg.bay_id, leg.technician_id, to_db_time(leg.start_at), to_db_time(leg.end_at),
+          json.dumps(list(leg.services))) for leg in legs],
+    )
 
 
 def _row_params(data: dict[str, Any]) -> list[Any]:
@@ -104,16 +150,22 @@ def query_bookings(conn: Connection, where: str, params: tuple) -> list[BookingR
 
 
 def record_event(
-    conn: Connection, station: Station, booking: BookingRecord, event_type: str, data: dict[str, Any] | None = None
+    conn: Connection, station: Station, booking: BookingRecord, event_type: str, data: dict[str, Any] | None = None,
+    *, legs: tuple[LegRecord, ...] | None = None,
 ) -> None:
     """The outbox row for the booking's latest version (idem key = booking id + version);
-    `data` is the booking's JSON form when the caller has it already."""
+    `data` is the booking's JSON form when the caller has it already; `legs` go with it when
+    they were just written (a new or moved booking)."""
+    body: dict[str, Any] = {"booking": booking.to_json() if data is None else data,
+                            "station": station.settings.station.id}
+    if legs is not None:
+        body["legs"] = [leg.to_json() for leg in legs]
     append_event(
         conn,
         event_type=event_type,
         entity_id=booking.id,
         idem_key=f"booking:{booking.id}:{booking.version}",
-        body={"booking": booking.to_json() if data is None else data, "station": station.settings.station.id},
+        body=body,
         now=booking.updated_at,
     )
 
@@ -147,8 +199,9 @@ def car_booking_at(
     return None if row is None else BookingRecord.from_row(row)
 
 
-def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str) -> BookingRecord:
-    """Write a new booking and its event; returns it (with a fresh code if its code was taken).
+def insert_booking(conn: Connection, station: Station, booking: BookingRecord, event_type: str,
+                   legs: tuple[LegRecord, ...]) -> BookingRecord:
+    """Write a new booking, its legs and its event; returns it (with a fresh code if its code was taken).
 
     Six-letter codes are short enough to read out on the phone, so a busy station will meet
     the same code twice: the code's unique index notices, and the booking draws another.
@@ -164,19 +217,23 @@ def insert_booking(conn: Connection, station: Station, booking: BookingRecord, e
             booking = replace(booking, code=short_code())
     else:
         raise RuntimeError("could not draw an unused booking code in 8 attempts")
-    record_event(conn, station, booking, event_type, data)
+    write_legs(conn, booking.id, legs, new=True)
+    record_event(conn, station, booking, event_type, data, legs=legs)
     return booking
 
 
 def update_booking(
-    conn: Connection, station: Station, booking: BookingRecord, event_type: str, *, now: datetime, **changes: Any
+    conn: Connection, station: Station, booking: BookingRecord, event_type: str, *, now: datetime,
+    legs: tuple[LegRecord, ...] | None = None, **changes: Any
 ) -> BookingRecord:
-    """Apply `changes` as the booking's next version and write its event."""
+    """Apply `changes` as the booking's next version (with new `legs`, when it moved) and write its event."""
     updated = replace(booking, **changes, version=booking.version + 1, updated_at=now)
     data = updated.to_json()
     params = _row_params(data)
     conn.execute(_UPDATE, (*params[1:], updated.id))
-    record_event(conn, station, updated, event_type, data)
+    if legs is not None:
+        write_legs(conn, updated.id, legs)
+    record_event(conn, station, updated, event_type, data, legs=legs)
     return updated
 
 
@@ -185,9 +242,7 @@ def new_booking(
     *,
     booking_id: str,
     plan: WorkPlan,
-    bay: Bay,
-    technician_id: str | None,
-    start: datetime,
+    legs: tuple[LegRecord, ...],
     plate: str,
     member_id: str | None,
     channel: str,
@@ -196,6 +251,8 @@ def new_booking(
     notes: str,
     now: datetime,
 ) -> BookingRecord:
+    """The booking row of `plan` placed on `legs`: at its first leg's bay, from its first leg's
+    start until its last leg's work ends."""
     return BookingRecord(
         id=booking_id,
         code=short_code(),
@@ -204,10 +261,10 @@ def new_booking(
         channel=channel,
         state=state,
         progress=None,
-        bay_id=bay.id,
-        technician_id=technician_id,
-        start_at=start,
-        end_at=start + timedelta(minutes=plan.duration_minutes),
+        bay_id=legs[0].bay_id,
+        technician_id=legs[0].technician_id,
+        start_at=legs[0].start_at,
+        end_at=legs[-1].end_at,
         services=plan.service_codes,
         package_code=plan.package_code,
         price_minor=plan.price_minor,
@@ -256,30 +313,38 @@ def _insert_all_or_none(conn: Connection, target: str, rows: list[tuple]) -> boo
     return True
 
 
-def release_cells(conn: Connection, booking: BookingRecord, *, from_start: datetime | None = None) -> int:
-    """Give back the booking's claims (only those from `from_start` on, if given).
+def release_cells(
+    conn: Connection, booking: BookingRecord, *, from_start: datetime | None = None,
+    legs: tuple[LegRecord, ...] | None = None,
+) -> int:
+    """Give back the claims of the booking's legs (only those from `from_start` on, if given);
+    returns how many bay cells were freed.
 
-    Claims are found through the primary keys: the booking's bay (and technician) from its
-    start until a day later, a range no booking's cells can leave.
+    Claims are found through the primary keys: each leg's bay (and technician) from the leg's
+    start until a day later, a range no leg's cells can leave.
     """
-    first = to_db_time(max(booking.start_at, from_start) if from_start else booking.start_at)
-    last = to_db_time(booking.start_at + CLAIM_RANGE)
-    if booking.technician_id is not None:
-        conn.execute(
-            "DELETE FROM technician_claim WHERE technician_id = ? AND slot_start >= ? AND slot_start < ?"
-            " AND booking_id = ?",
-            (booking.technician_id, first, last, booking.id),
-        )
-    return conn.execute(
-        "DELETE FROM slot_claim WHERE bay_id = ? AND slot_start >= ? AND slot_start < ? AND booking_id = ?",
-        (booking.bay_id, first, last, booking.id),
-    ).rowcount
+    freed = 0
+    for leg in legs if legs is not None else legs_of(conn, booking.id):
+        first = to_db_time(max(leg.start_at, from_start) if from_start else leg.start_at)
+        last = to_db_time(leg.start_at + CLAIM_RANGE)
+        if leg.technician_id is not None:
+            conn.execute(
+                "DELETE FROM technician_claim WHERE technician_id = ? AND slot_start >= ? AND slot_start < ?"
+                " AND booking_id = ?",
+                (leg.technician_id, first, last, booking.id),
+            )
+        freed += conn.execute(
+            "DELETE FROM slot_claim WHERE bay_id = ? AND slot_start >= ? AND slot_start < ? AND booking_id = ?",
+            (leg.bay_id, first, last, booking.id),
+        ).rowcount
+    return freed
 
 
 def firm_up_claims(conn: Connection, booking: BookingRecord) -> None:
     """A confirmed booking's claims no longer lapse."""
-    conn.execute(
-        "UPDATE slot_claim SET hold_until = NULL WHERE bay_id = ? AND slot_start >= ? AND slot_start < ?"
-        " AND booking_id = ?",
-        (booking.bay_id, to_db_time(booking.start_at), to_db_time(booking.start_at + CLAIM_RANGE), booking.id),
-    )
+    for leg in legs_of(conn, booking.id):
+        conn.execute(
+            "UPDATE slot_claim SET hold_until = NULL WHERE bay_id = ? AND slot_start >= ? AND slot_start < ?"
+            " AND booking_id = ?",
+            (leg.bay_id, to_db_time(leg.start_at), to_db_time(leg.start_at + CLAIM_RANGE), booking.id),
+        )

@@ -14,34 +14,31 @@ from edge.domain.booking_state import (
 )
 from edge.domain.delivery import ServiceReportInput
 from edge.domain.plates import normalize_plate, validate_plate
-from edge.domain.slots import day_bounds, local_day, resolve_wall_time
+from edge.domain.catalog import Catalog
+from edge.domain.slots import cells_needed, day_bounds, local_day, resolve_wall_time
 from edge.domain.tokens import issue_token
-from edge.domain.tiers import check_booking_rights, check_credit_rights, credit_rights, hold_deadline
-from edge.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
-from edge.services import delivery, enterprise_bookings, escrow, inventory, waitlist
+from edge.errors import EdgeError, InvalidInput, InvalidTransition, NotFound, RuleViolation
+from edge.services import booking_pipeline, delivery, enterprise_bookings, inventory, waitlist
 from edge.services.booking_store import (
     BookingRecord,
+    LegRecord,
     firm_up_claims,
     get_booking,
-    insert_booking,
-    new_booking,
+    legs_of,
     query_bookings,
     release_cells,
-    require_car_free,
     update_booking,
 )
+from edge.services.assignments import find_technician
 from edge.services.members import (
     adjust_credit,
     customer_of,
     find_member,
     get_member,
     register_member,
-    register_vehicle,
 )
-from edge.services.cell_ownership import require_station_cells, station_owns
-from edge.services.ledgers import prepaid_entry
-from edge.services.one_car_per_bay import move_booking
-from edge.services.placement import choose_placement, claim_first_free, claim_placement, expire_lapsed_holds
+from edge.services.one_car_per_bay import car_in_bay, move_booking
+from edge.services.placement import Wishes, claim_placement, expire_lapsed_holds
 from edge.services.station import Station
 from edge.domain.ids import uuid7
 from edge.store.outbox import append_event
@@ -57,6 +54,7 @@ def book(
     start: datetime,
     plate: str,
     bay_id: str | None = None,
+    technician: str | None = None,
     phone: str | None = None,
     member_id: str | None = None,
     channel: str = "terminal",
@@ -75,12 +73,15 @@ def book(
     at a time: one overlapping another of the same plate is refused naming that booking, unless
     a fleet booking (`sub_account_id`) says `allow_overlap`, which the booking then records.
 
-    Without `bay_id` the first free bay able to do every service is taken. A phone number
-    that is not yet a member registers one at the guest tier. A member whose credit score
-    asks for a deposit books only with `deposit_minor`, kept on their prepaid balance.
-    With `sub_account_id` it is a fleet booking on an enterprise's account: the enterprise's
-    permissions, limits and approval rules apply (edge.services.enterprise_bookings), and a
-    booking that needs approval is written `pending_approval` instead of held or confirmed.
+    Services no one bay can do together become legs on several bays, one after the other
+    (edge.domain.legs). `bay_id` names the bay of the leg that can use it, `technician` (id or
+    name) the technician for the legs they have the skills for; otherwise the first free bay and the
+    least-loaded rostered technician are taken. A phone number that is not yet a member
+    registers one at the guest tier. A member whose credit score asks for a deposit books only
+    with `deposit_minor`, kept on their prepaid balance. With `sub_account_id` it is a fleet
+    booking on an enterprise's account: the enterprise's permissions, limits and approval rules
+    apply (edge.services.enterprise_bookings), and a booking that needs approval is written
+    `pending_approval` instead of held or confirmed. The steps are edge.services.booking_pipeline's.
     """
     now = now or station.clock()
     if channel not in CHANNELS:
@@ -90,72 +91,25 @@ def book(
                                             "booking of the same car")
     plate = validate_plate(plate, foreign=foreign_plate)
     start = resolve_wall_time(start, station.tz)
-    catalog = station.catalog()
     # a sub-account may name its enterprise's own package: its services at the agreed price
-    plan = enterprise_bookings.plan_for(station, sub_account_id, services) if sub_account_id else catalog.plan(services)
-    bays = catalog.bays_for(plan)
-    if bay_id is not None:
-        if bay_id not in catalog.bays:
-            raise NotFound(f"no bay {bay_id!r} (bays: {', '.join(catalog.bays)})")
-        bays = [bay for bay in bays if bay.id == bay_id]
-        if not bays:
-            raise RuleViolation(f"bay {bay_id} cannot do {'+'.join(plan.service_codes)} (or is out of service)")
-    if not bays:
-        raise RuleViolation(f"no bay in service can do {'+'.join(plan.service_codes)}")
-    booking_id = uuid7()
+    plan = (enterprise_bookings.plan_for(station, sub_account_id, services) if sub_account_id
+            else station.catalog().plan(services))
     with station.store.write() as conn:
         # a regular's car finds its member, so their tier rules and points apply; a new phone enrols one
         member = get_member(conn, member_id) if member_id is not None else customer_of(conn, phone=phone, plate=plate)
         if member is None and phone:
             member = register_member(conn, station, phone=phone, now=now)
-        tier = station.tier(member.tier if member else None)
-        check_booking_rights(
-            tier=tier, local_start=station.local(start), local_now=station.local(now),
-            hot_slots=station.hot_slots, min_notice_minutes=station.settings.booking.min_notice_minutes,
+        ask = booking_pipeline.Ask(
+            plan=plan, start=start, plate=plate, member=member, channel=channel, hold=hold,
+            deposit_minor=deposit_minor, sub_account_id=sub_account_id, codes=tuple(services),
+            allow_overlap=allow_overlap, wishes=_wishes(station, bay_id, technician),
         )
-        if member is not None:
-            check_credit_rights(
-                credit_rights(member.credit_score, station.credit_rule), score=member.credit_score,
-                hold=hold, local_start=station.local(start), local_now=station.local(now),
-                deposit_minor=deposit_minor, money=station.money,
-            )
-        if not allow_overlap:
-            require_car_free(conn, station, plate=plate, start=start,
-                             end=start + timedelta(minutes=plan.duration_minutes), now=now)
-        fleet = enterprise_bookings.admit(conn, station, sub_account_id=sub_account_id, codes=services, plan=plan,
-                                          plate=plate, start=start) if sub_account_id else None
-        # a booking awaiting approval keeps its cells until the approval deadline, not a hold's
-        pending_approval = fleet is not None and fleet.needs_approval
-        hold_until = hold_deadline(tier, now) if hold and not pending_approval else None
-        placement = choose_placement(conn, station, plan=plan, start=start, bays=bays, now=now)
-        # a cell HQ owns is HQ's to sell: the booking holds it, tentative, until HQ decides
-        tentative = not station_owns(conn, station, placement.bay.id, placement.starts)
-        if tentative and pending_approval:
-            raise RuleViolation("a fleet booking awaiting approval needs cells the station owns; these are HQ's")
-        hold_until = None if tentative else hold_until
-        register_vehicle(conn, plate=plate, member_id=member.id if member else None, now=now)
-        state = BookingState.HELD if hold else BookingState.CONFIRMED
-        if pending_approval:
-            state = BookingState.PENDING_APPROVAL
-        if tentative:
-            state = BookingState.TENTATIVE
-        booking = new_booking(
-            station, booking_id=booking_id, plan=plan, bay=placement.bay, technician_id=placement.technician_id,
-            start=start, plate=plate, member_id=member.id if member else None, channel=channel, state=state,
-            hold_until=hold_until, notes=notes, now=now,
-        )
-        booking = insert_booking(conn, station, replace(booking, overlap_allowed=allow_overlap), f"booking.{state}")
-        claim_placement(conn, booking_id=booking_id, placement=placement, hold_until=hold_until)
-        if tentative:
-            escrow.ask_owner(conn, station, booking, placement.starts, now=now)
-        if fleet is not None:
-            enterprise_bookings.record(conn, station, fleet, booking, now=now)
-        if deposit_minor > 0:
-            if member is None:
-                raise RuleViolation("a deposit is kept on a member's prepaid balance: give --phone")
-            prepaid_entry(conn, station, member_id=member.id, kind="top_up", amount_minor=deposit_minor,
-                          reason=f"deposit for booking {booking.code}", now=now)
-        return booking
+        return booking_pipeline.run(conn, station, ask, booking_id=uuid7(), notes=notes, now=now)
+
+
+def _wishes(station: Station, bay_id: str | None, technician: str | None) -> Wishes:
+    """The bay and technician asked for (a technician by id or name)."""
+    return Wishes(bay_id=bay_id, technician_id=find_technician(station.catalog(), technician).id if technician else None)
 
 
 def confirm(station: Station, ref: str, *, now: datetime | None = None) -> BookingRecord:
@@ -197,12 +151,13 @@ def _is_late_cancel(station: Station, booking: BookingRecord, now: datetime) -> 
 
 
 def reschedule(
-    station: Station, ref: str, *, start: datetime, bay_id: str | None = None, now: datetime | None = None
+    station: Station, ref: str, *, start: datetime, bay_id: str | None = None, technician: str | None = None,
+    now: datetime | None = None,
 ) -> BookingRecord:
-    """Move a booking to a new start (and bay) atomically: if the new cells are taken, the
-    transaction rolls back and the booking keeps its old cells."""
+    """Move a booking, all its legs, to a new start (and bay) atomically: if the new cells are
+    taken, the transaction rolls back and the booking keeps its old cells."""
     now = now or station.clock()
-    catalog = station.catalog()
+    start = resolve_wall_time(start, station.tz)
     with station.store.write() as conn:
         booking = get_booking(conn, ref)
         if booking.state not in RESCHEDULABLE_STATES:
@@ -210,33 +165,28 @@ def reschedule(
         if booking.state == BookingState.TENTATIVE:
             raise InvalidTransition(f"booking {booking.code} is tentative: HQ decides on its cells (cancel and book "
                                     "again to move it)")
+        old_legs = legs_of(conn, booking.id)
         # the booking's own service list (a package already expanded, extras kept): the same
-        # work needs the same cells; the agreed price stays as it was
-        plan = catalog.plan(list(booking.services))
-        bays = catalog.bays_for(plan)
-        wanted = bay_id or booking.bay_id
-        # the same bay first, then any other bay able to do the work (unless one was named)
-        bays = sorted(bays, key=lambda b: b.id != wanted) if bay_id is None else [b for b in bays if b.id == bay_id]
-        if not bays:
-            raise RuleViolation(f"bay {bay_id} cannot do {'+'.join(plan.service_codes)}")
-        member = get_member(conn, booking.member_id) if booking.member_id else None
-        check_booking_rights(
-            tier=station.tier(member.tier if member else None), local_start=station.local(start),
-            local_now=station.local(now), hot_slots=station.hot_slots,
-            min_notice_minutes=station.settings.booking.min_notice_minutes,
+        # work needs the same cells; the agreed price stays as it was. Its own bays are tried first.
+        ask = booking_pipeline.Ask(
+            plan=station.catalog().plan(list(booking.services)), start=start, plate=booking.plate,
+            member=get_member(conn, booking.member_id) if booking.member_id else None, channel=booking.channel,
+            allow_overlap=booking.overlap_allowed, booking_id=booking.id,
+            wishes=replace(_wishes(station, bay_id, technician), prefer_bays=frozenset(leg.bay_id for leg in old_legs)),
         )
-        if not booking.overlap_allowed:
-            require_car_free(conn, station, plate=booking.plate, start=start, now=now, booking_id=booking.id,
-                             end=start + (booking.end_at - booking.start_at))
-        release_cells(conn, booking)
-        bay, technician_id = claim_first_free(
-            conn, station, booking_id=booking.id, plan=plan, start=start, bays=bays,
-            hold_until=booking.hold_until, now=now,
-        )
-        require_station_cells(conn, station, booking_id=booking.id, bay_id=bay.id, start=start)
+        booking_pipeline.admit(conn, station, ask, now=now, credit=False)
+        release_cells(conn, booking, legs=old_legs)
+        placement = booking_pipeline.place(conn, station, ask, now=now)
+        hq_legs = booking_pipeline.own(conn, station, placement).hq_legs
+        if hq_legs:
+            leg = hq_legs[0]
+            raise RuleViolation(f"bay {leg.bay.id} at {station.local(leg.starts[0]):%Y-%m-%d %H:%M} is HQ's to sell "
+                                "(slot escrow); choose another time or bay")
+        claim_placement(conn, booking_id=booking.id, placement=placement, hold_until=booking.hold_until)
+        legs = placement.records()
         moved = update_booking(
-            conn, station, booking, "booking.rescheduled", now=now, bay_id=bay.id,
-            technician_id=technician_id, start_at=start, end_at=start + (booking.end_at - booking.start_at),
+            conn, station, booking, "booking.rescheduled", now=now, legs=legs, bay_id=legs[0].bay_id,
+            technician_id=legs[0].technician_id, start_at=legs[0].start_at, end_at=legs[-1].end_at, leg=0,
         )
         _reissue_token(conn, station, moved, now)
         waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
@@ -269,8 +219,24 @@ def set_progress(station: Station, ref: str, stage: str, *, now: datetime | None
         current = Progress(booking.progress) if booking.progress else None
         state = advance_progress(booking.code, booking.state, current, target)
         if state == BookingState.COMPLETED:
+            legs = legs_of(conn, booking.id)
+            if booking.leg < len(legs) - 1:
+                return _next_leg(conn, station, booking, legs, now)
             return _complete(conn, station, booking, now)
         return move_booking(conn, station, booking, now=now, state=state, progress=target)
+
+
+def _next_leg(conn, station: Station, booking: BookingRecord, legs, now: datetime) -> BookingRecord:
+    """The car's leg is done: it moves on to the next leg's bay, straight in if that bay is empty,
+    else it waits checked in; the finished leg's cells not yet begun go back to the grid."""
+    done, following = legs[booking.leg], legs[booking.leg + 1]
+    released = release_cells(conn, booking, from_start=now, legs=(done,))
+    progress = Progress.RECEIVED if car_in_bay(conn, following.bay_id) is not None else Progress.IN_BAY
+    moved = move_booking(conn, station, booking, now=now, state=BookingState.CHECKED_IN, progress=progress,
+                         leg=following.seq, bay_id=following.bay_id, technician_id=following.technician_id)
+    if released:
+        waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
+    return moved
 
 
 def complete(
@@ -350,6 +316,38 @@ def bookings_on(station: Station, day: date) -> list[BookingRecord]:
 def booking(station: Station, ref: str) -> BookingRecord:
     with station.store.read() as conn:
         return get_booking(conn, ref)
+
+
+def legs(station: Station, ref: str) -> tuple[LegRecord, ...]:
+    """The booking's legs in order: one for work one bay does, one per bay it moves through otherwise."""
+    with station.store.read() as conn:
+        return legs_of(conn, get_booking(conn, ref).id)
+
+
+def leg_occupied_until(station: Station, catalog: Catalog, leg: LegRecord) -> datetime:
+    """The end of the leg's last claimed cell: its work and its bay's turnover, rounded up to the grid."""
+    try:
+        plan = catalog.plan(list(leg.services))
+        minutes = plan.duration_minutes + max(part.buffer_minutes for part in plan.legs)
+    except EdgeError:  # a service since dropped from the catalogue: its booked duration
+        minutes = int((leg.end_at - leg.start_at).total_seconds() // 60)
+    slot = station.slot_minutes
+    return leg.start_at + timedelta(minutes=cells_needed(minutes, slot) * slot)
+
+
+def legs_on(station: Station, day: date) -> dict[str, tuple[LegRecord, ...]]:
+    """The legs of every booking starting on the local `day`, by booking id."""
+    first, last = day_bounds(day, station.tz)
+    found: dict[str, list[LegRecord]] = {}
+    with station.store.read() as conn:
+        rows = conn.execute(
+            "SELECT l.booking_id, l.seq, l.bay_id, l.technician_id, l.start_at, l.end_at, l.services"
+            " FROM booking b JOIN booking_leg l ON l.booking_id = b.id WHERE b.start_at >= ? AND b.start_at < ?"
+            " ORDER BY l.booking_id, l.seq", (to_db_time(first), to_db_time(last)),
+        )
+        for booking_id, *leg in rows:
+            found.setdefault(booking_id, []).append(LegRecord.from_row(leg))
+    return {booking_id: tuple(each) for booking_id, each in found.items()}
 
 
 NOTES_MAX_CHARS = 500

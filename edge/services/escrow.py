@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite3 import Connection
@@ -33,6 +33,7 @@ from edge.domain.plates import normalize_plate, validate_plate
 from edge.errors import EdgeError, InvalidInput, NotFound, RuleViolation
 from edge.services.booking_store import (
     BookingRecord,
+    LegRecord,
     claim_bay,
     claim_technician,
     get_booking,
@@ -44,7 +45,7 @@ from edge.services.booking_store import (
 )
 from edge.services.cell_ownership import ownerships, split_rule
 from edge.services.conflicts import record_conflict
-from edge.services.placement import choose_placement
+from edge.services.placement import PlacedLeg, Wishes, choose_placement
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
@@ -56,14 +57,18 @@ class EscrowMessageError(EdgeError):
     """A downlink escrow message that cannot be applied as sent (a key missing or malformed)."""
 
 
-def ask_owner(conn: Connection, station: Station, booking: BookingRecord, starts: Sequence[datetime],
+def ask_owner(conn: Connection, station: Station, booking: BookingRecord, hq_legs: Sequence[PlacedLeg],
               *, now: datetime) -> None:
-    """Put a tentative booking to the cells' owner (HQ), in the booking's own transaction."""
+    """Put a tentative booking to the owner (HQ) of its legs' cells, in the booking's own transaction.
+
+    One question for all the legs on HQ's cells: HQ confirms them all or none. The legs on the
+    station's own cells are settled already, so HQ's answer settles the whole booking."""
+    legs = [{"bay_id": leg.bay.id, "cells": [to_db_time(s) for s in leg.starts]} for leg in hq_legs]
     append_event(
         conn, event_type="escrow.requested", entity_id=booking.id,
         idem_key=f"escrow:requested:{booking.id}",
-        body={"booking_id": booking.id, "code": booking.code, "bay_id": booking.bay_id,
-              "cells": [to_db_time(s) for s in starts], "services": list(booking.services),
+        body={"booking_id": booking.id, "code": booking.code, "bay_id": legs[0]["bay_id"], "cells": legs[0]["cells"],
+              "legs": legs, "services": list(booking.services),
               "plate": booking.plate, "rule": split_rule(station).fingerprint(),
               "station": station.settings.station.id},
         now=now,
@@ -138,24 +143,30 @@ def _write_app_booking(conn: Connection, station: Station, body: dict[str, Any],
     if not isinstance(services, list) or not services or not all(isinstance(s, str) for s in services):
         raise EscrowMessageError("services must be a non-empty list of service codes")
     plan = station.catalog().plan(services)
+    if len(plan.legs) > 1:
+        raise EscrowMessageError(f"{'+'.join(plan.service_codes)} spans {len(plan.legs)} bays: the app booking "
+                                 "names one bay")
     technician_id = None
     try:
-        placement = choose_placement(conn, station, plan=plan, start=starts[0], bays=[bay], now=now)
-        if list(placement.starts) != starts:
-            raise RuleViolation(f"{'+'.join(plan.service_codes)} needs {len(placement.starts)} cells, "
+        placement = choose_placement(conn, station, plan=plan, start=starts[0], now=now, wishes=Wishes(bay_id=bay.id))
+        placed = placement.legs[0]
+        if list(placed.starts) != starts:
+            raise RuleViolation(f"{'+'.join(plan.service_codes)} needs {len(placed.starts)} cells, "
                                 f"the app booking has {len(starts)}")
-        technician_id = placement.technician_id
+        technician_id = placed.technician_id
     except RuleViolation:
         # HQ sold its own cells: the bay is the customer's even if the roster has no one free yet
         if need_technician:
             raise
+    end = starts[0] + timedelta(minutes=plan.legs[0].duration_minutes)
+    legs = (LegRecord(0, bay.id, technician_id, starts[0], end, plan.service_codes),)
     booking = new_booking(
-        station, booking_id=_text(body, "booking_id"), plan=plan, bay=bay, technician_id=technician_id,
-        start=starts[0], plate=_hq_plate(_text(body, "booking_id"), _text(body, "plate")), member_id=None,
+        station, booking_id=_text(body, "booking_id"), plan=plan, legs=legs,
+        plate=_hq_plate(_text(body, "booking_id"), _text(body, "plate")), member_id=None,
         channel="app",
         state=BookingState.CONFIRMED, hold_until=None, notes=str(body.get("notes", "")), now=now,
     )
-    booking = insert_booking(conn, station, booking, "booking.confirmed")
+    booking = insert_booking(conn, station, booking, "booking.confirmed", legs)
     if not claim_bay(conn, booking_id=booking.id, bay_id=bay.id, starts=starts, hold_until=None):
         raise RuntimeError(f"bay {bay.id} was cleared for app booking {booking.id} but is claimed")
     if technician_id is not None and not claim_technician(conn, booking_id=booking.id, technician_id=technician_id,

@@ -9,6 +9,7 @@ a RuleViolation naming the bay and the booking already in it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from sqlite3 import Connection, IntegrityError
 
 from edge.domain.booking_state import BookingState, Progress
@@ -32,17 +33,20 @@ def is_in_bay(booking: BookingRecord) -> bool:
 
 
 def move_booking(conn: Connection, station: Station, booking: BookingRecord, *, now: datetime, state: BookingState,
-                 progress: Progress) -> BookingRecord:
-    """Write the booking's new progress; a second car in its bay is refused by the store's index,
-    as a RuleViolation naming the bay and the booking already in it."""
+                 progress: Progress, **leg: Any) -> BookingRecord:
+    """Write the booking's new progress (and, moving on to its next leg, that leg's `leg`, `bay_id`
+    and `technician_id`); a second car in its bay is refused by the store's index, as a
+    RuleViolation naming the bay and the booking already in it."""
     try:
-        return update_booking(conn, station, booking, "booking.progress", now=now, state=state, progress=str(progress))
+        return update_booking(conn, station, booking, "booking.progress", now=now, state=state, progress=str(progress),
+                              **leg)
     except IntegrityError as err:
         if "booking.bay_id" not in str(err):
             raise
-        there = car_in_bay(conn, booking.bay_id)
+        bay_id = leg.get("bay_id", booking.bay_id)
+        there = car_in_bay(conn, bay_id)
         who = f"booking {there.code} ({there.plate})" if there else "another booking"
-        raise RuleViolation(f"bay {booking.bay_id} already has {who} in it: booking {booking.code} goes in "
+        raise RuleViolation(f"bay {bay_id} already has {who} in it: booking {booking.code} goes in "
                             "once that car is done") from None
 
 

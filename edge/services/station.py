@@ -10,8 +10,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from edge.config import Settings
+from edge.config import Settings, leg_rules
 from edge.domain.catalog import Catalog, Technician
+from edge.domain.legs import LegRules
 from edge.domain.money import format_money
 from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.tiers import WEEKDAYS, CreditRule, HotSlotRule, HotWindow, TierRule
@@ -113,6 +114,11 @@ class Station:
     def tier(self, name: str | None) -> TierRule:
         """The rule of a tier by name; guests (None) get the configured guest tier."""
         return self.tiers[name or self.settings.booking.guest_tier]
+
+    @cached_property
+    def leg_rules(self) -> LegRules:
+        """How a booking's legs follow each other: transfer gaps and the longest wait between legs."""
+        return leg_rules(self.settings.booking)
 
     @cached_property
     def credit_rule(self) -> CreditRule:

@@ -13,18 +13,12 @@ from edge.domain.booking_state import BookingState
 from edge.domain.ids import uuid7
 from edge.domain.plates import validate_plate
 from edge.domain.slots import local_instant
-from edge.errors import InvalidTransition, NotFound, RuleViolation
+from edge.errors import InvalidTransition, NotFound, RuleViolation, SlotTaken
 from edge.services.availability import options_on
-from edge.services.booking_store import (
-    BookingRecord,
-    car_booking_at,
-    claim_bay,
-    claim_technician,
-    insert_booking,
-    new_booking,
-)
-from edge.services.cell_ownership import station_owns
-from edge.services.members import register_member, typed_phone
+from edge.services.booking_store import BookingRecord
+from edge.services import booking_pipeline
+from edge.services.members import get_member, register_member, typed_phone
+from edge.services.placement import Wishes
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
@@ -117,40 +111,9 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
     )
     offers = []
     for entry in [WaitlistRecord.from_row(row) for row in rows]:
-        plan = station.catalog().plan(entry.services)
-        fitting = [
-            option for option in options_on(conn, station, plan=plan, day=day, now=now)
-            if entry.window_start <= option.start and option.end <= entry.window_end
-            and station_owns(conn, station, option.bay_id, option.cells)  # HQ's cells are HQ's to offer
-        ]
-        # the car's own bookings stand: it is not offered a time it is booked for already
-        option = next((option for option in fitting if car_booking_at(
-            conn, plate=entry.plate, start=option.start, end=option.end, now=now) is None), None)
-        if option is None:
+        booking = _offer(conn, station, entry, day=day, now=now)
+        if booking is None:
             continue
-        hold_until = now + timedelta(minutes=station.settings.booking.waitlist_offer_minutes)
-        booking_id = uuid7()
-        technician = option.technician_ids[0] if option.technician_ids else None
-        booking = new_booking(
-            station, booking_id=booking_id, plan=plan, bay=station.catalog().bays[option.bay_id],
-            technician_id=technician, start=option.start, plate=entry.plate, member_id=entry.member_id,
-            channel="terminal", state=BookingState.HELD, hold_until=hold_until,
-            notes=f"waitlist offer {entry.id}", now=now,
-        )
-        # the booking row first, then its claims (see placement.choose_placement); a lapsed
-        # hold counts as free in the options but still holds its claim: then the offer is undone
-        conn.execute("SAVEPOINT waitlist_offer")
-        booking = insert_booking(conn, station, booking, "booking.held")
-        if not claim_bay(conn, booking_id=booking_id, bay_id=option.bay_id, starts=list(option.cells),
-                         hold_until=hold_until):
-            conn.execute("ROLLBACK TO waitlist_offer")
-            conn.execute("RELEASE waitlist_offer")
-            continue
-        conn.execute("RELEASE waitlist_offer")
-        if technician and not claim_technician(
-            conn, booking_id=booking_id, technician_id=technician, starts=list(option.cells)
-        ):
-            raise RuntimeError(f"technician {technician} was listed free but is claimed")
         offered = replace(entry, state="offered", offered_booking_id=booking.id, version=entry.version + 1)
         conn.execute(
             "UPDATE waitlist_entry SET state = 'offered', offered_booking_id = ?, version = ?, updated_at = ?"
@@ -161,6 +124,37 @@ def offer_freed(conn: Connection, station: Station, *, day: date, now: datetime)
         offers.append(booking)
     return offers
 
+
+def _offer(conn: Connection, station: Station, entry: WaitlistRecord, *, day: date,
+           now: datetime) -> BookingRecord | None:
+    """Hold the first start in the entry's window that the booking pipeline can place on the
+    station's own cells (HQ's are HQ's to offer), for `waitlist_offer_minutes`; None if none fits."""
+    plan = station.catalog().plan(entry.services)
+    member = get_member(conn, entry.member_id) if entry.member_id else None
+    hold_until = now + timedelta(minutes=station.settings.booking.waitlist_offer_minutes)
+    admission = booking_pipeline.Admission(station.tier(member.tier if member else None), None, hold_until)
+    for option in options_on(conn, station, plan=plan, day=day, now=now):
+        if not (entry.window_start <= option.start and option.end <= entry.window_end):
+            continue
+        ask = booking_pipeline.Ask(plan=plan, start=option.start, plate=entry.plate, member=member,
+                                   channel="terminal", hold=True, wishes=Wishes(bay_id=option.bay_id))
+        # a lapsed hold counts as free in the options but still holds its claim; the car's own
+        # bookings stand: it is not offered a time it is booked for already
+        conn.execute("SAVEPOINT waitlist_offer")
+        try:
+            placement = booking_pipeline.place(conn, station, ask, now=now)
+            ownership = booking_pipeline.own(conn, station, placement)
+            if ownership.tentative:
+                raise RuleViolation("HQ's cells")
+            booking = booking_pipeline.write(conn, station, ask, admission, placement, ownership,
+                                             booking_id=uuid7(), notes=f"waitlist offer {entry.id}", now=now)
+        except (SlotTaken, RuleViolation):
+            conn.execute("ROLLBACK TO waitlist_offer")
+            conn.execute("RELEASE waitlist_offer")
+            continue
+        conn.execute("RELEASE waitlist_offer")
+        return booking
+    return None
 
 def cancel_entry(station: Station, entry_id: str, *, now: datetime | None = None) -> WaitlistRecord:
     now = now or station.clock()

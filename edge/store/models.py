@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from edge.store.types import JsonText, UtcDateTime
@@ -162,6 +162,23 @@ class Booking(SQLModel, table=True):
     updated_at: datetime = _time()
     # a fleet booked this car for overlapping work on purpose (one live booking per car otherwise)
     overlap_allowed: bool = False
+    # the leg the car is on (booking_leg.seq); bay_id and technician_id are that leg's
+    leg: int = 0
+
+
+class BookingLeg(SQLModel, table=True):
+    """One leg of a booking: its services on one bay, its technician, its time. Every booking has
+    at least one; its cells are the slot_claim rows of the leg's bay from the leg's start."""
+
+    __tablename__ = "booking_leg"
+    __table_args__ = {"sqlite_with_rowid": False}
+    booking_id: str = Field(sa_column=Column(String, ForeignKey("booking.id"), primary_key=True))
+    seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    bay_id: str = Field(foreign_key="bay.id")
+    technician_id: str | None = Field(default=None, foreign_key="technician.id")
+    start_at: datetime = _time()
+    end_at: datetime = _time()  # the work's end; the bay's turnover buffer follows it
+    services: list[str] = _json([])
 
 
 class SlotClaim(SQLModel, table=True):
