@@ -5,11 +5,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from edge.domain.catalog import Bay, Technician, WorkPlan
-from edge.domain.slots import Cell, cells_needed, local_intervals
+from edge.domain.slots import Cell, cells_needed
 from edge.errors import RuleViolation
 
 
@@ -24,11 +23,9 @@ class StartOption:
     technician_ids: tuple[str, ...]
 
 
-def rostered_cells(
-    technician: Technician, day: date, grid: Sequence[Cell], tz: ZoneInfo
-) -> frozenset[datetime]:
-    """Starts of the grid cells that lie wholly inside one of the technician's shifts that day."""
-    shifts = local_intervals(day, technician.shifts.get(day.weekday(), ()), tz)
+def rostered_cells(shifts: Sequence[tuple[datetime, datetime]], grid: Sequence[Cell]) -> frozenset[datetime]:
+    """Starts of the grid cells that lie wholly inside one of a technician's shifts (UTC
+    intervals of that day, its roster exception applied: `Station.shifts`)."""
     return frozenset(
         cell.start for cell in grid if any(s <= cell.start and cell.end <= e for s, e in shifts)
     )
@@ -40,19 +37,18 @@ def start_options(
     grid: Sequence[Cell],
     slot_minutes: int,
     bays: Sequence[Bay],
-    technicians: Sequence[Technician],
-    day: date,
-    tz: ZoneInfo,
+    shifts: Mapping[str, Sequence[tuple[datetime, datetime]]],
     bay_claims: Mapping[str, Collection[datetime]],
     technician_claims: Mapping[str, Collection[datetime]],
     not_before: datetime | None = None,
 ) -> list[StartOption]:
     """Every (bay, start) where the plan fits: enough free consecutive cells in one opening
-    segment, and, if the plan needs skills, a technician rostered and free on all of them."""
+    segment, and, if the plan needs skills, a technician rostered and free on all of them.
+    `shifts`: technician id -> that day's shifts, for the technicians who can do the plan."""
     need = cells_needed(plan.occupied_minutes, slot_minutes)
     free_of_tech = {
-        t.id: rostered_cells(t, day, grid, tz) - frozenset(technician_claims.get(t.id, ()))
-        for t in technicians
+        tech_id: rostered_cells(tech_shifts, grid) - frozenset(technician_claims.get(tech_id, ()))
+        for tech_id, tech_shifts in shifts.items()
     }
     # the windows of the day and who could work each: the same for every bay, so found once
     windows: list[tuple[tuple[datetime, ...], tuple[str, ...]]] = []

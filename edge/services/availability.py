@@ -107,8 +107,9 @@ def options_on(
     elif plan.skills:
         return []
     return start_options(
-        plan=plan, grid=grid, slot_minutes=station.slot_minutes, bays=bays, technicians=technicians,
-        day=day, tz=station.tz, bay_claims=bay_claims, technician_claims=technician_claims, not_before=now,
+        plan=plan, grid=grid, slot_minutes=station.slot_minutes, bays=bays,
+        shifts={t.id: station.shifts(t, day) for t in technicians},
+        bay_claims=bay_claims, technician_claims=technician_claims, not_before=now,
     )
 
 
