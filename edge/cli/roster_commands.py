@@ -25,8 +25,8 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--date", type=arguments.day, required=True, help="local date, YYYY-MM-DD")
     p.add_argument("--kind", required=True, choices=_KINDS,
                    help="leave/sick: the day off; extra: a shift added; hours: the day's shifts replaced")
-    p.add_argument("--from", dest="start", help="HH:MM, for extra and hours")
-    p.add_argument("--to", dest="end", help="HH:MM (24:00 for midnight), for extra and hours")
+    p.add_argument("--from", dest="start", metavar="HH:MM", help="HH:MM, for extra and hours")
+    p.add_argument("--to", dest="end", metavar="HH:MM", help="HH:MM (24:00 for midnight), for extra and hours")
     p.add_argument("--note", default="", help="why, e.g. 'annual leave'")
     p.set_defaults(handler=roster_set)
 
