@@ -6,26 +6,9 @@ import json
 
 import pytest
 
-from edge.cli.main import main
-from tests.stations import TEST_CONFIG
+from tests.test_cli import cli, data_dir  # noqa: F401 (a fixture)
 
 MONDAY = "2030-01-07"
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-@pytest.fixture
-def data_dir(tmp_path, capsys):
-    config = tmp_path / "station.toml"
-    config.write_text(TEST_CONFIG.split("[booking.hot_slots]")[0].replace("horizon_days = 3", "horizon_days = 3650"),
-                      encoding="utf-8")
-    data = tmp_path / "data"
-    assert cli(capsys, "--data-dir", data, "init", "--config", config)[0] == 0
-    return data
 
 
 def test_sick_day_shows_in_slots_and_lists_the_booking_left_for_the_desk(data_dir, capsys):

@@ -22,6 +22,15 @@ def _messages(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
+async def _technicians(pilot, app) -> TechniciansScreen:
+    """From the board to the technicians screen, loaded."""
+    await loaded(pilot)
+    await pilot.press("t")
+    await wait_for(pilot, lambda: isinstance(app.screen, TechniciansScreen))
+    await loaded(pilot, app.screen)
+    return app.screen
+
+
 async def _open_form(pilot, app):
     await pilot.press("e")
     await wait_for(pilot, lambda: isinstance(app.screen, RosterExceptionDialog), what="the form")
@@ -31,11 +40,7 @@ async def _open_form(pilot, app):
 async def test_a_sick_day_set_and_removed_at_the_terminal(busy_station):
     app = StationApp(busy_station)
     async with app.run_test(size=(100, 30)) as pilot:
-        await loaded(pilot)
-        await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, TechniciansScreen))
-        screen = app.screen
-        await loaded(pilot, screen)
+        screen = await _technicians(pilot, app)
         assert cells(screen.query_one("#exceptions")) == [["No roster exceptions from today on"]]
         wang_had = {o.start for o in free_starts(busy_station, day=TODAY, services=["OIL"]) if "T1" in o.technician_ids}
         assert wang_had
@@ -69,11 +74,7 @@ async def test_a_sick_day_set_and_removed_at_the_terminal(busy_station):
 async def test_holiday_hours_typed_in_the_form_and_a_bad_time_refused(busy_station):
     app = StationApp(busy_station)
     async with app.run_test(size=(100, 30)) as pilot:
-        await loaded(pilot)
-        await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, TechniciansScreen))
-        screen = app.screen
-        await loaded(pilot, screen)
+        screen = await _technicians(pilot, app)
         await pilot.press("down")  # Li
 
         form = await _open_form(pilot, app)
@@ -99,11 +100,7 @@ async def test_the_form_and_the_marks_read_in_chinese(busy_station):
     roster.set_exception(busy_station, "T2", day=TODAY, kind="leave")
     app = StationApp(busy_station, language="zh_CN")
     async with app.run_test(size=(100, 30)) as pilot:
-        await loaded(pilot)
-        await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, TechniciansScreen))
-        screen = app.screen
-        await loaded(pilot, screen)
+        screen = await _technicians(pilot, app)
         assert cells(screen.query_one("#roster"))[1][3] == "今日休息 · 休假"
         assert cells(screen.query_one("#exceptions"))[0][2] == "休假"
         form = await _open_form(pilot, app)
@@ -121,10 +118,7 @@ async def test_the_screen_and_the_form_fit_80x24_in_both_languages(busy_station)
     for language in ("en", "zh_CN"):
         app = StationApp(busy_station, language=language)
         async with app.run_test(size=(80, 24)) as pilot:
-            await loaded(pilot)
-            await pilot.press("t")
-            await wait_for(pilot, lambda: isinstance(app.screen, TechniciansScreen))
-            await loaded(pilot)
+            await _technicians(pilot, app)
             await pilot.pause(0.2)
             assert clipped_texts(app) == [], language
             await _open_form(pilot, app)
