@@ -7,7 +7,7 @@ from datetime import date
 
 from edge.cli import arguments
 from edge.cli.output import emit_json, table
-from edge.domain.roster import ExceptionKind, RosterException, clock_text, parse_clock
+from edge.domain.roster import ExceptionKind, Ranges, RosterException, clock_text, parse_clock
 from edge.services import roster
 from edge.services.booking_store import BookingRecord
 from edge.services.station import Station, open_station
@@ -83,10 +83,8 @@ def roster_show(args: argparse.Namespace) -> None:
     if args.json:
         emit_json(day.to_json())
         return
-    shifts = " ".join(f"{station.local(s):%H:%M}-{station.local(e):%H:%M}" for s, e in day.shifts) or "off"
-    print(f"{day.technician.name} ({day.technician.id}) on {day.day} ({day.day:%a}): {shifts}")
-    weekly = " ".join(f"{clock_text(s)}-{clock_text(e)}" for s, e in day.weekly) or "off"
-    print(f"weekly roster: {weekly}")
+    print(f"{day.technician.name} ({day.technician.id}) on {day.day} ({day.day:%a}): {_ranges_text(day.ranges)}")
+    print(f"weekly roster: {_ranges_text(day.weekly)}")
     if day.exception is not None:
         print(f"exception: {_describe(day.exception)}")
 
@@ -109,6 +107,11 @@ def _print_affected(station: Station, technician_id: str, day: date, affected: t
     print(table(("code", "start", "end", "bay", "plate", "state"),
                 [(b.code, f"{station.local(b.start_at):%H:%M}", f"{station.local(b.end_at):%H:%M}", b.bay_id,
                   b.plate, b.state) for b in affected]))
+
+
+def _ranges_text(ranges: Ranges) -> str:
+    """Local wall-clock ranges as the config writes them (a shift to midnight ends 24:00)."""
+    return " ".join(f"{clock_text(start)}-{clock_text(end)}" for start, end in ranges) or "off"
 
 
 def _describe(exception: RosterException) -> str:
