@@ -10,7 +10,7 @@ import pytest
 from edge.domain.capacity import rostered_cells, start_options
 from edge.domain.legs import leg_window
 from edge.domain.catalog import Bay, Catalog, Package, ServiceItem, Technician
-from edge.domain.slots import cells_needed, day_bounds, slot_grid
+from edge.domain.slots import cells_needed, day_bounds, local_intervals, slot_grid
 from edge.errors import NotFound, RuleViolation
 
 ALL_DAY = {d: ((0, 1440),) for d in range(7)}
@@ -124,11 +124,12 @@ def test_start_options_need_free_cells_and_a_free_rostered_technician():
     grid = slot_grid(monday, hours, frozenset(), tz, 30)
     plan = catalog.plan(["OIL"])  # 60 occupied minutes = 2 cells
     t1 = catalog.technicians["T1"]
-    assert len(rostered_cells(t1, monday, grid, tz)) == 8  # 08:00-12:00
+    shifts = {"T1": local_intervals(monday, t1.shifts[0], tz)}
+    assert len(rostered_cells(shifts["T1"], grid)) == 8  # 08:00-12:00
     at = lambda hh, mm: datetime(2026, 11, 23, hh, mm, tzinfo=tz).astimezone(UTC)  # noqa: E731
     options = start_options(
-        plan=plan, grid=grid, slot_minutes=30, bays=catalog.bays_for(plan.legs[0]), technicians=[t1], day=monday,
-        tz=tz, bay_claims={"L1": {at(9, 0)}}, technician_claims={"T1": {at(10, 30)}},
+        plan=plan, grid=grid, slot_minutes=30, bays=catalog.bays_for(plan.legs[0]), technicians=[t1], shifts=shifts,
+        bay_claims={"L1": {at(9, 0)}}, technician_claims={"T1": {at(10, 30)}},
     )
     starts = [o.start.astimezone(tz).strftime("%H:%M") for o in options]
     # 08:30 would need the claimed 09:00 cell; 10:00 and 10:30 need T1 at 10:30; 11:30 runs past his shift

@@ -13,9 +13,10 @@ from edge.domain.booking_state import PROGRESS_NEXT, RELEASING_STATES, BookingSt
 from edge.domain.capacity import StartOption
 from edge.domain.escrow import HQ
 from edge.domain.plates import normalize_plate
+from edge.domain.roster import RosterException
 from edge.domain.tiers import check_booking_rights
 from edge.errors import InvalidInput, NotFound, RuleViolation
-from edge.services import availability, bookings, members, waitlist
+from edge.services import availability, bookings, members, roster, waitlist
 from edge.services.booking_store import BookingRecord, query_bookings
 from edge.services.cell_ownership import cell_owners
 from edge.services.live_state import technicians_on_shift
@@ -155,25 +156,35 @@ class TechnicianDay:
     bookings: tuple[BookingRecord, ...]
     card_id: str | None = None
     clocked_in_at: datetime | None = None  # at the station now
+    exception: RosterException | None = None  # today's, already applied to `shifts`
 
 
-def technicians_today(station: Station) -> tuple[datetime, list[TechnicianDay]]:
+@dataclass(frozen=True, slots=True)
+class TechniciansToday:
+    now: datetime
+    technicians: list[TechnicianDay]
+    exceptions: list[RosterException]  # from today on, by date
+
+
+def technicians_today(station: Station) -> TechniciansToday:
     now = station.clock()
     day = station.local(now).date()
     todays = [b for b in bookings.bookings_on(station, day) if b.state not in RELEASING_STATES]
     with station.store.read() as conn:
         catalog = load_catalog(conn)  # afresh: the roster may have come from HQ since the UI started
         present = {p.technician_id: p.clocked_in_at for p in technicians_on_shift(station)}
-    rows = []
-    for technician in catalog.technicians.values():
-        shifts = station.shifts(technician, day)
-        rows.append(TechnicianDay(
-            technician.id, technician.name, tuple(sorted(technician.skills)), shifts,
-            any(start <= now < end for start, end in shifts),
-            tuple(b for b in todays if b.technician_id == technician.id),
-            technician.card_id, present.get(technician.id),
-        ))
-    return now, rows
+        upcoming = roster.exceptions(station, since=day)  # in the same read as the shifts below
+        today = {e.technician_id: e for e in upcoming if e.day == day}
+        rows = []
+        for technician in catalog.technicians.values():
+            shifts = station.shifts(technician, day)
+            rows.append(TechnicianDay(
+                technician.id, technician.name, tuple(sorted(technician.skills)), shifts,
+                any(start <= now < end for start, end in shifts),
+                tuple(b for b in todays if b.technician_id == technician.id),
+                technician.card_id, present.get(technician.id), today.get(technician.id),
+            ))
+    return TechniciansToday(now, rows, upcoming)
 
 
 def waitlist_from_today(station: Station) -> list[tuple[waitlist.WaitlistRecord, BookingRecord | None]]:

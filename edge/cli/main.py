@@ -47,6 +47,7 @@ COMMAND_MODULES = (
     "edge.cli.inventory_commands",
     "edge.cli.delivery_commands",
     "edge.cli.report_commands",
+    "edge.cli.roster_commands",
     "edge.cli.sync_commands",
     "edge.cli.hq_commands",
     "edge.cli.key_commands",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from edge.domain.catalog import Bay, Technician, WorkPlan
 from edge.domain.legs import NO_LEG_RULES, LegFit, LegPlan, LegRules, fits_per_first_bay
-from edge.domain.slots import Cell, local_intervals
+from edge.domain.slots import Cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +24,9 @@ class StartOption:
     legs: tuple[LegFit, ...] = ()
 
 
-def rostered_cells(
-    technician: Technician, day: date, grid: Sequence[Cell], tz: ZoneInfo
-) -> frozenset[datetime]:
-    """Starts of the grid cells that lie wholly inside one of the technician's shifts that day."""
-    shifts = local_intervals(day, technician.shifts.get(day.weekday(), ()), tz)
+def rostered_cells(shifts: Sequence[tuple[datetime, datetime]], grid: Sequence[Cell]) -> frozenset[datetime]:
+    """Starts of the grid cells that lie wholly inside one of a technician's shifts (UTC
+    intervals of that day, its roster exception applied: `Station.shifts`)."""
     return frozenset(
         cell.start for cell in grid if any(s <= cell.start and cell.end <= e for s, e in shifts)
     )
@@ -42,8 +39,7 @@ def start_options(
     slot_minutes: int,
     bays: Sequence[Bay],
     technicians: Sequence[Technician],
-    day: date,
-    tz: ZoneInfo,
+    shifts: Mapping[str, Sequence[tuple[datetime, datetime]]],
     bay_claims: Mapping[str, Collection[datetime]],
     technician_claims: Mapping[str, Collection[datetime]],
     rules: LegRules = NO_LEG_RULES,
@@ -53,11 +49,11 @@ def start_options(
     """Every (first bay, start) from which all the plan's legs fit (edge.domain.legs): each leg's
     cells free on one of `bays` able to do it, in one opening segment, and, where a leg needs
     skills, one of `technicians` rostered and free on all of them. In bay order, then time.
-    `first_bays` narrows the first leg's bays (a bay asked for)."""
+    `shifts`: technician id -> that day's shifts. `first_bays` narrows the first leg's bays (a bay asked for)."""
     probe = _DayProbe(
         bays=tuple(bays), claims={bay.id: frozenset(bay_claims.get(bay.id, ())) for bay in bays},
         technicians=tuple(technicians),
-        free_cells={t.id: rostered_cells(t, day, grid, tz) - frozenset(technician_claims.get(t.id, ()))
+        free_cells={t.id: rostered_cells(shifts.get(t.id, ()), grid) - frozenset(technician_claims.get(t.id, ()))
                     for t in technicians},
     )
     kinds = {bay.id: bay.kind for bay in bays}

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from edge.domain.legs import LegItem, LegPlan, split_into_legs
-from edge.errors import NotFound, RuleViolation
+from edge.errors import InvalidInput, NotFound, RuleViolation
 
 # what a service item is: the catalogue's categories (reports, coupons and fleet rules use them)
 SERVICE_CATEGORIES = ("fuel", "maintenance", "inspection", "wash", "film", "value_added")
@@ -145,6 +145,21 @@ class Catalog:
         if not leg.skills:
             return []
         return [t for t in self.technicians.values() if leg.skills <= t.skills]
+
+    def technician(self, ref: str) -> Technician:
+        """A technician by id, or by name (letter case ignored); NotFound names the station's
+        technicians, InvalidInput a name two of them share."""
+        key = ref.strip()
+        if key in self.technicians:
+            return self.technicians[key]
+        named = [t for t in self.technicians.values() if t.name.casefold() == key.casefold()]
+        if len(named) > 1:
+            raise InvalidInput("technician", f"{ref!r} names {len(named)} technicians "
+                                             f"({', '.join(t.id for t in named)}): give the id")
+        if not named:
+            known = ", ".join(f"{t.id} {t.name}" for t in self.technicians.values()) or "none configured"
+            raise NotFound(f"no technician {ref!r} (technicians: {known})")
+        return named[0]
 
     def kinds(self) -> dict[str, str]:
         """Each bay's kind, by bay id."""

@@ -82,6 +82,8 @@ EVENT_STREAMS: dict[str, Stream] = {
     "device.health": Stream.SENSOR,
     "technician.clocked_in": Stream.OPS,
     "technician.clocked_out": Stream.OPS,
+    "roster.exception_set": Stream.OPS,
+    "roster.exception_removed": Stream.OPS,
     "booking.tentative": Stream.BOOKING,
     "escrow.requested": Stream.BOOKING,
     "escrow.answered": Stream.BOOKING,

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 from edge.domain.booking_state import BookingState
 from edge.domain.capacity import on_shift
-from edge.domain.catalog import Catalog, Technician
 from edge.domain.slots import local_day
-from edge.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
+from edge.errors import InvalidInput, InvalidTransition, RuleViolation
 from edge.services.booking_store import (
     CLAIM_RANGE,
     BookingRecord,
@@ -27,16 +26,6 @@ _OPEN = frozenset({BookingState.HELD, BookingState.CONFIRMED, BookingState.CHECK
                    BookingState.PENDING_APPROVAL, BookingState.TENTATIVE})
 
 
-def find_technician(catalog: Catalog, ref: str) -> Technician:
-    """A technician by id or by name (case does not matter); NotFound lists who there is."""
-    wanted = ref.strip().casefold()
-    for technician in catalog.technicians.values():
-        if wanted in (technician.id.casefold(), technician.name.casefold()):
-            return technician
-    known = ", ".join(f"{t.id} ({t.name})" for t in catalog.technicians.values())
-    raise NotFound(f"no technician {ref!r} (technicians: {known or 'none'})")
-
-
 def reassign(station: Station, ref: str, technician_ref: str, *, leg: int | None = None,
              now: datetime | None = None) -> BookingRecord:
     """Give leg number `leg` (1 = the first) of the booking, its current leg by default, to another technician.
@@ -47,7 +36,7 @@ def reassign(station: Station, ref: str, technician_ref: str, *, leg: int | None
     """
     now = now or station.clock()
     catalog = station.catalog()
-    technician = find_technician(catalog, technician_ref)
+    technician = catalog.technician(technician_ref)
     with station.store.write() as conn:
         booking = get_booking(conn, ref)
         if booking.state not in _OPEN:

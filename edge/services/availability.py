@@ -112,7 +112,7 @@ def options_on(
         technician_claims = {tech: {on_grid.get(cell) for cell in cells.split(",")} for tech, cells in tech_rows}
     return start_options(
         plan=plan, grid=grid, slot_minutes=station.slot_minutes, bays=bays, first_bays=[bay.id for bay in first_leg],
-        technicians=technicians, day=day, tz=station.tz, bay_claims=bay_claims,
+        technicians=technicians, shifts={t.id: station.shifts(t, day) for t in technicians}, bay_claims=bay_claims,
         technician_claims=technician_claims, rules=station.leg_rules, not_before=now,
     )
 

@@ -29,7 +29,6 @@ from edge.services.booking_store import (
     release_cells,
     update_booking,
 )
-from edge.services.assignments import find_technician
 from edge.services.members import (
     adjust_credit,
     customer_of,
@@ -109,7 +108,7 @@ def book(
 
 def _wishes(station: Station, bay_id: str | None, technician: str | None) -> Wishes:
     """The bay and technician asked for (a technician by id or name)."""
-    return Wishes(bay_id=bay_id, technician_id=find_technician(station.catalog(), technician).id if technician else None)
+    return Wishes(bay_id=bay_id, technician_id=station.catalog().technician(technician).id if technician else None)
 
 
 def confirm(station: Station, ref: str, *, now: datetime | None = None) -> BookingRecord:

@@ -14,11 +14,13 @@ from edge.config import Settings, leg_rules
 from edge.domain.catalog import Catalog, Technician
 from edge.domain.legs import LegRules
 from edge.domain.money import format_money
+from edge.domain.roster import day_ranges
 from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.tiers import WEEKDAYS, CreditRule, HotSlotRule, HotWindow, TierRule
 from edge.store.catalog import load_catalog
 from edge.errors import StoreError
 from edge.store.db import Store
+from edge.store.roster import exception_on
 
 # how stale a process's catalogue may be after another process (sync) applied a new one
 CATALOG_CHECK_SECONDS = 2.0
@@ -39,9 +41,6 @@ class Station:
     clock: Callable[[], datetime] = utc_now
     _catalog: Catalog | None = field(default=None, repr=False)
     _catalog_checked: float = field(default=0.0, repr=False)
-    _shift_cache: dict[tuple[str, date], tuple[tuple[datetime, datetime], ...]] = field(
-        default_factory=dict, repr=False
-    )
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -73,7 +72,6 @@ class Station:
         old one or the new one, never none."""
         with self.store.read() as conn:
             catalog = load_catalog(conn)
-        self._shift_cache = {}
         self._catalog = catalog
         self._catalog_checked = time.monotonic()
 
@@ -87,14 +85,16 @@ class Station:
         return weekly, frozenset(hours.closed_dates)
 
     def shifts(self, technician: Technician, day: date) -> tuple[tuple[datetime, datetime], ...]:
-        """The technician's shifts on the local `day` as UTC intervals (cached per day)."""
-        key = (technician.id, day)
-        if key not in self._shift_cache:
-            if len(self._shift_cache) > 4096:
-                self._shift_cache.clear()
-            ranges = technician.shifts.get(day.weekday(), ())
-            self._shift_cache[key] = tuple(local_intervals(day, ranges, self.tz))
-        return self._shift_cache[key]
+        """The technician's shifts on the local `day` as UTC intervals, with that day's roster
+        exception (leave, sick, an extra shift, holiday hours) applied.
+
+        Every reader of shifts comes here. The exception is read on each call (one primary-key
+        lookup, on the caller's transaction when there is one), so an exception another process
+        has just set counts at once; only turning the day's ranges into instants is cached.
+        """
+        with self.store.read() as conn:
+            exception = exception_on(conn, technician.id, day)
+        return _intervals(day, day_ranges(technician.shifts.get(day.weekday(), ()), exception), self.tz)
 
     def money(self, minor: int) -> str:
         """An amount in this station's currency, e.g. '299.00 CNY'."""
@@ -149,6 +149,11 @@ class Station:
 def _minute(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+@lru_cache(maxsize=4096)
+def _intervals(day: date, ranges: tuple[tuple[int, int], ...], tz: ZoneInfo) -> tuple[tuple[datetime, datetime], ...]:
+    return tuple(local_intervals(day, ranges, tz))
 
 
 @lru_cache(maxsize=64)

@@ -307,5 +307,6 @@ from edge.store import (  # noqa: E402,F401
     escrow_tables,
     loyalty_tables,
     notification_tables,
+    roster_tables,
     sync_tables,
 )
