@@ -71,11 +71,14 @@ class Placement:
 @dataclass(frozen=True, slots=True)
 class Wishes:
     """What the customer or the desk asked for: a bay (for the leg that can use it), a technician
-    (for the legs they have the skills for), and bays to try first (a moved booking's own)."""
+    (for the legs they have the skills for), bays to try first (a moved booking's own), and a bay
+    or technician the booking must leave (broken, or absent)."""
 
     bay_id: str | None = None
     technician_id: str | None = None
     prefer_bays: Collection[str] = ()
+    avoid_bay: str | None = None
+    avoid_technician: str | None = None
 
 
 def choose_placement(
@@ -201,7 +204,7 @@ class _StoreProbe:
     _absent: frozenset[str] | None = field(default=None)
 
     def free_bays(self, leg: LegPlan, starts: tuple[datetime, ...]) -> Sequence[str]:
-        bays = self.station.catalog().bays_for(leg)
+        bays = [bay for bay in self.station.catalog().bays_for(leg) if bay.id != self.wishes.avoid_bay]
         if self.wishes.bay_id is not None and any(b.id == self.wishes.bay_id for b in bays):
             bays = [b for b in bays if b.id == self.wishes.bay_id]
         busy = _busy_bays(self.conn, bays, starts)
@@ -216,7 +219,7 @@ class _StoreProbe:
 
     def _technician(self, leg: LegPlan, starts: tuple[datetime, ...]) -> str | None:
         station = self.station
-        candidates = station.catalog().technicians_for(leg)
+        candidates = [t for t in station.catalog().technicians_for(leg) if t.id != self.wishes.avoid_technician]
         wanted = self.wishes.technician_id
         if wanted is not None and any(t.id == wanted for t in candidates):
             candidates = [t for t in candidates if t.id == wanted]
