@@ -243,3 +243,18 @@ def test_a_broken_bay_of_any_leg_finds_the_booking_and_moving_it_moves_every_leg
     disruptions.set_bay_in_service(station, "W1", False, "pump", now=at(7, 50))
     (stuck,) = disruptions.disruptions_for(station, bay_id="W1", now=at(7, 51))
     assert stuck.booking.id == booking.id and all(o.kind != "other_bay" for o in stuck.offers)
+
+
+def test_the_mechanic_of_a_booking_in_legs_keeps_the_job_in_the_technicians_report(station):
+    from edge.domain.reports import period_of
+    from edge.services.reports import station_report
+
+    booking = bookings.book(station, services=["PKG"], start=at(9), plate="沪A12345", technician="Wang")
+    bookings.check_in(station, booking.code, now=at(8, 55))
+    for stage, minute in (("in_bay", 0), ("in_service", 1), ("quality_check", 40), ("done", 44),
+                          ("in_service", 60), ("quality_check", 80), ("done", 85)):
+        done = bookings.set_progress(station, booking.code, stage, now=at(9) + timedelta(minutes=minute))
+    assert done.state == BookingState.COMPLETED and done.technician_id is None  # it ended at the wash
+    (section,) = station_report(station, period_of("day", MONDAY), ["technicians"], now=at(12)).sections
+    jobs = {row["technician"]: row["jobs"] for row in section.records()}
+    assert jobs == {"T1": 1, "T2": 0}
