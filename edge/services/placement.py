@@ -158,6 +158,8 @@ def _choose(conn: Connection, station: Station, *, plan: WorkPlan, start: dateti
 
 
 def _refusal(station: Station, plan: WorkPlan, start: datetime, miss: NoFit, wishes: Wishes) -> Exception:
+    """Why the plan does not fit from `start`, in the desk's words: SlotTaken when bays are full,
+    RuleViolation for the clock, the roster or a later leg that finds no room."""
     leg = plan.legs[miss.leg]
     work = "+".join(leg.service_codes)
     when = f"{station.local(miss.at):%Y-%m-%d %H:%M}"
@@ -180,9 +182,9 @@ def _refusal(station: Station, plan: WorkPlan, start: datetime, miss: NoFit, wis
         skills = "+".join(sorted(leg.skills))
         if not station.catalog().technicians_for(leg):
             return RuleViolation(f"no technician at this station has the skills {skills}")
-        who = station.catalog().technicians[wishes.technician_id].name if wishes.technician_id else None
-        if who and leg.skills <= station.catalog().technicians[wishes.technician_id].skills:
-            return RuleViolation(f"{who} is not rostered and free from {when}")
+        wanted = station.catalog().technicians.get(wishes.technician_id or "")
+        if wanted is not None and leg.skills <= wanted.skills:
+            return RuleViolation(f"{wanted.name} is not rostered and free from {when}")
         return RuleViolation(f"no technician with {skills} is rostered and free from {when}")
     bays = [b.id for b in station.catalog().bays_for(leg)]
     if wishes.bay_id in bays:
