@@ -5,8 +5,9 @@ HQ computes each station's split with the same rule as the station (edge.domain.
 the numbers `configure_station` stored (the station's [escrow] section). HQ confirms only on
 cells it holds: owner HQ by the split or by an acked revoke, and not being handed over. Every
 cell HQ sells or promises gets a row in hq_escrow_claim, whose primary key makes HQ's own
-double booking impossible. Everything here runs in the caller's transaction; messages to the
-station go through the downlink log in that same transaction.
+double booking impossible. A booking over several bays (legs) is claimed whole or not at all,
+decided once and freed whole. Everything here runs in the caller's transaction; messages to
+the station go through the downlink log in that same transaction.
 """
 
 from __future__ import annotations
