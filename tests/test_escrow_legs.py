@@ -16,6 +16,7 @@ import pytest
 from edge.domain.booking_state import BookingState
 from edge.services import bookings
 from edge.services.cell_ownership import cell_owners
+from edge.services.escrow import EscrowMessageError
 from tests.stations import make_station
 from tests.test_escrow import ESCROW_CONFIG, MONDAY, at, cells, conflicts, downlink, events, live_firm_per_cell
 from tests.test_escrow import station  # noqa: F401  (the fixture: a station with HQ's share)
@@ -144,3 +145,16 @@ def test_a_booking_with_one_leg_on_hqs_cells_is_tentative_until_hq_answers_for_t
     assert claims(station, lost.id) == ([], 0)
     again = bookings.book(station, services=["OIL"], start=later_lift, plate="沪A33333", bay_id="L2")
     assert again.state == BookingState.CONFIRMED
+
+
+def test_malformed_legs_are_refused_naming_them_and_a_one_bay_message_cannot_carry_two_legs_of_work(station):
+    with pytest.raises(EscrowMessageError, match="legs must follow one another"):
+        downlink(station, "app_booking.requested", app_legs(at(9), at(9, 30)))
+    with pytest.raises(EscrowMessageError, match="legs must be a non-empty list"):
+        downlink(station, "app_booking.requested", {**app_legs(at(9), at(10)), "legs": []})
+    assert events(station) == []
+    # as before legs: a message naming one bay for work over two is refused, not half booked
+    downlink(station, "app_booking.requested", {"booking_id": "app-1", "bay_id": "L1", "cells": cells(at(9)),
+                                                "services": ["PKG"], "plate": "沪C33333"})
+    assert "spans 2 bays" in answers(station)["app-1"]["reason"]
+    assert bookings.bookings_on(station, MONDAY) == []

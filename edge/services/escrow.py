@@ -31,9 +31,9 @@ from typing import Any
 from sqlite3 import Connection
 
 from edge.domain.booking_state import BookingState
+from edge.domain.catalog import WorkPlan
 from edge.domain.escrow import HQ, LeaseKind, Verdict, clash_winner, judge_lease, new_owner
 from edge.domain.plates import normalize_plate, validate_plate
-from edge.domain.catalog import WorkPlan
 from edge.errors import EdgeError, InvalidInput, NotFound, RuleViolation, SlotTaken
 from edge.services.app_legs import AppLeg, check_app_legs, place_app_legs
 from edge.services.booking_store import (

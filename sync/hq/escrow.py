@@ -165,31 +165,32 @@ def book_app(session: Session, station_id: str, *, services: list[str], plate: s
             raise EscrowRefused(f"bay {bay_id}: the start is missing")
         legs = (AppLeg(bay_id, start, cells),)
     split = station_split(session, station_id)
-    texts = [(leg.bay_id, [to_db_time(s) for s in cell_starts(leg.start, leg.cells, split.slot_minutes)])
-             for leg in legs]
-    for (_, before), (later_bay, after) in zip(texts, texts[1:]):
+    by_leg = [(leg.bay_id, [to_db_time(s) for s in cell_starts(leg.start, leg.cells, split.slot_minutes)])
+              for leg in legs]
+    for (_, before), (later_bay, after) in zip(by_leg, by_leg[1:]):
         if after[0] <= before[-1]:
             raise EscrowRefused(f"the leg on bay {later_bay} at {after[0]} does not follow the leg before it")
-    holds = [_views(session, station_id, split, bay, cells_) for bay, cells_ in texts]
+    views = [view for bay, cells_ in by_leg for view in _views(session, station_id, split, bay, cells_).values()]
     booking_id = booking_id or uuid7()
     # every cell of an app booking is claimed, the station's too: HQ then never leases away or
     # asks back a cell its app customer waits for, whatever order the station applies them in
-    if not _claim(session, station_id, texts, booking_id):
-        taken = " or ".join(f"bay {bay} at {cells_[0]}" for bay, cells_ in texts)
+    if not _claim(session, station_id, by_leg, booking_id):
+        taken = " or ".join(f"bay {bay} at {cells_[0]}" for bay, cells_ in by_leg)
         raise EscrowRefused(f"{taken} is already sold or promised in the app")
-    confirmed = all(view.hq_holds for leg in holds for view in leg.values())
+    confirmed = all(view.hq_holds for view in views)
     state = "confirmed" if confirmed else "tentative"
-    _record_booking(session, station_id, booking_id, origin="app", legs=texts, services=list(services),
+    _record_booking(session, station_id, booking_id, origin="app", legs=by_leg, services=list(services),
                     plate=plate, state=state, reason="", now=now)
-    body = {"booking_id": booking_id, "bay_id": texts[0][0], "cells": texts[0][1], "services": list(services),
-            "plate": plate, "notes": notes,
-            "token": max(view.ownership.token for leg in holds for view in leg.values())}
-    if len(texts) > 1:  # a single leg goes as before legs, so every station reads it
-        body["legs"] = [{"bay_id": bay, "cells": cells_} for bay, cells_ in texts]
+    named = [{"bay_id": bay, "cells": cells_} for bay, cells_ in by_leg]
+    body = {"booking_id": booking_id, "bay_id": named[0]["bay_id"], "cells": named[0]["cells"],
+            "services": list(services), "plate": plate, "notes": notes,
+            "token": max(view.ownership.token for view in views)}
+    if len(named) > 1:  # a single leg goes as before legs, so every station reads it
+        body["legs"] = named
     enqueue_downlink(session, station_id, "booking", "app_booking.confirmed" if confirmed else "app_booking.requested",
                      booking_id, body, now)
-    return {"booking_id": booking_id, "state": state, "bay_id": texts[0][0], "cells": texts[0][1],
-            "legs": [{"bay_id": bay, "cells": cells_} for bay, cells_ in texts]}
+    return {"booking_id": booking_id, "state": state, "bay_id": named[0]["bay_id"], "cells": named[0]["cells"],
+            "legs": named}
 
 
 # -- leases -------------------------------------------------------------------------------------------
