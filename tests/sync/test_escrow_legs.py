@@ -8,20 +8,22 @@ HQ's answer, which confirms or rejects every leg at once, freeing every leg's ce
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
 from edge.cli.main import main
 from edge.domain.booking_state import BookingState
+from edge.errors import RuleViolation, SlotTaken
 from edge.services import bookings
 from edge.services.station import utc_now
 from sync.hq import escrow as hq_escrow
 from sync.hq.db import open_engine, transaction
 from tests.stations import NOW, TEST_CONFIG, make_station
 from tests.sync.conftest import STATION_ID, hq_rows, reopen, start_hq, start_station_sync, sync_settings, wait_until
-from tests.sync.test_escrow_partition import Link, configure
+from tests.sync.test_escrow_partition import Link, configure, confirmed_per_cell, tentative_left
+from tests.test_escrow import MONDAY
 from tests.test_escrow import station as escrow_station  # noqa: F401  (the fixture: a station with HQ's share)
 from tests.test_escrow_legs import claims, route
 
@@ -147,3 +149,35 @@ def test_hq_book_names_a_malformed_leg_and_refuses_a_leg_sold_already(tmp_path, 
     assert code == 6 and "already sold" in out
     with transaction_of(db) as session:
         assert session.execute(text("SELECT count(*) FROM hq_escrow_claim WHERE bay_id = 'L2'")).scalar() == 0
+
+
+def test_both_sides_sell_the_care_package_while_cut_off_and_converge_without_double_booking(escrow_station,
+                                                                                            hq_engine):
+    station = escrow_station
+    configure(hq_engine)
+    link = Link(station, hq_engine)
+    made_here, made_at_hq = [], []
+    for i, start in enumerate(cell.start for cell in station.grid(MONDAY)):
+        # a side refusing a start (taken, closing, no mechanic free) is an outcome this test expects
+        with suppress(SlotTaken, RuleViolation):
+            made_here.append(bookings.book(station, services=["PKG"], start=start, plate=f"沪S{i:04d}0",
+                                           bay_id="L1", channel="walk_in"))
+        # HQ's customers wash 90 minutes after the lift starts, every other one an hour after: the
+        # wash cell the station takes for its own package then
+        wash = start + timedelta(minutes=60 if i % 4 else 90)
+        legs = [hq_escrow.AppLeg("L2", start, 2), hq_escrow.AppLeg("W1", wash, 1)]
+        with transaction(hq_engine) as session, suppress(hq_escrow.EscrowRefused):
+            made_at_hq.append(hq_escrow.book_app(session, STATION_ID, legs=legs, services=["PKG"],
+                                                 plate=f"沪H{i:04d}0", now=NOW))
+    assert {b.state for b in made_here} == {BookingState.CONFIRMED, BookingState.TENTATIVE}
+    assert made_at_hq
+    link.heal()
+
+    assert tentative_left(station, hq_engine) == 0
+    assert all(len(booked) == 1 for booked in confirmed_per_cell(station, hq_engine).values())
+    # what HQ counts as sold in the app stands at the station with both its legs
+    app = dict(hq_rows(hq_engine, "SELECT booking_id, state FROM hq_escrow_booking WHERE origin = 'app'"))
+    assert set(app.values()) == {"confirmed", "rejected"}
+    for booking_id in (b for b, state in app.items() if state == "confirmed"):
+        assert bookings.booking(station, booking_id).state == BookingState.CONFIRMED
+        assert [leg.bay_id for leg in bookings.legs(station, booking_id)] == ["L2", "W1"]
