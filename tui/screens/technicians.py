@@ -20,7 +20,7 @@ from textual.widgets import DataTable
 from edge.domain.roster import RosterException
 from edge.services import live_state, roster
 from edge.services.station import Station
-from tui.formatting import booking_services, clock, day_label, span, stage_label, state_label
+from tui.formatting import clock, day_label, services_label, span, stage_label, state_label
 from tui.i18n import N_, _
 from tui.lookups import TechnicianDay, TechniciansToday, technicians_today
 from tui.screens.base import StationScreen, refill
@@ -68,13 +68,14 @@ class TechniciansScreen(StationScreen):
             (t.id, (t.id, t.name, ", ".join(t.skills), self._shift_text(t),
                     Text(_("on shift"), style="bold") if t.on_shift else _("off"),
                     Text(clock(station, t.clocked_in_at), style="bold") if t.clocked_in_at else "—",
-                    str(len(t.bookings))))
+                    str(len(t.legs))))
             for t in rows
         ])
         refill(self.query_one("#assigned", DataTable), [
-            (b.code, (t.name, span(station, b.start_at, b.end_at), b.plate, booking_services(station, b), b.bay_id,
-                      stage_label(b.progress) or state_label(b.state)))
-            for t in rows for b in t.bookings
+            (f"{b.code}|{leg.seq}", (t.name, span(station, leg.start_at, leg.end_at), b.plate,
+                                     services_label(station, leg.services), leg.bay_id,
+                                     stage_label(b.progress) or state_label(b.state)))
+            for t in rows for b, leg in t.legs
         ], _("No bookings assigned today"))
         names = {t.id: t.name for t in rows}
         refill(self.query_one("#exceptions", DataTable), [
@@ -83,6 +84,10 @@ class TechniciansScreen(StationScreen):
               e.hours_text().replace("-", "–"), e.note))
             for e in data.exceptions
         ], _("No roster exceptions from today on"))
+
+    def code_for_row(self, table: DataTable, key: str) -> str | None:
+        """The assigned legs are keyed 'CODE|leg': Enter opens the booking."""
+        return (key.split("|", 1)[0] or None) if table.has_class("bookings") else None
 
     def _shift_text(self, t: TechnicianDay) -> str | Text:
         shifts = " ".join(f"{clock(self.station, s)}–{clock(self.station, e)}" for s, e in t.shifts) or _("off today")
