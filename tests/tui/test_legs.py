@@ -12,7 +12,7 @@ from tests.stations import NOW
 from tests.tui.conftest import cells, loaded, text_of, wait_for
 from tests.tui.sample import local
 from tests.tui.test_booking_detail import _choose_stage, _open_by_code
-from tests.tui.test_new_booking import _open, _pick_service
+from tests.tui.test_new_booking import _free_cells_for
 from tui.app import StationApp
 from tui.screens.board import BoardScreen
 from tui.screens.booking_detail import BookingDetailScreen
@@ -34,10 +34,7 @@ async def test_the_package_is_booked_from_the_picker_with_a_technician_and_its_d
         empty_station):
     app = StationApp(empty_station)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _open(pilot)
-        await _pick_service(pilot, screen, "PKG")
-        picker = screen.query_one(SlotPicker)
-        await wait_for(pilot, lambda: picker.free_count > 0, what="the free cells")
+        screen, picker = await _free_cells_for(pilot, "PKG")
         assert [str(column.label) for column in picker.columns.values()] == ["Time", "L1", "L2"]  # the first leg's
         assert str(picker.get_cell_at((0, 1))) == "free › W1 09:00"  # the oil change, then the wash at 09:00
         summary = screen.query_one("#summary")
@@ -62,10 +59,7 @@ async def test_the_package_is_booked_from_the_picker_with_a_technician_and_its_d
 async def test_a_technician_the_station_does_not_have_is_refused_by_name_and_nothing_is_booked(empty_station):
     app = StationApp(empty_station)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _open(pilot)
-        await _pick_service(pilot, screen, "OIL")
-        picker = screen.query_one(SlotPicker)
-        await wait_for(pilot, lambda: picker.free_count > 0)
+        screen, picker = await _free_cells_for(pilot, "OIL")
         picker.focus()
         await pilot.press("enter")
         screen.query_one("#plate").value = "沪A00001"
@@ -155,10 +149,34 @@ async def test_a_leg_is_handed_to_another_technician_and_a_refusal_is_shown_as_t
         await pilot.press("enter")
         await wait_for(pilot, lambda: _legs(detail)[0][4] == "T2 Li", what="Li on the oil change")
         assert any("leg 1 handed to Li" in str(n.message) for n in app._notifications)
-        detail.query_one("#legs").focus()
+        await pilot.press("tab")
+        assert app.focused is detail.query_one("#legs")
         await pilot.press("down", "a")  # the wash
         app.screen.query_one("#answer").value = "Wang"
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("WASH needs no technician" in str(n.message) for n in app._notifications),
                        what="the refusal")
     assert [leg.technician_id for leg in bookings.legs(empty_station, booking.code)] == ["T2", None]
+
+
+async def test_the_technicians_screen_lists_the_legs_given_to_each_and_enter_opens_the_booking(empty_station):
+    booking = _care(empty_station, technician="T1")
+    at = lambda hour, minute: local(hour, minute).astimezone(UTC)  # noqa: E731
+    bookings.check_in(empty_station, booking.code, now=at(7, 55))
+    for stage, minute in (("in_bay", 0), ("in_service", 1), ("quality_check", 40), ("done", 45)):
+        bookings.set_progress(empty_station, booking.code, stage, now=at(8, minute))
+    empty_station.clock = lambda: at(8, 50)
+    app = StationApp(empty_station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("t")
+        await loaded(pilot)
+        screen = app.screen
+        assert [row[-1] for row in cells(screen.query_one("#roster"))] == ["1", "0"]
+        # Wang's leg is the oil change on L1, finished; the car is in the wash bay now, on no one's leg
+        assert cells(screen.query_one("#assigned")) == [
+            ["Wang", "08:00–08:45", "沪A12345", "Oil change", "L1", "done"]]
+        screen.query_one("#assigned").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen), what="the booking")
+        assert app.screen.ref == booking.code
