@@ -8,7 +8,7 @@ from datetime import UTC
 
 from edge.domain.booking_state import BookingState, Progress
 from edge.services import bookings
-from tests.stations import NOW
+from tests.stations import NOW, TEST_CONFIG, make_station
 from tests.tui.conftest import cells, loaded, text_of, wait_for
 from tests.tui.sample import local
 from tests.tui.test_booking_detail import _choose_stage, _open_by_code
@@ -19,6 +19,32 @@ from tui.screens.booking_detail import BookingDetailScreen
 from tui.screens.checkin import CheckInScreen
 from tui.screens.reschedule import RescheduleScreen
 from tui.widgets.booking.slot_picker import SlotPicker
+
+
+# a tune-up: the oil change on a lift, then a wheel alignment on its own bay, both a mechanic's
+ALIGNMENT = """
+[[bays]]
+id = "A1"
+name = "Alignment"
+kind = "align"
+
+[[services]]
+code = "ALIGN"
+name_zh = "四轮定位"
+name_en = "Wheel alignment"
+category = "maintenance"
+duration_minutes = 30
+price = 20000
+skill = "mechanic"
+bay_kinds = ["align"]
+
+[[packages]]
+code = "TUNE"
+name_zh = "调校套餐"
+name_en = "Tune-up"
+services = ["OIL", "ALIGN"]
+price = 45000
+"""
 
 
 def _care(station, hour=8, technician=None, plate="沪A12345"):
@@ -180,3 +206,19 @@ async def test_the_technicians_screen_lists_the_legs_given_to_each_and_enter_ope
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen), what="the booking")
         assert app.screen.ref == booking.code
+
+
+async def test_the_board_counts_a_technicians_legs_so_one_booking_over_two_of_their_bays_counts_two(tmp_path):
+    station = make_station(tmp_path, config=TEST_CONFIG.replace("[[technicians]]", ALIGNMENT + "[[technicians]]", 1))
+    booking = bookings.book(station, services=["TUNE"], start=local(8), plate="沪A12345", technician="T1", now=NOW)
+    assert [leg.technician_id for leg in bookings.legs(station, booking.code)] == ["T1", "T1"]
+    app = StationApp(station)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            wang, li = cells(app.screen.query_one("#technicians"))
+            assert wang[0] == "Wang" and "2 booked" in wang[2] and "0 booked" in li[2]
+            assert app.screen.data.timeline["L1"][:2] == ("booked", "booked")  # 08:00-09:00: the oil change
+            assert app.screen.data.timeline["A1"][2] == "booked"  # 09:00: the alignment
+    finally:
+        station.store.close()
