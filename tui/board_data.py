@@ -106,7 +106,7 @@ class TechnicianRow:
     shifts: tuple[tuple[datetime, datetime], ...]
     on_shift: bool  # rostered now
     current: BookingRecord | None
-    assigned: int  # live bookings today
+    assigned: int  # legs of live bookings today still ahead of their car (a booking's two legs count two)
     clocked_in_at: datetime | None = None  # at the station now, by their card (or by hand)
 
 
@@ -263,9 +263,10 @@ def _cells(grid: tuple[Cell, ...], mine: list[LegSpan]) -> tuple[str, ...]:
 def _technician_row(station: Station, technician, day: date, spans: list[LegSpan], now: datetime,
                     clocked_in_at: datetime | None) -> TechnicianRow:
     shifts = station.shifts(technician, day)
-    assigned = {span.booking.id: span.booking for span in spans if span.technician_id == technician.id
-                and span.seq >= span.booking.leg and span.booking.state in ARRIVING | ON_SITE}
-    current = next((b for b in assigned.values() if is_in_bay(b) and b.technician_id == technician.id), None)
+    assigned = [span for span in spans if span.technician_id == technician.id
+                and span.seq >= span.booking.leg and span.booking.state in ARRIVING | ON_SITE]
+    current = next((span.booking for span in assigned if span.seq == span.booking.leg and is_in_bay(span.booking)),
+                   None)
     return TechnicianRow(
         id=technician.id, name=technician.name, shifts=shifts,
         on_shift=any(start <= now < end for start, end in shifts), current=current, assigned=len(assigned),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from edge.domain.booking_state import BookingState, Progress
@@ -129,6 +129,17 @@ def booking_services(station: Station, booking: BookingRecord) -> str:
     if booking.package_code:
         return service_name(station, booking.package_code)
     return services_label(station, booking.services)
+
+
+def onwards(station: Station, later: Iterable[tuple[str, datetime]]) -> str:
+    """' › W1 09:00': where a car goes after its first bay, each later leg's bay and start ('' for one bay)."""
+    return "".join(f" › {bay} {clock(station, start)}" for bay, start in later)
+
+
+def legs_label(station: Station, legs: Sequence[tuple[Sequence[str], tuple[str, datetime] | None]]) -> str:
+    """'Oil change L1 08:00 › Wash W1 09:00': each leg's services, and its bay and start once known."""
+    return " › ".join(services_label(station, codes) + (f" {stop[0]} {clock(station, stop[1])}" if stop else "")
+                      for codes, stop in legs)
 
 
 def minutes_text(minutes: int) -> str:

@@ -17,7 +17,7 @@ from edge.domain.roster import RosterException
 from edge.domain.tiers import check_booking_rights
 from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services import availability, bookings, members, roster, waitlist
-from edge.services.booking_store import BookingRecord, query_bookings
+from edge.services.booking_store import BookingRecord, LegRecord, query_bookings
 from edge.services.cell_ownership import cell_owners
 from edge.services.live_state import technicians_on_shift
 from edge.services.members import MemberProfile, MemberRecord, find_member
@@ -35,13 +35,15 @@ class BookingView:
     booking: BookingRecord
     member: MemberRecord | None
     next_stages: tuple[Progress, ...]
+    legs: tuple[LegRecord, ...] = ()  # in order; the car is on legs[booking.leg]
 
 
 def booking_view(station: Station, ref: str) -> BookingView:
     with station.store.read() as conn:
         booking = bookings.booking(station, ref)
         member = find_member(conn, member_id=booking.member_id) if booking.member_id else None
-    return BookingView(booking, member, next_stages(booking))
+        legs = bookings.legs(station, booking.id)
+    return BookingView(booking, member, next_stages(booking), legs)
 
 
 def next_stages(booking: BookingRecord) -> tuple[Progress, ...]:
@@ -153,7 +155,7 @@ class TechnicianDay:
     skills: tuple[str, ...]
     shifts: tuple[tuple[datetime, datetime], ...]
     on_shift: bool
-    bookings: tuple[BookingRecord, ...]
+    legs: tuple[tuple[BookingRecord, LegRecord], ...]  # the legs of today's live bookings given to them
     card_id: str | None = None
     clocked_in_at: datetime | None = None  # at the station now
     exception: RosterException | None = None  # today's, already applied to `shifts`
@@ -170,6 +172,7 @@ def technicians_today(station: Station) -> TechniciansToday:
     now = station.clock()
     day = station.local(now).date()
     todays = [b for b in bookings.bookings_on(station, day) if b.state not in RELEASING_STATES]
+    legs = bookings.legs_on(station, day)
     with station.store.read() as conn:
         catalog = load_catalog(conn)  # afresh: the roster may have come from HQ since the UI started
         present = {p.technician_id: p.clocked_in_at for p in technicians_on_shift(station)}
@@ -181,7 +184,7 @@ def technicians_today(station: Station) -> TechniciansToday:
             rows.append(TechnicianDay(
                 technician.id, technician.name, tuple(sorted(technician.skills)), shifts,
                 any(start <= now < end for start, end in shifts),
-                tuple(b for b in todays if b.technician_id == technician.id),
+                tuple((b, leg) for b in todays for leg in legs.get(b.id, ()) if leg.technician_id == technician.id),
                 technician.card_id, present.get(technician.id), today.get(technician.id),
             ))
     return TechniciansToday(now, rows, upcoming)

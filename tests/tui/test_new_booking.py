@@ -34,12 +34,18 @@ async def _open(pilot) -> NewBookingScreen:
     return pilot.app.screen
 
 
+async def _free_cells_for(pilot, code: str) -> tuple[NewBookingScreen, SlotPicker]:
+    """The new-booking screen opened from the board, `code` picked, and its picker once it has free cells."""
+    screen = await _open(pilot)
+    await _pick_service(pilot, screen, code)
+    picker = screen.query_one(SlotPicker)
+    await wait_for(pilot, lambda: picker.free_count > 0, what="the free cells")
+    return screen, picker
+
+
 async def _open_on_the_first_free_wash(pilot) -> NewBookingScreen:
     """The new-booking screen with a wash picked and the first free cell chosen."""
-    screen = await _open(pilot)
-    await _pick_service(pilot, screen, "WASH")
-    picker = screen.query_one(SlotPicker)
-    await wait_for(pilot, lambda: picker.free_count > 0)
+    screen, picker = await _free_cells_for(pilot, "WASH")
     picker.focus()
     await pilot.press("enter")
     return screen
@@ -56,10 +62,7 @@ async def _tab_to(pilot, widget) -> None:
 async def test_a_walk_in_booked_through_the_slot_picker(empty_station):
     app = StationApp(empty_station)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await _open(pilot)
-        await _pick_service(pilot, screen, "WASH")
-        picker = screen.query_one(SlotPicker)
-        await wait_for(pilot, lambda: picker.free_count > 0, what="the free cells")
+        screen, picker = await _free_cells_for(pilot, "WASH")
         await _tab_to(pilot, picker)
         await pilot.press("enter")  # the cursor waits on the first free cell: 08:00, the wash bay
         await wait_for(pilot, lambda: screen.chosen is not None)
@@ -137,10 +140,7 @@ async def test_hq_cells_are_marked_and_a_booking_there_is_tentative(tmp_path):
     app = StationApp(station)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            screen = await _open(pilot)
-            await _pick_service(pilot, screen, "WASH")
-            picker = screen.query_one(SlotPicker)
-            await wait_for(pilot, lambda: picker.free_count > 0, what="the free cells")
+            screen, picker = await _free_cells_for(pilot, "WASH")
             ten = picker.get_row_index(local(10).astimezone(UTC).isoformat())
             assert str(picker.get_cell_at((ten, 1))) == "free (HQ)"
             assert str(picker.get_cell_at((0, 1))) == "free"  # 08:00 is the station's own
@@ -154,10 +154,7 @@ async def test_hq_cells_are_marked_and_a_booking_there_is_tentative(tmp_path):
             await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen), what="the booking")
             await loaded(pilot)
             assert app.screen.booking.state == BookingState.TENTATIVE
-            screen = await _open(pilot)  # the next customer sees the cell is waiting for HQ
-            await _pick_service(pilot, screen, "WASH")
-            picker = screen.query_one(SlotPicker)
-            await wait_for(pilot, lambda: picker.free_count > 0)
+            screen, picker = await _free_cells_for(pilot, "WASH")  # the next customer sees the cell is waiting for HQ
             assert str(picker.get_cell_at((ten, 1))) == "tentative"
     finally:
         station.store.close()

@@ -1,4 +1,10 @@
-"""One booking: its facts and code, progress stages to move through, notes, its QR, check-in, cancel, reschedule, no-show."""
+"""One booking: its facts and code, its legs, progress stages to move through, notes, its QR, check-in, cancel,
+reschedule, no-show, and handing a leg to another technician.
+
+The legs table lists where the car goes (one leg for work one bay does): bay, time, services and
+technician, the car's current leg marked once it is checked in. `a` gives the leg under the
+table's cursor (the current leg unless another is chosen) to another technician, by id or name.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +19,17 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from edge.domain.booking_state import RESCHEDULABLE_STATES, TRANSITIONS, BookingState, Progress
-from edge.services import bookings
+from edge.services import assignments, bookings
 from edge.services.station import Station
 from tui.formatting import (
-    booking_services, channel_label, day_label, span, stage_label, state_label, when,
+    booking_services, channel_label, day_label, services_label, span, stage_label, state_label, when,
 )
 from tui.i18n import N_, _
 from tui.lookups import BookingView, booking_view
-from tui.screens.base import StationScreen
+from tui.screens.base import StationScreen, refill
 from tui.screens.booking_qr import BookingQrScreen
 from tui.screens.dialogs import ConfirmDialog, PromptDialog
+from tui.widgets.common.fitted_table import Column, FittedTable
 
 S = BookingState
 _ACTION_NEEDS = {
@@ -31,6 +38,10 @@ _ACTION_NEEDS = {
     "cancel_booking": S.CANCELLED,
     "no_show": S.NO_SHOW,
 }
+# the car is on its current leg from check-in until it leaves
+_CAR_ON_SITE = frozenset({S.CHECKED_IN, S.IN_SERVICE})
+LEG_COLUMNS = (Column(N_("Leg")), Column(N_("Bay")), Column(N_("Time")), Column(N_("Services"), shrink_to=6),
+               Column(N_("Technician"), shrink_to=4))
 
 
 class BookingDetailScreen(StationScreen):
@@ -44,18 +55,25 @@ class BookingDetailScreen(StationScreen):
         Binding("o", "no_show", N_("No-show")),
         Binding("e", "edit_notes", N_("Notes")),
         Binding("p", "show_qr", N_("QR")),
+        Binding("a", "reassign", N_("Technician")),
         Binding("escape", "back", N_("Back")),
     ]
 
     def __init__(self, ref: str) -> None:
         super().__init__()
         self.ref = ref
+        self._cursor_on_leg: int | None = None  # the car's leg the legs table's cursor was put on
+        self._handing: tuple[int, str] = (0, "")  # the leg number and technician of the last reassign asked
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="detail"):
-            facts = Static(id="facts")
-            facts.border_title = _("Booking")
-            yield facts
+            with Vertical(id="detail-left"):
+                facts = Static(id="facts")
+                facts.border_title = _("Booking")
+                yield facts
+                legs = FittedTable(LEG_COLUMNS, id="legs")
+                legs.border_title = _("Legs")
+                yield legs
             with Vertical(id="detail-right"):
                 path = Static(id="path")
                 path.border_title = _("Progress")
@@ -76,6 +94,7 @@ class BookingDetailScreen(StationScreen):
         self.ref = view.booking.code
         self.query_one("#facts", Static).update(self._facts(view))
         self.query_one("#path", Static).update(self._path(view))
+        self._show_legs(view)
         stages = self.query_one("#stages", OptionList)
         highlighted = stages.highlighted
         stages.clear_options()
@@ -117,6 +136,27 @@ class BookingDetailScreen(StationScreen):
             grid.add_row(label, value)
         return grid
 
+    def _show_legs(self, view: BookingView) -> None:
+        b = view.booking
+        car_on = b.leg if b.state in _CAR_ON_SITE else None
+        rows = []
+        for leg in view.legs:
+            style = "bold" if leg.seq == car_on else "dim" if leg.seq < b.leg else ""
+            number = ("▶ " if leg.seq == car_on else "  ") + str(leg.seq + 1)
+            rows.append((str(leg.seq), [Text(cell, style=style) for cell in (
+                number, leg.bay_id, span(self.station, leg.start_at, leg.end_at),
+                services_label(self.station, leg.services), self._technician(leg.technician_id))]))
+        table = self.query_one("#legs", FittedTable)
+        refill(table, rows)
+        if self._cursor_on_leg != b.leg and table.row_count > b.leg:  # follow the car to its next leg
+            self._cursor_on_leg = b.leg
+            table.move_cursor(row=b.leg, animate=False)
+
+    def _chosen_leg(self) -> int:
+        """The leg number (1 = the first) under the legs table's cursor."""
+        table = self.query_one("#legs", FittedTable)
+        return table.cursor_row + 1 if table.row_count else self.booking.leg + 1
+
     def _technician(self, technician_id: str | None) -> str:
         if not technician_id:
             return "—"
@@ -151,6 +191,8 @@ class BookingDetailScreen(StationScreen):
             return booking is not None and booking.state in RESCHEDULABLE_STATES
         if action in ("edit_notes", "show_qr"):
             return booking is not None
+        if action == "reassign":  # until the booking is over; the service says which legs may change
+            return booking is not None and bool(TRANSITIONS[booking.state])
         return True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -194,6 +236,19 @@ class BookingDetailScreen(StationScreen):
         self.app.push_screen(PromptDialog(_("Notes for {code} (Enter saves, Esc keeps them)").format(code=code),
                                           value=self.booking.notes), answered)
 
+    def action_reassign(self) -> None:
+        code, leg = self.booking.code, self._chosen_leg()
+        current = self.data.legs[leg - 1].technician_id if leg <= len(self.data.legs) else None
+
+        def answered(technician: str | None) -> None:
+            if technician:
+                self._handing = (leg, technician)
+                self.call("reassign", assignments.reassign, self.station, code, technician, leg=leg)
+
+        self.app.push_screen(PromptDialog(
+            _("Technician for leg {leg} of {code}: id or name (Enter hands it over, Esc keeps it)").format(
+                leg=leg, code=code), value=current or ""), answered)
+
     def action_show_qr(self) -> None:
         self.call("qr", bookings.booking_token, self.station, self.booking.code)
 
@@ -216,5 +271,11 @@ class BookingDetailScreen(StationScreen):
             "cancel": N_("{code} cancelled"),
             "no_show": N_("{code} marked no-show"),
         }
+        if request == "reassign":
+            leg, technician = self._handing
+            self.app.notify(_("{code}: leg {leg} handed to {technician}").format(
+                code=result.code, leg=leg, technician=technician))
+            self.reload()
+            return
         self.app.notify(_(messages[request]).format(code=result.code, stage=stage_label(result.progress)))
         self.reload()

@@ -1,4 +1,8 @@
-"""A new booking for a walk-in or a caller: services → a free cell → the customer → hold or confirm."""
+"""A new booking for a walk-in or a caller: services → a free cell → the customer → hold or confirm.
+
+Work no one bay does (the lift, then the wash) is booked in legs: the picker's cells say where the
+car goes next, the summary lists the legs. The desk may ask for a technician by id or name.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from edge.errors import EdgeError, InvalidInput
 from edge.services import bookings
 from edge.services.members import MemberProfile, typed_phone
 from edge.services.station import Station
-from tui.formatting import clock, day_label, minutes_text, service_name, services_label
+from tui.formatting import clock, day_label, legs_label, minutes_text, service_name, services_label
 from tui.i18n import N_, _
 from tui.lookups import Slots, free_slots, member_for
 from tui.messages import SlotChosen
@@ -44,6 +48,7 @@ class NewBookingScreen(StationScreen):
         self.day: date | None = None
         self.plate = ""
         self.phone = ""
+        self.technician = ""
         self.member: MemberProfile | None = None
         self.chosen: tuple[str, datetime] | None = None
         self._lookup_timer: Timer | None = None
@@ -81,6 +86,10 @@ class NewBookingScreen(StationScreen):
                     yield Input(self.phone, placeholder=_("finds or enrols a member"), compact=True,
                                 id="phone-number")
                 yield Static(id="phone-number-problem", classes="problem")
+                with Horizontal(classes="field"):
+                    yield Label(_("Tech"))
+                    yield Input(self.technician, placeholder=_("id or name, optional"), compact=True,
+                                id="technician")
                 yield Static(id="member")
             with Vertical(id="booking-right"):
                 picker = SlotPicker(id="slots")
@@ -132,10 +141,17 @@ class NewBookingScreen(StationScreen):
         text = Text(f"{services_label(self.station, self.codes)} · {minutes_text(plan.duration_minutes)} · "
                     f"{self.station.money(plan.price_minor)}")
         slots: Slots | None = self.data
+        option = slots.free.get(self.chosen) if slots is not None and self.chosen is not None else None
+        if len(plan.legs) > 1:  # the legs, each on its bay at its time once a cell is chosen
+            stops = [(leg.bay_id, leg.starts[0]) for leg in option.legs] if option is not None else []
+            text.append("\n" + _("In {count} legs: {legs}").format(count=len(plan.legs), legs=legs_label(
+                self.station, [(leg.service_codes, stops[n] if n < len(stops) else None)
+                               for n, leg in enumerate(plan.legs)])), style="bold" if stops else "")
         if self.chosen is not None:
-            bay, start = self.chosen
-            text.append(" · " + _("bay {bay} at {time}").format(bay=bay, time=clock(self.station, start)),
-                        style="bold")
+            if len(plan.legs) == 1:
+                bay, start = self.chosen
+                text.append(" · " + _("bay {bay} at {time}").format(bay=bay, time=clock(self.station, start)),
+                            style="bold")
             if slots is not None and self.chosen in slots.hq:
                 text.append("\n" + _("HQ's cell: the booking stays tentative until HQ answers"), style="italic")
         else:
@@ -169,6 +185,9 @@ class NewBookingScreen(StationScreen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        if event.input.id == "technician":
+            self.technician = event.value
+            return  # the booking service finds the technician, and names them if it cannot
         if event.input.id == "plate":
             self.plate = event.value
         else:
@@ -215,8 +234,8 @@ class NewBookingScreen(StationScreen):
         self._booking = True
         bay, start = self.chosen
         self.call("book", bookings.book, self.station, services=list(self.codes), start=start,
-                  plate=self.plate.strip(), bay_id=bay, phone=self.phone.strip() or None, channel=self.channel,
-                  hold=hold)
+                  plate=self.plate.strip(), bay_id=bay, technician=self.technician.strip() or None,
+                  phone=self.phone.strip() or None, channel=self.channel, hold=hold)
 
     def _fields_valid(self) -> bool:
         """Plate and phone have the station's formats; a problem is shown under its field."""

@@ -1,9 +1,12 @@
-"""Moving a booking: pick a day and a free cell for the same services; the old cells stay if the move fails."""
+"""Moving a booking: pick a day and a free cell for the same services; the old cells stay if the move fails.
+
+A booking in legs moves whole: the cell chosen is its first leg's, the picker says where the
+later legs go, and the notice after the move lists every leg's bay and time.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,14 +15,21 @@ from textual.containers import Vertical
 from textual.widgets import Select, Static
 
 from edge.services import bookings
+from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.station import Station
-from tui.formatting import booking_services, clock, day_label, span
+from tui.formatting import booking_services, clock, day_label, onwards, span
 from tui.i18n import N_, _
 from tui.lookups import BookingView, Slots, free_slots
 from tui.messages import SlotChosen
 from tui.screens.base import StationScreen
 from tui.screens.dialogs import ConfirmDialog
 from tui.widgets.booking.slot_picker import SlotPicker
+
+
+def move(station: Station, code: str, *, start: datetime, bay_id: str) -> tuple[BookingRecord, tuple[LegRecord, ...]]:
+    """Reschedule the booking and read where its legs went (in the worker thread)."""
+    moved = bookings.reschedule(station, code, start=start, bay_id=bay_id)
+    return moved, bookings.legs(station, moved.id)
 
 
 class RescheduleScreen(StationScreen):
@@ -41,13 +51,17 @@ class RescheduleScreen(StationScreen):
             yield Static(Text(_("Move {code}: {plate}, {services}, now {day} {span} bay {bay}").format(
                 code=b.code, plate=b.plate, services=booking_services(station, b),
                 day=day_label(station.local(b.start_at).date()), span=span(station, b.start_at, b.end_at),
-                bay=b.bay_id)), id="moving")
+                bay=self._bays())), id="moving")
             days = [(day_label(today + timedelta(days=n)), today + timedelta(days=n)) for n in range(horizon + 1)]
             yield Select(days, value=self.day, allow_blank=False, id="day")
             picker = SlotPicker(id="slots")
             picker.border_title = _("Free starts")
             yield picker
             yield Static(id="summary")
+
+    def _bays(self) -> str:
+        """The bay, or the bays one after the other of a booking in legs: 'L1 › W1'."""
+        return " › ".join(leg.bay_id for leg in self.view.legs) or self.view.booking.bay_id
 
     def load(self, station: Station) -> Slots:
         b = self.view.booking
@@ -75,14 +89,18 @@ class RescheduleScreen(StationScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.call("reschedule", bookings.reschedule, self.station, code, start=message.start,
-                          bay_id=message.bay_id)
+                self.call("reschedule", move, self.station, code, start=message.start, bay_id=message.bay_id)
 
+        option = self.data.free.get((message.bay_id, message.start)) if self.data is not None else None
+        later = option.legs[1:] if option is not None else ()
+        bay = message.bay_id + onwards(self.station, [(leg.bay_id, leg.starts[0]) for leg in later])
         self.app.push_screen(ConfirmDialog(_("Move {code} to {day} {time}, bay {bay}?").format(
             code=code, day=day_label(self.station.local(message.start).date()),
-            time=clock(self.station, message.start), bay=message.bay_id)), answered)
+            time=clock(self.station, message.start), bay=bay)), answered)
 
-    def done(self, request: str, result: Any) -> None:
+    def done(self, request: str, result: tuple[BookingRecord, tuple[LegRecord, ...]]) -> None:
+        result, legs = result
+        bay = result.bay_id + onwards(self.station, [(leg.bay_id, leg.start_at) for leg in legs[1:]])
         self.app.notify(_("{code} moved to {time}, bay {bay}").format(
-            code=result.code, time=clock(self.station, result.start_at), bay=result.bay_id))
+            code=result.code, time=clock(self.station, result.start_at), bay=bay))
         self.action_back()

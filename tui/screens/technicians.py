@@ -1,4 +1,5 @@
-"""Technicians: today's roster, who is rostered now and who has clocked in, and the bookings assigned to each today.
+"""Technicians: today's roster, who is rostered now and who has clocked in, and the legs of bookings assigned to each
+today (a booking's oil change on a lift is its technician's; its wash after, on another bay, may be no one's).
 
 A technician without their card clocks in or out here (k): the same toggle as the card reader.
 The desk records a roster exception for the selected technician (e: leave, sick, an extra shift,
@@ -17,10 +18,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable
 
+from edge.domain.booking_state import Progress
 from edge.domain.roster import RosterException
 from edge.services import live_state, roster
+from edge.services.booking_store import BookingRecord
 from edge.services.station import Station
-from tui.formatting import booking_services, clock, day_label, span, stage_label, state_label
+from tui.formatting import clock, day_label, services_label, span, stage_label, state_label
 from tui.i18n import N_, _
 from tui.lookups import TechnicianDay, TechniciansToday, technicians_today
 from tui.screens.base import StationScreen, refill
@@ -68,13 +71,13 @@ class TechniciansScreen(StationScreen):
             (t.id, (t.id, t.name, ", ".join(t.skills), self._shift_text(t),
                     Text(_("on shift"), style="bold") if t.on_shift else _("off"),
                     Text(clock(station, t.clocked_in_at), style="bold") if t.clocked_in_at else "—",
-                    str(len(t.bookings))))
+                    str(len(t.legs))))
             for t in rows
         ])
         refill(self.query_one("#assigned", DataTable), [
-            (b.code, (t.name, span(station, b.start_at, b.end_at), b.plate, booking_services(station, b), b.bay_id,
-                      stage_label(b.progress) or state_label(b.state)))
-            for t in rows for b in t.bookings
+            (f"{b.code}|{leg.seq}", (t.name, span(station, leg.start_at, leg.end_at), b.plate,
+                                     services_label(station, leg.services), leg.bay_id, _leg_state(b, leg.seq)))
+            for t in rows for b, leg in t.legs
         ], _("No bookings assigned today"))
         names = {t.id: t.name for t in rows}
         refill(self.query_one("#exceptions", DataTable), [
@@ -83,6 +86,10 @@ class TechniciansScreen(StationScreen):
               e.hours_text().replace("-", "–"), e.note))
             for e in data.exceptions
         ], _("No roster exceptions from today on"))
+
+    def code_for_row(self, table: DataTable, key: str) -> str | None:
+        """The assigned legs are keyed 'CODE|leg': Enter opens the booking."""
+        return (key.split("|", 1)[0] or None) if table.has_class("bookings") else None
 
     def _shift_text(self, t: TechnicianDay) -> str | Text:
         shifts = " ".join(f"{clock(self.station, s)}–{clock(self.station, e)}" for s, e in t.shifts) or _("off today")
@@ -167,3 +174,10 @@ class TechniciansScreen(StationScreen):
             self.app.notify(_("Reassign {count} booking(s) of {name}: {codes}").format(
                 count=len(change.affected), name=name, codes=", ".join(b.code for b in change.affected)),
                 severity="warning", timeout=15)
+
+
+def _leg_state(booking: BookingRecord, seq: int) -> str:
+    """Where a leg stands: done once the car has moved past it, else its booking's progress or state."""
+    if seq < booking.leg:
+        return stage_label(Progress.DONE)
+    return stage_label(booking.progress) if seq == booking.leg and booking.progress else state_label(booking.state)

@@ -1,7 +1,9 @@
 """The slot picker: the day's start times down, the able bays across, free cells marked and selectable.
 
 Cells HQ owns (slot escrow) are marked: a booking there is tentative until HQ answers. Cells
-held by bookings HQ has yet to decide say so, rather than look simply taken.
+held by bookings HQ has yet to decide say so, rather than look simply taken. For work in legs
+(the lift, then the wash) the columns are the first leg's bays, and a free cell says where the
+car goes next and when: "free › W1 09:00".
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from edge.services.station import Station
-from tui.formatting import clock
+from tui.formatting import clock, onwards
 from tui.i18n import _
 from tui.lookups import Slots
 from tui.messages import SlotChosen
@@ -26,6 +28,7 @@ class SlotPicker(DataTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="cell", zebra_stripes=True)
+        self.fixed_columns = 1  # the time stays in view when routes make the bays wider than the panel
         self.slots: Slots | None = None
         self._starts: dict[str, datetime] = {}
 
@@ -44,7 +47,7 @@ class SlotPicker(DataTable):
         for row, start in enumerate(slots.starts):
             cells: list[Text | str] = [clock(station, start)]
             for column, bay in enumerate(slots.bay_ids, start=1):
-                cells.append(self._cell((bay, start), chosen))
+                cells.append(self._cell(station, (bay, start), chosen))
                 kind = "chosen" if chosen == (bay, start) else "free" if (bay, start) in slots.free else \
                     "kept" if (bay, start) in slots.kept else ""
                 if kind:
@@ -54,20 +57,27 @@ class SlotPicker(DataTable):
         if target is not None:
             self.move_cursor(row=target[0], column=target[1], animate=False)
 
-    def _cell(self, key: tuple[str, datetime], chosen: tuple[str, datetime] | None) -> Text:
+    def _cell(self, station: Station, key: tuple[str, datetime], chosen: tuple[str, datetime] | None) -> Text:
         assert self.slots is not None
         style = self.get_component_rich_style
         if key == chosen:
-            return Text("● " + _("chosen"), style=style("slot--chosen"))
+            return Text("● " + _("chosen"), style=style("slot--chosen"))  # its route is in the summary
         if key in self.slots.free:
             if key in self.slots.hq:
-                return Text(_("free (HQ)"), style=style("slot--hq"))
-            return Text(_("free"), style=style("slot--free"))
+                return Text(_("free (HQ)") + self._onwards(station, key), style=style("slot--hq"))
+            return Text(_("free") + self._onwards(station, key), style=style("slot--free"))
         if key in self.slots.kept:
             return Text(_("kept"), style=style("slot--kept"))
         if key in self.slots.tentative:
             return Text(_("tentative"), style=style("slot--tentative"))
         return Text("·", style=style("slot--taken"))
+
+    def _onwards(self, station: Station, key: tuple[str, datetime]) -> str:
+        """' › W1 09:00' for each leg after the first of the free start `key`; '' for work on one bay."""
+        assert self.slots is not None
+        option = self.slots.free.get(key)
+        later = option.legs[1:] if option is not None else ()
+        return onwards(station, [(leg.bay_id, leg.starts[0]) for leg in later])
 
     @property
     def free_count(self) -> int:
