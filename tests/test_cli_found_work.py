@@ -11,12 +11,7 @@ from sqlalchemy import text
 from edge.cli.main import main
 from edge.services.station import open_station
 from tests.stations import TEST_CONFIG
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.test_cli import cli
 
 
 @pytest.fixture
