@@ -214,3 +214,17 @@ def test_added_work_in_the_next_leg_s_way_goes_after_it(tmp_path):
     legs = bookings.legs(station, booking.code)
     assert [leg.bay_id for leg in legs][:2] == ["L1", "W1"] and legs[2].start_at >= at(10, 30)
     station.store.close()
+
+
+def test_refusing_the_work_of_the_leg_the_car_is_on_keeps_the_leg_and_bills_nothing_for_it(station):
+    booking = oil_change_in(station)
+    (work,) = found_work.add_work(station, booking.code, ["WASH"], now=at(9, 20))
+    assert (work.placement, work.cells) == (Where.NEW_LEG, (at(10),))
+    bookings.set_progress(station, booking.code, "quality_check", now=at(9, 40))
+    moved = bookings.set_progress(station, booking.code, "done", now=at(9, 45))
+    assert (moved.leg, moved.bay_id) == (1, "W1")  # the car went on to the wash before the answer came
+    found_work.refuse(station, booking.code, now=at(10, 5))
+    assert [leg.bay_id for leg in bookings.legs(station, booking.code)] == ["L1", "W1"]
+    assert ("W1", utc(at(10)), None) in claims(station, booking.id)  # begun: kept, and no longer held
+    receipt = checkout.checkout(station, booking_ref=booking.code, payments=[("cash", 29900)], now=at(10, 30))
+    assert [line.code for line in receipt.receipt.lines] == ["OIL"]

@@ -40,7 +40,6 @@ from edge.services.booking_store import (
     release_claims,
     require_car_free,
     update_booking,
-    write_legs,
 )
 from edge.services.cell_ownership import station_owns
 from edge.services.members import get_member
@@ -400,13 +399,18 @@ def _decide_follow_up(conn: Connection, station: Station, work: FoundWork, targe
 
 def _take_off(conn: Connection, station: Station, booking: BookingRecord, work: FoundWork,
               now: datetime) -> BookingRecord:
-    """Refused or lapsed work leaves its leg (a leg of its own goes, unless the car is on it) and
-    gives its cells back."""
+    """Refused or lapsed work leaves its leg and gives its cells back; a leg of its own goes with
+    it, unless the car has reached that leg (then only its cells not yet begun go back)."""
     legs = legs_of(conn, booking.id)
-    leg = next(each for each in legs if work.service_code in each.services)
-    release_claims(conn, booking_id=booking.id, bay_id=work.bay_id or leg.bay_id,
-                   technician_id=work.technician_id, starts=list(work.cells))
-    if leg.services == (work.service_code,) and booking.leg < leg.seq:  # a leg of its own the car has not reached
+    leg = next((each for each in legs if work.service_code in each.services), None)
+    reached = leg is not None and leg.services == (work.service_code,) and booking.leg >= leg.seq
+    release_claims(conn, booking_id=booking.id, bay_id=work.bay_id or booking.bay_id, technician_id=work.technician_id,
+                   starts=[cell for cell in work.cells if not reached or cell >= now])
+    if reached:  # the car is in that bay: the cells it is using stay its own
+        firm_up_cells(conn, booking_id=booking.id, bay_id=leg.bay_id, starts=[c for c in work.cells if c < now])
+    if leg is None or reached:
+        return booking
+    if leg.services == (work.service_code,):
         kept = tuple(replace(each, seq=i) for i, each in enumerate(e for e in legs if e.seq != leg.seq))
     else:
         services = tuple(code for code in leg.services if code != work.service_code)
