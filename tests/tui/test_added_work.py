@@ -3,10 +3,13 @@ customer away: it waits for them), y approves it, x refuses; under Pilot against
 
 from __future__ import annotations
 
+import pytest
+
 from edge.domain.found_work import WorkState
 from edge.services import bookings, found_work
 from tests.stations import NOW
 from tests.tui.conftest import cells, loaded, wait_for
+from tests.tui.test_no_text_cut import clipped_texts
 from tests.tui.sample import local
 from tui.app import StationApp
 from tui.screens.added_work import AddedWorkScreen
@@ -75,3 +78,22 @@ async def test_a_booking_not_yet_arrived_takes_no_added_work(empty_station):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _added_work_screen(pilot, booking.code)
         assert not screen.check_action("add_work", ())
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+async def test_no_text_is_cut_off_at_80x24(empty_station, language):
+    booking = _oil_change_in(empty_station)
+    found_work.add_work(empty_station, booking.code, ["TYRE"], now=NOW)
+    app = StationApp(empty_station, language=language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _added_work_screen(pilot, booking.code)
+        await wait_for(pilot, lambda: screen.query_one("#work").row_count == 1, what="the added work")
+        seen = {"added work": clipped_texts(app)}
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        seen["codes dialog"] = clipped_texts(app)
+        pilot.app.screen.query_one("#answer").value = "WASH"
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        seen["customer here dialog"] = clipped_texts(app)
+    assert not any(seen.values()), seen

@@ -86,8 +86,7 @@ class AddedWorkScreen(StationScreen):
                 self.app.push_screen(ConfirmDialog(_("Is the customer here and agreeing to it? (n: ask them)")),
                                      lambda yes: present(codes, yes))
 
-        self.app.push_screen(PromptDialog(_("Service codes found during service (Enter adds, Esc keeps the "
-                                            "booking as it is)")), asked)
+        self.app.push_screen(PromptDialog(_("Service codes found (Enter adds, Esc adds nothing)")), asked)
 
     def action_approve_work(self) -> None:
         self.call("approve", found_work.approve, self.station, self.ref)
