@@ -138,6 +138,16 @@ def test_work_waits_for_a_new_leg_later_that_day_when_the_bay_is_taken_next(stat
     assert bookings.booking(station, booking.code).end_at == at(9, 45)
 
 
+def test_the_leg_does_not_grow_when_its_technician_is_busy_next(station):
+    booking = bookings.book(station, services=["OIL"], start=at(9), plate="沪A12345", bay_id="L1", technician="T1")
+    bookings.check_in(station, booking.code, now=at(8, 55))
+    bookings.book(station, services=["TYRE"], start=at(10), plate="沪B12345", bay_id="L2", technician="T1")
+    # L1 is free at 10:00 but Wang is not: the tyre job is a new leg, with Li
+    (work,) = found_work.add_work(station, booking.code, ["TYRE"], now=at(9, 20))
+    assert (work.placement, work.bay_id, work.technician_id, work.cells) == (Where.NEW_LEG, "L1", "T2", (at(10),))
+    assert [leg.technician_id for leg in bookings.legs(station, booking.code)] == ["T1", "T2"]
+
+
 def test_a_service_the_bay_cannot_do_becomes_a_leg_on_a_bay_that_can(station):
     booking = oil_change_in(station)
     (work,) = found_work.add_work(station, booking.code, ["WASH"], customer_present=True, now=at(9, 20))
