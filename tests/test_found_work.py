@@ -172,6 +172,15 @@ def test_work_becomes_a_follow_up_booking_another_day_when_the_day_is_full(stati
     assert all(hold is None for _bay, _cell, hold in claims(station, follow.id))
 
 
+def test_a_follow_up_skips_a_day_the_car_is_booked_already(station):
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    bookings.book(station, services=["WASH"], start=at(8, day=tuesday), plate="沪A12345")
+    booking = oil_change_in(station, start=at(17))
+    (work,) = found_work.add_work(station, booking.code, ["TYRE"], customer_present=True, now=at(17, 10))
+    follow = bookings.booking(station, work.follow_up_booking_id)
+    assert (follow.state, follow.start_at) == (BookingState.CONFIRMED, at(8, day=wednesday))
+
+
 def test_a_refused_follow_up_is_cancelled_and_its_cells_freed(station):
     booking = oil_change_in(station, start=at(17))
     (work,) = found_work.add_work(station, booking.code, ["TYRE"], now=at(17, 10))

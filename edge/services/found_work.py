@@ -30,6 +30,7 @@ from edge.services import booking_pipeline
 from edge.services.booking_store import (
     BookingRecord,
     LegRecord,
+    car_booking_at,
     claim_bay,
     claim_technician,
     firm_up_cells,
@@ -38,7 +39,6 @@ from edge.services.booking_store import (
     legs_of,
     release_cells,
     release_claims,
-    require_car_free,
     update_booking,
 )
 from edge.services.cell_ownership import station_owns
@@ -320,8 +320,9 @@ def _follow_up(conn: Connection, station: Station, booking: BookingRecord, code:
         if placement is None:
             continue
         records = placement.records()
-        require_car_free(conn, station, plate=booking.plate, start=records[0].start_at, end=records[-1].end_at,
-                         now=now, booking_id=booking.id)
+        if car_booking_at(conn, plate=booking.plate, start=records[0].start_at, end=records[-1].end_at, now=now,
+                          booking_id=booking.id) is not None:
+            continue  # the car is booked that day already: one live booking at a time
         ask = booking_pipeline.Ask(plan=plan, start=records[0].start_at, plate=booking.plate, member=member,
                                    channel=booking.channel, hold=hold_until is not None, codes=(code,))
         # the station offers this time itself: the customer's booking rights were settled by the booking
