@@ -75,6 +75,7 @@ def test_work_found_joins_the_leg_when_the_next_cells_are_free_and_waits_for_the
     assert (held.services, held.price_minor, held.end_at) == (("OIL",), 29900, at(10, 15))
     ((_, added),) = event_types(station, "found_work.added")
     assert added["ask_customer"] is True and added["work"]["service_code"] == "TYRE"
+    assert (added["name_en"], added["plate"], added["work"]["price_minor"]) == ("Tyre rotation", "沪A12345", 8000)
 
     (approved,) = found_work.approve(station, booking.code, now=at(9, 30))
     assert (approved.state, approved.decided_by) == (WorkState.APPROVED, "desk")

@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--by", default="desk", choices=("desk", "technician"), help="who found it: %(choices)s")
     p.set_defaults(handler=add_work)
     for name, handler, text in (("approve-work", approve_work, "the customer agrees to the added work"),
-                                ("refuse-work", refuse_work, "the customer declines the added work: its cells go back")):
+                                ("refuse-work", refuse_work,
+                                 "the customer declines the added work: its cells go back")):
         p = sub.add_parser(name, parents=[common], help=text)
         p.add_argument("booking", help="booking id or code")
         p.add_argument("--services", type=arguments.codes, help="only these services (default: all awaiting an answer)")

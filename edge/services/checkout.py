@@ -133,8 +133,8 @@ def _booking_items(conn: Connection, station: Station, booking: BookingRecord) -
     booked = replace(booking, services=bill.services, price_minor=bill.price_minor)
     items = enterprise_billing.package_items(conn, station, booked) or _items(
         station, [booked.package_code] if booked.package_code else list(booked.services))
-    return items + [replace(item, unit_minor=price)
-                    for (_code, price), item in zip(bill.added, _items(station, [c for c, _ in bill.added]), strict=True)]
+    added = _items(station, [code for code, _price in bill.added])
+    return items + [replace(item, unit_minor=price) for item, (_code, price) in zip(added, bill.added, strict=True)]
 
 
 def _member(conn: Connection, member_id: str | None, phone: str | None) -> MemberRecord | None:

@@ -191,9 +191,9 @@ def apply_hq_decision(station: Station, conn: Connection, message_type: str, bod
 def _place(conn: Connection, station: Station, booking: BookingRecord, code: str, *, hold_until: datetime | None,
            by: str, now: datetime) -> tuple[BookingRecord, FoundWork]:
     legs = legs_of(conn, booking.id)
-    price = station.catalog().services[code].price_minor
-    work = FoundWork(uuid7(), booking.id, code, WorkState.PENDING, Where.EXTENDED, None, None, (), None, price,
-                     by, now, hold_until, None, None)
+    item = station.catalog().services[code]
+    work = FoundWork(uuid7(), booking.id, code, WorkState.PENDING, Where.EXTENDED, None, None, (), None,
+                     item.price_minor, by, now, hold_until, None, None)
     extended = _extend(conn, station, booking, legs, code, hold_until)
     if extended is not None:
         leg, cells = extended
@@ -215,8 +215,10 @@ def _place(conn: Connection, station: Station, booking: BookingRecord, code: str
         booking = update_booking(conn, station, booking, "booking.work_added", now=now, legs=new_legs,
                                  end_at=max(booking.end_at, new_legs[-1].end_at))
     _insert(conn, work)
+    # what the app shows the customer it asks: the service by name, its price, when, until when
     append_event(conn, event_type="found_work.added", entity_id=work.id, idem_key=f"found_work:{work.id}:added",
-                 body={"work": work.to_json(), "booking_id": booking.id, "code": booking.code, "plate": booking.plate,
+                 body={"work": work.to_json(), "name_zh": item.name_zh, "name_en": item.name_en,
+                       "booking_id": booking.id, "code": booking.code, "plate": booking.plate,
                        "member_id": booking.member_id, "station": station.settings.station.id,
                        "ask_customer": hold_until is not None}, now=now)
     return booking, work
@@ -245,7 +247,8 @@ def _extend(conn: Connection, station: Station, booking: BookingRecord, legs: tu
         if not rules.leaves_room_for_next(station.leg_rules, after, leg.start_at, kinds[leg.bay_id],
                                           kinds[following.bay_id], following.start_at):
             return None
-    grown = replace(leg, services=(*leg.services, code), end_at=leg.start_at + timedelta(minutes=after.duration_minutes))
+    grown = replace(leg, services=(*leg.services, code),
+                    end_at=leg.start_at + timedelta(minutes=after.duration_minutes))
     if not cells:
         return grown, cells
     end = cells[-1] + timedelta(minutes=station.slot_minutes)
