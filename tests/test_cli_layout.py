@@ -17,7 +17,8 @@ TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "
 
 ACTIONS = {
     "booking": {"slots", "book", "hold", "confirm", "cancel", "reschedule", "checkin", "progress", "complete",
-                "no-show", "show", "token", "list", "expire", "waitlist", "reassign"},
+                "no-show", "show", "token", "list", "expire", "waitlist", "reassign", "add-work", "approve-work",
+                "refuse-work"},
     "member": {"add", "vehicle", "show", "balance", "points", "prepaid", "coupon", "tiers"},
     "fleet": {"add", "update", "list", "show", "subaccount", "vehicle", "package", "rule", "book", "approvals",
               "approve", "reject", "statement"},
@@ -27,7 +28,7 @@ ACTIONS = {
     "bay": {"list", "out-of-service", "in-service"},
     "roster": {"set", "remove", "list", "show"},
     "sync": {"run", "status", "new-epoch", "outbox", "conflicts"},
-    "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member"},
+    "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work"},
     "keys": {"generate", "show"},
     "db": {"upgrade"},
 }

@@ -70,6 +70,10 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--leg", type=arguments.positive, help="leg number, 1 = the first (default: the car's current leg)")
     p.set_defaults(handler=commands.reassign)
 
+    from edge.cli import found_work_commands  # add-work, approve-work, refuse-work
+
+    found_work_commands.register(sub, common)
+
     p = sub.add_parser("checkin", parents=[common], help="check a car in by booking or plate")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--booking", help="booking id or code")

@@ -12,7 +12,7 @@ from edge.domain.booking_state import BookingState
 from edge.domain.capacity import StartOption
 from edge.domain.money import parse_money
 from edge.domain.slots import resolve_wall_time
-from edge.services import arrivals, assignments, availability, bay_now, bookings, members, waitlist
+from edge.services import arrivals, assignments, availability, bay_now, bookings, found_work, members, waitlist
 from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
@@ -69,10 +69,11 @@ def _print_bookings(station: Station, records: list[BookingRecord]) -> None:
     print(table(("code", "start", "end", "bay", "plate", "services", "state", "progress", "tech", "price"), rows))
 
 
-def _result(args: argparse.Namespace, station: Station, booking: BookingRecord, verb: str) -> None:
+def _result(args: argparse.Namespace, station: Station, booking: BookingRecord, verb: str,
+            extra: dict | None = None) -> None:
     legs = bookings.legs(station, booking.id)
     if args.json:
-        emit_json({**booking.to_json(), "legs": [leg.to_json() for leg in legs]})
+        emit_json({**booking.to_json(), "legs": [leg.to_json() for leg in legs], **(extra or {})})
         return
     print(f"{verb} {booking.code} ({booking.id})")
     _print_bookings(station, [booking])
@@ -223,8 +224,14 @@ def no_show(args: argparse.Namespace) -> None:
 
 
 def show(args: argparse.Namespace) -> None:
+    from edge.cli.found_work_commands import work_table
+
     station = _station(args)
-    _result(args, station, bookings.booking(station, args.booking), "booking")
+    record = bookings.booking(station, args.booking)
+    added = found_work.work_on(station, record.id)
+    _result(args, station, record, "booking", {"added_work": [work.to_json() for work in added]})
+    if added and not args.json:
+        print(work_table(station, added))
 
 
 def expire(args: argparse.Namespace) -> None:

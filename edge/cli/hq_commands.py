@@ -1,5 +1,6 @@
 """`station-edge hq` subcommands: HQ's side of sync. `hq init` makes HQ's database, `hq run` is
-one HQ worker, `hq publish-catalog` sends a catalogue version down, `hq lag` shows each station.
+one HQ worker, `hq publish-catalog` sends a catalogue version down, `hq lag` shows each station,
+`hq decide-work` sends a customer's answer about work found during service.
 
 Every subcommand takes `--db` (a SQLite path or a database URL, default $STATION_EDGE_HQ_DB or
 hq.db); add one with `sub.add_parser(..., parents=[hq_parent(common)])` and `open_hq(args)`.
@@ -63,6 +64,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     q = hq_sub.add_parser("lag", parents=[parent], help="each station: presence, last seen, backlog both ways")
     q.set_defaults(handler=hq_lag)
+
+    q = hq_sub.add_parser("decide-work", parents=[parent],
+                          help="send a customer's answer about work found during service to the station")
+    q.add_argument("station", help="station id")
+    q.add_argument("--booking", required=True, help="the booking's id (as in the station's found_work.added event)")
+    q.add_argument("--service", required=True, help="the service code added")
+    answer = q.add_mutually_exclusive_group(required=True)
+    answer.add_argument("--approve", dest="decision", action="store_const", const="approved", help="the customer agrees")
+    answer.add_argument("--refuse", dest="decision", action="store_const", const="refused", help="the customer declines")
+    q.set_defaults(handler=hq_decide_work)
 
     from edge.cli.escrow_commands import register_hq  # slot escrow: hq book, hq lease ...
 
@@ -195,6 +206,22 @@ def hq_publish_catalog(args: argparse.Namespace) -> int:
         emit_json({"version": body["version"], "stations": seqs})
     else:
         print(f"catalogue {body['version']} queued for {len(seqs)} station(s)")
+    return 0
+
+
+def hq_decide_work(args: argparse.Namespace) -> int:
+    from sync.hq.found_work import send_decision
+
+    try:
+        seq = in_hq_transaction(args, lambda session, now: send_decision(
+            session, args.station, booking_id=args.booking, service=args.service, decision=args.decision, now=now))
+    except SyncError as err:
+        return fail(err)
+    if args.json:
+        emit_json({"station": args.station, "booking_id": args.booking, "service": args.service,
+                   "decision": args.decision, "seq": seq})
+    else:
+        print(f"{args.service} {args.decision} for booking {args.booking}: queued for {args.station} (booking #{seq})")
     return 0
 
 

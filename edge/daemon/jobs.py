@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from edge.services import bookings, enterprise_bookings, ledgers, live_state, loyalty, timed_rules, waitlist
+from edge.services import bookings, enterprise_bookings, found_work, ledgers, live_state, loyalty, timed_rules, waitlist
 from edge.services.station import Station
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,12 @@ def expire_holds(station: Station) -> None:
     expired = bookings.expire_holds(station)
     if expired:
         log.info("holds expired count=%d codes=%s", len(expired), ",".join(b.code for b in expired))
+
+
+def lapse_found_work(station: Station) -> None:
+    lapsed = found_work.lapse_overdue(station)
+    if lapsed:
+        log.info("added work lapsed count=%d services=%s", len(lapsed), ",".join(w.service_code for w in lapsed))
 
 
 def send_notices(station: Station) -> None:
@@ -69,6 +75,7 @@ def close_tier_periods(station: Station) -> None:
 # (job id, function, trigger, trigger arguments): intervals in seconds, daily jobs at local times
 SCHEDULE = (
     ("expire_holds", expire_holds, "interval", {"seconds": 5}),
+    ("lapse_found_work", lapse_found_work, "interval", {"seconds": 15}),
     ("send_notices", send_notices, "interval", {"seconds": 15}),
     ("release_no_shows", release_no_shows, "interval", {"seconds": 30}),
     ("send_feedback_requests", send_feedback_requests, "interval", {"seconds": 60}),

@@ -90,6 +90,10 @@ EVENT_STREAMS: dict[str, Stream] = {
     "escrow.lease_acked": Stream.BOOKING,
     "escrow.conflict": Stream.BOOKING,
     "conflict.resolved": Stream.OPS,
+    "booking.work_added": Stream.BOOKING,
+    "booking.work_removed": Stream.BOOKING,
+    "found_work.added": Stream.BOOKING,
+    "found_work.decided": Stream.BOOKING,
 }
 
 

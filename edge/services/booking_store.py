@@ -348,3 +348,25 @@ def firm_up_claims(conn: Connection, booking: BookingRecord) -> None:
             " AND booking_id = ?",
             (leg.bay_id, to_db_time(leg.start_at), to_db_time(leg.start_at + CLAIM_RANGE), booking.id),
         )
+
+
+def release_claims(conn: Connection, *, booking_id: str, bay_id: str, technician_id: str | None,
+                   starts: list[datetime]) -> int:
+    """Give back some of the booking's cells by their keys (work taken off a leg); returns how many bay cells."""
+    cells = [to_db_time(s) for s in starts]
+    if not cells:
+        return 0
+    marks = ", ".join("?" * len(cells))
+    if technician_id is not None:
+        conn.execute(f"DELETE FROM technician_claim WHERE technician_id = ? AND slot_start IN ({marks})"
+                     " AND booking_id = ?", (technician_id, *cells, booking_id))
+    return conn.execute(f"DELETE FROM slot_claim WHERE bay_id = ? AND slot_start IN ({marks}) AND booking_id = ?",
+                        (bay_id, *cells, booking_id)).rowcount
+
+
+def firm_up_cells(conn: Connection, *, booking_id: str, bay_id: str, starts: list[datetime]) -> None:
+    """Some held cells of the booking no longer lapse (the work on them was approved)."""
+    cells = [to_db_time(s) for s in starts]
+    if cells:
+        conn.execute(f"UPDATE slot_claim SET hold_until = NULL WHERE bay_id = ? AND slot_start IN"
+                     f" ({', '.join('?' * len(cells))}) AND booking_id = ?", (bay_id, *cells, booking_id))

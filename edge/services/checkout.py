@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from sqlite3 import Connection
 from typing import Any
@@ -15,8 +15,8 @@ from edge.domain.booking_state import BookingState
 from edge.domain.ids import short_code, uuid7
 from edge.domain.points import PointsRule, points_for
 from edge.errors import InvalidTransition, NotFound, RuleViolation
-from edge.services import enterprise_billing, inventory, ledgers, loyalty
-from edge.services.booking_store import get_booking
+from edge.services import enterprise_billing, found_work, inventory, ledgers, loyalty
+from edge.services.booking_store import BookingRecord, get_booking
 from edge.services.members import MemberRecord, find_member, get_member
 from edge.services.station import Station
 from edge.store.outbox import append_event
@@ -83,11 +83,7 @@ def checkout(
             if conn.execute("SELECT 1 FROM receipt WHERE booking_id = ? AND state = 'paid'", (booking.id,)).fetchone():
                 raise InvalidTransition(f"booking {booking.code} is paid already")
         member = _member(conn, booking.member_id if booking else None, phone)
-        # an enterprise package is one line at the price agreed when it was booked
-        service_codes = ([booking.package_code] if booking and booking.package_code
-                         else list(booking.services) if booking else list(services))
-        items = (booking and enterprise_billing.package_items(conn, station, booking)) or (
-            _items(station, service_codes) if service_codes else [])
+        items = _booking_items(conn, station, booking) if booking else _items(station, list(services))
         items += _goods(station, goods)
         if not items:
             raise RuleViolation("nothing to check out: give a booking, service codes or goods")
@@ -128,6 +124,17 @@ def checkout(
                      body={"receipt": result.to_json(), "booking_id": booking.id if booking else None,
                            "price_version": station.catalog().version}, now=now)
         return result
+
+
+def _booking_items(conn: Connection, station: Station, booking: BookingRecord) -> list[rules.Item]:
+    """The booking's work as booked (an enterprise package one line at the price agreed when it
+    was booked), then each service added during service that the customer approved, at its price."""
+    bill = found_work.billed(conn, booking)
+    booked = replace(booking, services=bill.services, price_minor=bill.price_minor)
+    items = enterprise_billing.package_items(conn, station, booked) or _items(
+        station, [booked.package_code] if booked.package_code else list(booked.services))
+    added = _items(station, [code for code, _price in bill.added])
+    return items + [replace(item, unit_minor=price) for item, (_code, price) in zip(added, bill.added, strict=True)]
 
 
 def _member(conn: Connection, member_id: str | None, phone: str | None) -> MemberRecord | None:

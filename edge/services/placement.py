@@ -141,16 +141,27 @@ def check_wishes(station: Station, plan: WorkPlan, wishes: Wishes) -> None:
 
 def _choose(conn: Connection, station: Station, *, plan: WorkPlan, start: datetime, now: datetime,
             wishes: Wishes) -> Placement:
-    day = local_day(start, station.tz)
     catalog = station.catalog()
     missing = next((leg for leg in plan.legs if not catalog.bays_for(leg)), None)
     if missing is not None:
         raise RuleViolation(f"no bay in service can do {'+'.join(missing.service_codes)}")
+    found = fit_at(conn, station, plan=plan, start=start, now=now, wishes=wishes)
+    if isinstance(found, NoFit):
+        raise _refusal(station, plan, start, found, wishes)
+    return found
+
+
+def fit_at(conn: Connection, station: Station, *, plan: WorkPlan, start: datetime, now: datetime,
+           wishes: Wishes = Wishes()) -> Placement | NoFit:
+    """Where every leg of `plan` goes with the first leg at `start`, or why it does not fit there;
+    it only reads (nothing is swept, nothing claimed)."""
+    day = local_day(start, station.tz)
+    catalog = station.catalog()
     probe = _StoreProbe(conn, station, day, now, wishes)
     found = fit_legs(plan.legs, start, grid=station.grid(day), slot_minutes=station.slot_minutes,
                      rules=station.leg_rules, kinds=catalog.kinds(), probe=probe)
     if isinstance(found, NoFit):
-        raise _refusal(station, plan, start, found, wishes)
+        return found
     return Placement(tuple(
         PlacedLeg(leg, catalog.bays[fit.bay_id], fit.technician_ids[0] if fit.technician_ids else None, fit.starts)
         for leg, fit in zip(plan.legs, found, strict=True)

@@ -305,6 +305,7 @@ from edge.store import (  # noqa: E402,F401
     device_tables,
     enterprise_tables,
     escrow_tables,
+    found_work_tables,
     loyalty_tables,
     notification_tables,
     roster_tables,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from edge.domain.hlc import Hlc
-from edge.services import escrow, hq_updates
+from edge.services import escrow, found_work, hq_updates
 from edge.services.station import Station
 from sync.envelope import DOWN_LOG_STREAMS, MalformedMessage, encode, new_message, up_topic, whole
 from sync.signing import Signer
@@ -37,8 +37,17 @@ def _apply_cmd(station: Station, conn: sqlite3.Connection, message_type: str, bo
         raise MalformedMessage(f"unknown command {message_type!r}")
 
 
+def _apply_booking(station: Station, conn: sqlite3.Connection, message_type: str, body: dict[str, Any],
+                   now: datetime) -> None:
+    # the booking stream carries slot escrow's decisions and the customer's answers about added work
+    if message_type.startswith("found_work."):
+        found_work.apply_hq_decision(station, conn, message_type, body, now)
+    else:
+        escrow.apply_downlink(station, conn, message_type, body, now)
+
+
 APPLIERS: dict[str, Applier] = {
-    "booking": escrow.apply_downlink,
+    "booking": _apply_booking,
     "lease": escrow.apply_downlink,
     "catalog": hq_updates.apply_catalog,
     "member": hq_updates.apply_member,

@@ -11,6 +11,7 @@ import re
 
 from tests.tui.conftest import loaded, wait_for
 from tui.app import StationApp
+from tui.screens.added_work import AddedWorkScreen
 from tui.screens.booking_detail import BookingDetailScreen
 from tui.screens.reschedule import RescheduleScreen
 
@@ -79,6 +80,11 @@ async def test_every_screen_reads_in_chinese(busy_station):
         await pilot.press("escape")
         await pilot.press("e")
         await look("notes dialog")
+        await pilot.press("escape")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddedWorkScreen))
+        await loaded(pilot)
+        await look("added work")
         await pilot.press("escape")
         app.push_screen(BookingDetailScreen("BK0008"))  # a hold: it can move
         await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen) and app.screen.loads)

@@ -56,6 +56,7 @@ class BookingDetailScreen(StationScreen):
         Binding("e", "edit_notes", N_("Notes")),
         Binding("p", "show_qr", N_("QR")),
         Binding("a", "reassign", N_("Technician")),
+        Binding("w", "added_work", N_("Added work")),
         Binding("escape", "back", N_("Back")),
     ]
 
@@ -189,7 +190,7 @@ class BookingDetailScreen(StationScreen):
             return booking is not None and _ACTION_NEEDS[action] in TRANSITIONS[booking.state]
         if action == "reschedule":
             return booking is not None and booking.state in RESCHEDULABLE_STATES
-        if action in ("edit_notes", "show_qr"):
+        if action in ("edit_notes", "show_qr", "added_work"):
             return booking is not None
         if action == "reassign":  # until the booking is over; the service says which legs may change
             return booking is not None and bool(TRANSITIONS[booking.state])
@@ -251,6 +252,11 @@ class BookingDetailScreen(StationScreen):
 
     def action_show_qr(self) -> None:
         self.call("qr", bookings.booking_token, self.station, self.booking.code)
+
+    def action_added_work(self) -> None:
+        from tui.screens.added_work import AddedWorkScreen  # work found during service
+
+        self.app.push_screen(AddedWorkScreen(self.booking.code))
 
     def action_reschedule(self) -> None:
         from tui.screens.reschedule import RescheduleScreen
