@@ -163,8 +163,8 @@ def _choose(conn: Connection, station: Station, *, plan: WorkPlan, start: dateti
     if isinstance(found, NoFit) and closed:
         # would it fit on the reserve? then the reserve cells it cannot do without are the reason to name
         found = fit(True)
-        reserved = [] if isinstance(found, NoFit) else [(s, fit.bay_id) for fit in found for s in fit.starts
-                                                          if (fit.bay_id, s) in closed]
+        reserved = [] if isinstance(found, NoFit) else [(s, leg.bay_id) for leg in found for s in leg.starts
+                                                          if (leg.bay_id, s) in closed]
         if reserved:
             at, bay = min(reserved)
             raise walk_in_reserve.refusal(station, (bay, at), channel)
