@@ -92,6 +92,14 @@ def test_a_multi_leg_phone_booking_avoids_reserved_cells_else_is_refused(station
     assert [leg.start_at for leg in bookings.legs(station, walk_in.code)] == [at(8), at(9)]
 
 
+def test_a_phone_booking_moved_at_the_counter_stays_off_the_reserve(station):
+    booking = bookings.book(station, services=["WASH"], start=at(8), plate="沪A11111", channel="phone")
+    with pytest.raises(RuleViolation, match="bay W1 at 2026-11-24 11:00 is reserved"):
+        bookings.reschedule(station, booking.code, start=at(11))
+    assert bookings.booking(station, booking.code).start_at == at(8)  # it stays where it was
+    assert bookings.reschedule(station, booking.code, start=at(10)).start_at == at(10)
+
+
 def test_a_phone_caller_is_not_offered_reserved_cells_until_their_cutoff(station):
     counter = availability.free_starts(station, day=TUESDAY, services=["WASH"])
     phone = availability.free_starts(station, day=TUESDAY, services=["WASH"], channel="phone")
