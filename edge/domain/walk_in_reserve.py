@@ -78,5 +78,3 @@ class WalkInReserve:
             return frozenset()
         return frozenset(cell for cell in self.cells(grid, bays) if now < self.opens_at(cell[1]))
 
-
-NO_RESERVE = WalkInReserve()
