@@ -19,6 +19,7 @@ from edge.domain.catalog import SERVICE_CATEGORIES
 from edge.domain.legs import LegItem, LegRules, split_into_legs
 from edge.domain.servable import RosteredTechnician, why_never_served
 from edge.domain.slots import local_intervals, slot_grid
+from edge.domain.walk_in_reserve import WalkInReserve
 from edge.config_lines import LineMap, describe_value, key_string, plain_message, scan
 from edge.errors import EdgeError
 
@@ -135,6 +136,7 @@ Id = Annotated[str, Strict(), _rule(re.compile(r"[A-Za-z0-9_-]{1,32}").fullmatch
 Money = Annotated[int, BeforeValidator(_no_float_money), Strict(), Ge(0)]
 TimeRange = Annotated[str, Strict(), _kept_if(parse_range)]
 ClockTime = Annotated[str, Strict(), _kept_if(lambda text: clock_minute(text, allow_24=True))]
+Share = Annotated[float, Strict(), Ge(0), Le(1), AllowInfNan(False)]  # a fraction, 0.0-1.0
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ServiceCategory = Literal[SERVICE_CATEGORIES]  # type: ignore[valid-type]
 
@@ -341,6 +343,13 @@ class HotSlotSettings(_Frozen):
         return any(weekday in w.weekdays() and w.span()[0] <= minute < w.span()[1] for w in self.windows)
 
 
+class WalkInReserveSettings(_Frozen):
+    # bay kind -> share (0.0-1.0) of that kind's cells of each day kept for walk-ins
+    shares: dict[str, Share] = {}
+    # how long before a reserved cell's start the phone and the app may book it too
+    cutoff_minutes: NonNeg = 120
+
+
 class BookingSettings(_Frozen):
     late_alert_minutes: NonNeg = 10
     no_show_minutes: NonNeg = 30
@@ -358,6 +367,7 @@ class BookingSettings(_Frozen):
     # and the minutes it needs to cross from one kind of bay to another, e.g. "lift>wash" = 5
     leg_max_wait_minutes: NonNeg = 60
     transfer_minutes: dict[str, NonNeg] = {}
+    walk_in_reserve: WalkInReserveSettings = WalkInReserveSettings()
 
     @model_validator(mode="after")
     def _no_show_after_late(self) -> BookingSettings:
@@ -433,7 +443,7 @@ class SyncSettings(_Frozen):
 class EscrowSettings(_Frozen):
     """How the station's (bay, slot) cells are split with HQ (slot escrow, docs/protocol.md)."""
 
-    hq_share: Annotated[float, Strict(), Ge(0), Le(1), AllowInfNan(False)] = 0.0  # 0: the station owns every cell
+    hq_share: Share = 0.0  # 0: the station owns every cell
     block_minutes: Positive = 120  # HQ's cells come in runs of this length
 
 
@@ -572,6 +582,10 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
         if len(ends) != 2 or not set(ends) <= kinds:
             yield ("booking", "transfer_minutes", pair), (
                 f"a key is FROM>TO, two bay kinds ({', '.join(sorted(kinds))}), not {pair!r}")
+    for kind in s.booking.walk_in_reserve.shares:
+        if kind not in kinds:
+            yield ("booking", "walk_in_reserve", "shares", kind), (
+                f"no bay of kind {kind!r} (bay kinds: {', '.join(sorted(kinds))})")
     for i, pkg in enumerate(s.packages):
         if all(code in by_code for code in pkg.services):
             why = _why_never_served(s, pkg.services)
@@ -610,6 +624,12 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
 
 # a week to try packages on (any week serves: the check is by weekday, holidays aside)
 _SAMPLE_MONDAY = dt.date(2026, 1, 5)
+
+
+def walk_in_reserve(booking: BookingSettings) -> WalkInReserve:
+    """The walk-in reserve, from the [booking.walk_in_reserve] settings."""
+    reserve = booking.walk_in_reserve
+    return WalkInReserve(shares=dict(reserve.shares), cutoff_minutes=reserve.cutoff_minutes)
 
 
 def leg_rules(booking: BookingSettings) -> LegRules:

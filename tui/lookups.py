@@ -16,7 +16,7 @@ from edge.domain.plates import normalize_plate
 from edge.domain.roster import RosterException
 from edge.domain.tiers import check_booking_rights
 from edge.errors import InvalidInput, NotFound, RuleViolation
-from edge.services import availability, bookings, members, roster, waitlist
+from edge.services import availability, bookings, members, roster, waitlist, walk_in_reserve
 from edge.services.booking_store import BookingRecord, LegRecord, query_bookings
 from edge.services.cell_ownership import cell_owners
 from edge.services.live_state import technicians_on_shift
@@ -68,16 +68,21 @@ class Slots:
     kept_reason: str  # why (the tier rule's own words), '' if nothing is kept
     hq: frozenset[tuple[str, datetime]] = frozenset()  # HQ's cells (slot escrow): a booking there is tentative
     tentative: frozenset[tuple[str, datetime]] = frozenset()  # cells claimed by bookings HQ has yet to decide
+    reserved: frozenset[tuple[str, datetime]] = frozenset()  # free, but the walk-in reserve's for this channel
 
 
-def free_slots(station: Station, *, day: date, services: list[str], tier: str | None) -> Slots:
-    """The picker's content: free starts for the services, and those the tier rules keep back."""
+def free_slots(station: Station, *, day: date, services: list[str], tier: str | None,
+               channel: str = "walk_in") -> Slots:
+    """The picker's content: free starts for the services, those the tier rules keep back, and
+    those the walk-in reserve keeps from `channel` (a phone booking) for now."""
     plan = station.catalog().plan(services)
     every = availability.free_starts(station, day=day, services=services)
     tier = tier or station.settings.booking.guest_tier
     allowed = availability.free_starts(station, day=day, services=services, tier=tier)
-    free = {(o.bay_id, o.start): o for o in allowed}
-    kept = frozenset((o.bay_id, o.start) for o in every) - free.keys()
+    closed = walk_in_reserve.closed_cells(station, day, channel=channel, now=station.clock())
+    reserved = frozenset((o.bay_id, o.start) for o in allowed if walk_in_reserve.touches(o, closed))
+    free = {(o.bay_id, o.start): o for o in allowed if (o.bay_id, o.start) not in reserved}
+    kept = frozenset((o.bay_id, o.start) for o in every) - {(o.bay_id, o.start) for o in allowed}
     reason = ""
     if kept:
         now = station.clock()
@@ -93,7 +98,7 @@ def free_slots(station: Station, *, day: date, services: list[str], tier: str | 
     owners = cell_owners(station, day)
     hq = frozenset(key for key, owner in owners.items() if owner == HQ and key[0] in bays)
     return Slots(tuple(services), day, bays, tuple(cell.start for cell in station.grid(day)), free, kept, reason,
-                 hq=hq, tentative=tentative_cells(station, day))
+                 hq=hq, tentative=tentative_cells(station, day), reserved=reserved)
 
 
 def tentative_cells(station: Station, day: date) -> frozenset[tuple[str, datetime]]:

@@ -22,6 +22,8 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--phone", help="only starts this customer may book (their tier and credit)")
     p.add_argument("--plate", help="only starts this car's member may book (when no --phone)")
     p.add_argument("--hold", action="store_true", help="only starts the customer (or tier) may hold")
+    p.add_argument("--channel", default="terminal", choices=bookings.CHANNELS,
+                   help="only starts this channel may book (phone and app: not the walk-in reserve); %(choices)s")
     p.set_defaults(handler=commands.slots)
 
     for name, hold in (("book", False), ("hold", True)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
 from edge.cli.inventory_commands import warn_shortages
@@ -12,13 +13,17 @@ from edge.domain.booking_state import BookingState
 from edge.domain.capacity import StartOption
 from edge.domain.money import parse_money
 from edge.domain.slots import resolve_wall_time
-from edge.services import arrivals, assignments, availability, bay_now, bookings, found_work, members, waitlist
+from edge.services import arrivals, assignments, availability, bay_now, bookings, found_work, members, waitlist, \
+    walk_in_reserve
 from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
 from edge.errors import InvalidInput, NotFound, RuleViolation, StoreError
 from edge.store.db import Store
 from edge.store.outbox import pending_count, pending_events
+
+
+RESERVED_MARK = "*"
 
 
 def _station(args: argparse.Namespace) -> Station:
@@ -30,12 +35,14 @@ def _aware(station: Station, instant: datetime) -> datetime:
     return resolve_wall_time(instant, station.tz)
 
 
-def starts_table(station: Station, options: list[StartOption], per_line: int = 12) -> str:
+def starts_table(station: Station, options: list[StartOption], per_line: int = 12,
+                 reserved: Collection[StartOption] = ()) -> str:
     """Free starts per bay (per route of bays, for work in legs), wrapped so a busy day still fits
-    an 80-column terminal."""
+    an 80-column terminal; a start on the walk-in reserve (`reserved`) is marked `*`."""
     by_bay: dict[str, list[str]] = {}
     for option in options:
-        by_bay.setdefault(route(option), []).append(f"{station.local(option.start):%H:%M}")
+        mark = RESERVED_MARK if option in reserved else ""
+        by_bay.setdefault(route(option), []).append(f"{station.local(option.start):%H:%M}{mark}")
     rows = [
         (bay if i == 0 else "", " ".join(times[i : i + per_line]))
         for bay, times in by_bay.items()
@@ -141,11 +148,13 @@ def services(args: argparse.Namespace) -> None:
 def slots(args: argparse.Namespace) -> None:
     station = _station(args)
     options = availability.free_starts(station, day=args.date, services=args.services, bay_id=args.bay, tier=args.tier,
-                                       phone=args.phone, plate=args.plate, hold=args.hold)
+                                       phone=args.phone, plate=args.plate, hold=args.hold, channel=args.channel)
+    held = walk_in_reserve.held_back(station, args.date, now=station.clock())
+    reserved = {o for o in options if walk_in_reserve.touches(o, held)}
     if args.json:
         emit_json([
             {"bay": o.bay_id, "start": station.local(o.start).isoformat(), "end": station.local(o.end).isoformat(),
-             "technicians": list(o.technician_ids),
+             "technicians": list(o.technician_ids), "reserved": o in reserved,
              "legs": [{"bay": leg.bay_id, "start": station.local(leg.starts[0]).isoformat(),
                        "technicians": list(leg.technician_ids)} for leg in o.legs]}
             for o in options
@@ -154,7 +163,11 @@ def slots(args: argparse.Namespace) -> None:
     if not options:
         print(f"no free start on {args.date} for {'+'.join(args.services)}")
         return
-    print(starts_table(station, options))
+    print(starts_table(station, options, reserved=reserved))
+    if reserved:
+        cutoff = station.walk_in_reserve.cutoff_minutes
+        print(f"{RESERVED_MARK} on the walk-in reserve: walk-ins and the counter may book it now, the phone and the "
+              f"app from {cutoff} minutes before its start")
 
 
 def book(args: argparse.Namespace) -> None:

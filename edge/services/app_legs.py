@@ -73,8 +73,10 @@ def place_app_legs(conn: Connection, station: Station, plan: WorkPlan, legs: Seq
     for leg, app in zip(plan.legs, legs, strict=True):
         technician_id = None
         try:
+            # the station's own cells keep their walk-in reserve from the app; HQ's own cells are HQ's to sell
             fit = choose_placement(conn, station, plan=catalog.plan(leg.service_codes), start=app.starts[0],
-                                   now=now, wishes=Wishes(bay_id=app.bay.id)).legs[0]
+                                   now=now, wishes=Wishes(bay_id=app.bay.id),
+                                   channel="app" if need_technician else "terminal").legs[0]
             if fit.starts != app.starts:
                 raise RuleViolation(f"{'+'.join(leg.service_codes)} needs {len(fit.starts)} cells, "
                                     f"the app booking has {len(app.starts)}")

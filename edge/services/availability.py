@@ -10,6 +10,7 @@ from edge.domain.capacity import StartOption, start_options
 from edge.domain.catalog import WorkPlan
 from edge.domain.tiers import TierRule, check_booking_rights, credit_rights
 from edge.errors import RuleViolation
+from edge.services import walk_in_reserve
 from edge.services.live_capacity import absent_technicians
 from edge.services.members import MemberRecord, customer_of, require_tier
 from edge.services.station import Station
@@ -26,9 +27,13 @@ def free_starts(
     phone: str | None = None,
     plate: str | None = None,
     hold: bool = False,
+    channel: str = "terminal",
     now: datetime | None = None,
 ) -> list[StartOption]:
-    """Every (bay, start) on the local `day` where `services` can be booked now.
+    """Every (bay, start) on the local `day` where `services` can be booked now through `channel`.
+
+    A phone or app caller does not see the walk-in reserve's cells before their cut-off
+    (edge.services.walk_in_reserve); the counter and walk-ins see every free start.
 
     With `tier`, starts that tier may not book (horizon, hot slots) are left out. With the
     customer's `phone` or `plate`, the starts that `book` would refuse them are left out: their
@@ -45,7 +50,7 @@ def free_starts(
     plan = station.catalog().plan(services)
     customer = bool(phone or plate)
     with station.store.read() as conn:
-        options = options_on(conn, station, plan=plan, day=day, now=now, bay_id=bay_id)
+        options = options_on(conn, station, plan=plan, day=day, now=now, bay_id=bay_id, channel=channel)
         member = customer_of(conn, phone=phone, plate=plate) if customer else None
     if not (customer or tier or hold):
         return options
@@ -66,10 +71,12 @@ def _may_book_on(station: Station, rule: TierRule, member: MemberRecord | None, 
 
 
 def options_on(
-    conn: Connection, station: Station, *, plan: WorkPlan, day: date, now: datetime, bay_id: str | None = None
+    conn: Connection, station: Station, *, plan: WorkPlan, day: date, now: datetime, bay_id: str | None = None,
+    channel: str = "terminal",
 ) -> list[StartOption]:
     """The start options of `plan` on `day`, read on the caller's connection: every leg's bays and
-    technicians with their claims of the day, one query each. `bay_id` narrows the first leg's bays."""
+    technicians with their claims of the day, one query each. `bay_id` narrows the first leg's bays;
+    the walk-in reserve's cells `channel` may not take yet count as taken."""
     catalog = station.catalog()
     bays = list({bay.id: bay for leg in plan.legs for bay in catalog.bays_for(leg)}.values())
     grid = station.grid(day)
@@ -98,6 +105,8 @@ def options_on(
         (*bay_ids, first, last, stamp),
     )
     bay_claims = {bay: {on_grid.get(cell) for cell in cells.split(",")} for bay, cells in bay_rows}
+    for bay, start in walk_in_reserve.closed_cells(station, day, channel=channel, now=now):
+        bay_claims.setdefault(bay, set()).add(start)
     technician_claims: dict[str, set[datetime]] = {}
     if technicians:
         tech_ids = [t.id for t in technicians]

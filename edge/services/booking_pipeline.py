@@ -6,7 +6,8 @@ Each step is small and tested on its own:
 
 - `admit`: may this customer book this start at all? Their tier (horizon, hot slots, notice),
   their credit score (holds, deposits, same day only) and, for a fleet, the enterprise's rules.
-- `place`: bays and technicians for every leg, and the car itself free over the whole booking.
+- `place`: bays and technicians for every leg (off the walk-in reserve for the phone and the app),
+  and the car itself free over the whole booking.
 - `own`: who owns the cells placed on: a leg on HQ's cells makes the booking tentative.
 - `write`: the booking row, its legs and claims, HQ's question about its cells, the fleet's
   records, the deposit; each with its outbox event.
@@ -93,7 +94,8 @@ def admit(conn: Connection, station: Station, ask: Ask, *, now: datetime, credit
 def place(conn: Connection, station: Station, ask: Ask, *, now: datetime) -> Placement:
     """Bays and technicians for every leg from `ask.start`; the car must be free from the first
     leg's start to the last one's end (one live booking per car, unless a fleet allows overlap)."""
-    placement = choose_placement(conn, station, plan=ask.plan, start=ask.start, now=now, wishes=ask.wishes)
+    placement = choose_placement(conn, station, plan=ask.plan, start=ask.start, now=now, wishes=ask.wishes,
+                                 channel=ask.channel)
     if not ask.allow_overlap:
         records = placement.records()
         require_car_free(conn, station, plate=ask.plate, start=records[0].start_at, end=records[-1].end_at,

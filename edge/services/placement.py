@@ -11,7 +11,7 @@ from sqlite3 import Connection
 from edge.domain.booking_state import BookingState
 from edge.domain.capacity import on_shift, pick_technician
 from edge.domain.catalog import Bay, WorkPlan
-from edge.domain.legs import LegPlan, Miss, NoFit, fit_legs
+from edge.domain.legs import LegFit, LegPlan, Miss, NoFit, fit_legs
 from edge.domain.slots import day_bounds, local_day
 from edge.errors import NotFound, RuleViolation, SlotTaken
 from edge.services.booking_store import (
@@ -23,6 +23,7 @@ from edge.services.booking_store import (
     release_cells,
     update_booking,
 )
+from edge.services import walk_in_reserve
 from edge.services.cell_ownership import owned_first
 from edge.services.live_capacity import absent_technicians
 from edge.services.station import Station
@@ -89,9 +90,14 @@ def choose_placement(
     start: datetime,
     now: datetime,
     wishes: Wishes = Wishes(),
+    channel: str = "terminal",
 ) -> Placement:
     """Bays (and technicians, where legs need skills) for every leg of `plan`, the first leg from
     `start`; raises SlotTaken or RuleViolation naming the leg that does not fit.
+
+    A booking through `channel` stays off the walk-in reserve's cells it may not take yet
+    (edge.services.walk_in_reserve): another bay or a later start within the wait is taken when
+    one is free, else RuleViolation names the reserved cell and when it opens.
 
     It only reads: the caller holds the write lock (BEGIN IMMEDIATE), so nothing can take
     the cells between this choice and `claim_placement`. The caller writes the booking row
@@ -101,11 +107,11 @@ def choose_placement(
     when something is in the way, so the common booking pays nothing for them.
     """
     try:
-        return _choose(conn, station, plan=plan, start=start, now=now, wishes=wishes)
+        return _choose(conn, station, plan=plan, start=start, now=now, wishes=wishes, channel=channel)
     except (SlotTaken, RuleViolation):
         if not expire_lapsed_holds(conn, station, now):
             raise
-    return _choose(conn, station, plan=plan, start=start, now=now, wishes=wishes)
+    return _choose(conn, station, plan=plan, start=start, now=now, wishes=wishes, channel=channel)
 
 
 def claim_placement(conn: Connection, *, booking_id: str, placement: Placement, hold_until: datetime | None) -> None:
@@ -140,24 +146,36 @@ def check_wishes(station: Station, plan: WorkPlan, wishes: Wishes) -> None:
 
 
 def _choose(conn: Connection, station: Station, *, plan: WorkPlan, start: datetime, now: datetime,
-            wishes: Wishes) -> Placement:
+            wishes: Wishes, channel: str) -> Placement:
     catalog = station.catalog()
     missing = next((leg for leg in plan.legs if not catalog.bays_for(leg)), None)
     if missing is not None:
         raise RuleViolation(f"no bay in service can do {'+'.join(missing.service_codes)}")
-    found = fit_at(conn, station, plan=plan, start=start, now=now, wishes=wishes)
+    found = fit_at(conn, station, plan=plan, start=start, now=now, wishes=wishes, channel=channel)
     if isinstance(found, NoFit):
+        closed = walk_in_reserve.closed_cells(station, local_day(start, station.tz), channel=channel, now=now)
+        if closed:
+            # would it fit on the walk-in reserve? then a reserved cell it cannot do without is the reason to name
+            on_reserve = fit_at(conn, station, plan=plan, start=start, now=now, wishes=wishes, channel=channel,
+                                reserve_last=True)
+            reserved = [] if isinstance(on_reserve, NoFit) else [
+                (at, leg.bay.id) for leg in on_reserve.legs for at in leg.starts if (leg.bay.id, at) in closed]
+            if reserved:
+                at, bay = min(reserved)
+                raise walk_in_reserve.refusal(station, (bay, at), channel)
         raise _refusal(station, plan, start, found, wishes)
     return found
 
 
 def fit_at(conn: Connection, station: Station, *, plan: WorkPlan, start: datetime, now: datetime,
-           wishes: Wishes = Wishes()) -> Placement | NoFit:
+           wishes: Wishes = Wishes(), channel: str = "terminal", reserve_last: bool = False) -> Placement | NoFit:
     """Where every leg of `plan` goes with the first leg at `start`, or why it does not fit there;
-    it only reads (nothing is swept, nothing claimed)."""
+    it only reads (nothing is swept, nothing claimed). A booking through `channel` stays off the
+    walk-in reserve's cells it may not take yet; with `reserve_last` it may, after every other bay."""
     day = local_day(start, station.tz)
     catalog = station.catalog()
-    probe = _StoreProbe(conn, station, day, now, wishes)
+    closed = walk_in_reserve.closed_cells(station, day, channel=channel, now=now)
+    probe = _StoreProbe(conn, station, day, now, wishes, closed, reserve_last)
     found = fit_legs(plan.legs, start, grid=station.grid(day), slot_minutes=station.slot_minutes,
                      rules=station.leg_rules, kinds=catalog.kinds(), probe=probe)
     if isinstance(found, NoFit):
@@ -214,12 +232,18 @@ class _StoreProbe:
     day: date
     now: datetime
     wishes: Wishes
+    closed: frozenset[tuple[str, datetime]] = frozenset()  # the walk-in reserve's cells this booking may not take
+    closed_last: bool = False  # offer bays on those cells too, after the others (to name the reserve as the reason)
     _absent: frozenset[str] | None = field(default=None)
 
     def free_bays(self, leg: LegPlan, starts: tuple[datetime, ...]) -> Sequence[str]:
         bays = [bay for bay in self.station.catalog().bays_for(leg) if bay.id != self.wishes.avoid_bay]
         if self.wishes.bay_id is not None and any(b.id == self.wishes.bay_id for b in bays):
             bays = [b for b in bays if b.id == self.wishes.bay_id]
+        if self.closed:
+            reserved = {b.id for b in bays if any((b.id, s) in self.closed for s in starts)}
+            bays = (sorted(bays, key=lambda b: b.id in reserved) if self.closed_last
+                    else [b for b in bays if b.id not in reserved])
         busy = _busy_bays(self.conn, bays, starts)
         # bays whose cells the station owns first: a booking on HQ's cells is only tentative
         free = owned_first(self.conn, self.station, [bay for bay in bays if bay.id not in busy], starts)

@@ -10,13 +10,14 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from edge.config import Settings, leg_rules
+from edge.config import Settings, leg_rules, walk_in_reserve
 from edge.domain.catalog import Catalog, Technician
 from edge.domain.legs import LegRules
 from edge.domain.money import format_money
 from edge.domain.roster import day_ranges
 from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.tiers import WEEKDAYS, CreditRule, HotSlotRule, HotWindow, TierRule
+from edge.domain.walk_in_reserve import WalkInReserve
 from edge.store.catalog import load_catalog
 from edge.errors import StoreError
 from edge.store.db import Store
@@ -119,6 +120,11 @@ class Station:
     def leg_rules(self) -> LegRules:
         """How a booking's legs follow each other: transfer gaps and the longest wait between legs."""
         return leg_rules(self.settings.booking)
+
+    @cached_property
+    def walk_in_reserve(self) -> WalkInReserve:
+        """The share of each day's cells per bay kind kept from phone and app bookings until the cut-off."""
+        return walk_in_reserve(self.settings.booking)
 
     @cached_property
     def credit_rule(self) -> CreditRule:

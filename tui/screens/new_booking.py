@@ -118,7 +118,7 @@ class NewBookingScreen(StationScreen):
         if not self.codes or self.day is None:
             return None
         tier = self.member.member.tier if self.member else None
-        return free_slots(station, day=self.day, services=list(self.codes), tier=tier)
+        return free_slots(station, day=self.day, services=list(self.codes), tier=tier, channel=self.channel)
 
     def show(self, slots: Slots | None) -> None:
         if slots is not None and (slots.services, slots.day) != (tuple(self.codes), self.day):
@@ -168,6 +168,7 @@ class NewBookingScreen(StationScreen):
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         event.stop()
         self.channel = event.pressed.id or "walk_in"
+        self.reload()  # the phone may not book the walk-in reserve yet
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
         event.stop()

@@ -67,7 +67,7 @@ class RescheduleScreen(StationScreen):
         b = self.view.booking
         codes = [b.package_code] if b.package_code else list(b.services)
         tier = self.view.member.tier if self.view.member else None
-        return free_slots(station, day=self.day, services=codes, tier=tier)
+        return free_slots(station, day=self.day, services=codes, tier=tier, channel=b.channel)
 
     def show(self, slots: Slots) -> None:
         self.query_one(SlotPicker).show(self.station, slots, None)

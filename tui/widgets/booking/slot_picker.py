@@ -3,7 +3,8 @@
 Cells HQ owns (slot escrow) are marked: a booking there is tentative until HQ answers. Cells
 held by bookings HQ has yet to decide say so, rather than look simply taken. For work in legs
 (the lift, then the wash) the columns are the first leg's bays, and a free cell says where the
-car goes next and when: "free › W1 09:00".
+car goes next and when: "free › W1 09:00". For a phone booking, cells on the walk-in reserve
+before their cut-off are marked reserved.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class SlotPicker(DataTable):
     """Enter (or a click) on a free cell posts SlotChosen; on any other cell it says why not."""
 
     COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {"slot--free", "slot--kept", "slot--chosen", "slot--taken",
-                                                       "slot--hq", "slot--tentative"}
+                                                       "slot--hq", "slot--tentative", "slot--reserved"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="cell", zebra_stripes=True)
@@ -68,6 +69,8 @@ class SlotPicker(DataTable):
             return Text(_("free") + self._onwards(station, key), style=style("slot--free"))
         if key in self.slots.kept:
             return Text(_("kept"), style=style("slot--kept"))
+        if key in self.slots.reserved:
+            return Text(_("reserved"), style=style("slot--reserved"))
         if key in self.slots.tentative:
             return Text(_("tentative"), style=style("slot--tentative"))
         return Text("·", style=style("slot--taken"))
@@ -96,5 +99,8 @@ class SlotPicker(DataTable):
         elif (bay, start) in self.slots.kept:
             self.app.notify(self.slots.kept_reason or _("Not bookable for this customer's tier"),
                             title=_("Refused"), severity="warning")
+        elif (bay, start) in self.slots.reserved:
+            self.app.notify(_("Kept for walk-ins: a phone booking may take it only shortly before its start"),
+                            severity="warning")
         else:
             self.app.notify(_("This cell is not free for the chosen services"), severity="warning")
