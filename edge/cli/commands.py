@@ -140,7 +140,7 @@ def services(args: argparse.Namespace) -> None:
 def slots(args: argparse.Namespace) -> None:
     station = _station(args)
     options = availability.free_starts(station, day=args.date, services=args.services, bay_id=args.bay, tier=args.tier,
-                                       phone=args.phone, plate=args.plate, hold=args.hold)
+                                       phone=args.phone, plate=args.plate, hold=args.hold, size_class=args.size)
     if args.json:
         emit_json([
             {"bay": o.bay_id, "start": station.local(o.start).isoformat(), "end": station.local(o.end).isoformat(),
@@ -162,7 +162,7 @@ def book(args: argparse.Namespace) -> None:
         station, services=args.services, start=_aware(station, args.start), plate=args.plate, bay_id=args.bay,
         technician=args.technician, phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
         deposit_minor=parse_money(args.deposit, station.settings.station.currency_minor_digits, field="deposit"),
-        foreign_plate=args.foreign,
+        foreign_plate=args.foreign, size_class=args.size,
     )
     _result(args, station, booking, "held" if args.hold else "booked")
     warn_shortages(station, booking.services)

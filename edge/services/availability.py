@@ -13,6 +13,7 @@ from edge.errors import RuleViolation
 from edge.services.live_capacity import absent_technicians
 from edge.services.members import MemberRecord, customer_of, require_tier
 from edge.services.station import Station
+from edge.services.vehicle_sizes import plan_for_car
 from edge.store.types import to_db_time
 
 
@@ -26,6 +27,7 @@ def free_starts(
     phone: str | None = None,
     plate: str | None = None,
     hold: bool = False,
+    size_class: str | None = None,
     now: datetime | None = None,
 ) -> list[StartOption]:
     """Every (bay, start) on the local `day` where `services` can be booked now.
@@ -33,8 +35,9 @@ def free_starts(
     With `tier`, starts that tier may not book (horizon, hot slots) are left out. With the
     customer's `phone` or `plate`, the starts that `book` would refuse them are left out: their
     member's tier (a guest's without one) and what their credit score allows (same-day only).
-    With `hold`, none if the customer may not hold at all. A day already past is refused
-    (RuleViolation), not answered with an empty list.
+    With `hold`, none if the customer may not hold at all. The work takes the durations of
+    `size_class`, else of the `plate`'s stored class (edge.services.vehicle_sizes). A day
+    already past is refused (RuleViolation), not answered with an empty list.
     """
     now = now or station.clock()
     if tier is not None:
@@ -42,9 +45,9 @@ def free_starts(
     today = station.local(now).date()
     if day < today:
         raise RuleViolation(f"{day} is past (today is {today}): no start can be booked on it")
-    plan = station.catalog().plan(services)
     customer = bool(phone or plate)
     with station.store.read() as conn:
+        plan = plan_for_car(conn, station, services, plate, size_class)
         options = options_on(conn, station, plan=plan, day=day, now=now, bay_id=bay_id)
         member = customer_of(conn, phone=phone, plate=plate) if customer else None
     if not (customer or tier or hold):

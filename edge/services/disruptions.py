@@ -35,6 +35,7 @@ from edge.services.cell_ownership import station_owns
 from edge.services.loyalty import issue_coupon
 from edge.services.placement import expire_lapsed_holds
 from edge.services.station import Station
+from edge.services.vehicle_sizes import plan_for_car
 from edge.store.outbox import append_event
 from edge.store.types import dumps, from_db_time, to_db_time
 
@@ -257,7 +258,7 @@ def _placements(conn: Connection, station: Station, booking: BookingRecord, caus
                 now: datetime, prefer: Offer | None = None) -> list[Placement]:
     """Where the booking could go at its own start, once its cells are released on `conn`."""
     release_cells(conn, booking)
-    plan = station.catalog().plan(list(booking.services))
+    plan = plan_for_car(conn, station, booking.services, booking.plate)
     options = [o for o in options_on(conn, station, plan=plan, day=local_day(booking.start_at, station.tz), now=now)
                if station_owns(conn, station, o.bay_id, o.cells)]  # a cell HQ owns is HQ's to sell (slot escrow)
     if cause == DisruptionCause.BAY_OUT_OF_SERVICE:
