@@ -240,11 +240,11 @@ class ServiceSettings(_Frozen):
     by_size: dict[Id, SizeOverride] = {}
 
     def size_terms(self) -> tuple[SizeTerms, ...]:
-        """The service's duration and price for each size class that has its own."""
+        """The service's duration and price for each size class that has its own, by class name."""
         return tuple(
             SizeTerms(name, override.duration_minutes or self.duration_minutes,
                       self.price if override.price is None else override.price)
-            for name, override in self.by_size.items()
+            for name, override in sorted(self.by_size.items())
         )
 
 

@@ -66,14 +66,17 @@ class Slots:
     kept_reason: str  # why (the tier rule's own words), '' if nothing is kept
     hq: frozenset[tuple[str, datetime]] = frozenset()  # HQ's cells (slot escrow): a booking there is tentative
     tentative: frozenset[tuple[str, datetime]] = frozenset()  # cells claimed by bookings HQ has yet to decide
+    size_class: str | None = None  # the car's size class the starts are for
 
 
-def free_slots(station: Station, *, day: date, services: list[str], tier: str | None) -> Slots:
-    """The picker's content: free starts for the services, and those the tier rules keep back."""
-    plan = station.catalog().plan(services)
-    every = availability.free_starts(station, day=day, services=services)
+def free_slots(station: Station, *, day: date, services: list[str], tier: str | None,
+               size_class: str | None = None) -> Slots:
+    """The picker's content: free starts for the services (for a car of `size_class`), and those
+    the tier rules keep back."""
+    plan = station.catalog().plan(services, size_class)
+    every = availability.free_starts(station, day=day, services=services, size_class=size_class)
     tier = tier or station.settings.booking.guest_tier
-    allowed = availability.free_starts(station, day=day, services=services, tier=tier)
+    allowed = availability.free_starts(station, day=day, services=services, tier=tier, size_class=size_class)
     free = {(o.bay_id, o.start): o for o in allowed}
     kept = frozenset((o.bay_id, o.start) for o in every) - free.keys()
     reason = ""
@@ -91,7 +94,7 @@ def free_slots(station: Station, *, day: date, services: list[str], tier: str | 
     owners = cell_owners(station, day)
     hq = frozenset(key for key, owner in owners.items() if owner == HQ and key[0] in bays)
     return Slots(tuple(services), day, bays, tuple(cell.start for cell in station.grid(day)), free, kept, reason,
-                 hq=hq, tentative=tentative_cells(station, day))
+                 hq=hq, tentative=tentative_cells(station, day), size_class=size_class)
 
 
 def tentative_cells(station: Station, day: date) -> frozenset[tuple[str, datetime]]:

@@ -46,3 +46,9 @@ def plan_for_car(conn: Connection, station: Station, codes: Iterable[str], plate
     """The work plan of `codes` for the car `plate` (or a car of `size_class`): its class's
     durations and prices."""
     return station.catalog().plan(codes, car_size(conn, station, plate, size_class))
+
+
+def known_size(station: Station, plate: str) -> str | None:
+    """The class stored for the car `plate` as typed so far (None: unknown car, or no class yet)."""
+    with station.store.read() as conn:
+        return stored_size(conn, plate) if plate.strip() else None

@@ -34,7 +34,7 @@ def sizes_json(by_size: tuple[domain.SizeTerms, ...]) -> dict[str, dict[str, int
 
 def sizes_from_json(raw: dict[str, dict[str, int]]) -> tuple[domain.SizeTerms, ...]:
     return tuple(domain.SizeTerms(name, int(terms["duration_minutes"]), int(terms["price_minor"]))
-                 for name, terms in raw.items())
+                 for name, terms in sorted(raw.items()))
 
 
 def save_catalog(conn: sqlite3.Connection, catalog: domain.Catalog) -> None:
