@@ -17,7 +17,7 @@ import pytest
 
 from edge.config import ConfigError, parse_settings
 from edge.errors import InvalidInput
-from edge.services import availability, bookings, hq_updates, members
+from edge.services import availability, bookings, hq_updates, members, waitlist
 from edge.services.setup import catalog_from_settings
 from edge.store.catalog import catalog_fingerprint, load_catalog
 from edge.cli.hq_commands import load_catalog_file
@@ -156,6 +156,24 @@ def test_free_starts_answer_for_the_cars_class(station):
     bookings.book(station, services=["WASH"], start=at(9, 30), plate="沪F66666")
     assert at(9) in starts() and at(9) not in starts(size_class="suv")
     assert len(starts(size_class="suv")) < len(starts())
+
+
+def test_a_waitlisted_suv_is_offered_two_free_cells_not_one(station):
+    washes = {minute: bookings.book(station, services=["WASH"], start=at(minute // 60, minute % 60),
+                                    plate=f"沪C{minute:05d}") for minute in range(8 * 60, 18 * 60, 30)}
+    members.set_vehicle_size(station, plate="沪A12345", size_class="suv")
+    entry = waitlist.join(station, services=["WASH"], day=MONDAY, plate="沪A12345")
+
+    def state() -> str:
+        return next(e for e in waitlist.entries(station, day=MONDAY) if e.id == entry.id).state
+
+    bookings.cancel(station, washes[10 * 60].code)  # one free cell: a sedan's wash, not an SUV's
+    assert state() == "waiting"
+    bookings.cancel(station, washes[10 * 60 + 30].code)
+    assert state() == "offered"
+    held = next(e for e in waitlist.entries(station, day=MONDAY) if e.id == entry.id).offered_booking_id
+    assert cells(station, held) == ["2026-11-23T02:00:00Z", "2026-11-23T02:30:00Z"]
+    assert bookings.booking(station, held).price_minor == 4500
 
 
 def test_an_unknown_class_is_refused_naming_the_classes(station):
