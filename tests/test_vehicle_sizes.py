@@ -242,6 +242,10 @@ def test_cli_slots_for_an_suv_show_fewer_starts_and_book_records_the_class_price
         assert code == 0
         return [option["start"] for option in json.loads(out)]
 
+    code, out, _ = cli(capsys, "--data-dir", data_dir, "service", "list", "--json")
+    wash = next(item for item in json.loads(out) if item["code"] == "WASH")
+    assert wash["by_size"] == {"mpv": {"duration_minutes": 30, "price_minor": 4000},
+                               "suv": {"duration_minutes": 45, "price_minor": 4500}}
     code, out, _ = cli(capsys, "--data-dir", data_dir, "vehicle", "size", "沪B22222", "suv")
     assert code == 0 and "沪B22222" in out and "suv" in out
     sedan, suv = slots(), slots("--plate", "沪B22222")

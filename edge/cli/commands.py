@@ -17,6 +17,7 @@ from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
 from edge.errors import InvalidInput, NotFound, RuleViolation, StoreError
+from edge.store.catalog import sizes_json
 from edge.store.db import Store
 from edge.store.outbox import pending_count, pending_events
 
@@ -119,7 +120,7 @@ def services(args: argparse.Namespace) -> None:
         {"code": s.code, "kind": "service", "name_zh": s.name_zh, "name_en": s.name_en, "category": s.category,
          "duration_minutes": s.duration_minutes, "buffer_minutes": s.buffer_minutes, "price_minor": s.price_minor,
          "currency": station.settings.station.currency, "skill": s.skill,
-         "bays": [b.id for b in catalog.bays.values() if s.code in b.services]}
+         "bays": [b.id for b in catalog.bays.values() if s.code in b.services], "by_size": sizes_json(s.by_size)}
         for s in catalog.services.values()
     ] + [
         {"code": p.code, "kind": "package", "name_zh": p.name_zh, "name_en": p.name_en, "services": list(p.services),
