@@ -226,3 +226,35 @@ def test_init_refuses_a_package_no_combination_of_bays_can_ever_serve(tmp_path):
     assert f"config.toml:{line}: packages[1].services: package PKG-DAY can never be booked: WASH never finds room" \
         in str(err.value)
     assert not (tmp_path / "data").exists()
+
+
+def test_a_broken_bay_of_any_leg_finds_the_booking_and_moving_it_moves_every_leg(station):
+    from edge.services import disruptions
+
+    booking = bookings.book(station, services=["PKG"], start=at(9), plate="沪A12345", bay_id="L1")
+    disruptions.set_bay_in_service(station, "L1", False, "hydraulic leak", now=at(7, 30))
+    (offered,) = disruptions.disruptions_for(station, bay_id="L1", now=at(7, 31))
+    assert offered.offers[0].bay_id == "L2"
+    moved = disruptions.resolve_disruption(station, booking.code, "other_bay", now=at(7, 40)).booking
+    assert [leg.bay_id for leg in bookings.legs(station, moved.id)] == ["L2", "W1"]
+    assert cells(station, booking.id) == [("L2", utc(9)), ("L2", utc(9, 30)), ("W1", utc(10))]
+    # the wash bay is the second leg's: a broken wash tunnel finds the booking too, and with no
+    # other wash bay it cannot move
+    disruptions.set_bay_in_service(station, "W1", False, "pump", now=at(7, 50))
+    (stuck,) = disruptions.disruptions_for(station, bay_id="W1", now=at(7, 51))
+    assert stuck.booking.id == booking.id and all(o.kind != "other_bay" for o in stuck.offers)
+
+
+def test_the_mechanic_of_a_booking_in_legs_keeps_the_job_in_the_technicians_report(station):
+    from edge.domain.reports import period_of
+    from edge.services.reports import station_report
+
+    booking = bookings.book(station, services=["PKG"], start=at(9), plate="沪A12345", technician="Wang")
+    bookings.check_in(station, booking.code, now=at(8, 55))
+    for stage, minute in (("in_bay", 0), ("in_service", 1), ("quality_check", 40), ("done", 44),
+                          ("in_service", 60), ("quality_check", 80), ("done", 85)):
+        done = bookings.set_progress(station, booking.code, stage, now=at(9) + timedelta(minutes=minute))
+    assert done.state == BookingState.COMPLETED and done.technician_id is None  # it ended at the wash
+    (section,) = station_report(station, period_of("day", MONDAY), ["technicians"], now=at(12)).sections
+    jobs = {row["technician"]: row["jobs"] for row in section.records()}
+    assert jobs == {"T1": 1, "T2": 0}

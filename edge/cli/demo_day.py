@@ -54,7 +54,7 @@ MORNING = (
     (120, ["BRAKE-CHK"], "粤B8G3N7", "L1", "expected"),
     (150, ["TYRE-PRESS"], "沪J66120", "L2", "expected"),
     (180, ["PKG-CARE"], "沪L30888", "L1", "expected"),
-    (240, ["WASH-STD"], "沪Q80503", "W1", "expected"),
+    (300, ["WASH-STD"], "沪Q80503", "W1", "expected"),  # after PKG-CARE's wash leg
     (300, ["FILM-FULL"], "沪R12000", "F1", "expected"),
     (330, ["INSP-SAFE"], "沪T55501", "I1", "expected"),
 )

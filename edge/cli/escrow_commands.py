@@ -22,9 +22,14 @@ def register_hq(hq_sub: argparse._SubParsersAction, parent: argparse.ArgumentPar
     """Add `book` and `lease ...` under `station-edge hq`."""
     q = hq_sub.add_parser("book", parents=[parent], help="book cells of a station for an app customer")
     q.add_argument("station", help="station id")
-    q.add_argument("--bay", required=True, help="bay id at the station")
-    q.add_argument("--start", type=arguments.instant, required=True, help="first cell, with its offset")
-    q.add_argument("--cells", type=arguments.positive, default=1, help="how many consecutive cells (default 1)")
+    where = q.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bay", help="bay id at the station (work one bay does)")
+    where.add_argument("--leg", type=_leg, action="append", metavar="BAY,START,CELLS",
+                       help="one leg of work over several bays, in order (repeat per leg): bay id, first cell "
+                            "with its offset, how many cells; the station checks them against its catalogue")
+    q.add_argument("--start", type=arguments.instant, help="with --bay: first cell, with its offset")
+    q.add_argument("--cells", type=arguments.positive, default=1,
+                   help="with --bay: how many consecutive cells (default 1)")
     q.add_argument("--services", type=arguments.codes, required=True, help="service or package codes, comma-separated")
     q.add_argument("--plate", required=True, help="the customer's plate")
     q.add_argument("--notes", default="", help="notes for the station")
@@ -65,6 +70,14 @@ def _share(text: str) -> float:
     return value
 
 
+def _leg(text: str) -> tuple[str, datetime, int]:
+    """'L1,2026-11-24T09:30+08:00,2': a leg's bay, first cell and number of cells."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 3 or not parts[0]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not BAY,START,CELLS (e.g. L1,2026-11-24T09:30+08:00,2)")
+    return parts[0], arguments.instant(parts[1]), arguments.positive(parts[2])
+
+
 def _aware(value: datetime | None, name: str) -> datetime:
     if value is None:
         raise CliUsageError(f"{name} is required")
@@ -85,21 +98,25 @@ def _run(args: argparse.Namespace, work: Any) -> Any:
 
 
 def hq_book(args: argparse.Namespace) -> int:
-    from sync.hq.escrow import book_app
+    from sync.hq.escrow import AppLeg, book_app
 
-    start = _aware(args.start, "--start")
+    if args.leg:
+        if args.start is not None:
+            raise CliUsageError("--start goes with --bay; each --leg names its own start")
+        legs = [AppLeg(bay, _aware(start, "--leg"), cells) for bay, start, cells in args.leg]
+    else:
+        legs = [AppLeg(args.bay, _aware(args.start, "--start"), args.cells)]
     try:
         booking = _run(args, lambda session, now: book_app(
-            session, args.station, bay_id=args.bay, start=start, cells=args.cells, services=args.services,
-            plate=args.plate, notes=args.notes, now=now))
+            session, args.station, legs=legs, services=args.services, plate=args.plate, notes=args.notes, now=now))
     except SyncError as err:
         return fail(err)
     if args.json:
         emit_json(booking)
     else:
         note = "" if booking["state"] == "confirmed" else " (the station owns some cells: it decides)"
-        print(f"app booking {booking['booking_id']} {booking['state']}{note}: bay {booking['bay_id']} "
-              f"{', '.join(booking['cells'])}")
+        where = "; ".join(f"bay {leg['bay_id']} {', '.join(leg['cells'])}" for leg in booking["legs"])
+        print(f"app booking {booking['booking_id']} {booking['state']}{note}: {where}")
     return 0
 
 

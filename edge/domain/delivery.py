@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from edge.domain.capacity import StartOption
+from edge.domain.legs import LegFit
 from edge.errors import RuleViolation
 
 FEEDBACK_DELAY = timedelta(hours=24)
@@ -198,7 +199,8 @@ class Neighbour:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """A bay (and technician, if the work needs one) that can take a booking at its own start."""
+    """A bay (and technician, if the work needs one) that can take a booking at its own start:
+    its first leg's, when the work is in legs."""
 
     bay_id: str
     technician_id: str | None
@@ -239,14 +241,18 @@ def same_time_placements(
     prefer_bay: str | None = None,
     prefer_technician: str | None = None,
 ) -> list[Placement]:
-    """Free (bay, technician) pairs at exactly `start`, preferred bay first, in the options' bay order."""
+    """Free (bay, technician) pairs at exactly `start`, preferred bay first, in the options' bay order.
+
+    An option in legs is left out when any of its legs is on `avoid_bay`, or needs a technician
+    and has only `avoid_technician` free."""
     found = []
     for option in options:
-        if option.start != start or option.bay_id == avoid_bay:
+        legs = option.legs or (LegFit(option.bay_id, option.cells, option.technician_ids),)
+        if option.start != start or any(leg.bay_id == avoid_bay for leg in legs):
             continue
-        technicians = [t for t in option.technician_ids if t != avoid_technician]
-        if option.technician_ids and not technicians:
+        if any(leg.technician_ids and set(leg.technician_ids) <= {avoid_technician} for leg in legs):
             continue  # the work needs a technician and the only free one is the absent one
+        technicians = [t for t in option.technician_ids if t != avoid_technician]
         technician = prefer_technician if prefer_technician in technicians else next(iter(technicians), None)
         found.append(Placement(option.bay_id, technician, option.cells))
     return sorted(found, key=lambda p: p.bay_id != prefer_bay)

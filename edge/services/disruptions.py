@@ -24,8 +24,7 @@ from edge.services import waitlist
 from edge.services.availability import options_on
 from edge.services.booking_store import (
     BookingRecord,
-    claim_bay,
-    claim_technician,
+    CLAIM_RANGE,
     get_booking,
     query_bookings,
     release_cells,
@@ -33,7 +32,7 @@ from edge.services.booking_store import (
 )
 from edge.services.cell_ownership import station_owns
 from edge.services.loyalty import issue_coupon
-from edge.services.placement import expire_lapsed_holds
+from edge.services.placement import Wishes, choose_placement, claim_placement, expire_lapsed_holds
 from edge.services.station import Station
 from edge.services.vehicle_sizes import plan_for_car
 from edge.store.outbox import append_event
@@ -174,8 +173,12 @@ def disruptions_for(
             raise NotFound(f"no technician {technician_id!r} (technicians: {', '.join(catalog.technicians)})")
         cause, ref, column = DisruptionCause.TECHNICIAN_ABSENT, technician_id, "technician_id"
     with station.store.write() as conn:
-        affected = query_bookings(conn, f"{column} = ? AND state = ? AND end_at > ? ORDER BY start_at, id",
-                                  (ref, BookingState.CONFIRMED, to_db_time(now)))
+        # a booking in legs is affected when any of its legs is on the bay (or with the technician);
+        # a booking ending after now began at most a day ago, which the index of starts finds
+        affected = query_bookings(
+            conn, f"start_at >= ? AND state = ? AND end_at > ? AND EXISTS (SELECT 1 FROM booking_leg l"
+            f" WHERE l.booking_id = booking.id AND l.{column} = ?) ORDER BY start_at, id",
+            (to_db_time(now - CLAIM_RANGE), BookingState.CONFIRMED, to_db_time(now), ref))
         since = _outage_start(conn, bay_id) if bay_id else None
         found = []
         for booking in affected:
@@ -285,14 +288,22 @@ def _move(conn: Connection, station: Station, booking: BookingRecord, disruption
     if not placements:
         raise taken
     best = placements[0]
-    if not claim_bay(conn, booking_id=booking.id, bay_id=best.bay_id, starts=list(best.cells), hold_until=None):
+    # every leg placed again at the booking's own start, on the offered bay and technician first
+    wishes = Wishes(bay_id=best.bay_id, technician_id=best.technician_id,
+                    avoid_bay=disruption.cause_ref if disruption.cause == DisruptionCause.BAY_OUT_OF_SERVICE else None,
+                    avoid_technician=disruption.cause_ref if disruption.cause == DisruptionCause.TECHNICIAN_ABSENT
+                    else None)
+    try:
+        placement = choose_placement(conn, station, plan=station.catalog().plan(list(booking.services)),
+                                     start=booking.start_at, now=now, wishes=wishes)
+    except (SlotTaken, RuleViolation):
+        raise taken from None
+    if any(not station_owns(conn, station, leg.bay.id, leg.starts) for leg in placement.legs):
         raise taken
-    if best.technician_id and not claim_technician(
-        conn, booking_id=booking.id, technician_id=best.technician_id, starts=list(best.cells)
-    ):
-        raise taken
-    return update_booking(conn, station, booking, "booking.rescheduled", now=now, bay_id=best.bay_id,
-                          technician_id=best.technician_id)
+    claim_placement(conn, booking_id=booking.id, placement=placement, hold_until=None)
+    legs = placement.records()
+    return update_booking(conn, station, booking, "booking.rescheduled", now=now, legs=legs, bay_id=legs[0].bay_id,
+                          technician_id=legs[0].technician_id)
 
 
 def _cancel(conn: Connection, station: Station, booking: BookingRecord, reason: str, now: datetime) -> BookingRecord:

@@ -8,6 +8,9 @@ a cell HQ owns is `tentative` and holds its cells while HQ decides (`ask_owner`)
   a station tentative booking on those cells loses (rejected, with a conflict row).
 - `app_booking.requested`: an app customer wants cells the station owns; the station decides
   against its own claims and answers with `escrow.answered`.
+  Either may bring `legs` (a bay and its cells each, for work over several bays): the station
+  checks them against its catalogue and leg rules (edge.services.app_legs) and writes one
+  booking with those legs, or refuses the whole.
 - `escrow.decided`: HQ's decision on one of the station's tentative bookings.
 - `lease.grant` / `lease.revoke`: cells handed to the station, or asked back. Each cell takes
   the lease only with a newer fencing token; a revoke never takes a cell the station has
@@ -22,20 +25,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlite3 import Connection
 
 from edge.domain.booking_state import BookingState
+from edge.domain.catalog import WorkPlan
 from edge.domain.escrow import HQ, LeaseKind, Verdict, clash_winner, judge_lease, new_owner
 from edge.domain.plates import normalize_plate, validate_plate
-from edge.errors import EdgeError, InvalidInput, NotFound, RuleViolation
+from edge.errors import EdgeError, InvalidInput, NotFound, RuleViolation, SlotTaken
+from edge.services.app_legs import AppLeg, check_app_legs, place_app_legs
 from edge.services.booking_store import (
     BookingRecord,
-    LegRecord,
-    claim_bay,
-    claim_technician,
     get_booking,
     insert_booking,
     new_booking,
@@ -45,7 +47,7 @@ from edge.services.booking_store import (
 )
 from edge.services.cell_ownership import ownerships, split_rule
 from edge.services.conflicts import record_conflict
-from edge.services.placement import PlacedLeg, Wishes, choose_placement
+from edge.services.placement import PlacedLeg, claim_placement
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
@@ -90,88 +92,95 @@ def apply_downlink(station: Station, conn: Connection, message_type: str, body: 
 
 
 def _app_confirmed(station: Station, conn: Connection, message_type: str, body: dict[str, Any], now: datetime) -> None:
-    booking_id, bay_id, starts = _text(body, "booking_id"), _text(body, "bay_id"), _cells(body)
+    booking_id, legs = _text(body, "booking_id"), _legs(body)
     if _decided_before(conn, booking_id):
         return
     token = _whole(body, "token")
-    bay = station.catalog().bays.get(bay_id)
-    if bay is None:
-        _answer(conn, station, booking_id, "rejected", f"no bay {bay_id} at this station", now)
-        _conflict(conn, station, "escrow_unknown_bay", booking_id, {"bay_id": bay_id, "body": body}, now)
+    bays = station.catalog().bays
+    unknown = next((bay_id for bay_id, _ in legs if bay_id not in bays), None)
+    if unknown is not None:
+        _answer(conn, station, booking_id, "rejected", f"no bay {unknown} at this station", now)
+        _conflict(conn, station, "escrow_unknown_bay", booking_id, {"bay_id": unknown, "body": body}, now)
         return
-    for holder in _holders(conn, bay_id, starts):
-        if holder.state == BookingState.TENTATIVE:
-            _lose(conn, station, holder, "HQ sold the cell in the app; it was HQ's to sell", now,
-                  kind="escrow_tentative_lost", detail={"app_booking": booking_id})
-            continue
-        views = ownerships(conn, station, bay_id, [s for s in starts if _claims(conn, bay_id, s, holder.id)])
-        if all(clash_winner(view, token) == HQ for view in views):
-            _lose(conn, station, holder, "double booking: HQ's app booking holds the valid lease", now,
-                  kind="escrow_double_confirm", detail={"winner": booking_id, "hq_token": token})
-        else:
-            _conflict(conn, station, "escrow_double_confirm", booking_id,
-                      {"winner": holder.id, "hq_token": token, "bay_id": bay_id, "cells": body["cells"]}, now)
-            _answer(conn, station, booking_id, "rejected", f"the station holds the cells by a valid lease "
-                    f"(booking {holder.code})", now)
-            return
-    _write_app_booking(conn, station, body, bay, starts, now)
+    try:
+        plan, app_legs = _app_plan(station, body, legs)
+    except (RuleViolation, NotFound) as err:
+        # HQ told its customer yes: a person must call them
+        _answer(conn, station, booking_id, "rejected", str(err), now)
+        _conflict(conn, station, "escrow_app_legs_refused", booking_id, {"reason": str(err), "body": body}, now)
+        return
+    for bay_id, starts in legs:
+        for holder in _holders(conn, bay_id, starts):
+            if holder.state == BookingState.TENTATIVE:
+                _lose(conn, station, holder, "HQ sold the cell in the app; it was HQ's to sell", now,
+                      kind="escrow_tentative_lost", detail={"app_booking": booking_id})
+                continue
+            views = ownerships(conn, station, bay_id, [s for s in starts if _claims(conn, bay_id, s, holder.id)])
+            if all(clash_winner(view, token) == HQ for view in views):
+                _lose(conn, station, holder, "double booking: HQ's app booking holds the valid lease", now,
+                      kind="escrow_double_confirm", detail={"winner": booking_id, "hq_token": token})
+            else:
+                _conflict(conn, station, "escrow_double_confirm", booking_id,
+                          {"winner": holder.id, "hq_token": token, "bay_id": bay_id,
+                           "cells": [to_db_time(s) for s in starts]}, now)
+                _answer(conn, station, booking_id, "rejected", f"the station holds the cells by a valid lease "
+                        f"(booking {holder.code})", now)
+                return
+    _write_app_booking(conn, station, body, plan, app_legs, now)
 
 
 def _app_requested(station: Station, conn: Connection, message_type: str, body: dict[str, Any], now: datetime) -> None:
-    booking_id, bay_id, starts = _text(body, "booking_id"), _text(body, "bay_id"), _cells(body)
+    booking_id, legs = _text(body, "booking_id"), _legs(body)
     if _decided_before(conn, booking_id):
         return
-    bay = station.catalog().bays.get(bay_id)
-    reason = "" if bay is not None else f"no bay {bay_id} at this station"
-    if not reason and _holders(conn, bay_id, starts):
-        reason = f"bay {bay_id} is already booked at {station.local(starts[0]):%Y-%m-%d %H:%M}"
+    bays = station.catalog().bays
+    reason = next((f"no bay {bay_id} at this station" for bay_id, _ in legs if bay_id not in bays), "")
+    if not reason:
+        reason = next((f"bay {bay_id} is already booked at {station.local(starts[0]):%Y-%m-%d %H:%M}"
+                       for bay_id, starts in legs if _holders(conn, bay_id, starts)), "")
     if reason:
         _answer(conn, station, booking_id, "rejected", reason, now)
         return
     try:
-        _write_app_booking(conn, station, body, bay, starts, now, need_technician=True)
-    except (RuleViolation, EscrowMessageError) as err:
+        plan, app_legs = _app_plan(station, body, legs)
+        _write_app_booking(conn, station, body, plan, app_legs, now, need_technician=True)
+    except (RuleViolation, SlotTaken, NotFound, EscrowMessageError) as err:
         _answer(conn, station, booking_id, "rejected", str(err), now)
         return
     _answer(conn, station, booking_id, "confirmed", "", now)
 
 
-def _write_app_booking(conn: Connection, station: Station, body: dict[str, Any], bay: Any,
-                       starts: list[datetime], now: datetime, *, need_technician: bool = False) -> BookingRecord:
-    """The app booking on exactly HQ's cells, confirmed, with a technician if one is free."""
+def _app_plan(station: Station, body: dict[str, Any], legs: list[tuple[str, list[datetime]]]
+              ) -> tuple[WorkPlan, list[AppLeg]]:
+    """The work the app booking asks for and its legs; a booking HQ sent with `legs` is checked
+    against the station's catalogue and leg rules (RuleViolation), one without names one bay."""
     services = body.get("services")
     if not isinstance(services, list) or not services or not all(isinstance(s, str) for s in services):
         raise EscrowMessageError("services must be a non-empty list of service codes")
     plan = station.catalog().plan(services)
-    if len(plan.legs) > 1:
+    bays = station.catalog().bays
+    app_legs = [AppLeg(bays[bay_id], tuple(starts)) for bay_id, starts in legs]
+    if "legs" in body:
+        check_app_legs(station, plan, app_legs)
+    elif len(plan.legs) > 1:
         raise EscrowMessageError(f"{'+'.join(plan.service_codes)} spans {len(plan.legs)} bays: the app booking "
                                  "names one bay")
-    technician_id = None
-    try:
-        placement = choose_placement(conn, station, plan=plan, start=starts[0], now=now, wishes=Wishes(bay_id=bay.id))
-        placed = placement.legs[0]
-        if list(placed.starts) != starts:
-            raise RuleViolation(f"{'+'.join(plan.service_codes)} needs {len(placed.starts)} cells, "
-                                f"the app booking has {len(starts)}")
-        technician_id = placed.technician_id
-    except RuleViolation:
-        # HQ sold its own cells: the bay is the customer's even if the roster has no one free yet
-        if need_technician:
-            raise
-    end = starts[0] + timedelta(minutes=plan.legs[0].duration_minutes)
-    legs = (LegRecord(0, bay.id, technician_id, starts[0], end, plan.service_codes),)
+    return plan, app_legs
+
+
+def _write_app_booking(conn: Connection, station: Station, body: dict[str, Any], plan: WorkPlan,
+                       legs: list[AppLeg], now: datetime, *, need_technician: bool = False) -> BookingRecord:
+    """The app booking on exactly HQ's cells of every leg, confirmed, with technicians where free."""
+    placement = place_app_legs(conn, station, plan, legs, now=now, need_technician=need_technician)
+    records = placement.records()
     booking = new_booking(
-        station, booking_id=_text(body, "booking_id"), plan=plan, legs=legs,
+        station, booking_id=_text(body, "booking_id"), plan=plan, legs=records,
         plate=_hq_plate(_text(body, "booking_id"), _text(body, "plate")), member_id=None,
         channel="app",
         state=BookingState.CONFIRMED, hold_until=None, notes=str(body.get("notes", "")), now=now,
     )
-    booking = insert_booking(conn, station, booking, "booking.confirmed", legs)
-    if not claim_bay(conn, booking_id=booking.id, bay_id=bay.id, starts=starts, hold_until=None):
-        raise RuntimeError(f"bay {bay.id} was cleared for app booking {booking.id} but is claimed")
-    if technician_id is not None and not claim_technician(conn, booking_id=booking.id, technician_id=technician_id,
-                                                          starts=starts):
-        raise RuntimeError(f"technician {technician_id} was chosen free but is claimed")
+    booking = insert_booking(conn, station, booking, "booking.confirmed", records)
+    claim_placement(conn, booking_id=booking.id, placement=placement, hold_until=None)
     return booking
 
 
@@ -317,6 +326,21 @@ def _whole(body: dict[str, Any], key: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise EscrowMessageError(f"{key} must be a whole number, got {value!r}")
     return value
+
+
+def _legs(body: dict[str, Any]) -> list[tuple[str, list[datetime]]]:
+    """An app booking's legs, (bay id, cell starts) each: its `legs`, or its one `bay_id` and `cells`."""
+    legs = body.get("legs")
+    if legs is None:
+        return [(_text(body, "bay_id"), _cells(body))]
+    if not isinstance(legs, list) or not legs or not all(isinstance(leg, dict) for leg in legs):
+        raise EscrowMessageError(f"legs must be a non-empty list of {{bay_id, cells}}, got {legs!r}")
+    found = [(_text(leg, "bay_id"), _cells(leg)) for leg in legs]
+    for (_, before), (bay_id, after) in zip(found, found[1:]):
+        if after[0] <= before[-1]:
+            raise EscrowMessageError(f"legs must follow one another: the leg on {bay_id} starts before the one "
+                                     "before it ends")
+    return found
 
 
 def _cells(body: dict[str, Any]) -> list[datetime]:

@@ -71,11 +71,14 @@ class Placement:
 @dataclass(frozen=True, slots=True)
 class Wishes:
     """What the customer or the desk asked for: a bay (for the leg that can use it), a technician
-    (for the legs they have the skills for), and bays to try first (a moved booking's own)."""
+    (for the legs they have the skills for), bays to try first (a moved booking's own), and a bay
+    or technician the booking must leave (broken, or absent)."""
 
     bay_id: str | None = None
     technician_id: str | None = None
     prefer_bays: Collection[str] = ()
+    avoid_bay: str | None = None
+    avoid_technician: str | None = None
 
 
 def choose_placement(
@@ -155,6 +158,8 @@ def _choose(conn: Connection, station: Station, *, plan: WorkPlan, start: dateti
 
 
 def _refusal(station: Station, plan: WorkPlan, start: datetime, miss: NoFit, wishes: Wishes) -> Exception:
+    """Why the plan does not fit from `start`, in the desk's words: SlotTaken when bays are full,
+    RuleViolation for the clock, the roster or a later leg that finds no room."""
     leg = plan.legs[miss.leg]
     work = "+".join(leg.service_codes)
     when = f"{station.local(miss.at):%Y-%m-%d %H:%M}"
@@ -177,9 +182,9 @@ def _refusal(station: Station, plan: WorkPlan, start: datetime, miss: NoFit, wis
         skills = "+".join(sorted(leg.skills))
         if not station.catalog().technicians_for(leg):
             return RuleViolation(f"no technician at this station has the skills {skills}")
-        who = station.catalog().technicians[wishes.technician_id].name if wishes.technician_id else None
-        if who and leg.skills <= station.catalog().technicians[wishes.technician_id].skills:
-            return RuleViolation(f"{who} is not rostered and free from {when}")
+        wanted = station.catalog().technicians.get(wishes.technician_id or "")
+        if wanted is not None and leg.skills <= wanted.skills:
+            return RuleViolation(f"{wanted.name} is not rostered and free from {when}")
         return RuleViolation(f"no technician with {skills} is rostered and free from {when}")
     bays = [b.id for b in station.catalog().bays_for(leg)]
     if wishes.bay_id in bays:
@@ -201,7 +206,7 @@ class _StoreProbe:
     _absent: frozenset[str] | None = field(default=None)
 
     def free_bays(self, leg: LegPlan, starts: tuple[datetime, ...]) -> Sequence[str]:
-        bays = self.station.catalog().bays_for(leg)
+        bays = [bay for bay in self.station.catalog().bays_for(leg) if bay.id != self.wishes.avoid_bay]
         if self.wishes.bay_id is not None and any(b.id == self.wishes.bay_id for b in bays):
             bays = [b for b in bays if b.id == self.wishes.bay_id]
         busy = _busy_bays(self.conn, bays, starts)
@@ -216,7 +221,7 @@ class _StoreProbe:
 
     def _technician(self, leg: LegPlan, starts: tuple[datetime, ...]) -> str | None:
         station = self.station
-        candidates = station.catalog().technicians_for(leg)
+        candidates = [t for t in station.catalog().technicians_for(leg) if t.id != self.wishes.avoid_technician]
         wanted = self.wishes.technician_id
         if wanted is not None and any(t.id == wanted for t in candidates):
             candidates = [t for t in candidates if t.id == wanted]

@@ -27,11 +27,15 @@ SECTIONS = ("bookings", "no_show", "wait", "utilisation", "technicians", "revenu
 # the outbox events a booking's timeline is read from
 _TIMELINE_EVENTS = ("booking.checked_in", "booking.progress", "booking.completed")
 
+# A booking's technician in the reports: the first of its legs that needed one (a booking in
+# legs ends on its last leg, often the wash, which needs none; the job was the mechanic's).
+_LEAD_TECHNICIAN = ("(SELECT l.technician_id FROM booking_leg l WHERE l.booking_id = b.id"
+                    " AND l.technician_id IS NOT NULL ORDER BY l.seq LIMIT 1)")
 # Ratings per technician, from `feedback(booking_id, rating)` (`station-edge feedback`).
 RATINGS_QUERY = (
-    "SELECT b.technician_id, count(f.rating), avg(f.rating) FROM feedback f JOIN booking b ON b.id = f.booking_id"
-    " WHERE b.start_at >= ? AND b.start_at < ? AND b.technician_id IS NOT NULL AND f.rating IS NOT NULL"
-    " GROUP BY b.technician_id"
+    f"SELECT {_LEAD_TECHNICIAN} AS lead, count(f.rating), avg(f.rating) FROM feedback f JOIN booking b"
+    " ON b.id = f.booking_id WHERE b.start_at >= ? AND b.start_at < ? AND f.rating IS NOT NULL"
+    " GROUP BY lead HAVING lead IS NOT NULL"
 )
 # Money taken per method, from `payment(booking_id, method, amount_minor, created_at)` (checkout
 # and refund); a refund is a negative amount and nets out.
@@ -126,8 +130,8 @@ class _Facts:
             "prices": {r["code"]: r["price_minor"] for r in services},
         }
         rows = self.conn.execute(
-            "SELECT id, channel, technician_id, services, package_code, price_minor FROM booking"
-            " WHERE start_at >= ? AND start_at < ? AND state = ? ORDER BY start_at, id",
+            f"SELECT id, channel, {_LEAD_TECHNICIAN} AS technician_id, services, package_code, price_minor"
+            " FROM booking b WHERE start_at >= ? AND start_at < ? AND state = ? ORDER BY start_at, id",
             (*self._range, BookingState.COMPLETED),
         )
         sales = []

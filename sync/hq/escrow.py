@@ -5,13 +5,14 @@ HQ computes each station's split with the same rule as the station (edge.domain.
 the numbers `configure_station` stored (the station's [escrow] section). HQ confirms only on
 cells it holds: owner HQ by the split or by an acked revoke, and not being handed over. Every
 cell HQ sells or promises gets a row in hq_escrow_claim, whose primary key makes HQ's own
-double booking impossible. Everything here runs in the caller's transaction; messages to the
-station go through the downlink log in that same transaction.
+double booking impossible. A booking over several bays (legs) is claimed whole or not at all,
+decided once and freed whole. Everything here runs in the caller's transaction; messages to
+the station go through the downlink log in that same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +26,17 @@ from edge.store.types import from_db_time, to_db_time
 from sync.errors import SyncError
 from sync.hq.db import insert_ignore
 from sync.hq.downlink import enqueue_downlink
-from sync.hq.escrow_tables import HqEscrowBooking, HqEscrowCell, HqEscrowClaim, HqEscrowStation, HqLease
+from sync.hq.escrow_tables import (
+    HqEscrowBooking,
+    HqEscrowCell,
+    HqEscrowClaim,
+    HqEscrowLeg,
+    HqEscrowStation,
+    HqLease,
+)
 
 STN, CELL, CLAIM = HqEscrowStation.__table__, HqEscrowCell.__table__, HqEscrowClaim.__table__
-BOOKING, LEASE = HqEscrowBooking.__table__, HqLease.__table__
+BOOKING, LEG, LEASE = HqEscrowBooking.__table__, HqEscrowLeg.__table__, HqLease.__table__
 _RELEASING = ("booking.cancelled", "booking.rejected", "booking.expired", "booking.no_show", "booking.rescheduled")
 
 
@@ -96,16 +104,30 @@ def _claimed(session: Session, station_id: str, bay_id: str, cells: list[str]) -
         CLAIM.c.station_id == station_id, CLAIM.c.bay_id == bay_id, CLAIM.c.slot_start.in_(cells)))}
 
 
-def _claim(session: Session, station_id: str, bay_id: str, cells: list[str], booking_id: str) -> bool:
-    """Claim all `cells` for the booking, or none (False) if any is taken."""
-    if not cells:
+def _claim(session: Session, station_id: str, legs: Sequence[tuple[str, list[str]]], booking_id: str) -> bool:
+    """Claim all cells of every (bay, cells) leg for the booking, or none (False) if any is taken."""
+    rows = [{"station_id": station_id, "bay_id": bay_id, "slot_start": c, "booking_id": booking_id}
+            for bay_id, cells in legs for c in cells]
+    if not rows:
         return True
-    rows = [{"station_id": station_id, "bay_id": bay_id, "slot_start": c, "booking_id": booking_id} for c in cells]
     inserted = insert_ignore(session, CLAIM, rows, returning=("slot_start",))
-    if len(inserted) == len(cells):
+    if len(inserted) == len(rows):
         return True
     _release(session, station_id, booking_id)
     return False
+
+
+def _record_booking(session: Session, station_id: str, booking_id: str, *, origin: str,
+                    legs: Sequence[tuple[str, list[str]]], services: list[str], plate: str, state: str,
+                    reason: str, now: datetime) -> None:
+    """HQ's row of the booking (with its first leg's bay and cells) and a row per leg."""
+    bay_id, cells = legs[0]
+    session.execute(BOOKING.insert().values(
+        station_id=station_id, booking_id=booking_id, origin=origin, bay_id=bay_id, cells=cells,
+        services=services, plate=plate, state=state, reason=reason, created_at=now, updated_at=now))
+    session.execute(LEG.insert(), [{"station_id": station_id, "booking_id": booking_id, "seq": seq,
+                                    "bay_id": leg_bay, "cells": leg_cells}
+                                   for seq, (leg_bay, leg_cells) in enumerate(legs)])
 
 
 def _release(session: Session, station_id: str, booking_id: str) -> None:
@@ -115,32 +137,60 @@ def _release(session: Session, station_id: str, booking_id: str) -> None:
 # -- app bookings -------------------------------------------------------------------------------------
 
 
-def book_app(session: Session, station_id: str, *, bay_id: str, start: datetime, cells: int, services: list[str],
-             plate: str, now: datetime, notes: str = "", booking_id: str | None = None) -> dict[str, Any]:
-    """Book `cells` cells of `bay_id` from `start` for an app customer.
+@dataclass(frozen=True, slots=True)
+class AppLeg:
+    """One leg of an app booking: `cells` consecutive cells of `bay_id` from `start`."""
 
-    On cells HQ holds, HQ confirms at once and tells the station (`app_booking.confirmed`).
-    Otherwise the booking is tentative and the station, owner of some of the cells, decides
-    (`app_booking.requested`). Raises EscrowRefused if a cell is already sold or promised by HQ.
+    bay_id: str
+    start: datetime
+    cells: int
+
+
+def book_app(session: Session, station_id: str, *, services: list[str], plate: str, now: datetime,
+             legs: Sequence[AppLeg] = (), bay_id: str = "", start: datetime | None = None, cells: int = 1,
+             notes: str = "", booking_id: str | None = None) -> dict[str, Any]:
+    """Book an app customer's `legs` (or the one leg `cells` cells of `bay_id` from `start`).
+
+    HQ knows no station's bays or leg rules: the app names each leg, and the station checks
+    them against its catalogue when the booking arrives (refusing it if they do not fit).
+    HQ claims every leg's cells or none. On cells HQ holds, all of them, HQ confirms at once
+    and tells the station (`app_booking.confirmed`). Otherwise the booking is tentative and the
+    station, owner of some of the cells, decides for the whole (`app_booking.requested`).
+    Raises EscrowRefused if a cell is already sold or promised by HQ, or the legs overlap.
     """
+    if bool(legs) == bool(bay_id):
+        raise EscrowRefused("name the booking's legs, or one bay with its start")
+    if not legs:
+        if start is None:
+            raise EscrowRefused(f"bay {bay_id}: the start is missing")
+        legs = (AppLeg(bay_id, start, cells),)
     split = station_split(session, station_id)
-    texts = [to_db_time(s) for s in cell_starts(start, cells, split.slot_minutes)]
-    views = _views(session, station_id, split, bay_id, texts)
+    by_leg = [(leg.bay_id, [to_db_time(s) for s in cell_starts(leg.start, leg.cells, split.slot_minutes)])
+              for leg in legs]
+    for (_, before), (later_bay, after) in zip(by_leg, by_leg[1:]):
+        if after[0] <= before[-1]:
+            raise EscrowRefused(f"the leg on bay {later_bay} at {after[0]} does not follow the leg before it")
+    views = [view for bay, cells_ in by_leg for view in _views(session, station_id, split, bay, cells_).values()]
     booking_id = booking_id or uuid7()
     # every cell of an app booking is claimed, the station's too: HQ then never leases away or
     # asks back a cell its app customer waits for, whatever order the station applies them in
-    if not _claim(session, station_id, bay_id, texts, booking_id):
-        raise EscrowRefused(f"bay {bay_id} at {texts[0]} is already sold or promised in the app")
-    confirmed = all(views[c].hq_holds for c in texts)
+    if not _claim(session, station_id, by_leg, booking_id):
+        taken = " or ".join(f"bay {bay} at {cells_[0]}" for bay, cells_ in by_leg)
+        raise EscrowRefused(f"{taken} is already sold or promised in the app")
+    confirmed = all(view.hq_holds for view in views)
     state = "confirmed" if confirmed else "tentative"
-    session.execute(BOOKING.insert().values(
-        station_id=station_id, booking_id=booking_id, origin="app", bay_id=bay_id, cells=texts,
-        services=list(services), plate=plate, state=state, reason="", created_at=now, updated_at=now))
-    body = {"booking_id": booking_id, "bay_id": bay_id, "cells": texts, "services": list(services),
-            "plate": plate, "notes": notes, "token": max(views[c].ownership.token for c in texts)}
+    _record_booking(session, station_id, booking_id, origin="app", legs=by_leg, services=list(services),
+                    plate=plate, state=state, reason="", now=now)
+    named = [{"bay_id": bay, "cells": cells_} for bay, cells_ in by_leg]
+    body = {"booking_id": booking_id, "bay_id": named[0]["bay_id"], "cells": named[0]["cells"],
+            "services": list(services), "plate": plate, "notes": notes,
+            "token": max(view.ownership.token for view in views)}
+    if len(named) > 1:  # a single leg goes as before legs, so every station reads it
+        body["legs"] = named
     enqueue_downlink(session, station_id, "booking", "app_booking.confirmed" if confirmed else "app_booking.requested",
                      booking_id, body, now)
-    return {"booking_id": booking_id, "state": state, "bay_id": bay_id, "cells": texts}
+    return {"booking_id": booking_id, "state": state, "bay_id": named[0]["bay_id"], "cells": named[0]["cells"],
+            "legs": named}
 
 
 # -- leases -------------------------------------------------------------------------------------------
@@ -244,24 +294,28 @@ def on_station_event(session: Session, station_id: str, event: dict[str, Any], n
 
 
 def _station_request(session: Session, station_id: str, body: dict[str, Any], now: datetime) -> None:
-    """A station's tentative booking: HQ confirms if every cell of it HQ holds is free."""
-    booking_id, bay_id, texts = body["booking_id"], body["bay_id"], list(body["cells"])
+    """A station's tentative booking: HQ confirms if every cell HQ holds of every leg it names is
+    free, claiming them all; otherwise it claims none and rejects the booking."""
+    booking_id = body["booking_id"]
     if session.execute(select(BOOKING.c.state).where(BOOKING.c.station_id == station_id,
                                                      BOOKING.c.booking_id == booking_id)).first():
         return
+    # a station before legs names one bay and its cells; later ones also list every leg on HQ's cells
+    legs = [(leg["bay_id"], list(leg["cells"])) for leg in body.get("legs") or [body]]
     split = station_split(session, station_id)
-    views = _views(session, station_id, split, bay_id, texts)
-    mine = [c for c in texts if views[c].hq_holds]
+    mine = []
+    for bay_id, texts in legs:
+        views = _views(session, station_id, split, bay_id, texts)
+        mine.append((bay_id, [c for c in texts if views[c].hq_holds]))
     reason = ""
     if body.get("rule") not in (None, split.rule.fingerprint()):
         reason = f"the station splits its cells as {body.get('rule')}, HQ as {split.rule.fingerprint()}"
-    elif not _claim(session, station_id, bay_id, mine, booking_id):
+    elif not _claim(session, station_id, mine, booking_id):
         reason = "HQ sold the cell in the app"
     decision = "rejected" if reason else "confirmed"
-    session.execute(BOOKING.insert().values(
-        station_id=station_id, booking_id=booking_id, origin="station", bay_id=bay_id, cells=texts,
-        services=list(body.get("services") or []), plate=str(body.get("plate", "")), state=decision, reason=reason,
-        created_at=now, updated_at=now))
+    _record_booking(session, station_id, booking_id, origin="station", legs=legs,
+                    services=list(body.get("services") or []), plate=str(body.get("plate", "")), state=decision,
+                    reason=reason, now=now)
     enqueue_downlink(session, station_id, "booking", "escrow.decided", booking_id,
                      {"booking_id": booking_id, "decision": decision, "reason": reason}, now)
 
@@ -299,7 +353,7 @@ def _lease_acked(session: Session, station_id: str, body: dict[str, Any], now: d
 
 def _booking_left(session: Session, station_id: str, booking_id: str, event_type: str, now: datetime) -> None:
     """A booking HQ holds cells for was cancelled, rejected, expired or moved at the station: the
-    cells are free (a moved booking sits on the station's own cells now)."""
+    cells of every leg are free (a moved booking sits on the station's own cells now)."""
     key = (BOOKING.c.station_id == station_id, BOOKING.c.booking_id == booking_id)
     row = session.execute(select(BOOKING.c.state).where(*key)).first()
     if row is None:

@@ -1,12 +1,12 @@
 """HQ's slot-escrow tables: per-station split settings and fencing counter, cells moved or moving
-by lease, HQ's claims on cells, the bookings HQ decided or asked about, and its leases."""
+by lease, HQ's claims on cells, the bookings HQ decided or asked about and their legs, and its leases."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, String
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String
 from sqlmodel import Field
 
 from sync.hq.models import HqModel
@@ -78,6 +78,18 @@ class HqEscrowBooking(HqModel, table=True):
     reason: str = ""
     created_at: datetime = _time()
     updated_at: datetime = _time()
+
+
+class HqEscrowLeg(HqModel, table=True):
+    """One leg of a booking in hq_escrow_booking: a bay and its cells, in the booking's order (the
+    booking row names the first leg's, as HQs before legs did)."""
+
+    __tablename__ = "hq_escrow_leg"
+    station_id: str = Field(primary_key=True)
+    booking_id: str = Field(primary_key=True)
+    seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))  # 0 = the first leg
+    bay_id: str
+    cells: list[str] = _json([])
 
 
 class HqLease(HqModel, table=True):

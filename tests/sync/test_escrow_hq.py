@@ -149,3 +149,118 @@ def test_a_revoke_leaves_out_cells_an_app_customer_waits_for_and_tokens_grow(hq)
                               {"b": waiting["booking_id"]}).one()
         assert tuple(row) == ("rejected", "bay L1 is already booked")
         assert session.execute(text("SELECT count(*) FROM hq_escrow_claim")).scalar() == 0
+
+
+# -- bookings in legs ------------------------------------------------------------------------------
+
+
+def claimed(engine, booking_id: str) -> list[tuple[str, str]]:
+    with transaction(engine) as session:
+        return sorted(tuple(r) for r in session.execute(text(
+            "SELECT bay_id, slot_start FROM hq_escrow_claim WHERE booking_id = :b"), {"b": booking_id}))
+
+
+HALF = SplitRule.from_share(STATION_ID, 0.5)  # each bay's HQ blocks alternate with the station's
+
+
+@pytest.fixture
+def hq_half(hq_engine):
+    with transaction(hq_engine) as session:
+        hq_escrow.configure_station(session, STATION_ID, hq_share=0.5, now=NOW)
+    return hq_engine
+
+
+def two_hq_legs() -> tuple[datetime, datetime]:
+    """The last hour of an HQ block of L1, and the next cell, HQ's on W1."""
+    for i in range(96):
+        lift = DAY + timedelta(minutes=30 * i)
+        wash = lift + timedelta(hours=1)
+        if all(HALF.owner("L1", c) == HQ for c in (lift, lift + timedelta(minutes=30))) and \
+                HALF.owner("W1", wash) == HQ:
+            return lift, wash
+    raise AssertionError("no such pair")
+
+
+def leg_request(booking_id: str, lift: datetime, wash: datetime) -> dict:
+    legs = [{"bay_id": "L1", "cells": cells(lift)}, {"bay_id": "W1", "cells": cells(wash, 1)}]
+    return {"booking_id": booking_id, "bay_id": "L1", "cells": cells(lift), "legs": legs, "services": ["OIL", "WASH"],
+            "rule": HALF.fingerprint()}
+
+
+def test_a_station_request_over_two_legs_on_hqs_cells_claims_both_and_frees_both_when_cancelled(hq_half):
+    lift, wash = two_hq_legs()
+    from_station(hq_half, "escrow.requested", leg_request("st-1", lift, wash))
+    [(_, _, decided)] = [d for d in downlink(hq_half) if d[0] == "escrow.decided"]
+    assert decided["decision"] == "confirmed"
+    assert claimed(hq_half, "st-1") == sorted([("L1", c) for c in cells(lift)] + [("W1", cells(wash, 1)[0])])
+    with transaction(hq_half) as session:
+        legs = [tuple(r) for r in session.execute(text(
+            "SELECT seq, bay_id FROM hq_escrow_leg WHERE booking_id = 'st-1' ORDER BY seq"))]
+    assert legs == [(0, "L1"), (1, "W1")]
+    with pytest.raises(hq_escrow.EscrowRefused):
+        with transaction(hq_half) as session:
+            hq_escrow.book_app(session, STATION_ID, bay_id="W1", start=wash, services=["WASH"], plate="沪A2",
+                               now=NOW)
+    from_station(hq_half, "booking.cancelled", {"booking": {}}, entity_id="st-1")
+    assert claimed(hq_half, "st-1") == []
+    with transaction(hq_half) as session:
+        assert hq_escrow.book_app(session, STATION_ID, bay_id="W1", start=wash, services=["WASH"], plate="沪A2",
+                                  now=NOW)["state"] == "confirmed"
+
+
+def test_a_station_request_whose_second_leg_hq_sold_is_rejected_and_claims_nothing(hq_half):
+    lift, wash = two_hq_legs()
+    with transaction(hq_half) as session:
+        hq_escrow.book_app(session, STATION_ID, bay_id="W1", start=wash, services=["WASH"], plate="沪A2", now=NOW)
+    from_station(hq_half, "escrow.requested", leg_request("st-1", lift, wash))
+    decided = {entity: body for kind, entity, body in downlink(hq_half) if kind == "escrow.decided"}
+    assert decided["st-1"]["decision"] == "rejected"
+    # the lift's cells were free, but one decision covers the booking: none of them is held
+    assert claimed(hq_half, "st-1") == []
+    assert book(hq_half, lift)["state"] == "confirmed"
+
+
+def test_an_app_booking_in_legs_claims_every_leg_or_none_and_says_each_leg(hq_half):
+    lift, wash = two_hq_legs()
+    legs = [hq_escrow.AppLeg("L1", lift, 2), hq_escrow.AppLeg("W1", wash, 1)]
+    with transaction(hq_half) as session:
+        made = hq_escrow.book_app(session, STATION_ID, legs=legs, services=["PKG"], plate="沪A1", now=NOW)
+    assert made["state"] == "confirmed"
+    assert made["legs"] == [{"bay_id": "L1", "cells": cells(lift)}, {"bay_id": "W1", "cells": cells(wash, 1)}]
+    [(kind, _, body)] = [d for d in downlink(hq_half) if d[1] == made["booking_id"]]
+    assert kind == "app_booking.confirmed" and body["legs"] == made["legs"]
+    assert (body["bay_id"], body["cells"]) == ("L1", cells(lift))
+    # a second customer wanting another lift but the same wash cell gets nothing at all
+    other = lift  # on L2, HQ's then too
+    assert HALF.owner("L2", lift) == HALF.owner("L2", lift + timedelta(minutes=30)) == HQ
+    with transaction(hq_half) as session, pytest.raises(hq_escrow.EscrowRefused, match="already sold"):
+        hq_escrow.book_app(session, STATION_ID, legs=[hq_escrow.AppLeg("L2", other, 2),
+                                                      hq_escrow.AppLeg("W1", wash, 1)],
+                           services=["PKG"], plate="沪A3", now=NOW)
+    assert hq_rows_count(hq_half, "SELECT count(*) FROM hq_escrow_claim WHERE bay_id = 'L2'") == 0
+    # legs that do not follow one another are refused before anything is claimed
+    with transaction(hq_half) as session, pytest.raises(hq_escrow.EscrowRefused, match="does not follow"):
+        hq_escrow.book_app(session, STATION_ID, legs=[hq_escrow.AppLeg("L2", other, 2),
+                                                      hq_escrow.AppLeg("W1", other, 1)],
+                           services=["PKG"], plate="沪A3", now=NOW)
+
+
+def test_an_app_booking_with_a_leg_on_the_stations_cells_is_put_to_the_station_whole(hq_half):
+    lift, _ = two_hq_legs()
+    wash = next(lift + timedelta(minutes=30 * k) for k in range(2, 20)
+                if HALF.owner("W1", lift + timedelta(minutes=30 * k)) == STATION)
+    with transaction(hq_half) as session:
+        made = hq_escrow.book_app(session, STATION_ID, legs=[hq_escrow.AppLeg("L1", lift, 2),
+                                                             hq_escrow.AppLeg("W1", wash, 1)],
+                                  services=["PKG"], plate="沪A1", now=NOW)
+    assert made["state"] == "tentative"
+    [(kind, _, body)] = [d for d in downlink(hq_half) if d[1] == made["booking_id"]]
+    assert kind == "app_booking.requested" and len(body["legs"]) == 2
+    from_station(hq_half, "escrow.answered", {"booking_id": made["booking_id"], "decision": "rejected",
+                                         "reason": "leg 2: WASH may start from 10:00"})
+    assert claimed(hq_half, made["booking_id"]) == []
+
+
+def hq_rows_count(engine, sql: str) -> int:
+    with transaction(engine) as session:
+        return session.execute(text(sql)).scalar()

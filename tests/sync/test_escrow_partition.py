@@ -85,8 +85,9 @@ def confirmed_per_cell(station, engine) -> dict[tuple[str, str], set[str]]:
         ):
             per_cell.setdefault((bay, cell), set()).add(booking_id)
     with transaction(engine) as session:
-        for row in session.execute(text("SELECT booking_id, bay_id, cells FROM hq_escrow_booking"
-                                        " WHERE state = 'confirmed'")):
+        for row in session.execute(text("SELECT b.booking_id, l.bay_id, l.cells FROM hq_escrow_booking b"
+                                        " JOIN hq_escrow_leg l ON l.station_id = b.station_id"
+                                        " AND l.booking_id = b.booking_id WHERE b.state = 'confirmed'")):
             cells = row.cells if isinstance(row.cells, list) else json.loads(row.cells)
             for cell in cells:
                 per_cell.setdefault((row.bay_id, cell), set()).add(row.booking_id)
