@@ -17,7 +17,7 @@ import pytest
 
 from edge.config import ConfigError, parse_settings
 from edge.errors import InvalidInput
-from edge.services import availability, bookings, hq_updates, members, waitlist
+from edge.services import availability, bookings, disruptions, hq_updates, members, waitlist
 from edge.services.setup import catalog_from_settings
 from edge.store.catalog import catalog_fingerprint, load_catalog
 from edge.cli.hq_commands import load_catalog_file
@@ -174,6 +174,23 @@ def test_a_waitlisted_suv_is_offered_two_free_cells_not_one(station):
     held = next(e for e in waitlist.entries(station, day=MONDAY) if e.id == entry.id).offered_booking_id
     assert cells(station, held) == ["2026-11-23T02:00:00Z", "2026-11-23T02:30:00Z"]
     assert bookings.booking(station, held).price_minor == 4500
+
+
+def test_an_suvs_booking_moved_off_a_broken_lift_keeps_an_suvs_cells(tmp_path):
+    config = sized().replace('skill = "mechanic"\nbay_kinds = ["lift"]\n',
+                             'skill = "mechanic"\nbay_kinds = ["lift"]\nby_size = { suv = { duration_minutes = 75 } }\n',
+                             1)
+    station = make_station(tmp_path, config=config)
+    try:
+        booking = bookings.book(station, services=["OIL"], start=at(9), plate="沪A12345", bay_id="L1", size_class="suv")
+        assert len(cells(station, booking.id)) == 3  # 75 minutes and the lift's 15-minute turnover
+        disruptions.set_bay_in_service(station, "L1", False, "hydraulic leak", now=at(7, 30))
+        disruptions.disruptions_for(station, bay_id="L1", now=at(7, 31))
+        moved = disruptions.resolve_disruption(station, booking.code, "other_bay", now=at(7, 40)).booking
+        assert (moved.bay_id, moved.end_at) == ("L2", at(10, 15))
+        assert cells(station, booking.id) == ["2026-11-23T01:00:00Z", "2026-11-23T01:30:00Z", "2026-11-23T02:00:00Z"]
+    finally:
+        station.store.close()
 
 
 def test_an_unknown_class_is_refused_naming_the_classes(station):

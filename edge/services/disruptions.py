@@ -294,7 +294,7 @@ def _move(conn: Connection, station: Station, booking: BookingRecord, disruption
                     avoid_technician=disruption.cause_ref if disruption.cause == DisruptionCause.TECHNICIAN_ABSENT
                     else None)
     try:
-        placement = choose_placement(conn, station, plan=station.catalog().plan(list(booking.services)),
+        placement = choose_placement(conn, station, plan=plan_for_car(conn, station, booking.services, booking.plate),
                                      start=booking.start_at, now=now, wishes=wishes)
     except (SlotTaken, RuleViolation):
         raise taken from None
