@@ -15,7 +15,7 @@ from annotated_types import Ge, Gt, Le, MinLen
 from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
 from pydantic import field_validator, model_validator
 
-from edge.domain.catalog import SERVICE_CATEGORIES
+from edge.domain.catalog import SERVICE_CATEGORIES, SizeTerms, terms_for
 from edge.domain.legs import LegItem, LegRules, split_into_legs
 from edge.domain.servable import RosteredTechnician, why_never_served
 from edge.domain.slots import local_intervals, slot_grid
@@ -212,6 +212,19 @@ class BaySettings(_Frozen):
     services: tuple[Text, ...] = ()
 
 
+class SizeOverride(_Frozen):
+    """A service's duration and price for one vehicle size class; what is left out stays the service's own."""
+
+    duration_minutes: Annotated[int, Strict(), Gt(0), Le(720)] | None = None
+    price: Money | None = None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> SizeOverride:
+        if self.duration_minutes is None and self.price is None:
+            raise ValueError("give duration_minutes, price or both for the size class")
+        return self
+
+
 class ServiceSettings(_Frozen):
     code: Id
     name_zh: Text
@@ -225,6 +238,16 @@ class ServiceSettings(_Frozen):
     materials: dict[Text, Positive] = {}
     interval_days: Positive | None = None
     interval_km: Positive | None = None
+    # per vehicle size class (a [booking] size_classes name other than the first): its duration and price
+    by_size: dict[Id, SizeOverride] = {}
+
+    def size_terms(self) -> tuple[SizeTerms, ...]:
+        """The service's duration and price for each size class that has its own, by class name."""
+        return tuple(
+            SizeTerms(name, override.duration_minutes or self.duration_minutes,
+                      self.price if override.price is None else override.price)
+            for name, override in sorted(self.by_size.items())
+        )
 
 
 class PackageSettings(_Frozen):
@@ -368,6 +391,9 @@ class BookingSettings(_Frozen):
     leg_max_wait_minutes: NonNeg = 60
     transfer_minutes: dict[str, NonNeg] = {}
     walk_in_reserve: WalkInReserveSettings = WalkInReserveSettings()
+    # vehicle size classes, the first the default for a car of unknown size; services may take
+    # longer or cost more for the others ([[services]] by_size). None configured: every car alike.
+    size_classes: tuple[Id, ...] = ()
 
     @model_validator(mode="after")
     def _no_show_after_late(self) -> BookingSettings:
@@ -586,11 +612,15 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
         if kind not in kinds:
             yield ("booking", "walk_in_reserve", "shares", kind), (
                 f"no bay of kind {kind!r} (bay kinds: {', '.join(sorted(kinds))})")
+    yield from _size_problems(s)
     for i, pkg in enumerate(s.packages):
         if all(code in by_code for code in pkg.services):
-            why = _why_never_served(s, pkg.services)
-            if why is not None:
-                yield ("packages", i, "services"), f"package {pkg.code} can never be booked: {why}"
+            for size_class in (None, *s.booking.size_classes[1:]):
+                why = _why_never_served(s, pkg.services, size_class)
+                if why is not None:
+                    car = f" for a car of size {size_class!r}" if size_class else ""
+                    yield ("packages", i, "services"), f"package {pkg.code} can never be booked{car}: {why}"
+                    break
     for i in range(1, len(s.tiers)):
         if s.tiers[i].growth_threshold < s.tiers[i - 1].growth_threshold:
             yield ("tiers", i, "growth_threshold"), (
@@ -622,6 +652,26 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
             yield ("coupon_templates", i, "min_tier"), f"unknown tier {template.min_tier!r} (tiers: {known})"
 
 
+def _size_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
+    classes = s.booking.size_classes
+    for j, name in enumerate(classes):
+        if classes.index(name) != j:
+            yield ("booking", "size_classes", j), f"{name!r} is listed twice"
+    known = ", ".join(repr(c) for c in classes) or "none: add [booking] size_classes"
+    for i, svc in enumerate(s.services):
+        for name in svc.by_size:
+            if name not in classes:
+                yield ("services", i, "by_size", name), f"unknown size class {name!r} (size classes: {known})"
+            elif name == classes[0]:
+                yield ("services", i, "by_size", name), (
+                    f"{name!r} is the default size class: the service's own duration_minutes and price are its")
+
+
+def _sized_minutes(service: ServiceSettings, size_class: str | None) -> int:
+    terms = terms_for(service.size_terms(), size_class)
+    return service.duration_minutes if terms is None else terms.duration_minutes
+
+
 # a week to try packages on (any week serves: the check is by weekday, holidays aside)
 _SAMPLE_MONDAY = dt.date(2026, 1, 5)
 
@@ -638,11 +688,12 @@ def leg_rules(booking: BookingSettings) -> LegRules:
     return LegRules(transfer_minutes=transfer, max_wait_minutes=booking.leg_max_wait_minutes)  # type: ignore[arg-type]
 
 
-def _why_never_served(s: Settings, codes: Iterable[str]) -> str | None:
-    """Why the services `codes` (a package's) could never be booked on any weekday, or None."""
+def _why_never_served(s: Settings, codes: Iterable[str], size_class: str | None) -> str | None:
+    """Why the services `codes` (a package's) could never be booked for a car of `size_class` on
+    any weekday, or None."""
     items = [s.service(code) for code in codes]
     legs = split_into_legs(
-        [LegItem(i.code, i.duration_minutes, i.buffer_minutes, i.skill) for i in items],
+        [LegItem(i.code, _sized_minutes(i, size_class), i.buffer_minutes, i.skill) for i in items],
         {b.id: frozenset(svc.code for svc in s.services if s.bay_can_do(b, svc)) for b in s.bays},
         [frozenset(t.skills) for t in s.technicians],
     )

@@ -12,7 +12,7 @@ from edge.cli.main import main
 from tests.test_cli import TOMORROW_9, cli, counts, data_dir  # noqa: F401 (data_dir is a fixture)
 
 NOUNS = {"booking", "member", "fleet", "pay", "stock", "service", "bay", "roster", "report", "sync", "hq", "keys",
-         "db"}
+         "db", "vehicle"}
 TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "demo"}
 
 ACTIONS = {
@@ -27,6 +27,7 @@ ACTIONS = {
     "service": {"list", "report", "show-report", "due", "feedback", "feedback-due", "complaints", "disruptions"},
     "bay": {"list", "out-of-service", "in-service"},
     "roster": {"set", "remove", "list", "show"},
+    "vehicle": {"size"},
     "sync": {"run", "status", "new-epoch", "outbox", "conflicts"},
     "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work"},
     "keys": {"generate", "show"},

@@ -69,16 +69,17 @@ class Slots:
     hq: frozenset[tuple[str, datetime]] = frozenset()  # HQ's cells (slot escrow): a booking there is tentative
     tentative: frozenset[tuple[str, datetime]] = frozenset()  # cells claimed by bookings HQ has yet to decide
     reserved: frozenset[tuple[str, datetime]] = frozenset()  # free, but the walk-in reserve's for this channel
+    size_class: str | None = None  # the car's size class the starts are for
 
 
 def free_slots(station: Station, *, day: date, services: list[str], tier: str | None,
-               channel: str = "walk_in") -> Slots:
-    """The picker's content: free starts for the services, those the tier rules keep back, and
-    those the walk-in reserve keeps from `channel` (a phone booking) for now."""
-    plan = station.catalog().plan(services)
-    every = availability.free_starts(station, day=day, services=services)
+               channel: str = "walk_in", size_class: str | None = None) -> Slots:
+    """The picker's content: free starts for the services (for a car of `size_class`), those the
+    tier rules keep back, and those the walk-in reserve keeps from `channel` (a phone booking) for now."""
+    plan = station.catalog().plan(services, size_class)
+    every = availability.free_starts(station, day=day, services=services, size_class=size_class)
     tier = tier or station.settings.booking.guest_tier
-    allowed = availability.free_starts(station, day=day, services=services, tier=tier)
+    allowed = availability.free_starts(station, day=day, services=services, tier=tier, size_class=size_class)
     closed = walk_in_reserve.closed_cells(station, day, channel=channel, now=station.clock())
     reserved = frozenset((o.bay_id, o.start) for o in allowed if walk_in_reserve.touches(o, closed))
     free = {(o.bay_id, o.start): o for o in allowed if (o.bay_id, o.start) not in reserved}
@@ -98,7 +99,7 @@ def free_slots(station: Station, *, day: date, services: list[str], tier: str | 
     owners = cell_owners(station, day)
     hq = frozenset(key for key, owner in owners.items() if owner == HQ and key[0] in bays)
     return Slots(tuple(services), day, bays, tuple(cell.start for cell in station.grid(day)), free, kept, reason,
-                 hq=hq, tentative=tentative_cells(station, day), reserved=reserved)
+                 hq=hq, tentative=tentative_cells(station, day), reserved=reserved, size_class=size_class)
 
 
 def tentative_cells(station: Station, day: date) -> frozenset[tuple[str, datetime]]:

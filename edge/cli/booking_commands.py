@@ -20,7 +20,8 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--bay", help="only this bay")
     p.add_argument("--tier", help="only starts this member tier may book")
     p.add_argument("--phone", help="only starts this customer may book (their tier and credit)")
-    p.add_argument("--plate", help="only starts this car's member may book (when no --phone)")
+    p.add_argument("--plate", help="only starts this car's member may book (when no --phone), for this car's size")
+    p.add_argument("--size", help="for a car of this size class (default: the --plate's stored class)")
     p.add_argument("--hold", action="store_true", help="only starts the customer (or tier) may hold")
     p.add_argument("--channel", default="terminal", choices=bookings.CHANNELS,
                    help="only starts this channel may book (phone and app: not the walk-in reserve); %(choices)s")
@@ -35,6 +36,7 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
         p.add_argument("--bay", help="bay id (default: the first free bay that can do the services)")
         p.add_argument("--technician", help="technician id or name the customer asks for")
+        p.add_argument("--size", help="the car's size class, stored on the car (default: its stored class)")
         p.add_argument("--phone", help="customer phone; registers a member if new")
         p.add_argument("--member", help="member id")
         p.add_argument("--channel", default="terminal", choices=bookings.CHANNELS, help="%(choices)s")

@@ -19,6 +19,7 @@ from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station, open_station
 from edge.errors import InvalidInput, NotFound, RuleViolation, StoreError
+from edge.store.catalog import sizes_json
 from edge.store.db import Store
 from edge.store.outbox import pending_count, pending_events
 
@@ -127,7 +128,7 @@ def services(args: argparse.Namespace) -> None:
         {"code": s.code, "kind": "service", "name_zh": s.name_zh, "name_en": s.name_en, "category": s.category,
          "duration_minutes": s.duration_minutes, "buffer_minutes": s.buffer_minutes, "price_minor": s.price_minor,
          "currency": station.settings.station.currency, "skill": s.skill,
-         "bays": [b.id for b in catalog.bays.values() if s.code in b.services]}
+         "bays": [b.id for b in catalog.bays.values() if s.code in b.services], "by_size": sizes_json(s.by_size)}
         for s in catalog.services.values()
     ] + [
         {"code": p.code, "kind": "package", "name_zh": p.name_zh, "name_en": p.name_en, "services": list(p.services),
@@ -148,7 +149,8 @@ def services(args: argparse.Namespace) -> None:
 def slots(args: argparse.Namespace) -> None:
     station = _station(args)
     options = availability.free_starts(station, day=args.date, services=args.services, bay_id=args.bay, tier=args.tier,
-                                       phone=args.phone, plate=args.plate, hold=args.hold, channel=args.channel)
+                                       phone=args.phone, plate=args.plate, hold=args.hold, channel=args.channel,
+                                       size_class=args.size)
     held = walk_in_reserve.held_back(station, args.date, now=station.clock())
     reserved = {o for o in options if walk_in_reserve.touches(o, held)}
     if args.json:
@@ -176,7 +178,7 @@ def book(args: argparse.Namespace) -> None:
         station, services=args.services, start=_aware(station, args.start), plate=args.plate, bay_id=args.bay,
         technician=args.technician, phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
         deposit_minor=parse_money(args.deposit, station.settings.station.currency_minor_digits, field="deposit"),
-        foreign_plate=args.foreign,
+        foreign_plate=args.foreign, size_class=args.size,
     )
     _result(args, station, booking, "held" if args.hold else "booked")
     warn_shortages(station, booking.services)

@@ -27,6 +27,7 @@ from edge.cli.main import CliUsageError
 from edge.cli.output import emit_json, table
 from edge.cli.sync_commands import fail
 from edge.config import PackageSettings, ServiceSettings
+from edge.store.catalog import sizes_json
 from sync.envelope import MAX_PACKET_BYTES
 from sync.errors import SyncError
 
@@ -180,6 +181,8 @@ def load_catalog_file(path: Path) -> dict[str, Any]:
 def _entry(item: ServiceSettings | PackageSettings) -> dict[str, Any]:
     data = item.model_dump(mode="json")
     data["price_minor"] = data.pop("price")
+    if isinstance(item, ServiceSettings):
+        data["by_size"] = sizes_json(item.size_terms())  # each class's duration and price in full
     return data
 
 

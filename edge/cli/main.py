@@ -42,6 +42,7 @@ log = logging.getLogger("edge.cli")
 COMMAND_MODULES = (
     "edge.cli.booking_commands",
     "edge.cli.member_commands",
+    "edge.cli.vehicle_commands",
     "edge.cli.enterprise_commands",
     "edge.cli.money_commands",
     "edge.cli.inventory_commands",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from edge.domain.legs import LegItem, LegPlan, split_into_legs
 from edge.errors import InvalidInput, NotFound, RuleViolation
@@ -11,6 +11,20 @@ from edge.errors import InvalidInput, NotFound, RuleViolation
 # what a service item is: the catalogue's categories (reports, coupons and fleet rules use them)
 SERVICE_CATEGORIES = ("fuel", "maintenance", "inspection", "wash", "film", "value_added")
 _PLAN_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class SizeTerms:
+    """What a service takes and costs for a car of one size class (an SUV's wash is longer and dearer)."""
+
+    size_class: str
+    duration_minutes: int
+    price_minor: int
+
+
+def terms_for(by_size: Iterable[SizeTerms], size_class: str | None) -> SizeTerms | None:
+    """The terms of `size_class` among a service's, or None: the service as it is serves that class."""
+    return next((terms for terms in by_size if terms.size_class == size_class), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +41,15 @@ class ServiceItem:
     materials: tuple[tuple[str, int], ...] = ()  # (SKU, quantity) consumed per service
     interval_days: int | None = None  # recommended interval, for next-service prediction
     interval_km: int | None = None
+    # the size classes whose cars take longer or cost more; any other class takes the item as it is
+    by_size: tuple[SizeTerms, ...] = ()
+
+    def sized(self, size_class: str | None) -> ServiceItem:
+        """The item as a car of `size_class` gets it: that class's duration and price, if it has its own."""
+        terms = terms_for(self.by_size, size_class)
+        if terms is None:
+            return self
+        return replace(self, duration_minutes=terms.duration_minutes, price_minor=terms.price_minor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +90,7 @@ class WorkPlan:
     skills: frozenset[str]
     price_minor: int
     legs: tuple[LegPlan, ...]
+    size_class: str | None = None  # the car's size class the durations and prices are for
 
 
 @dataclass(frozen=True)
@@ -78,26 +102,29 @@ class Catalog:
     packages: Mapping[str, Package]
     bays: Mapping[str, Bay]
     technicians: Mapping[str, Technician]
-    # resolved plans by the codes asked for: the catalogue is immutable, and every booking asks
-    _plans: dict[tuple[str, ...], WorkPlan] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # resolved plans by the size class and codes asked for: the catalogue is immutable, and every booking asks
+    _plans: dict[tuple[str | None, tuple[str, ...]], WorkPlan] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
-    def plan(self, codes: Iterable[str]) -> WorkPlan:
-        """Resolve service or package codes into one work plan (RuleViolation / NotFound say why not)."""
-        key = tuple(codes)
+    def plan(self, codes: Iterable[str], size_class: str | None = None) -> WorkPlan:
+        """Resolve service or package codes into one work plan for a car of `size_class` (None:
+        the default class, the items as they are); RuleViolation / NotFound say why not."""
+        key = (size_class, tuple(codes))
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) >= _PLAN_CACHE_SIZE:
                 self._plans.clear()
-            plan = self._plans[key] = self._resolve(key)
+            plan = self._plans[key] = self._resolve(key[1], size_class)
         return plan
 
-    def _resolve(self, codes: tuple[str, ...]) -> WorkPlan:
+    def _resolve(self, codes: tuple[str, ...], size_class: str | None) -> WorkPlan:
         """Resolve service or package codes into one work plan.
 
+        Each item takes the duration and price of the car's size class (ServiceItem.sized).
         The items, in the order asked (a package's in its own order), are split into legs: as
         many as fit one bay together stay one leg (edge.domain.legs). Within a leg durations add
         up and the bay's turnover buffer is the longest of its items', paid once after the car
-        leaves. A package brings its own price in place of its items' prices.
+        leaves. A package brings its own price in place of its items' prices, whatever the class.
         """
         requested = [code.strip() for code in codes if code.strip()]
         if not requested:
@@ -112,9 +139,9 @@ class Catalog:
                 package = self.packages[code]
                 package_code = code
                 price += package.price_minor
-                items.extend(self.services[item] for item in package.services)
+                items.extend(self.services[item].sized(size_class) for item in package.services)
             elif code in self.services:
-                item = self.services[code]
+                item = self.services[code].sized(size_class)
                 items.append(item)
                 price += item.price_minor
             else:
@@ -134,6 +161,7 @@ class Catalog:
             skills=frozenset(item.skill for item in items if item.skill),
             price_minor=price,
             legs=legs,
+            size_class=size_class,
         )
 
     def bays_for(self, leg: LegPlan) -> list[Bay]:

@@ -236,13 +236,14 @@ def check_package_quota(package: FleetPackage, *, plate: str, used: int) -> None
         )
 
 
-def package_plan(catalog: Catalog, package: FleetPackage) -> WorkPlan:
-    """The package's services as one work plan at the agreed price.
+def package_plan(catalog: Catalog, package: FleetPackage, size_class: str | None = None) -> WorkPlan:
+    """The package's services as one work plan at the agreed price (the durations of the car's
+    `size_class`).
 
     The plan carries no catalogue package code: the enterprise package is not in the
     catalogue, and rescheduling re-plans a booking from its service codes.
     """
-    plan = catalog.plan(package.services)
+    plan = catalog.plan(package.services, size_class)
     return replace(plan, package_code=None, price_minor=package.price_minor)
 
 

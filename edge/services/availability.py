@@ -14,6 +14,7 @@ from edge.services import walk_in_reserve
 from edge.services.live_capacity import absent_technicians
 from edge.services.members import MemberRecord, customer_of, require_tier
 from edge.services.station import Station
+from edge.services.vehicle_sizes import plan_for_car
 from edge.store.types import to_db_time
 
 
@@ -28,6 +29,7 @@ def free_starts(
     plate: str | None = None,
     hold: bool = False,
     channel: str = "terminal",
+    size_class: str | None = None,
     now: datetime | None = None,
 ) -> list[StartOption]:
     """Every (bay, start) on the local `day` where `services` can be booked now through `channel`.
@@ -38,8 +40,9 @@ def free_starts(
     With `tier`, starts that tier may not book (horizon, hot slots) are left out. With the
     customer's `phone` or `plate`, the starts that `book` would refuse them are left out: their
     member's tier (a guest's without one) and what their credit score allows (same-day only).
-    With `hold`, none if the customer may not hold at all. A day already past is refused
-    (RuleViolation), not answered with an empty list.
+    With `hold`, none if the customer may not hold at all. The work takes the durations of
+    `size_class`, else of the `plate`'s stored class (edge.services.vehicle_sizes). A day
+    already past is refused (RuleViolation), not answered with an empty list.
     """
     now = now or station.clock()
     if tier is not None:
@@ -47,9 +50,9 @@ def free_starts(
     today = station.local(now).date()
     if day < today:
         raise RuleViolation(f"{day} is past (today is {today}): no start can be booked on it")
-    plan = station.catalog().plan(services)
     customer = bool(phone or plate)
     with station.store.read() as conn:
+        plan = plan_for_car(conn, station, services, plate, size_class)
         options = options_on(conn, station, plan=plan, day=day, now=now, bay_id=bay_id, channel=channel)
         member = customer_of(conn, phone=phone, plate=plate) if customer else None
     if not (customer or tier or hold):

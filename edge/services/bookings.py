@@ -35,10 +35,12 @@ from edge.services.members import (
     find_member,
     get_member,
     register_member,
+    store_vehicle_size,
 )
 from edge.services.one_car_per_bay import car_in_bay, move_booking
 from edge.services.placement import Wishes, claim_placement, expire_lapsed_holds
 from edge.services.station import Station
+from edge.services.vehicle_sizes import car_size, plan_for_car
 from edge.domain.ids import uuid7
 from edge.store.outbox import append_event
 from edge.store.types import to_db_time
@@ -64,6 +66,7 @@ def book(
     sub_account_id: str | None = None,
     foreign_plate: bool = False,
     allow_overlap: bool = False,
+    size_class: str | None = None,
 ) -> BookingRecord:
     """Book (or hold) `services` for `plate` from `start`; one transaction, one booking event.
 
@@ -81,6 +84,8 @@ def book(
     booking on an enterprise's account: the enterprise's permissions, limits and approval rules
     apply (edge.services.enterprise_bookings), and a booking that needs approval is written
     `pending_approval` instead of held or confirmed. The steps are edge.services.booking_pipeline's.
+    Durations and prices are those of the car's size class: `size_class` (then stored on the
+    car) or the class stored for the car (edge.services.vehicle_sizes).
     """
     now = now or station.clock()
     if channel not in CHANNELS:
@@ -90,10 +95,11 @@ def book(
                                             "booking of the same car")
     plate = validate_plate(plate, foreign=foreign_plate)
     start = resolve_wall_time(start, station.tz)
-    # a sub-account may name its enterprise's own package: its services at the agreed price
-    plan = (enterprise_bookings.plan_for(station, sub_account_id, services) if sub_account_id
-            else station.catalog().plan(services))
     with station.store.write() as conn:
+        size = car_size(conn, station, plate, size_class)
+        # a sub-account may name its enterprise's own package: its services at the agreed price
+        plan = (enterprise_bookings.plan_for(station, sub_account_id, services, size) if sub_account_id
+                else station.catalog().plan(services, size))
         # a regular's car finds its member, so their tier rules and points apply; a new phone enrols one
         member = get_member(conn, member_id) if member_id is not None else customer_of(conn, phone=phone, plate=plate)
         if member is None and phone:
@@ -103,7 +109,10 @@ def book(
             deposit_minor=deposit_minor, sub_account_id=sub_account_id, codes=tuple(services),
             allow_overlap=allow_overlap, wishes=_wishes(station, bay_id, technician),
         )
-        return booking_pipeline.run(conn, station, ask, booking_id=uuid7(), notes=notes, now=now)
+        booking = booking_pipeline.run(conn, station, ask, booking_id=uuid7(), notes=notes, now=now)
+        if size_class is not None:
+            store_vehicle_size(conn, station, plate=plate, size_class=size_class, now=now)
+        return booking
 
 
 def _wishes(station: Station, bay_id: str | None, technician: str | None) -> Wishes:
@@ -168,7 +177,7 @@ def reschedule(
         # the booking's own service list (a package already expanded, extras kept): the same
         # work needs the same cells; the agreed price stays as it was. Its own bays are tried first.
         ask = booking_pipeline.Ask(
-            plan=station.catalog().plan(list(booking.services)), start=start, plate=booking.plate,
+            plan=plan_for_car(conn, station, booking.services, booking.plate), start=start, plate=booking.plate,
             member=get_member(conn, booking.member_id) if booking.member_id else None, channel=booking.channel,
             allow_overlap=booking.overlap_allowed, booking_id=booking.id,
             wishes=replace(_wishes(station, bay_id, technician), prefer_bays=frozenset(leg.bay_id for leg in old_legs)),
@@ -324,12 +333,13 @@ def legs(station: Station, ref: str) -> tuple[LegRecord, ...]:
 
 
 def leg_occupied_until(station: Station, catalog: Catalog, leg: LegRecord) -> datetime:
-    """The end of the leg's last claimed cell: its work and its bay's turnover, rounded up to the grid."""
+    """The end of the leg's last claimed cell: its work as booked (its car's size class's) and its
+    bay's turnover, rounded up to the grid."""
+    minutes = int((leg.end_at - leg.start_at).total_seconds() // 60)
     try:
-        plan = catalog.plan(list(leg.services))
-        minutes = plan.duration_minutes + max(part.buffer_minutes for part in plan.legs)
-    except EdgeError:  # a service since dropped from the catalogue: its booked duration
-        minutes = int((leg.end_at - leg.start_at).total_seconds() // 60)
+        minutes += max(part.buffer_minutes for part in catalog.plan(list(leg.services)).legs)
+    except EdgeError:  # a service since dropped from the catalogue: its booked work alone
+        pass
     slot = station.slot_minutes
     return leg.start_at + timedelta(minutes=cells_needed(minutes, slot) * slot)
 

@@ -34,6 +34,7 @@ from edge.services.cell_ownership import station_owns
 from edge.services.loyalty import issue_coupon
 from edge.services.placement import Wishes, choose_placement, claim_placement, expire_lapsed_holds
 from edge.services.station import Station
+from edge.services.vehicle_sizes import plan_for_car
 from edge.store.outbox import append_event
 from edge.store.types import dumps, from_db_time, to_db_time
 
@@ -260,7 +261,7 @@ def _placements(conn: Connection, station: Station, booking: BookingRecord, caus
                 now: datetime, prefer: Offer | None = None) -> list[Placement]:
     """Where the booking could go at its own start, once its cells are released on `conn`."""
     release_cells(conn, booking)
-    plan = station.catalog().plan(list(booking.services))
+    plan = plan_for_car(conn, station, booking.services, booking.plate)
     options = [o for o in options_on(conn, station, plan=plan, day=local_day(booking.start_at, station.tz), now=now)
                if station_owns(conn, station, o.bay_id, o.cells)]  # a cell HQ owns is HQ's to sell (slot escrow)
     if cause == DisruptionCause.BAY_OUT_OF_SERVICE:
@@ -293,7 +294,7 @@ def _move(conn: Connection, station: Station, booking: BookingRecord, disruption
                     avoid_technician=disruption.cause_ref if disruption.cause == DisruptionCause.TECHNICIAN_ABSENT
                     else None)
     try:
-        placement = choose_placement(conn, station, plan=station.catalog().plan(list(booking.services)),
+        placement = choose_placement(conn, station, plan=plan_for_car(conn, station, booking.services, booking.plate),
                                      start=booking.start_at, now=now, wishes=wishes)
     except (SlotTaken, RuleViolation):
         raise taken from None

@@ -84,13 +84,14 @@ class FleetAdmission:
         return bool(self.rules)
 
 
-def plan_for(station: Station, sub_account_id: str, codes: list[str]) -> WorkPlan:
-    """The work plan of a sub-account's request: its enterprise's package at the agreed price, or catalogue codes."""
+def plan_for(station: Station, sub_account_id: str, codes: list[str], size_class: str | None = None) -> WorkPlan:
+    """The work plan of a sub-account's request for a car of `size_class`: its enterprise's
+    package at the agreed price, or catalogue codes."""
     catalog = station.catalog()
     with station.store.read() as conn:
         sub = get_sub_account(conn, sub_account_id)
         package = _fleet_package(conn, sub.enterprise_id, codes)
-    return package_plan(catalog, package) if package else catalog.plan(codes)
+    return package_plan(catalog, package, size_class) if package else catalog.plan(codes, size_class)
 
 
 def _fleet_package(conn: Connection, enterprise_id: str, codes: list[str]):

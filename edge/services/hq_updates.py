@@ -14,7 +14,7 @@ from edge.errors import RuleViolation
 from edge.services import enterprise
 from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
-from edge.store.catalog import load_catalog, save_catalog
+from edge.store.catalog import load_catalog, save_catalog, sizes_from_json
 from edge.store.types import to_db_time
 
 
@@ -43,7 +43,7 @@ def _service(raw: dict[str, Any]) -> domain.ServiceItem:
         duration_minutes=int(raw["duration_minutes"]), buffer_minutes=int(raw.get("buffer_minutes", 0)),
         price_minor=int(raw["price_minor"]), skill=raw.get("skill"), bay_kinds=frozenset(raw["bay_kinds"]),
         materials=tuple(sorted(raw.get("materials", {}).items())), interval_days=raw.get("interval_days"),
-        interval_km=raw.get("interval_km"),
+        interval_km=raw.get("interval_km"), by_size=sizes_from_json(raw.get("by_size", {})),
     )
 
 

@@ -15,6 +15,7 @@ from edge.domain.plates import normalize_plate, validate_plate
 from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
+from edge.services.vehicle_sizes import check_size_class
 from edge.store.outbox import append_event
 from edge.store.types import to_db_time
 
@@ -141,6 +142,44 @@ def register_vehicle(conn: Connection, *, plate: str, member_id: str | None, now
     return plate
 
 
+def store_vehicle_size(conn: Connection, station: Station, *, plate: str, size_class: str, now: datetime) -> None:
+    """Record the car's size class (the car too, if new); a member's car changes their profile:
+    a member.updated event carries it to HQ. The same class again changes nothing."""
+    plate = normalize_plate(plate)
+    check_size_class(station, size_class)
+    register_vehicle(conn, plate=plate, member_id=None, now=now)
+    changed = conn.execute(
+        "UPDATE vehicle SET size_class = ? WHERE plate = ? AND size_class IS NOT ? RETURNING member_id",
+        (size_class, plate, size_class),
+    ).fetchone()
+    if changed is not None and changed[0] is not None:
+        member = _bump(conn, get_member(conn, changed[0]), now=now)
+        _record(conn, station, _profile(conn, member), "member.updated", now)
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSize:
+    plate: str
+    size_class: str
+    member_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plate": self.plate, "size_class": self.size_class, "member_id": self.member_id}
+
+
+def set_vehicle_size(station: Station, *, plate: str, size_class: str, foreign_plate: bool = False,
+                     now: datetime | None = None) -> VehicleSize:
+    """Set the car's size class (one of [booking] size_classes): its bookings from now on take
+    that class's durations and prices. One transaction."""
+    now = now or station.clock()
+    plate = validate_plate(plate, foreign=foreign_plate)
+    check_size_class(station, size_class)
+    with station.store.write() as conn:
+        store_vehicle_size(conn, station, plate=plate, size_class=size_class, now=now)
+        member = member_of_plate(conn, plate)
+        return VehicleSize(plate, size_class, member.id if member else None)
+
+
 def _record(conn: Connection, station: Station, profile: "MemberProfile", event_type: str, now: datetime) -> None:
     member = profile.member
     append_event(
@@ -153,9 +192,10 @@ def _record(conn: Connection, station: Station, profile: "MemberProfile", event_
 class MemberProfile:
     member: MemberRecord
     plates: tuple[str, ...]
+    sizes: tuple[tuple[str, str], ...] = ()  # (plate, size class) of the cars whose class is known
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.member.to_json(), "vehicles": list(self.plates)}
+        return {**self.member.to_json(), "vehicles": list(self.plates), "vehicle_sizes": dict(self.sizes)}
 
 
 def enroll(
@@ -218,8 +258,10 @@ def lookup(station: Station, key: str) -> MemberProfile:
 
 
 def _profile(conn: Connection, member: MemberRecord) -> MemberProfile:
-    rows = conn.execute("SELECT plate FROM vehicle WHERE member_id = ? ORDER BY plate", (member.id,))
-    return MemberProfile(member, tuple(row[0] for row in rows))
+    rows = conn.execute("SELECT plate, size_class FROM vehicle WHERE member_id = ? ORDER BY plate",
+                        (member.id,)).fetchall()
+    return MemberProfile(member, tuple(row[0] for row in rows),
+                         tuple((row[0], row[1]) for row in rows if row[1] is not None))
 
 
 def _bump(conn: Connection, member: MemberRecord, *, now: datetime) -> MemberRecord:

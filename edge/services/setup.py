@@ -27,7 +27,7 @@ def catalog_from_settings(settings: Settings) -> domain.Catalog:
             code=s.code, name_zh=s.name_zh, name_en=s.name_en, category=s.category,
             duration_minutes=s.duration_minutes, buffer_minutes=s.buffer_minutes, price_minor=s.price,
             skill=s.skill, bay_kinds=frozenset(s.bay_kinds), materials=tuple(sorted(s.materials.items())),
-            interval_days=s.interval_days, interval_km=s.interval_km,
+            interval_days=s.interval_days, interval_km=s.interval_km, by_size=s.size_terms(),
         )
         for s in settings.services
     }

@@ -20,6 +20,7 @@ from edge.services import booking_pipeline
 from edge.services.members import get_member, register_member, typed_phone
 from edge.services.placement import Wishes
 from edge.services.station import Station
+from edge.services.vehicle_sizes import plan_for_car
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
 
@@ -129,7 +130,7 @@ def _offer(conn: Connection, station: Station, entry: WaitlistRecord, *, day: da
            now: datetime) -> BookingRecord | None:
     """Hold the first start in the entry's window that the booking pipeline can place on the
     station's own cells (HQ's are HQ's to offer), for `waitlist_offer_minutes`; None if none fits."""
-    plan = station.catalog().plan(entry.services)
+    plan = plan_for_car(conn, station, entry.services, entry.plate)
     member = get_member(conn, entry.member_id) if entry.member_id else None
     hold_until = now + timedelta(minutes=station.settings.booking.waitlist_offer_minutes)
     admission = booking_pipeline.Admission(station.tier(member.tier if member else None), None, hold_until)

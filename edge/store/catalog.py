@@ -15,10 +15,26 @@ from edge.store.types import dumps
 def catalog_fingerprint(catalog: domain.Catalog) -> str:
     """A short content hash: the price version every booking records."""
     payload = {
-        "services": [asdict(s) | {"bay_kinds": sorted(s.bay_kinds)} for s in catalog.services.values()],
+        # an item without size classes hashes as it did before there were any
+        "services": [_without_empty_sizes(asdict(s) | {"bay_kinds": sorted(s.bay_kinds)})
+                     for s in catalog.services.values()],
         "packages": [asdict(p) for p in catalog.packages.values()],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _without_empty_sizes(item: dict) -> dict:
+    return item if item["by_size"] else {key: value for key, value in item.items() if key != "by_size"}
+
+
+def sizes_json(by_size: tuple[domain.SizeTerms, ...]) -> dict[str, dict[str, int]]:
+    """A service's size terms as stored and sent to stations: class -> duration and price."""
+    return {t.size_class: {"duration_minutes": t.duration_minutes, "price_minor": t.price_minor} for t in by_size}
+
+
+def sizes_from_json(raw: dict[str, dict[str, int]]) -> tuple[domain.SizeTerms, ...]:
+    return tuple(domain.SizeTerms(name, int(terms["duration_minutes"]), int(terms["price_minor"]))
+                 for name, terms in sorted(raw.items()))
 
 
 def save_catalog(conn: sqlite3.Connection, catalog: domain.Catalog) -> None:
@@ -31,16 +47,17 @@ def save_catalog(conn: sqlite3.Connection, catalog: domain.Catalog) -> None:
     for s in catalog.services.values():
         conn.execute(
             "INSERT INTO service_item (code, name_zh, name_en, category, duration_minutes, buffer_minutes,"
-            " price_minor, skill, bay_kinds, materials, interval_days, interval_km, active)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+            " price_minor, skill, bay_kinds, materials, interval_days, interval_km, by_size, active)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
             " ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en,"
             " category = excluded.category, duration_minutes = excluded.duration_minutes,"
             " buffer_minutes = excluded.buffer_minutes, price_minor = excluded.price_minor,"
             " skill = excluded.skill, bay_kinds = excluded.bay_kinds, materials = excluded.materials,"
-            " interval_days = excluded.interval_days, interval_km = excluded.interval_km, active = 1",
+            " interval_days = excluded.interval_days, interval_km = excluded.interval_km,"
+            " by_size = excluded.by_size, active = 1",
             (s.code, s.name_zh, s.name_en, s.category, s.duration_minutes, s.buffer_minutes,
              s.price_minor, s.skill, dumps(sorted(s.bay_kinds)), dumps(dict(s.materials)),
-             s.interval_days, s.interval_km),
+             s.interval_days, s.interval_km, dumps(sizes_json(s.by_size))),
         )
     for p in catalog.packages.values():
         conn.execute(
@@ -84,6 +101,7 @@ def load_catalog(conn: sqlite3.Connection) -> domain.Catalog:
             price_minor=r["price_minor"], skill=r["skill"], bay_kinds=frozenset(json.loads(r["bay_kinds"])),
             materials=tuple(sorted(json.loads(r["materials"]).items())),
             interval_days=r["interval_days"], interval_km=r["interval_km"],
+            by_size=sizes_from_json(json.loads(r["by_size"])),
         )
         for r in conn.execute("SELECT * FROM service_item WHERE active = 1 ORDER BY code")
     }

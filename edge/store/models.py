@@ -65,6 +65,8 @@ class ServiceItem(SQLModel, table=True):
     materials: dict[str, int] = _json({})
     interval_days: int | None = None
     interval_km: int | None = None
+    # size class -> {"duration_minutes", "price_minor"}, for the classes that differ from the item's own
+    by_size: dict[str, dict[str, int]] = _json({})
     active: bool = True
 
 
@@ -122,6 +124,7 @@ class Vehicle(SQLModel, table=True):
     model: str = ""
     mileage_km: int | None = None
     created_at: datetime = _time()
+    size_class: str | None = None  # one of [booking] size_classes; None: not known, the default class
 
 
 class Booking(SQLModel, table=True):

@@ -21,6 +21,7 @@ from edge.errors import EdgeError, InvalidInput
 from edge.services import bookings
 from edge.services.members import MemberProfile, typed_phone
 from edge.services.station import Station
+from edge.services.vehicle_sizes import known_size
 from tui.formatting import clock, day_label, legs_label, minutes_text, service_name, services_label
 from tui.i18n import N_, _
 from tui.lookups import Slots, free_slots, member_for
@@ -49,6 +50,7 @@ class NewBookingScreen(StationScreen):
         self.plate = ""
         self.phone = ""
         self.technician = ""
+        self.size_class: str | None = None  # the car's size class: picked, or the known car's; None = as stored
         self.member: MemberProfile | None = None
         self.chosen: tuple[str, datetime] | None = None
         self._lookup_timer: Timer | None = None
@@ -81,6 +83,11 @@ class NewBookingScreen(StationScreen):
                     yield Label(_("Plate"))
                     yield Input(self.plate, placeholder="沪A12345", compact=True, id="plate")
                 yield Static(id="plate-problem", classes="problem")
+                if sizes := station.settings.booking.size_classes:
+                    with Horizontal(classes="field"):
+                        yield Label(_("Size"))
+                        yield Select([(name, name) for name in sizes], value=self.size_class or Select.NULL,
+                                     prompt=_("as known"), compact=True, id="size")
                 with Horizontal(classes="field"):
                     yield Label(_("Phone"))
                     yield Input(self.phone, placeholder=_("finds or enrols a member"), compact=True,
@@ -118,10 +125,12 @@ class NewBookingScreen(StationScreen):
         if not self.codes or self.day is None:
             return None
         tier = self.member.member.tier if self.member else None
-        return free_slots(station, day=self.day, services=list(self.codes), tier=tier, channel=self.channel)
+        return free_slots(station, day=self.day, services=list(self.codes), tier=tier, channel=self.channel,
+                          size_class=self.size_class)
 
     def show(self, slots: Slots | None) -> None:
-        if slots is not None and (slots.services, slots.day) != (tuple(self.codes), self.day):
+        if slots is not None and (slots.services, slots.day, slots.size_class) != (tuple(self.codes), self.day,
+                                                                                   self.size_class):
             return  # read for an earlier choice; the reload for the current one is on its way
         if slots is not None and self.chosen is not None and self.chosen not in slots.free:
             self.chosen = None  # taken meanwhile, or no longer right for the services or the tier
@@ -134,7 +143,7 @@ class NewBookingScreen(StationScreen):
             summary.update(Text(_("Pick services (Space) to see the free starts"), style="dim"))
             return
         try:
-            plan = self.station.catalog().plan(self.codes)
+            plan = self.station.catalog().plan(self.codes, self.size_class)
         except EdgeError as err:
             summary.update(Text(str(err), style="bold"))
             return
@@ -179,7 +188,12 @@ class NewBookingScreen(StationScreen):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
-        if isinstance(event.value, date) and event.value != self.day:
+        if event.select.id == "size":
+            self.size_class = None if event.value == Select.NULL else str(event.value)
+            self.chosen = None
+            self._show_summary()
+            self.reload()
+        elif isinstance(event.value, date) and event.value != self.day:
             self.day = event.value
             self.chosen = None
             self.reload()
@@ -200,7 +214,8 @@ class NewBookingScreen(StationScreen):
 
     def _look_up_member(self) -> None:
         phone, plate, station = self.phone, self.plate, self.station
-        self.call("member", lambda: (phone, plate, member_for(station, phone=phone, plate=plate)))
+        self.call("member", lambda: (phone, plate, member_for(station, phone=phone, plate=plate),
+                                     known_size(station, plate)))
 
     def _show_member(self) -> None:
         line = self.query_one("#member", Static)
@@ -236,7 +251,7 @@ class NewBookingScreen(StationScreen):
         bay, start = self.chosen
         self.call("book", bookings.book, self.station, services=list(self.codes), start=start,
                   plate=self.plate.strip(), bay_id=bay, technician=self.technician.strip() or None,
-                  phone=self.phone.strip() or None, channel=self.channel, hold=hold)
+                  phone=self.phone.strip() or None, channel=self.channel, hold=hold, size_class=self.size_class)
 
     def _fields_valid(self) -> bool:
         """Plate and phone have the station's formats; a problem is shown under its field."""
@@ -258,8 +273,10 @@ class NewBookingScreen(StationScreen):
 
     def done(self, request: str, result: Any) -> None:
         if request == "member":
-            phone, plate, member = result
+            phone, plate, member, size = result
             if (phone, plate) == (self.phone, self.plate):  # an answer to what is typed now
+                if size is not None and self.query("#size"):
+                    self.query_one("#size", Select).value = size  # the known car's class, prefilled
                 changed = (member and member.member.id) != (self.member and self.member.member.id)
                 self.member = member
                 self._show_member()
