@@ -78,6 +78,13 @@ def test_an_app_customer_books_the_care_package_through_hq_and_checks_in_at_the_
                                                                                                ("W1", wash)]
 
         data_dir = str(station.store.path.parent)
+        # the customer calls: half an hour later, both legs move at the counter (the station owns every cell)
+        later = lift + timedelta(minutes=30)
+        assert main(["--data-dir", data_dir, "--json", "booking", "reschedule", booking.code,
+                     "--start", later.isoformat()]) == 0
+        moved = json.loads(capsys.readouterr().out)
+        assert [(leg["bay_id"], leg["start_at"]) for leg in moved["legs"]] == [
+            ("L1", later.strftime("%Y-%m-%dT%H:%M:%SZ")), ("W1", (later + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))]
         assert main(["--data-dir", data_dir, "--json", "checkin", "--booking", booking.code]) == 0
         capsys.readouterr()
         arrived = bookings.booking(station, booking.id)
