@@ -10,7 +10,7 @@ ask the customer to scan again), and the daemon itself gone quiet (its devices' 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from edge.domain.booking_state import BookingState
@@ -130,6 +130,11 @@ class Board:
     sync: SyncState
     bookings: tuple[BookingRecord, ...]
     prompts: tuple[PlatePrompt, ...] = ()
+    routes: dict[str, str] = field(default_factory=dict)  # booking id -> its bays in leg order, e.g. "L1›W1"
+
+    def bays_of(self, booking: BookingRecord) -> str:
+        """Where the booking's car goes: its bay, or its bays in leg order for work in legs."""
+        return self.routes.get(booking.id, booking.bay_id)
 
 
 def load_board(station: Station) -> Board:
@@ -193,7 +198,9 @@ def build_board(station: Station, catalog: Catalog, now: datetime, todays: tuple
                      None if live.sync.last_ack_at is None else max(timedelta(0), now - live.sync.last_ack_at))
     return Board(now=now, day=day, grid=grid, bays=bays, timeline=timeline, arrivals=arrivals,
                  alerts=_alerts(todays, bays, live, now, late_after), technicians=technicians, sync=sync,
-                 bookings=todays, prompts=live.prompts)
+                 bookings=todays, prompts=live.prompts,
+                 routes={b.id: "›".join(leg.bay_id for leg in legs[b.id])
+                         for b in todays if len(legs.get(b.id, ())) > 1})
 
 
 def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: Live, now: datetime,

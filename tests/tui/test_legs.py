@@ -132,6 +132,8 @@ async def test_checked_in_at_the_gate_the_first_leg_done_puts_the_car_on_the_was
         await loaded(pilot)
         technicians = app.screen.query_one("#technicians")
         assert cells(technicians)[0][0] == "Wang" and "2 booked" in cells(technicians)[0][2]  # two legs ahead
+        today = {row[1]: row[3] for row in cells(app.screen.query_one("#today"))}
+        assert today["沪A12345"] == "L1›W1" and today["沪B00002"] == "L1"  # the package's bays in leg order
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, CheckInScreen))
         checkin = app.screen

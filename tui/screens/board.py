@@ -89,12 +89,12 @@ class BoardScreen(StationScreen):
         self.query_one(Timeline).show(station, board)
         self._show_bays(station, board)
         refill(self.query_one("#today", DataTable), [
-            (b.code, (clock(station, b.start_at), b.plate, booking_services(station, b), b.bay_id,
+            (b.code, (clock(station, b.start_at), b.plate, booking_services(station, b), board.bays_of(b),
                       _state_or_stage(b), b.code))
             for b in board.bookings
         ], _("No bookings today"))
         refill(self.query_one("#arrivals", DataTable), [
-            (b.code, (clock(station, b.start_at), b.plate, booking_services(station, b), b.bay_id))
+            (b.code, (clock(station, b.start_at), b.plate, booking_services(station, b), board.bays_of(b)))
             for b in board.arrivals
         ], _("No one expected"))
         alerts = self.query_one("#alerts", DataTable)
