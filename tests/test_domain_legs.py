@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from edge.domain.legs import LegItem, LegRules, Miss, NoFit, fit_legs, split_into_legs, starts_from
+from edge.domain.legs import LegDay, LegItem, LegRules, Miss, NoFit, fit_legs, split_into_legs, starts_from
 from edge.domain.servable import RosteredTechnician, why_never_served
 from edge.domain.slots import slot_grid
 
@@ -65,13 +65,13 @@ def test_a_leg_needs_one_technician_with_all_its_skills():
 def test_next_leg_starts_after_work_buffer_and_transfer_on_the_grid():
     lift, wash = split_into_legs([OIL, WASH], BAYS, MECHANIC)
     rules = LegRules(transfer_minutes={("lift", "wash"): 5}, max_wait_minutes=30)
-    found = fit_legs([lift, wash], at(9), grid=GRID, slot_minutes=30, rules=rules, kinds=KINDS, probe=Claims())
+    found = fit_legs([lift, wash], at(9), LegDay(GRID, 30, rules, KINDS), Claims())
     assert not isinstance(found, NoFit)
     # 45 minutes of work + 15 of the lift's buffer = 10:00; the film bay (no transfer gap) takes the car then,
     # the wash bay 5 minutes later, so on the next cell
     assert [(fit.bay_id, fit.starts) for fit in found] == [("L1", (at(9), at(9, 30))), ("F1", (at(10),))]
-    found = fit_legs([lift, wash], at(9), grid=GRID, slot_minutes=30, rules=rules, kinds=KINDS,
-                     probe=Claims({("F1", at(10))}))
+    found = fit_legs([lift, wash], at(9), LegDay(GRID, 30, rules, KINDS),
+                     Claims({("F1", at(10))}))
     assert [(fit.bay_id, fit.starts) for fit in found] == [("L1", (at(9), at(9, 30))), ("W1", (at(10, 30),))]
     assert rules.ready_at(lift, at(9), "lift", "film") == at(10)  # no transfer configured for that pair
     assert starts_from(GRID, at(10, 5), 30) == [at(10, 30)]
@@ -81,36 +81,35 @@ def test_a_taken_next_bay_waits_up_to_the_limit_then_tries_other_bays_then_misse
     lift, wash = split_into_legs([OIL, WASH], BAYS, MECHANIC)
     rules = LegRules(transfer_minutes={}, max_wait_minutes=30)
     probe = Claims({("W1", at(10)), ("F1", at(10))})
-    found = fit_legs([lift, wash], at(9), grid=GRID, slot_minutes=30, rules=rules, kinds=KINDS, probe=probe)
+    found = fit_legs([lift, wash], at(9), LegDay(GRID, 30, rules, KINDS), probe)
     assert [(fit.bay_id, fit.starts[0]) for fit in found] == [("L1", at(9)), ("W1", at(10, 30))]
     probe.taken |= {("W1", at(10, 30))}
-    found = fit_legs([lift, wash], at(9), grid=GRID, slot_minutes=30, rules=rules, kinds=KINDS, probe=probe)
+    found = fit_legs([lift, wash], at(9), LegDay(GRID, 30, rules, KINDS), probe)
     assert [(fit.bay_id, fit.starts[0]) for fit in found] == [("L1", at(9)), ("F1", at(10, 30))]
     probe.taken |= {("F1", at(10, 30))}
-    miss = fit_legs([lift, wash], at(9), grid=GRID, slot_minutes=30, rules=rules, kinds=KINDS, probe=probe)
+    miss = fit_legs([lift, wash], at(9), LegDay(GRID, 30, rules, KINDS), probe)
     assert miss == NoFit(1, Miss.BAY, at(10))  # the earliest start the wash was refused
 
 
 def test_first_leg_misses_name_why():
     lift, wash = split_into_legs([OIL, WASH], BAYS, MECHANIC)
     rules = LegRules(transfer_minutes={}, max_wait_minutes=0)
-    kw = dict(grid=GRID, slot_minutes=30, rules=rules, kinds=KINDS)
-    assert fit_legs([lift, wash], at(9, 10), probe=Claims(), **kw) == NoFit(0, Miss.CLOSED, at(9, 10))
+    day = LegDay(GRID, 30, rules, KINDS)
+    assert fit_legs([lift, wash], at(9, 10), day, Claims()) == NoFit(0, Miss.CLOSED, at(9, 10))
     taken = Claims({("L1", at(9)), ("L2", at(9, 30))})
-    assert fit_legs([lift, wash], at(9), probe=taken, **kw) == NoFit(0, Miss.BAY, at(9))
+    assert fit_legs([lift, wash], at(9), day, taken) == NoFit(0, Miss.BAY, at(9))
     nobody = Claims(technicians={"T1": set()})
-    assert fit_legs([lift, wash], at(9), probe=nobody, **kw) == NoFit(0, Miss.TECHNICIAN, at(9))
+    assert fit_legs([lift, wash], at(9), day, nobody) == NoFit(0, Miss.TECHNICIAN, at(9))
     # the lunch break: the wash would start at 12:00, when the station is closed, and may not wait
-    assert fit_legs([lift, wash], at(11), probe=Claims(), **kw) == NoFit(1, Miss.CLOSED, at(12))
+    assert fit_legs([lift, wash], at(11), day, Claims()) == NoFit(1, Miss.CLOSED, at(12))
     # a wait long enough crosses the break
-    crossing = fit_legs([lift, wash], at(11), probe=Claims(), **{**kw, "rules": LegRules({}, 60)})
+    crossing = fit_legs([lift, wash], at(11), LegDay(GRID, 30, LegRules({}, 60), KINDS), Claims())
     assert [fit.starts[0] for fit in crossing] == [at(11), at(13)]
 
 
 def test_first_bays_narrow_the_first_leg_only():
     lift, wash = split_into_legs([OIL, WASH], BAYS, MECHANIC)
-    found = fit_legs([lift, wash], at(9), grid=GRID, slot_minutes=30, rules=LegRules({}, 0), kinds=KINDS,
-                     probe=Claims(), first_bays=("L2",))
+    found = fit_legs([lift, wash], at(9), LegDay(GRID, 30, LegRules({}, 0), KINDS), Claims(), first_bays=("L2",))
     assert [fit.bay_id for fit in found] == ["L2", "W1"]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from edge.domain.catalog import Bay, Technician, WorkPlan
-from edge.domain.legs import NO_LEG_RULES, LegFit, LegPlan, LegRules, fits_per_first_bay
+from edge.domain.legs import NO_LEG_RULES, LegDay, LegFit, LegPlan, LegRules, fits_per_first_bay
 from edge.domain.slots import Cell
 
 
@@ -56,13 +56,12 @@ def start_options(
         free_cells={t.id: rostered_cells(shifts.get(t.id, ()), grid) - frozenset(technician_claims.get(t.id, ()))
                     for t in technicians},
     )
-    kinds = {bay.id: bay.kind for bay in bays}
+    leg_day = LegDay(grid, slot_minutes, rules, {bay.id: bay.kind for bay in bays})
     found: dict[str, list[StartOption]] = {bay.id: [] for bay in bays}
     for cell in grid:
         if not_before is not None and cell.start < not_before:
             continue
-        for fit in fits_per_first_bay(plan.legs, cell.start, grid=grid, slot_minutes=slot_minutes, rules=rules,
-                                      kinds=kinds, probe=probe, first_bays=first_bays):
+        for fit in fits_per_first_bay(plan.legs, cell.start, leg_day, probe, first_bays):
             end = fit[-1].starts[0] + timedelta(minutes=plan.legs[-1].duration_minutes)
             found[fit[0].bay_id].append(StartOption(bay_id=fit[0].bay_id, start=cell.start, end=end,
                                                     cells=fit[0].starts, technician_ids=fit[0].technician_ids,

@@ -169,44 +169,37 @@ class NoFit:
     at: datetime
 
 
-def fit_legs(
-    legs: Sequence[LegPlan],
-    start: datetime,
-    *,
-    grid: Sequence[Cell],
-    slot_minutes: int,
-    rules: LegRules,
-    kinds: Mapping[str, str],
-    probe: LegProbe,
-    first_bays: Collection[str] | None = None,
-) -> tuple[LegFit, ...] | NoFit:
+@dataclass(frozen=True, slots=True)
+class LegDay:
+    """What fitting legs needs of one day at the station: its slot grid, the slot length, how
+    legs follow each other, and each bay's kind."""
+
+    grid: Sequence[Cell]
+    slot_minutes: int
+    rules: LegRules
+    kinds: Mapping[str, str]
+
+
+def fit_legs(legs: Sequence[LegPlan], start: datetime, day: LegDay, probe: LegProbe,
+             first_bays: Collection[str] | None = None) -> tuple[LegFit, ...] | NoFit:
     """The first way, in preference order, for all `legs` to fit with the first leg at `start`.
 
     Each leg takes the first of its free bays; a later leg starts on the first grid start with
-    room after the car is ready, waiting at most `rules.max_wait_minutes`. A bay of another kind
-    may change the transfer gap, so each kind among the free bays is tried once before giving up.
-    `first_bays` narrows the first leg's bays (a bay the customer or the desk named).
+    room after the car is ready, waiting at most `day.rules.max_wait_minutes`. A bay of another
+    kind may change the transfer gap, so each kind among the free bays is tried once before
+    giving up. `first_bays` narrows the first leg's bays (a bay the customer or the desk named).
     """
-    search = _Search(legs, grid, slot_minutes, rules, kinds, probe, start)
+    search = _Search(legs, day, probe, start)
     found = search.fit(0, [start], None, first_bays)
     return search.deepest if found is None else found
 
 
-def fits_per_first_bay(
-    legs: Sequence[LegPlan],
-    start: datetime,
-    *,
-    grid: Sequence[Cell],
-    slot_minutes: int,
-    rules: LegRules,
-    kinds: Mapping[str, str],
-    probe: LegProbe,
-    first_bays: Collection[str] | None = None,
-) -> list[tuple[LegFit, ...]]:
+def fits_per_first_bay(legs: Sequence[LegPlan], start: datetime, day: LegDay, probe: LegProbe,
+                       first_bays: Collection[str] | None = None) -> list[tuple[LegFit, ...]]:
     """For each free bay of the first leg at `start` (in preference order), the way the whole
     sequence fits from it, as `fit_legs` would find it with that bay named; bays from which the
     rest cannot follow are left out. Bays of one kind share the rest: it is searched once per kind."""
-    search = _Search(legs, grid, slot_minutes, rules, kinds, probe, start)
+    search = _Search(legs, day, probe, start)
     first = search.place(0, start, None, first_bays)
     if first is None:
         return []
@@ -214,7 +207,7 @@ def fits_per_first_bay(
     rest: dict[str, tuple[LegFit, ...] | None] = {}
     found = []
     for bay in bays:
-        kind = kinds[bay]
+        kind = day.kinds[bay]
         if kind not in rest:
             rest[kind] = search.follow(0, start, kind) if len(legs) > 1 else ()
         if rest[kind] is not None:
@@ -225,10 +218,9 @@ def fits_per_first_bay(
 class _Search:
     """The depth-first search behind `fit_legs`: legs in order, starts in time order, bays in preference order."""
 
-    def __init__(self, legs: Sequence[LegPlan], grid: Sequence[Cell], slot_minutes: int, rules: LegRules,
-                 kinds: Mapping[str, str], probe: LegProbe, start: datetime) -> None:
-        self.legs, self.grid, self.slot_minutes, self.rules = legs, grid, slot_minutes, rules
-        self.kinds, self.probe = kinds, probe
+    def __init__(self, legs: Sequence[LegPlan], day: LegDay, probe: LegProbe, start: datetime) -> None:
+        self.legs, self.grid, self.slot_minutes, self.rules = legs, day.grid, day.slot_minutes, day.rules
+        self.kinds, self.probe = day.kinds, probe
         self.deepest = NoFit(0, Miss.CLOSED, start)
 
     def miss(self, index: int, miss: Miss, at: datetime) -> None:

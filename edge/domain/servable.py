@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from edge.domain.legs import LegPlan, LegRules, Miss, NoFit, fit_legs
+from edge.domain.legs import LegDay, LegPlan, LegRules, Miss, NoFit, fit_legs
 from edge.domain.slots import Cell
 
 
@@ -52,9 +52,9 @@ def why_never_served(
     deepest: NoFit | None = None
     for grid, technicians in days:
         probe = _EmptyDay(technicians, timedelta(minutes=slot_minutes))
+        day = LegDay(grid, slot_minutes, rules, kinds)
         for cell in grid:
-            found = fit_legs(legs, cell.start, grid=grid, slot_minutes=slot_minutes, rules=rules, kinds=kinds,
-                             probe=probe)
+            found = fit_legs(legs, cell.start, day, probe)
             if not isinstance(found, NoFit):
                 return None
             if deepest is None or (found.leg, found.miss != Miss.CLOSED) > (deepest.leg, deepest.miss != Miss.CLOSED):

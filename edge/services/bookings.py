@@ -335,11 +335,11 @@ def legs(station: Station, ref: str) -> tuple[LegRecord, ...]:
 def leg_occupied_until(station: Station, catalog: Catalog, leg: LegRecord) -> datetime:
     """The end of the leg's last claimed cell: its work as booked (its car's size class's) and its
     bay's turnover, rounded up to the grid."""
-    minutes = int((leg.end_at - leg.start_at).total_seconds() // 60)
     try:
-        minutes += max(part.buffer_minutes for part in catalog.plan(list(leg.services)).legs)
+        turnover = max(part.buffer_minutes for part in catalog.plan(list(leg.services)).legs)
     except EdgeError:  # a service since dropped from the catalogue: its booked work alone
-        pass
+        turnover = 0
+    minutes = int((leg.end_at - leg.start_at).total_seconds() // 60) + turnover
     slot = station.slot_minutes
     return leg.start_at + timedelta(minutes=cells_needed(minutes, slot) * slot)
 

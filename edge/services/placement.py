@@ -11,7 +11,7 @@ from sqlite3 import Connection
 from edge.domain.booking_state import BookingState
 from edge.domain.capacity import on_shift, pick_technician
 from edge.domain.catalog import Bay, WorkPlan
-from edge.domain.legs import LegFit, LegPlan, Miss, NoFit, fit_legs
+from edge.domain.legs import LegDay, LegFit, LegPlan, Miss, NoFit, fit_legs
 from edge.domain.slots import day_bounds, local_day
 from edge.errors import NotFound, RuleViolation, SlotTaken
 from edge.services.booking_store import (
@@ -176,8 +176,8 @@ def fit_at(conn: Connection, station: Station, *, plan: WorkPlan, start: datetim
     catalog = station.catalog()
     closed = walk_in_reserve.closed_cells(station, day, channel=channel, now=now)
     probe = _StoreProbe(conn, station, day, now, wishes, closed, reserve_last)
-    found = fit_legs(plan.legs, start, grid=station.grid(day), slot_minutes=station.slot_minutes,
-                     rules=station.leg_rules, kinds=catalog.kinds(), probe=probe)
+    found = fit_legs(plan.legs, start, LegDay(station.grid(day), station.slot_minutes, station.leg_rules,
+                                              catalog.kinds()), probe)
     if isinstance(found, NoFit):
         return found
     return Placement(tuple(
