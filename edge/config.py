@@ -18,7 +18,7 @@ from pydantic import field_validator, model_validator
 from edge.domain.catalog import SERVICE_CATEGORIES, SizeTerms, terms_for
 from edge.domain.legs import LegItem, LegRules, split_into_legs
 from edge.domain.servable import RosteredTechnician, why_never_served
-from edge.domain.slots import local_intervals, slot_grid
+from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.walk_in_reserve import WalkInReserve
 from edge.config_lines import LineMap, describe_value, key_string, plain_message, scan
 from edge.errors import EdgeError
@@ -697,16 +697,19 @@ def _why_never_served(s: Settings, codes: Iterable[str], size_class: str | None)
         {b.id: frozenset(svc.code for svc in s.services if s.bay_can_do(b, svc)) for b in s.bays},
         [frozenset(t.skills) for t in s.technicians],
     )
+    return why_never_served(legs, _sample_week(s), slot_minutes=s.station.slot_minutes, rules=leg_rules(s.booking),
+                            kinds={b.id: b.kind for b in s.bays})
+
+
+def _sample_week(s: Settings) -> Iterator[tuple[tuple[Cell, ...], list[RosteredTechnician]]]:
+    """Each weekday's slot grid and rostered technicians, built as the check asks for them: a
+    package that fits on Monday never builds the rest of the week (the check runs at every start)."""
     tz, hours = s.station.tz, s.station.hours.weekly()
-    days = []
     for offset in range(7):
         day = _SAMPLE_MONDAY + dt.timedelta(days=offset)
-        grid = slot_grid(day, hours, frozenset(), tz, s.station.slot_minutes)
-        rostered = [RosteredTechnician(frozenset(t.skills), local_intervals(day, t.roster.weekly().get(offset, ()), tz))
-                    for t in s.technicians]
-        days.append((grid, rostered))
-    return why_never_served(legs, days, slot_minutes=s.station.slot_minutes, rules=leg_rules(s.booking),
-                            kinds={b.id: b.kind for b in s.bays})
+        yield (slot_grid(day, hours, frozenset(), tz, s.station.slot_minutes),
+               [RosteredTechnician(frozenset(t.skills), local_intervals(day, t.roster.weekly().get(offset, ()), tz))
+                for t in s.technicians])
 
 
 # -- loading and error translation -----------------------------------------

@@ -6,7 +6,7 @@ then has, would be offered in the catalogue and never be bookable; the config ch
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,7 +38,7 @@ class _EmptyDay:
 
 def why_never_served(
     legs: Sequence[LegPlan],
-    days: Sequence[tuple[Sequence[Cell], Sequence[RosteredTechnician]]],
+    days: Iterable[tuple[Sequence[Cell], Sequence[RosteredTechnician]]],
     *,
     slot_minutes: int,
     rules: LegRules,
