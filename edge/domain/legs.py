@@ -224,7 +224,9 @@ class _Search:
         self.deepest = NoFit(0, Miss.CLOSED, start)
 
     def miss(self, index: int, miss: Miss, at: datetime) -> None:
-        self.deepest = max(self.deepest, NoFit(index, miss, at), key=_depth)
+        # compared before it is built: a day's availability search misses thousands of times
+        if (index, _MISS_ORDER[miss]) > _depth(self.deepest):
+            self.deepest = NoFit(index, miss, at)
 
     def place(self, index: int, at: datetime, came_from: tuple[datetime, str] | None,
               only: Collection[str] | None = None) -> tuple[tuple[datetime, ...], list[str], tuple[str, ...]] | None:
@@ -240,8 +242,9 @@ class _Search:
             bays = [bay for bay in bays if bay in only]
         if came_from is not None:  # a bay of a kind further away may need a longer transfer
             before, kind = came_from
-            bays = [bay for bay in bays if self.rules.ready_at(self.legs[index - 1], before, kind,
-                                                               self.kinds[bay]) <= at]
+            ready = {to: self.rules.ready_at(self.legs[index - 1], before, kind, to)
+                     for to in {self.kinds[bay] for bay in bays}}
+            bays = [bay for bay in bays if ready[self.kinds[bay]] <= at]
         if not bays:
             self.miss(index, Miss.BAY, at)
             return None
@@ -280,9 +283,12 @@ class _Search:
         return self.fit(index + 1, following, (at, kind))
 
 
+_MISS_ORDER = {miss: rank for rank, miss in enumerate(Miss)}
+
+
 def _depth(miss: NoFit) -> tuple[int, int]:
     # the deepest leg reached explains best; at one depth a bay or a technician says more than "closed"
-    return miss.leg, list(Miss).index(miss.miss)
+    return miss.leg, _MISS_ORDER[miss.miss]
 
 
 def _next_starts(grid: Sequence[Cell], legs: Sequence[LegPlan], index: int, at: datetime, from_kind: str,
