@@ -4,6 +4,7 @@
     ├── ConfigError          (edge.config: file, line, key)
     ├── StoreError           the database could not be opened, migrated or written
     ├── InvalidInput         a value typed by a person is malformed (names the field)
+    ├── PermissionDenied     the action needs a manager (or a signed-in operator)
     └── BookingError         a booking request the rules refuse
         ├── NotFound         no such booking, member, service, bay ...
         ├── SlotTaken        a cell of the requested bay/time is already claimed
@@ -32,6 +33,10 @@ class InvalidInput(EdgeError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class PermissionDenied(EdgeError):
+    """The action needs a role the operator does not have, and no manager authorised it."""
 
 
 class BookingError(EdgeError):

@@ -21,10 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.config import ConfigError
-from edge.errors import EdgeError, InvalidInput, InvalidTransition, NotFound, RuleViolation, SlotTaken, StoreError
+from edge.errors import (
+    EdgeError, InvalidInput, InvalidTransition, NotFound, PermissionDenied, RuleViolation, SlotTaken, StoreError,
+)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
-EXIT_NOT_FOUND, EXIT_SLOT_TAKEN, EXIT_RULE, EXIT_STATE, EXIT_STORE = 4, 5, 6, 7, 8
+EXIT_NOT_FOUND, EXIT_SLOT_TAKEN, EXIT_RULE, EXIT_STATE, EXIT_STORE, EXIT_DENIED = 4, 5, 6, 7, 8, 10
 EXIT_PIPE = 141  # as a shell reports a process ended by SIGPIPE: the reader closed the pipe early
 
 _EXIT_CODES: tuple[tuple[type[Exception], int, str], ...] = (
@@ -34,6 +36,7 @@ _EXIT_CODES: tuple[tuple[type[Exception], int, str], ...] = (
     (RuleViolation, EXIT_RULE, "rule_violation"),
     (InvalidTransition, EXIT_STATE, "invalid_transition"),
     (StoreError, EXIT_STORE, "store_error"),
+    (PermissionDenied, EXIT_DENIED, "permission_denied"),
 )
 
 log = logging.getLogger("edge.cli")

@@ -14,6 +14,7 @@ from edge.config import Settings, leg_rules, walk_in_reserve
 from edge.domain.catalog import Catalog, Technician
 from edge.domain.legs import LegRules
 from edge.domain.money import format_money
+from edge.domain.permissions import CLI, Actor
 from edge.domain.roster import day_ranges
 from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.tiers import WEEKDAYS, CreditRule, HotSlotRule, HotWindow, TierRule
@@ -40,6 +41,11 @@ class Station:
     settings: Settings
     store: Store
     clock: Callable[[], datetime] = utc_now
+    # who is working and at which terminal: set by the process's composition root (the CLI from
+    # --operator/--terminal, the terminal UI at sign-in, the daemon to DAEMON); services record
+    # and authorise against them
+    actor: Actor = CLI
+    terminal: str = "desk"
     _catalog: Catalog | None = field(default=None, repr=False)
     _catalog_checked: float = field(default=0.0, repr=False)
 

@@ -309,6 +309,7 @@ from edge.store import (  # noqa: E402,F401
     enterprise_tables,
     escrow_tables,
     found_work_tables,
+    ledger_tables,
     loyalty_tables,
     notification_tables,
     roster_tables,
