@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from edge.domain.ids import uuid7
-from edge.domain.ledger import Kind, Posting, check_balanced, moves_cash
+from edge.domain.money_ledger import Kind, Posting, check_balanced, moves_cash
 from edge.errors import RuleViolation
 from edge.services.station import Station
 from edge.store.types import to_db_time
