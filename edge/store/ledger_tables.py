@@ -12,7 +12,7 @@ from edge.store.types import JsonText, UtcDateTime
 
 
 class LedgerEntry(SQLModel, table=True):
-    """One posting of a balanced money transaction (edge.domain.ledger); append-only."""
+    """One posting of a balanced money transaction (edge.domain.money_ledger); append-only."""
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
@@ -23,8 +23,8 @@ class LedgerEntry(SQLModel, table=True):
     )
     id: str = Field(primary_key=True)
     txn_id: str  # the postings of one movement share it
-    kind: str  # edge.domain.ledger.Kind
-    account: str  # edge.domain.ledger.Account
+    kind: str  # edge.domain.money_ledger.Kind
+    account: str  # edge.domain.money_ledger.Account
     detail: str = ""
     amount_minor: int  # signed
     line_code: str | None = None
