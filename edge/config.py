@@ -17,6 +17,7 @@ from pydantic import field_validator, model_validator
 
 from edge.domain.catalog import SERVICE_CATEGORIES, SizeTerms, terms_for
 from edge.domain.legs import LegItem, LegRules, split_into_legs
+from edge.domain.pins import is_pin_hash
 from edge.domain.servable import RosteredTechnician, why_never_served
 from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.walk_in_reserve import WalkInReserve
@@ -278,6 +279,17 @@ class TechnicianSettings(_Frozen):
     roster: WeeklyRoster = WeeklyRoster()
 
 
+class StaffSettings(_Frozen):
+    """A person who signs in at the terminal: role, card at the clock-in reader, PIN (as its hash)."""
+
+    id: Id
+    name: Text
+    role: Literal["attendant", "technician", "manager"]
+    card_id: Text | None = None
+    # made by `station-edge staff hash-pin`; the PIN itself is never stored
+    pin_hash: Annotated[str, Strict(), _rule(is_pin_hash, "not a PIN hash: make one with `station-edge staff hash-pin`")]
+
+
 class NeighbourSettings(_Frozen):
     id: Id
     name: Text
@@ -484,6 +496,7 @@ class Settings(_Frozen):
     packages: tuple[PackageSettings, ...] = ()
     materials: tuple[MaterialSettings, ...] = ()
     technicians: tuple[TechnicianSettings, ...] = ()
+    staff: tuple[StaffSettings, ...] = ()
     neighbours: tuple[NeighbourSettings, ...] = ()
     tiers: Annotated[tuple[TierSettings, ...], MinLen(1)] = DEFAULT_TIERS
     booking: BookingSettings = BookingSettings()
@@ -577,7 +590,8 @@ def _duplicates(items: tuple[Any, ...], section: str, attr: str) -> Iterator[tup
 
 def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
     for section, attr in (("bays", "id"), ("services", "code"), ("packages", "code"), ("materials", "sku"),
-                          ("technicians", "id"), ("technicians", "card_id"), ("neighbours", "id"),
+                          ("technicians", "id"), ("technicians", "card_id"), ("staff", "id"),
+                          ("staff", "card_id"), ("neighbours", "id"),
                           ("tiers", "name"), ("coupon_templates", "id"), ("devices", "id")):  # fmt: skip
         yield from _duplicates(getattr(s, section), section, attr)
     by_code = {svc.code: svc for svc in s.services}

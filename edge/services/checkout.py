@@ -76,31 +76,9 @@ def checkout(
     """
     now = now or station.clock()
     with station.store.write() as conn:
-        booking = get_booking(conn, booking_ref) if booking_ref else None
-        if booking is not None:
-            if booking.state in (BookingState.CANCELLED, BookingState.REJECTED, BookingState.EXPIRED):
-                raise InvalidTransition(f"booking {booking.code} is {booking.state}; nothing to pay")
-            if conn.execute("SELECT 1 FROM receipt WHERE booking_id = ? AND state = 'paid'", (booking.id,)).fetchone():
-                raise InvalidTransition(f"booking {booking.code} is paid already")
-        member = _member(conn, booking.member_id if booking else None, phone)
-        items = _booking_items(conn, station, booking) if booking else _items(station, list(services))
-        items += _goods(station, goods)
-        if not items:
-            raise RuleViolation("nothing to check out: give a booking, service codes or goods")
-        tier = station.settings.tier(member.tier if member else station.settings.booking.guest_tier)
-        loyalty_settings = station.settings.loyalty
-        if member is None and (coupon_code and _is_personal(conn, coupon_code) or points or prepaid_minor):
-            raise RuleViolation("points, prepaid and personal coupons need a member (give --phone)")
-        coupon = loyalty.load_coupon(conn, station, coupon_code, member_id=member.id if member else None) \
-            if coupon_code else None
-        receipt = rules.price(
-            items, tier_discount_pct=tier.discount_pct, tier_rank=station.settings.tier_rank(tier.name),
-            coupon=coupon, points=points,
-            points_balance=ledgers.points_balance(conn, member.id) if member else 0,
-            redemption=rules.RedemptionRule(loyalty_settings.redeem_points_per_unit, loyalty_settings.redeem_unit_minor),
-            prepaid_minor=prepaid_minor,
-            prepaid_balance=ledgers.prepaid_balance(conn, member.id) if member else 0, now=now, money=station.money,
-        )
+        booking, member, coupon, receipt = _price(
+            conn, station, booking_ref=booking_ref, services=services, goods=goods, phone=phone,
+            coupon_code=coupon_code, points=points, prepaid_minor=prepaid_minor, now=now)
         receipt = rules.settle(receipt, [(p[0], p[1]) for p in payments], money=station.money)
         references = [p[2] if len(p) > 2 else "" for p in payments]
         receipt_id, number = uuid7(), _receipt_number(station, now)
@@ -124,6 +102,68 @@ def checkout(
                      body={"receipt": result.to_json(), "booking_id": booking.id if booking else None,
                            "price_version": station.catalog().version}, now=now)
         return result
+
+
+def quote(
+    station: Station,
+    *,
+    booking_ref: str | None = None,
+    services: Sequence[str] = (),
+    goods: Sequence[tuple[str, int]] = (),
+    phone: str | None = None,
+    coupon_code: str | None = None,
+    points: int = 0,
+    prepaid_minor: int = 0,
+    now: datetime | None = None,
+) -> rules.Receipt:
+    """What `checkout` with these arguments would charge, without taking anything: the
+    terminal shows it while the attendant builds the sale."""
+    now = now or station.clock()
+    with station.store.read() as conn:
+        return _price(conn, station, booking_ref=booking_ref, services=services, goods=goods, phone=phone,
+                      coupon_code=coupon_code, points=points, prepaid_minor=prepaid_minor, now=now)[3]
+
+
+def _price(
+    conn: Connection,
+    station: Station,
+    *,
+    booking_ref: str | None,
+    services: Sequence[str],
+    goods: Sequence[tuple[str, int]],
+    phone: str | None,
+    coupon_code: str | None,
+    points: int,
+    prepaid_minor: int,
+    now: datetime,
+) -> tuple[BookingRecord | None, MemberRecord | None, Any, rules.Receipt]:
+    """The booking, member, coupon and priced receipt of a checkout (before payment)."""
+    booking = get_booking(conn, booking_ref) if booking_ref else None
+    if booking is not None:
+        if booking.state in (BookingState.CANCELLED, BookingState.REJECTED, BookingState.EXPIRED):
+            raise InvalidTransition(f"booking {booking.code} is {booking.state}; nothing to pay")
+        if conn.execute("SELECT 1 FROM receipt WHERE booking_id = ? AND state = 'paid'", (booking.id,)).fetchone():
+            raise InvalidTransition(f"booking {booking.code} is paid already")
+    member = _member(conn, booking.member_id if booking else None, phone)
+    items = _booking_items(conn, station, booking) if booking else _items(station, list(services))
+    items += _goods(station, goods)
+    if not items:
+        raise RuleViolation("nothing to check out: give a booking, service codes or goods")
+    tier = station.settings.tier(member.tier if member else station.settings.booking.guest_tier)
+    loyalty_settings = station.settings.loyalty
+    if member is None and (coupon_code and _is_personal(conn, coupon_code) or points or prepaid_minor):
+        raise RuleViolation("points, prepaid and personal coupons need a member (give --phone)")
+    coupon = loyalty.load_coupon(conn, station, coupon_code, member_id=member.id if member else None) \
+        if coupon_code else None
+    receipt = rules.price(
+        items, tier_discount_pct=tier.discount_pct, tier_rank=station.settings.tier_rank(tier.name),
+        coupon=coupon, points=points,
+        points_balance=ledgers.points_balance(conn, member.id) if member else 0,
+        redemption=rules.RedemptionRule(loyalty_settings.redeem_points_per_unit, loyalty_settings.redeem_unit_minor),
+        prepaid_minor=prepaid_minor,
+        prepaid_balance=ledgers.prepaid_balance(conn, member.id) if member else 0, now=now, money=station.money,
+    )
+    return booking, member, coupon, receipt
 
 
 def _booking_items(conn: Connection, station: Station, booking: BookingRecord) -> list[rules.Item]:

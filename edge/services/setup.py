@@ -15,6 +15,7 @@ from edge.services.station import CONFIG_FILENAME, DB_FILENAME, Station, utc_now
 from edge.store.catalog import catalog_fingerprint, save_catalog
 from edge.store.db import Store
 from edge.store.inventory import save_materials
+from edge.services.staff import save_config_staff
 from edge.store.types import to_db_time
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def init_station(config_path: str | Path, data_dir: str | Path) -> Station:
             )
         save_catalog(conn, catalog_from_settings(settings))
         save_materials(conn, settings.materials, now=now)
+        save_config_staff(conn, settings.staff, now=now)
     target = data_dir / CONFIG_FILENAME
     if Path(config_path).resolve() != target.resolve():
         shutil.copyfile(config_path, target)

@@ -313,5 +313,6 @@ from edge.store import (  # noqa: E402,F401
     loyalty_tables,
     notification_tables,
     roster_tables,
+    staff_tables,
     sync_tables,
 )
