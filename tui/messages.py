@@ -27,7 +27,7 @@ class ServiceFailed(Message):
 
     request: str
     message: str
-    kind: str  # refused, slot_taken, not_found, not_now, busy, internal
+    kind: str  # refused, slot_taken, not_found, not_now, denied, busy, internal
 
 
 @dataclass

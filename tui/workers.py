@@ -15,7 +15,7 @@ from typing import Any
 from textual.dom import DOMNode
 from textual.worker import Worker, get_current_worker
 
-from edge.errors import EdgeError, InvalidTransition, NotFound, RuleViolation, SlotTaken, StoreError
+from edge.errors import EdgeError, InvalidTransition, NotFound, PermissionDenied, RuleViolation, SlotTaken, StoreError
 from tui.i18n import N_, _
 from tui.messages import ServiceDone, ServiceFailed, StoreChanged
 
@@ -26,6 +26,7 @@ _KINDS: tuple[tuple[type[Exception], str, str], ...] = (
     (NotFound, "not_found", N_("Not found")),
     (RuleViolation, "refused", N_("Refused")),
     (InvalidTransition, "not_now", N_("Not allowed now")),
+    (PermissionDenied, "denied", N_("Needs a manager")),
     (StoreError, "busy", N_("Database busy")),
     (sqlite3.Error, "busy", N_("Database busy")),
     (EdgeError, "refused", N_("Refused")),
