@@ -7,6 +7,7 @@ import argparse
 
 from edge.cli import arguments
 from edge.cli.output import emit_json, table
+from edge.cli.receipt_commands import describe_receipt
 from edge.domain.money import parse_money
 from edge.domain.permissions import Actor, Permission
 from edge.errors import InvalidInput
@@ -153,25 +154,7 @@ def _checkout(args: argparse.Namespace) -> None:
     if args.json:
         emit_json(result.to_json())
         return
-    r = result.receipt
-    print(f"receipt {result.number}")
-    print(table(("item", "qty", "unit", "amount", "tier discount"),
-                [(f"{line.code} {line.name}", line.quantity, station.money(line.unit_minor),
-                  station.money(line.gross_minor), station.money(-line.tier_discount_minor)) for line in r.lines]))
-    rows = [("subtotal", r.subtotal_minor), ("tier discount", -r.tier_discount_minor)]
-    if r.coupon_code:
-        rows.append((f"coupon {r.coupon_code}", -r.coupon_discount_minor))
-    rows.append(("total", r.total_minor))
-    if r.points_redeemed:
-        rows.append((f"paid with {r.points_redeemed} points", r.points_minor))
-    if r.prepaid_minor:
-        rows.append(("paid from prepaid balance", r.prepaid_minor))
-    if r.deposit_minor:
-        rows.append(("paid by the deposit", r.deposit_minor))
-    rows.extend((f"paid by {method}", amount) for method, amount in r.payments)
-    if result.cash_tendered_minor is not None:
-        rows += [("cash tendered", result.cash_tendered_minor), ("change", result.change_minor)]
-    print(table(("", "amount"), [(label, station.money(amount)) for label, amount in rows]))
+    print(describe_receipt(station, receipts.get_receipt(station, result.number)))
     if result.points_earned:
         print(f"points earned: {result.points_earned}")
 
