@@ -112,6 +112,16 @@ def sign_in_card(station: Station, card_id: str) -> StaffMember:
     return _signed_in(station, member, "card")
 
 
+def try_card(station: Station, text: str) -> StaffMember | None:
+    """Sign in the holder when `text` is a card id (what a card reader types at the terminal); None
+    when it is not one (a name or staff id typed before the PIN), which is no failed sign-in."""
+    try:
+        member = by_card(station, text)
+    except NotFound:
+        return None
+    return _signed_in(station, member, "card")
+
+
 def lock(station: Station) -> None:
     """The operator leaves (or the terminal sat idle): audited, then nobody acts until the next sign-in."""
     if station.actor == LOCKED:
