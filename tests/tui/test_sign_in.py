@@ -97,7 +97,7 @@ async def test_a_card_read_into_the_name_field_signs_in_at_once(station):
         await _sign_in(pilot, "CARD-1001", None)  # a keyboard-wedge reader types the card and Enter
         await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen), what="the board")
         assert station.actor.id == "S01"
-        assert "周敏 (店长)" in _title(app)
+        assert "周敏 (经理)" in _title(app)
 
 
 async def test_the_terminal_locks_after_the_idle_time_and_another_person_unlocks(station):
@@ -115,7 +115,7 @@ async def test_the_terminal_locks_after_the_idle_time_and_another_person_unlocks
         clock.now += 2
         await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), what="the lock")
         await wait_for(pilot, lambda: station.actor == LOCKED, what="nobody acting")
-        assert "locked" in str(app.screen.query_one("#sign-in Label:nth-of-type(2)", Label).render())
+        assert "locked" in str(app.screen.query_one("#sign-in-state", Label).render())
         await _sign_in(pilot, "S02", ATTENDANT_PIN)
         await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen), what="the board again")
         assert station.actor.id == "S02" and "赵小燕" in _title(app)

@@ -56,7 +56,8 @@ class SignInScreen(ModalScreen[StaffMember]):
         station = self.app.station  # type: ignore[attr-defined]
         with Vertical(id="sign-in"):
             yield Label(f"station-edge  {station.settings.station.name}", id="sign-in-title")
-            yield Label(_("Terminal locked: sign in to go on") if self.locked else _("Sign in to start work"))
+            yield Label(_("Terminal locked: sign in to go on") if self.locked else _("Sign in to start work"),
+                        id="sign-in-state")
             yield Input(placeholder=_("name, staff id or card"), id="who")
             yield Input(placeholder=_("PIN"), password=True, id="pin")
             yield Label("", id="sign-in-error")
