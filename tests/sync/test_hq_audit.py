@@ -4,6 +4,7 @@ accounts reach the station and sign in there."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 
 from edge.domain.pins import hash_pin
@@ -81,3 +82,33 @@ def test_hq_staff_accounts_reach_the_station_and_sign_in_there(station, broker, 
     assert staff.sign_in(station, "CARD-9", "8642").id == "S09"
     snapshot = [e for e in audit.entries(station) if e.action == "staff.snapshot"]
     assert snapshot and snapshot[0].actor_id == "hq" and snapshot[0].after == {"accounts": ["S09", "S10"]}
+
+
+def test_hq_staff_and_audit_commands(tmp_path, sqlite_hq, station, capsys):
+    from edge.cli.main import main
+    from sync.hq import effects
+    from tests.test_staff import STAFF
+
+    accounts = tmp_path / "staff.toml"
+    accounts.write_text(STAFF, encoding="utf-8")
+    db = ["--db", str(tmp_path / "hq.db")]
+    assert main(["hq", "staff", "set", "--station", "*", "--file", str(accounts), *db]) == 0
+    assert main(["--json", "hq", "staff", "push", "--station", STATION_ID, *db]) == 0
+    assert '"TST-001": 1' in capsys.readouterr().out
+    (body,) = [b for (b,) in hq_rows(sqlite_hq, "SELECT body FROM hq_downlink WHERE stream = 'cmd'")]
+    assert [a["id"] for a in (body if isinstance(body, dict) else json.loads(body))["accounts"]] == [
+        "S01", "S02"]
+    accounts.write_text("[[staff]]\nid = 'S05'\n", encoding="utf-8")
+    assert main(["hq", "staff", "set", "--station", "*", "--file", str(accounts), *db]) == 2
+
+    members.enroll(station, phone="13900139000", name="Li")
+    members.override_credit(station, phone="13900139000", score=80, reason="forgiven", manager=MANAGER)
+    with station.store.read() as conn:
+        events = [{"type": r["type"], "entity_id": r["entity_id"], "body": json.loads(r["body"])}
+                  for r in conn.execute("SELECT type, entity_id, body FROM outbox WHERE stream = 'audit'")]
+    with transaction(sqlite_hq) as session:
+        for event in events + events:  # twice: kept once
+            effects.on_station_event(session, STATION_ID, event, NOW)
+    capsys.readouterr()
+    assert main(["hq", "audit", "verify", "--station", STATION_ID, *db]) == 0
+    assert "TST-001: hash chain verified (1 entries)" in capsys.readouterr().out
