@@ -89,7 +89,7 @@ def hq_audit_verify(args: argparse.Namespace) -> int:
         emit_json({"station": args.station, "entries": count,
                    "broken_at": broken.seq if broken else None, "problem": broken.problem if broken else None})
     elif broken:
-        print(f"{args.station}: hash chain broken at seq {broken.seq}: {broken.problem} ({count} entries)")
+        print(f"{args.station}: hash chain broken at seq {broken.seq}: {broken.problem} ({count} held)")
     else:
-        print(f"{args.station}: hash chain verified ({count} entries)")
+        print(f"{args.station}: hash chain verified, {count} held")
     return EXIT_CHAIN_BROKEN if broken else 0

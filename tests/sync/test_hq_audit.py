@@ -111,4 +111,4 @@ def test_hq_staff_and_audit_commands(tmp_path, sqlite_hq, station, capsys):
             effects.on_station_event(session, STATION_ID, event, NOW)
     capsys.readouterr()
     assert main(["hq", "audit", "verify", "--station", STATION_ID, *db]) == 0
-    assert "TST-001: hash chain verified (1 entries)" in capsys.readouterr().out
+    assert "TST-001: hash chain verified, 1 held" in capsys.readouterr().out
