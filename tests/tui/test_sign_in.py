@@ -154,3 +154,19 @@ def test_sign_in_screen_at_80x24(station, snap_compare, language):
 
     app = StationApp(station, sign_in=True, language=language, sign_in_hint="PIN: 周敏 2580 · 赵小燕 1357")
     assert snap_compare(app, terminal_size=(80, 24), run_before=shown)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+async def test_the_sign_in_screen_and_the_title_with_the_operator_fit_80x24(station, language):
+    from tests.tui.test_no_text_cut import clipped_texts
+
+    app = StationApp(station, sign_in=True, language=language, sign_in_hint="demo PIN: 周敏 2580 · 赵小燕 1357")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), what="the sign-in screen")
+        await pilot.pause(0.1)
+        assert clipped_texts(app) == []
+        await _sign_in(pilot, "赵小燕", ATTENDANT_PIN)
+        await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen) and "赵小燕" in _title(app),
+                       what="the board")
+        await pilot.pause(0.1)
+        assert clipped_texts(app) == []
