@@ -10,6 +10,9 @@ from edge.services.setup import init_station
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
+# a manager whose PIN the terminal or the CLI has checked: passed as `manager=` to privileged services
+MANAGER = Actor("S01", "周敏", ActorKind.STAFF, Role.MANAGER)
+
 TEST_CONFIG = """
 [station]
 id = "TST-001"
@@ -138,10 +141,6 @@ def make_station(tmp_path: Path, *, config: str = TEST_CONFIG, now: datetime = N
     station = init_station(config_path, tmp_path / "data")
     station.clock = lambda: now
     return station
-
-
-# a manager answering for refunds, price overrides and waived parts in service tests
-MANAGER = Actor("S01", "周敏", ActorKind.STAFF, Role.MANAGER)
 
 
 def open_drawer(station: Station, *, float_minor: int = 20000, now: datetime = NOW) -> str:

@@ -29,6 +29,12 @@ def at(hh: int, mm: int = 0) -> datetime:
     return datetime(2026, 11, 23, hh, mm, tzinfo=TZ)
 
 
+@pytest.fixture(autouse=True)
+def managers_pin(monkeypatch):
+    """The manager's PIN as a script gives it: from the environment, never an argument."""
+    monkeypatch.setenv("STATION_EDGE_MANAGER_PIN", "2580")
+
+
 @pytest.fixture
 def desk(tmp_path):
     station = make_station(tmp_path, config=DESK_CONFIG)
@@ -72,11 +78,11 @@ def test_a_refund_by_line_needs_a_manager_and_gives_back_that_lines_share(desk, 
     assert code == 0 and on_hand(desk)["FLUID"] == 3
     code, _, err = cli(capsys, desk, "pay", "refund", number, "--line", "FLUID=1", "--reason", "leaked")
     assert code == 10 and "refund needs a manager" in err
-    code, _, err = cli(capsys, desk, "pay", "refund", number, "--line", "FLUID=3", "--reason", "leaked",
-                       "--manager", "S01", "--pin", "2580")
+    code, _, err = cli(capsys, desk, "--manager", "S01", "pay", "refund", number, "--line", "FLUID=3",
+                       "--reason", "leaked")
     assert code == 2 and "2 of 2 left to refund, not 3" in err
-    code, out, _ = cli(capsys, desk, "pay", "refund", number, "--line", "FLUID=1", "--reason", "leaked",
-                       "--manager", "S01", "--pin", "2580", "--json")
+    code, out, _ = cli(capsys, desk, "--manager", "S01", "pay", "refund", number, "--line", "FLUID=1",
+                       "--reason", "leaked", "--json")
     refund = json.loads(out)
     # money first, in the order paid: the bottle's 15.00 comes back by WeChat Pay
     assert code == 0 and refund["money"] == [{"method": "wechat_pay", "amount_minor": 1500}]
@@ -88,13 +94,13 @@ def test_a_refund_by_line_needs_a_manager_and_gives_back_that_lines_share(desk, 
                                                                                          "FLUID": 1}
     assert view["state"] == "partly_refunded" and view["remaining_minor"] == 34255 - 1500
     # the rest: the wechat money left, then the cash (an open shift)
-    code, out, _ = cli(capsys, desk, "pay", "refund", number, "--reason", "customer left", "--manager", "S01",
-                       "--pin", "2580", "--json")
+    code, out, _ = cli(capsys, desk, "--manager", "S01", "pay", "refund", number, "--reason", "customer left",
+                       "--json")
     rest = json.loads(out)
     assert rest["state"] == "refunded"
     assert rest["money"] == [{"method": "wechat_pay", "amount_minor": 18500}, {"method": "cash", "amount_minor": 14255}]
     assert on_hand(desk)["FLUID"] == 5
-    code, _, err = cli(capsys, desk, "pay", "refund", number, "--reason", "again", "--manager", "S01", "--pin", "2580")
+    code, _, err = cli(capsys, desk, "--manager", "S01", "pay", "refund", number, "--reason", "again")
     assert code == 7 and "refunded" in err
 
 
@@ -122,8 +128,9 @@ def test_a_managers_price_is_a_discount_and_revenue_keeps_the_list_price(desk, c
     code, _, err = cli(capsys, desk, "pay", "checkout", "--services", "OIL", "--price", "OIL=250.00",
                        "--pay", "wechat_pay=250.00")
     assert code == 10 and "price override needs a manager" in err
-    code, out, _ = cli(capsys, desk, "pay", "checkout", "--services", "OIL", "--price", "OIL=250.00",
-                       "--pay", "wechat_pay=250.00", "--manager", "S01", "--pin", "2580", "--json")
+    code, out, _ = cli(capsys, desk, "--manager", "S01", "pay", "checkout", "--services", "OIL", "--price",
+                       "OIL=250.00",
+                       "--pay", "wechat_pay=250.00", "--json")
     assert code == 0
     today = datetime.now(TZ).date()  # the command line's clock is the real one
     code, out, _ = cli(capsys, desk, "report", "--section", "revenue", "--date", today, "--json")
@@ -160,8 +167,8 @@ def test_extra_parts_are_billed_at_checkout_unless_a_manager_waives_them(tmp_pat
     booking = _serviced_booking(station, (("FILTER-OIL", 1),))
     code, _, err = cli(capsys, station, "service", "waive-parts", booking.code, "--reason", "our mistake")
     assert code == 10 and "waive parts needs a manager" in err
-    code, out, _ = cli(capsys, station, "service", "waive-parts", booking.code, "--reason", "our mistake",
-                       "--manager", "S01", "--pin", "2580")
+    code, out, _ = cli(capsys, station, "--manager", "S01", "service", "waive-parts", booking.code,
+                       "--reason", "our mistake")
     assert code == 0 and "FILTER-OIL x1" in out and "S01" in out
     assert [line.code for line in checkout.quote(station, booking_ref=booking.code, now=at(10)).lines] == ["OIL"]
     with station.store.read() as conn:

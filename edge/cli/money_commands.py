@@ -5,30 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from edge.cli import arguments
+from edge.cli import arguments, session
 from edge.cli.output import emit_json, table
 from edge.cli.receipt_commands import describe_receipt
 from edge.domain.money import parse_money
-from edge.domain.permissions import Actor, Permission
 from edge.errors import InvalidInput
-from edge.services import checkout, ledgers, loyalty, members, receipts, staff
+from edge.services import checkout, ledgers, loyalty, members, receipts
 from edge.services.ledgers import TOP_UP_METHODS
-from edge.services.station import Station, open_station
-
-
-def add_manager_options(p: argparse.ArgumentParser) -> None:
-    """`--manager WHO --pin PIN`: the manager answering for a privileged action."""
-    p.add_argument("--manager", help="the authorising manager: staff id, card id or name")
-    p.add_argument("--pin", help="that manager's PIN")
-
-
-def manager_of(station: Station, args: argparse.Namespace, permission: Permission) -> Actor | None:
-    """The manager named with --manager/--pin, checked against their PIN (None when not given)."""
-    if not args.manager:
-        return None
-    if not args.pin:
-        raise InvalidInput("pin", "--manager needs the manager's --pin")
-    return staff.manager_for(station, permission, args.manager, args.pin)
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -52,8 +37,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    "REFERENCE is the slip or transaction number")
     p.add_argument("--cash-tendered", type=arguments.amount, help="cash handed over, e.g. 300.00: the change is shown")
     p.add_argument("--price", action="append", default=[], metavar="CODE=AMOUNT",
-                   help="a manager's unit price for a line (repeatable; needs --manager)")
-    add_manager_options(p)
+                   help="a manager's unit price for a line (repeatable; needs a manager: --manager WHO)")
     p.set_defaults(handler=_checkout)
 
     p = pay_sub.add_parser("refund", parents=[common], help="refund a receipt, whole or by line (needs a manager)")
@@ -61,7 +45,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--reason", required=True, help="why")
     p.add_argument("--line", action="append", default=[], metavar="CODE[=QTY]",
                    help="refund only this line (all its units left unless QTY); repeatable")
-    add_manager_options(p)
     p.set_defaults(handler=_refund)
 
     p = pay_sub.add_parser("invoice", parents=[common], help="request an e-invoice for a receipt")
@@ -96,6 +79,19 @@ def register_member(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     r.add_argument("--method", required=True, choices=TOP_UP_METHODS, help="%(choices)s")
     r.add_argument("--reference", default="", help="the payment's reference")
     r.set_defaults(handler=_top_up)
+    r = q.add_parser("adjust", parents=[common], help="correct a member's prepaid balance (a manager's)")
+    r.add_argument("--phone", required=True)
+    r.add_argument("--amount", required=True, type=arguments.signed_amount, help="signed, e.g. -20.00 or 50.00")
+    r.add_argument("--reason", required=True)
+    r.set_defaults(handler=_prepaid_adjust)
+
+    p = sub.add_parser("credit", help="no-show credit score")
+    q = p.add_subparsers(dest="credit_command", required=True, metavar="ACTION")
+    r = q.add_parser("set", parents=[common], help="override a member's credit score (a manager's)")
+    r.add_argument("phone")
+    r.add_argument("score", type=int)
+    r.add_argument("--reason", required=True, help="why, e.g. 'no-show was our fault'")
+    r.set_defaults(handler=_credit_set)
 
     p = sub.add_parser("coupon", help="coupons")
     q = p.add_subparsers(dest="coupon_command", required=True, metavar="ACTION")
@@ -149,7 +145,7 @@ def _checkout(args: argparse.Namespace) -> None:
         sub_account_id=args.sub_account,
         cash_tendered_minor=_minor(station, args.cash_tendered, "cash_tendered") if args.cash_tendered else None,
         price_overrides=_prices(station, args.price),
-        manager=manager_of(station, args, Permission.PRICE_OVERRIDE) if args.price else None,
+        manager=session.manager(station) if args.price else None,
     )
     if args.json:
         emit_json(result.to_json())
@@ -187,7 +183,7 @@ def _refund(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     result = checkout.refund(station, args.receipt, reason=args.reason,
                              lines=_refund_lines(args.line, args.receipt, station),
-                             manager=manager_of(station, args, Permission.REFUND))
+                             manager=session.manager(station))
     if args.json:
         emit_json(result.to_json())
         return
@@ -227,10 +223,8 @@ def _balance(args: argparse.Namespace) -> None:
 def _points_adjust(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     member = members.lookup(station, args.phone).member
-    with station.store.write() as conn:
-        ledgers.adjust_points(conn, station, member_id=member.id, points=args.points, reason=args.reason,
-                              now=station.clock())
-        balance = ledgers.points_balance(conn, member.id)
+    balance = ledgers.correct_points(station, member_id=member.id, points=args.points, reason=args.reason,
+                                     manager=session.manager(station))
     emit_json({"member_id": member.id, "points": balance}) if args.json else print(f"{member.phone}: {balance} points")
 
 
@@ -253,6 +247,22 @@ def _top_up(args: argparse.Namespace) -> None:
         emit_json({"member_id": member.id, "prepaid_minor": balance})
     else:
         print(f"{member.phone}: prepaid balance {station.money(balance)}")
+
+
+def _prepaid_adjust(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    member = members.lookup(station, args.phone).member
+    balance = ledgers.correct_prepaid(station, member_id=member.id, amount_minor=_minor(station, args.amount, "amount"),
+                                      reason=args.reason, manager=session.manager(station))
+    emit_json({"member_id": member.id, "prepaid_minor": balance}) if args.json else print(
+        f"{member.phone}: prepaid balance {station.money(balance)}")
+
+
+def _credit_set(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    member = members.override_credit(station, phone=args.phone, score=args.score, reason=args.reason,
+                                     manager=session.manager(station))
+    emit_json(member.to_json()) if args.json else print(f"{member.phone}: credit score {member.credit_score}")
 
 
 def _coupon_issue(args: argparse.Namespace) -> None:
