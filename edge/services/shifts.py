@@ -17,7 +17,7 @@ from typing import Any, Literal
 from edge.domain.ids import uuid7
 from edge.domain.money_ledger import CASH, Account, Kind, Posting
 from edge.domain.shifts import (
-    LedgerLine, ShiftReport, counted_from_denominations, drawer_figures, expected_cash, variance,
+    DENOMINATIONS, LedgerLine, ShiftReport, counted_from_denominations, drawer_figures, expected_cash, variance,
 )
 from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services import money_ledger
@@ -199,7 +199,7 @@ def _report(station: Station, conn: sqlite3.Connection, row: sqlite3.Row, *, at:
                                                                          [figures.cash_postings_minor]),
         at=from_db_time(row["closed_at"]) if closed else at, final=closed, closed_by=row["closed_by"],
         counted_minor=row["counted_minor"], variance_minor=row["variance_minor"],
-        denominations=json.loads(row["denominations"] or "{}"), note=row["note"],
+        denominations=_in_drawer_order(json.loads(row["denominations"] or "{}")), note=row["note"],
     )
 
 
@@ -214,3 +214,7 @@ def _view(conn: sqlite3.Connection, row: sqlite3.Row) -> ShiftView:
         closed_at=from_db_time(row["closed_at"]) if closed else None, closed_by=row["closed_by"],
         counted_minor=row["counted_minor"], variance_minor=row["variance_minor"], note=row["note"],
     )
+
+
+def _in_drawer_order(counts: dict[str, int]) -> dict[str, int]:
+    return {key: counts[key] for key in DENOMINATIONS if key in counts}
