@@ -36,6 +36,8 @@ class ShiftView:
     opened_by: str
     float_minor: int
     taken_by_method: dict[str, int]  # money received this shift by payment method, every kind
+    cash_in_minor: int
+    cash_out_minor: int
     expected_minor: int
     closed_at: datetime | None = None
     closed_by: str | None = None
@@ -51,7 +53,7 @@ class ShiftView:
         return {
             "id": self.id, "terminal": self.terminal, "opened_at": self.opened_at.isoformat(),
             "opened_by": self.opened_by, "float_minor": self.float_minor, "taken_by_method": dict(self.taken_by_method),
-            "expected_minor": self.expected_minor, "open": self.is_open,
+            "cash_in_minor": self.cash_in_minor, "cash_out_minor": self.cash_out_minor, "expected_minor": self.expected_minor, "open": self.is_open,
             "closed_at": self.closed_at.isoformat() if self.closed_at else None, "closed_by": self.closed_by,
             "counted_minor": self.counted_minor, "variance_minor": self.variance_minor, "note": self.note,
         }
@@ -209,6 +211,7 @@ def _view(conn: sqlite3.Connection, row: sqlite3.Row) -> ShiftView:
     return ShiftView(
         id=row["id"], terminal=row["terminal"], opened_at=from_db_time(row["opened_at"]), opened_by=row["opened_by"],
         float_minor=row["float_minor"], taken_by_method=figures.taken_by_method,
+        cash_in_minor=figures.cash_in_minor, cash_out_minor=figures.cash_out_minor,
         expected_minor=row["expected_minor"] if closed else expected_cash(row["float_minor"],
                                                                          [figures.cash_postings_minor]),
         closed_at=from_db_time(row["closed_at"]) if closed else None, closed_by=row["closed_by"],
