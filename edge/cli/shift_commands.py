@@ -105,18 +105,18 @@ def shift_list(args: argparse.Namespace) -> None:
     if args.json:
         emit_json([v.to_json() for v in views])
         return
-    print(table(("shift", "terminal", "opened", "closed", "float", "expected", "counted", "variance"),
+    print(table(("shift", "terminal", "opened", "closed", "expected", "variance"),
                 [_list_row(station, v) for v in views]))
 
 
 def _list_row(station: Station, view: ShiftView) -> tuple[str, ...]:
-    def money(minor: int | None) -> str:
-        return "" if minor is None else station.money(minor)
+    """A shift on one line of an 80-column terminal: amounts in the currency's major unit."""
+    def amount(minor: int | None) -> str:
+        return "" if minor is None else station.money(minor).split(" ")[0]
 
-    return (view.id, view.terminal, f"{station.local(view.opened_at):%m-%d %H:%M} {view.opened_by}",
-            f"{station.local(view.closed_at):%H:%M} {view.closed_by}" if view.closed_at else "open",
-            money(view.float_minor), money(view.expected_minor), money(view.counted_minor),
-            money(view.variance_minor))
+    return (view.id, view.terminal, f"{station.local(view.opened_at):%H:%M}",
+            f"{station.local(view.closed_at):%H:%M}" if view.closed_at else "open",
+            amount(view.expected_minor), amount(view.variance_minor))
 
 
 def shift_show(args: argparse.Namespace) -> None:
