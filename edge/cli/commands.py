@@ -48,6 +48,8 @@ def starts_table(station: Station, options: list[StartOption], per_line: int = 1
     for option in options:
         mark = (RESERVED_MARK if option in reserved else "") + (CALENDAR_MARK if option in priced else "")
         by_bay.setdefault(route(option), []).append(f"{station.local(option.start):%H:%M}{mark}")
+    widest = max((len(start) for starts in by_bay.values() for start in starts), default=5)
+    per_line = min(per_line, 72 // (widest + 1))  # marked starts are wider: fewer to a line
     rows = [
         (bay if i == 0 else "", " ".join(times[i : i + per_line]))
         for bay, times in by_bay.items()
