@@ -12,6 +12,7 @@ from edge.services import money_ledger, shifts
 from tests.stations import make_station
 from tests.tui.conftest import loaded, text_of, wait_for
 from tests.tui.test_chinese_everywhere import ALLOWED, data_words, english_words
+from tests.tui.test_no_text_cut import clipped_texts
 from tui.app import StationApp
 from tui.screens.shift import ShiftScreen
 from tui.screens.shift_dialogs import CashDialog, CloseShiftDialog, ShiftReportDialog
@@ -225,5 +226,26 @@ def test_shift_pictures_at_80x24(tmp_path, snap_compare, language, run_before):
     station = _drawer_station(tmp_path)
     try:
         assert snap_compare(StationApp(station, language=language), terminal_size=(80, 24), run_before=run_before)
+    finally:
+        station.store.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+async def test_no_text_of_the_shift_screens_is_cut_at_80x24(tmp_path, language):
+    station = _drawer_station(tmp_path)
+    try:
+        app = StationApp(station, language=language)
+        seen = {}
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _on_shift_screen(pilot)
+            seen["shift"] = clipped_texts(app)
+            for key, dialog in (("i", CashDialog), ("x", ShiftReportDialog), ("z", CloseShiftDialog)):
+                await pilot.press(key)
+                await wait_for(pilot, lambda: isinstance(app.screen, dialog), what=dialog.__name__)
+                await pilot.pause(0.1)
+                seen[dialog.__name__] = clipped_texts(app)
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: isinstance(app.screen, ShiftScreen))
+        assert not {name: texts for name, texts in seen.items() if texts}
     finally:
         station.store.close()
