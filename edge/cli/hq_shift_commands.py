@@ -13,7 +13,8 @@ from sync.errors import SyncError
 
 def register_hq(hq_sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Add `shifts` under `station-edge hq`."""
-    p = hq_sub.add_parser("shifts", parents=[parent], help="shift closes the stations sent: counted, expected, variance")
+    p = hq_sub.add_parser("shifts", parents=[parent],
+                          help="shift closes the stations sent: counted, expected, variance")
     p.add_argument("--station", help="only this station")
     p.add_argument("--limit", type=int, default=200, help="at most this many, newest first (default 200)")
     p.set_defaults(handler=hq_shifts)

@@ -64,9 +64,9 @@ def _denomination_key(text: str) -> str:
     raise InvalidInput("count", f"{text!r} is not a note or coin of the drawer (one of {', '.join(DENOMINATIONS)})")
 
 
-def expected_cash(float_minor: int, cash_postings: Iterable[int]) -> int:
-    """What the drawer should hold: the float plus every cash posting of the shift (signed)."""
-    return float_minor + sum(cash_postings)
+def expected_cash(float_minor: int, cash_postings_minor: int) -> int:
+    """What the drawer should hold: the float plus every cash posting of the shift (their signed sum)."""
+    return float_minor + cash_postings_minor
 
 
 def variance(counted_minor: int, expected_minor: int) -> int:

@@ -17,7 +17,8 @@ from typing import Any, Literal
 from edge.domain.ids import uuid7
 from edge.domain.money_ledger import CASH, Account, Kind, Posting
 from edge.domain.shifts import (
-    DENOMINATIONS, LedgerLine, ShiftReport, counted_from_denominations, drawer_figures, expected_cash, variance,
+    DENOMINATIONS, DrawerFigures, LedgerLine, ShiftReport, counted_from_denominations, drawer_figures, expected_cash,
+    variance,
 )
 from edge.errors import InvalidInput, NotFound, RuleViolation
 from edge.services import money_ledger
@@ -53,7 +54,8 @@ class ShiftView:
         return {
             "id": self.id, "terminal": self.terminal, "opened_at": self.opened_at.isoformat(),
             "opened_by": self.opened_by, "float_minor": self.float_minor, "taken_by_method": dict(self.taken_by_method),
-            "cash_in_minor": self.cash_in_minor, "cash_out_minor": self.cash_out_minor, "expected_minor": self.expected_minor, "open": self.is_open,
+            "cash_in_minor": self.cash_in_minor, "cash_out_minor": self.cash_out_minor,
+            "expected_minor": self.expected_minor, "open": self.is_open,
             "closed_at": self.closed_at.isoformat() if self.closed_at else None, "closed_by": self.closed_by,
             "counted_minor": self.counted_minor, "variance_minor": self.variance_minor, "note": self.note,
         }
@@ -183,7 +185,8 @@ def _open_row(conn: sqlite3.Connection, station: Station) -> sqlite3.Row:
 
 def _lines(conn: sqlite3.Connection, shift_id: str) -> list[tuple[str, LedgerLine]]:
     return [(r[0], LedgerLine(r[1], r[2], r[3], r[4])) for r in conn.execute(
-        "SELECT txn_id, kind, account, detail, amount_minor FROM ledger_entry WHERE shift_id = ? ORDER BY created_at, id",
+        "SELECT txn_id, kind, account, detail, amount_minor FROM ledger_entry WHERE shift_id = ?"
+        " ORDER BY created_at, id",
         (shift_id,))]
 
 
@@ -197,12 +200,18 @@ def _report(station: Station, conn: sqlite3.Connection, row: sqlite3.Row, *, at:
         top_ups_by_method=figures.top_ups_by_method, deposits_by_method=figures.deposits_by_method,
         cash_in_minor=figures.cash_in_minor, cash_out_minor=figures.cash_out_minor,
         transactions=figures.transactions,
-        expected_minor=row["expected_minor"] if closed else expected_cash(row["float_minor"],
-                                                                         [figures.cash_postings_minor]),
-        at=from_db_time(row["closed_at"]) if closed else at, final=closed, closed_by=row["closed_by"],
+        expected_minor=_expected(row, figures), at=from_db_time(row["closed_at"]) if closed else at,
+        final=closed, closed_by=row["closed_by"],
         counted_minor=row["counted_minor"], variance_minor=row["variance_minor"],
         denominations=_in_drawer_order(json.loads(row["denominations"] or "{}")), note=row["note"],
     )
+
+
+def _expected(row: sqlite3.Row, figures: DrawerFigures) -> int:
+    """The cash the drawer should hold: as stored at the close; until then, as the ledger says now."""
+    if row["closed_at"] is not None:
+        return row["expected_minor"]
+    return expected_cash(row["float_minor"], figures.cash_postings_minor)
 
 
 def _view(conn: sqlite3.Connection, row: sqlite3.Row) -> ShiftView:
@@ -212,9 +221,8 @@ def _view(conn: sqlite3.Connection, row: sqlite3.Row) -> ShiftView:
         id=row["id"], terminal=row["terminal"], opened_at=from_db_time(row["opened_at"]), opened_by=row["opened_by"],
         float_minor=row["float_minor"], taken_by_method=figures.taken_by_method,
         cash_in_minor=figures.cash_in_minor, cash_out_minor=figures.cash_out_minor,
-        expected_minor=row["expected_minor"] if closed else expected_cash(row["float_minor"],
-                                                                         [figures.cash_postings_minor]),
-        closed_at=from_db_time(row["closed_at"]) if closed else None, closed_by=row["closed_by"],
+        expected_minor=_expected(row, figures), closed_at=from_db_time(row["closed_at"]) if closed else None,
+        closed_by=row["closed_by"],
         counted_minor=row["counted_minor"], variance_minor=row["variance_minor"], note=row["note"],
     )
 
