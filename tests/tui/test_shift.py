@@ -220,8 +220,16 @@ async def _counting(pilot) -> None:
     await pilot.pause(0.2)
 
 
+async def _z_report(pilot) -> None:
+    await _counting(pilot)
+    await pilot.press(*["enter"] * 4)  # on past 0.5, 0.1 and the note to "Close shift"
+    await pilot.press("enter")  # and close
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ShiftReportDialog))
+    await pilot.pause(0.2)
+
+
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-@pytest.mark.parametrize("run_before", [_on_shift_screen, _counting], ids=["drawer", "counting"])
+@pytest.mark.parametrize("run_before", [_on_shift_screen, _counting, _z_report], ids=["drawer", "counting", "z"])
 def test_shift_pictures_at_80x24(tmp_path, snap_compare, language, run_before):
     station = _drawer_station(tmp_path)
     try:
@@ -247,5 +255,16 @@ async def test_no_text_of_the_shift_screens_is_cut_at_80x24(tmp_path, language):
                 await pilot.press("escape")
                 await wait_for(pilot, lambda: isinstance(app.screen, ShiftScreen))
         assert not {name: texts for name, texts in seen.items() if texts}
+    finally:
+        station.store.close()
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_no_shift_picture_at_80x24(tmp_path, snap_compare, language):
+    station = make_station(tmp_path)
+    shifts.open_shift(station, float_minor=20000)
+    shifts.close_shift(station, counted_minor=19850)
+    try:
+        assert snap_compare(StationApp(station, language=language), terminal_size=(80, 24), run_before=_on_shift_screen)
     finally:
         station.store.close()
