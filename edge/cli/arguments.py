@@ -68,6 +68,11 @@ def amount(text: str) -> str:
     return text.strip()
 
 
+def signed_amount(text: str) -> str:
+    """A correction's amount, which may be negative (e.g. -20.00), kept as text like `amount`."""
+    return ("-" + amount(text.strip()[1:])) if text.strip().startswith("-") else amount(text)
+
+
 def terminal_name(text: str) -> str:
     """A terminal's name as the shifts and the ledger record it: letters, digits, '-' or '_'."""
     name = text.strip()

@@ -7,6 +7,7 @@ Exit codes (scripts rely on them):
     3  bad config file            8  database error
     4  not found (booking, bay, service, member, waitlist entry)
     9  a `doctor` check failed; the sync link, a key file or HQ's database failed
+   10  refused: the command needs a manager (--operator MANAGER, or --manager WHO), or a wrong PIN
   141  the reader closed the output pipe early (e.g. `| head -1`); nothing is reported
 """
 
@@ -20,12 +21,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edge.cli.arguments import terminal_name
+from edge.cli import session
 from edge.config import ConfigError
 from edge.errors import (
     EdgeError, InvalidInput, InvalidTransition, NotFound, PermissionDenied, RuleViolation, SlotTaken, StoreError,
 )
-from edge.services.station import work_at_terminal
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 EXIT_NOT_FOUND, EXIT_SLOT_TAKEN, EXIT_RULE, EXIT_STATE, EXIT_STORE, EXIT_DENIED = 4, 5, 6, 7, 8, 10
@@ -60,6 +60,7 @@ COMMAND_MODULES = (
     "edge.cli.station_commands",
     "edge.cli.tui_commands",
     "edge.cli.doctor_commands",
+    "edge.cli.staff_commands",
     "edge.cli.shift_commands",
 )
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Offline-first edge node for a car-service station.",
         epilog="Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 not found, 5 slot taken, "
         "6 rule refused, 7 state does not allow, 8 database, 9 doctor check or sync link failed, "
+        "10 needs a manager or a wrong PIN, "
         "141 output pipe closed early. "
         "`station-edge COMMAND --help` lists a command's actions and options. The flat names of earlier "
         "releases (checkout, report-service ...) still work until the next one and say what they are now called.",
@@ -90,8 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "or [paths] data_dir of the config)")
     parser.add_argument("--json", action="store_true", default=False, help="machine-readable output")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
-    parser.add_argument("--terminal", type=terminal_name, default="desk",
-                        help="the terminal (and its cash drawer) this command works at (default: desk)")
+    session.add_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", action=CommandWords)
 
     for module in COMMAND_MODULES:
@@ -143,10 +144,11 @@ def _main(argv: Sequence[str] | None) -> int:
         format="%(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
-    work_at_terminal(args.terminal)
     try:
-        if args.command not in ("demo", "keys", "hq"):  # none of them touches a station's data
+        # none of them touches a station's data
+        if args.command not in ("demo", "keys", "hq") and getattr(args, "needs_station", True):
             args.data_dir = resolve_data_dir(args)
+        session.configure(args)
         return args.handler(args) or EXIT_OK
     except CliUsageError as err:
         parser.print_usage(sys.stderr)
@@ -173,11 +175,15 @@ def _report(args: argparse.Namespace, err: Exception) -> int:
             break
     else:
         code, name = EXIT_INTERNAL, "error"
+    message = str(err)
+    if isinstance(err, PermissionDenied) and "needs a manager" in message:
+        message += (f"; run it as a manager (--operator WHO with ${session.OPERATOR_PIN_ENV}) or name one who "
+                    f"authorises it (--manager WHO with ${session.MANAGER_PIN_ENV})")
     if args.json:
         from edge.cli.output import emit_json
 
-        emit_json({"error": name, "message": str(err)})
-    print(f"station-edge: {name.replace('_', ' ')}: {err}", file=sys.stderr)
+        emit_json({"error": name, "message": message})
+    print(f"station-edge: {name.replace('_', ' ')}: {message}", file=sys.stderr)
     return code
 
 

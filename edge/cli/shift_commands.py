@@ -12,7 +12,8 @@ from edge.domain.shifts import DENOMINATIONS, ShiftReport, parse_count
 from edge.errors import InvalidInput
 from edge.services import shifts
 from edge.services.shifts import ShiftView
-from edge.services.station import Station, open_station
+from edge.cli.session import open_station
+from edge.services.station import Station
 
 
 def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 class Stream(StrEnum):
     PAYMENT = "payment"
+    AUDIT = "audit"
     BOOKING = "booking"
     CHECKIN = "checkin"
     MEMBER = "member"
@@ -17,6 +18,7 @@ class Stream(StrEnum):
 # a backlog drains money first and sensor chatter last (docs/protocol.md, "Uplink")
 STREAM_PRIORITY: tuple[Stream, ...] = (
     Stream.PAYMENT,
+    Stream.AUDIT,
     Stream.BOOKING,
     Stream.CHECKIN,
     Stream.MEMBER,
@@ -96,6 +98,7 @@ EVENT_STREAMS: dict[str, Stream] = {
     "found_work.decided": Stream.BOOKING,
     "shift.opened": Stream.PAYMENT,
     "shift.closed": Stream.PAYMENT,
+    "audit.recorded": Stream.AUDIT,
 }
 
 
