@@ -135,6 +135,11 @@ def test_the_close_counts_the_drawer_stores_the_variance_and_tells_hq(station) -
     assert shifts.shift_report(station, opened.id) == report
     [event] = _events(station, "shift.closed")
     assert event == report.to_json() and event["report"] == "Z" and event["variance_minor"] == -250
+    with station.store.read() as conn:  # who opened and closed the drawer, and what was counted, is on the audit trail
+        trail = [(r[0], json.loads(r[1])) for r in conn.execute(
+            "SELECT action, after FROM audit_entry WHERE entity = 'shift' ORDER BY seq")]
+    assert [action for action, _ in trail] == ["shift.open", "shift.close"]
+    assert trail[1][1]["variance_minor"] == -250 and trail[1][1]["counted_minor"] == 22750
     [closed] = shifts.list_shifts(station, day=station.local(NOW).date())
     assert closed.variance_minor == -250 and not closed.is_open
     with pytest.raises(NotFound):

@@ -21,7 +21,7 @@ from edge.domain.shifts import (
     variance,
 )
 from edge.errors import InvalidInput, NotFound, RuleViolation
-from edge.services import money_ledger
+from edge.services import audit, money_ledger
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import dumps, from_db_time, to_db_time
@@ -88,9 +88,12 @@ def open_shift(station: Station, *, float_minor: int | None = None, now: datetim
                 raise
             raise RuleViolation(f"a shift is already open on terminal {station.terminal!r}: close it before "
                                 "opening another") from None
+        opened = {"shift_id": shift_id, "terminal": station.terminal, "opened_by": station.actor.id,
+                  "opened_at": now.isoformat(), "float_minor": float_minor}
         append_event(conn, event_type="shift.opened", entity_id=shift_id, idem_key=f"shift.opened:{shift_id}",
-                     body={"shift_id": shift_id, "terminal": station.terminal, "opened_by": station.actor.id,
-                           "opened_at": now.isoformat(), "float_minor": float_minor}, now=now)
+                     body=opened, now=now)
+        audit.record(conn, station, action="shift.open", entity="shift", entity_id=shift_id, before=None,
+                     after=opened, now=now)
         return _view(conn, _row(conn, shift_id))
 
 
@@ -150,6 +153,10 @@ def close_shift(station: Station, *, counted_minor: int | None = None, denominat
         report = _report(station, conn, _row(conn, row["id"]), at=now)
         append_event(conn, event_type="shift.closed", entity_id=report.shift_id,
                      idem_key=f"shift.closed:{report.shift_id}", body=report.to_json(), now=now)
+        audit.record(conn, station, action="shift.close", entity="shift", entity_id=report.shift_id,
+                     before={"expected_minor": expected},
+                     after={"counted_minor": counted_minor, "variance_minor": report.variance_minor,
+                            "denominations": report.denominations, "note": report.note}, now=now)
         return report
 
 
