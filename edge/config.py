@@ -18,6 +18,7 @@ from pydantic import field_validator, model_validator
 from edge.domain.catalog import SERVICE_CATEGORIES, SizeTerms, terms_for
 from edge.domain.legs import LegItem, LegRules, split_into_legs
 from edge.domain.pins import is_pin_hash
+from edge.domain.price_calendar import PriceRule
 from edge.domain.servable import RosteredTechnician, why_never_served
 from edge.domain.slots import Cell, local_intervals, slot_grid
 from edge.domain.walk_in_reserve import WalkInReserve
@@ -257,6 +258,32 @@ class PackageSettings(_Frozen):
     name_en: Text
     services: Annotated[tuple[Text, ...], MinLen(1)]
     price: Money
+
+
+class PriceRuleSettings(_Frozen):
+    """A holiday or time-window price of services or packages: on dates, on weekdays or every
+    day, optionally within hours; a price instead of the usual one, or a percentage off it."""
+
+    services: Annotated[tuple[Text, ...], MinLen(1)]
+    dates: tuple[Annotated[dt.date, BeforeValidator(_date_only)], ...] = ()
+    weekdays: tuple[Weekday, ...] = ()
+    hours: TimeRange | None = None
+    price: Money | None = None
+    discount_pct: Annotated[int, Strict(), Ge(1), Le(100)] | None = None
+
+    @model_validator(mode="after")
+    def _one_price_one_calendar(self) -> PriceRuleSettings:
+        if (self.price is None) == (self.discount_pct is None):
+            raise _Located([(("price",), "give either price (minor units) or discount_pct, one of them")])
+        if self.dates and self.weekdays:
+            raise _Located([(("weekdays",), "give dates or weekdays, not both (a date beats a weekday anyway)")])
+        return self
+
+    def rule(self) -> PriceRule:
+        return PriceRule(services=frozenset(self.services), dates=frozenset(self.dates),
+                         weekdays=frozenset(WEEKDAYS.index(d) for d in self.weekdays),
+                         hours=None if self.hours is None else parse_range(self.hours), price_minor=self.price,
+                         discount_pct=self.discount_pct)
 
 
 class MaterialSettings(_Frozen):
@@ -514,6 +541,7 @@ class Settings(_Frozen):
     security: SecuritySettings = SecuritySettings()
     terminal: TerminalSettings = TerminalSettings()
     coupon_templates: tuple[CouponTemplateSettings, ...] = ()
+    price_rules: tuple[PriceRuleSettings, ...] = ()
     escrow: EscrowSettings = EscrowSettings()
     sync: SyncSettings | None = None
     paths: PathSettings = PathSettings()
@@ -625,6 +653,10 @@ def _cross_problems(s: Settings) -> Iterator[tuple[RelLoc, str]]:
         for j, code in enumerate(pkg.services):
             if code not in by_code:
                 yield ("packages", i, "services", j), f"unknown service code {code!r}"
+    for i, rule in enumerate(s.price_rules):
+        for j, code in enumerate(rule.services):
+            if code not in by_code and code not in {p.code for p in s.packages}:
+                yield ("price_rules", i, "services", j), f"unknown service or package code {code!r}"
     kinds = {b.kind for b in s.bays}
     for pair in s.booking.transfer_minutes:
         ends = pair.split(">")

@@ -8,7 +8,6 @@ from pathlib import Path
 from edge.domain.permissions import Actor, ActorKind, Role
 from edge.services.setup import init_station
 from edge.services.station import Station
-from edge.store.types import to_db_time
 
 # a manager whose PIN the terminal or the CLI has checked: passed as `manager=` to privileged services
 MANAGER = Actor("S01", "周敏", ActorKind.STAFF, Role.MANAGER)
@@ -144,10 +143,7 @@ def make_station(tmp_path: Path, *, config: str = TEST_CONFIG, now: datetime = N
 
 
 def open_drawer(station: Station, *, float_minor: int = 20000, now: datetime = NOW) -> str:
-    """Open a shift on the station's terminal, as the desk does before taking cash; its id."""
-    shift_id = f"shift-{station.terminal}-{now:%H%M%S}"
-    with station.store.write() as conn:
-        conn.execute("INSERT INTO shift (id, terminal, opened_by, opened_at, float_minor, note)"
-                     " VALUES (?, ?, ?, ?, ?, '')",
-                     (shift_id, station.terminal, station.actor.id, to_db_time(now), float_minor))
-    return shift_id
+    """Open a shift on the station's terminal with its float, as the desk does before taking cash; its id."""
+    from edge.services import shifts
+
+    return shifts.open_shift(station, float_minor=float_minor, now=now).id

@@ -56,7 +56,7 @@ def test_scripted_round_trip(data_dir, capsys):
     slots = json.loads(out)
     assert code == 0 and slots[0] == {"bay": "L1", "start": "2030-01-07T08:00:00+08:00",
                                       "end": "2030-01-07T08:45:00+08:00", "technicians": ["T1", "T2"],
-                                      "reserved": False,
+                                      "reserved": False, "price_minor": 29900, "calendar_price": False,
                                       "legs": [{"bay": "L1", "start": "2030-01-07T08:00:00+08:00",
                                                 "technicians": ["T1", "T2"]}]}
 

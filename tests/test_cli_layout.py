@@ -12,7 +12,7 @@ from edge.cli.main import main
 from tests.test_cli import TOMORROW_9, cli, counts, data_dir  # noqa: F401 (data_dir is a fixture)
 
 NOUNS = {"booking", "member", "fleet", "pay", "stock", "service", "bay", "roster", "report", "sync", "hq", "keys",
-         "db", "vehicle", "receipt", "staff"}
+         "db", "vehicle", "receipt", "staff", "shift"}
 TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "demo", "audit"}
 
 ACTIONS = {
@@ -31,10 +31,11 @@ ACTIONS = {
     "roster": {"set", "remove", "list", "show"},
     "vehicle": {"size"},
     "sync": {"run", "status", "new-epoch", "outbox", "conflicts"},
-    "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work", "staff", "audit"},
+    "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work", "staff", "audit", "shifts"},
     "keys": {"generate", "show"},
     "db": {"upgrade"},
     "staff": {"list", "hash-pin"},
+    "shift": {"open", "cash-in", "cash-out", "x", "close", "list", "show"},
 }
 
 NOBODY = "ZZZZZZ"  # a booking code no station has: the handler answers "not found" and writes nothing

@@ -26,10 +26,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from edge.domain.money_ledger import Account, Kind, Posting
 from edge.domain.reports import period_of
 from edge.errors import BookingError
-from edge.services import bookings, checkout, ledgers, loyalty, members, money_ledger, receipts
+from edge.services import bookings, checkout, ledgers, loyalty, members, receipts, shifts
 from edge.services.reports import station_report
 from edge.services.station import open_station
 from tests.stations import MANAGER, NOW, make_station, open_drawer
@@ -227,12 +226,9 @@ class LedgerDay(RuleBasedStateMachine):
             amount = min(amount, self.cash)
             if not amount:
                 return
-        kind, sign = (Kind.CASH_OUT, -1) if out else (Kind.CASH_IN, 1)
-        with self.station.store.write() as conn:
-            money_ledger.post(conn, self.station, kind, [Posting(Account.TENDER, sign * amount, "cash"),
-                                                         Posting(Account.DRAWER, -sign * amount)],
-                              now=self._tick(), reason="change float" if not out else "banked")
-        self._cash("cash", sign * amount)
+        shifts.cash_movement(self.station, direction="out" if out else "in", amount_minor=amount,
+                             reason="banked" if out else "change from the safe", now=self._tick())
+        self._cash("cash", -amount if out else amount)
 
     # -- what must always hold ------------------------------------------------------
 
@@ -284,6 +280,7 @@ class LedgerDay(RuleBasedStateMachine):
             unbalanced = conn.execute("SELECT count(*) FROM (SELECT txn_id FROM ledger_entry GROUP BY txn_id"
                                       " HAVING sum(amount_minor) != 0)").fetchone()[0]
         assert float_minor + cash == self.cash
+        assert shifts.x_report(self.station).expected_minor == self.cash  # what the shift close will expect
         assert unbalanced == 0
 
 

@@ -27,6 +27,7 @@ from tui.screens.checkin import CheckInScreen
 from tui.screens.dialogs import PromptDialog
 from tui.screens.members import MembersScreen
 from tui.screens.new_booking import NewBookingScreen
+from tui.screens.shift import ShiftScreen
 from tui.screens.sign_in import SignInScreen
 from tui.screens.technicians import TechniciansScreen
 from tui.screens.waitlist import WaitlistScreen
@@ -39,7 +40,7 @@ TICK_SECONDS = 30.0
 # how often the terminal checks whether it has sat idle long enough to lock
 IDLE_CHECK_SECONDS = 1.0
 NAVIGATION = frozenset({"board", "check_in", "new_booking", "find_booking", "members", "technicians", "waitlist",
-                        "toggle_language"})
+                        "toggle_language", "shift"})
 
 
 class StationApp(App[None]):
@@ -58,6 +59,7 @@ class StationApp(App[None]):
         Binding("m", "members", N_("Members"), show=False),
         Binding("t", "technicians", N_("Techs"), show=False),
         Binding("w", "waitlist", N_("Waitlist"), show=False),
+        Binding("s", "shift", N_("Shift"), show=False),
         # the description names the language the key switches to
         Binding("l", "toggle_language", N_("中文")),
         Binding("q", "quit", N_("Quit"), show=False),
@@ -201,6 +203,9 @@ class StationApp(App[None]):
 
     def action_waitlist(self) -> None:
         self.open_screen(WaitlistScreen())
+
+    def action_shift(self) -> None:
+        self.open_screen(ShiftScreen())
 
     def action_find_booking(self) -> None:
         def answered(ref: str | None) -> None:

@@ -71,3 +71,11 @@ def amount(text: str) -> str:
 def signed_amount(text: str) -> str:
     """A correction's amount, which may be negative (e.g. -20.00), kept as text like `amount`."""
     return ("-" + amount(text.strip()[1:])) if text.strip().startswith("-") else amount(text)
+
+
+def terminal_name(text: str) -> str:
+    """A terminal's name as the shifts and the ledger record it: letters, digits, '-' or '_'."""
+    name = text.strip()
+    if not name or len(name) > 32 or not all(ch.isalnum() or ch in "-_" for ch in name):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a terminal name (letters, digits, - or _, e.g. desk)")
+    return name

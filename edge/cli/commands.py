@@ -16,6 +16,8 @@ from edge.domain.slots import resolve_wall_time
 from edge.services import arrivals, assignments, availability, bay_now, bookings, found_work, members, waitlist, \
     walk_in_reserve
 from edge.services.booking_store import BookingRecord, LegRecord
+from edge.services.prices import plan_price
+from edge.services.vehicle_sizes import plan_for_car
 from edge.services.setup import init_station
 from edge.services.station import DB_FILENAME, Station
 from edge.cli.session import open_station
@@ -26,6 +28,7 @@ from edge.store.outbox import pending_count, pending_events
 
 
 RESERVED_MARK = "*"
+CALENDAR_MARK = "$"  # a start the price calendar prices differently
 
 
 def _station(args: argparse.Namespace) -> Station:
@@ -38,13 +41,16 @@ def _aware(station: Station, instant: datetime) -> datetime:
 
 
 def starts_table(station: Station, options: list[StartOption], per_line: int = 12,
-                 reserved: Collection[StartOption] = ()) -> str:
+                 reserved: Collection[StartOption] = (), priced: Collection[StartOption] = ()) -> str:
     """Free starts per bay (per route of bays, for work in legs), wrapped so a busy day still fits
-    an 80-column terminal; a start on the walk-in reserve (`reserved`) is marked `*`."""
+    an 80-column terminal; a start on the walk-in reserve (`reserved`) is marked `*`, one the
+    price calendar prices (`priced`) `$`."""
     by_bay: dict[str, list[str]] = {}
     for option in options:
-        mark = RESERVED_MARK if option in reserved else ""
+        mark = (RESERVED_MARK if option in reserved else "") + (CALENDAR_MARK if option in priced else "")
         by_bay.setdefault(route(option), []).append(f"{station.local(option.start):%H:%M}{mark}")
+    widest = max((len(start) for starts in by_bay.values() for start in starts), default=5)
+    per_line = min(per_line, 72 // (widest + 1))  # marked starts are wider: fewer to a line
     rows = [
         (bay if i == 0 else "", " ".join(times[i : i + per_line]))
         for bay, times in by_bay.items()
@@ -154,10 +160,14 @@ def slots(args: argparse.Namespace) -> None:
                                        size_class=args.size)
     held = walk_in_reserve.held_back(station, args.date, now=station.clock())
     reserved = {o for o in options if walk_in_reserve.touches(o, held)}
+    with station.store.read() as conn:  # the car's size class prices it, as when it is booked
+        plan = plan_for_car(conn, station, args.services, args.plate, args.size)
+    price = {o: plan_price(station, plan, o.start) for o in options}
     if args.json:
         emit_json([
             {"bay": o.bay_id, "start": station.local(o.start).isoformat(), "end": station.local(o.end).isoformat(),
-             "technicians": list(o.technician_ids), "reserved": o in reserved,
+             "technicians": list(o.technician_ids), "reserved": o in reserved, "price_minor": price[o],
+             "calendar_price": price[o] != plan.price_minor,
              "legs": [{"bay": leg.bay_id, "start": station.local(leg.starts[0]).isoformat(),
                        "technicians": list(leg.technician_ids)} for leg in o.legs]}
             for o in options
@@ -166,11 +176,15 @@ def slots(args: argparse.Namespace) -> None:
     if not options:
         print(f"no free start on {args.date} for {'+'.join(args.services)}")
         return
-    print(starts_table(station, options, reserved=reserved))
+    priced = {o for o in options if price[o] != plan.price_minor}
+    print(starts_table(station, options, reserved=reserved, priced=priced))
     if reserved:
         cutoff = station.walk_in_reserve.cutoff_minutes
         print(f"{RESERVED_MARK} on the walk-in reserve: walk-ins and the counter may book it now, the phone and the "
               f"app from {cutoff} minutes before its start")
+    if priced:
+        amounts = ", ".join(station.money(amount) for amount in sorted({price[o] for o in priced}))
+        print(f"{CALENDAR_MARK} priced by the price calendar: {amounts} (usually {station.money(plan.price_minor)})")
 
 
 def book(args: argparse.Namespace) -> None:

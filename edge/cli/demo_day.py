@@ -17,13 +17,14 @@ from zoneinfo import ZoneInfo
 
 from edge.domain.plates import normalize_plate
 from edge.errors import EdgeError
-from edge.services import bookings, members
+from edge.services import bookings, members, shifts
 from edge.services.booking_store import BookingRecord
 from edge.services.station import Station
 
 log = logging.getLogger(__name__)
 
 LOCAL_HOUR = 10  # the demo station's clock reads 10:xx when the demo starts
+DEMO_FLOAT_MINOR = 20000  # the cash in the desk's drawer when the demo's day opened
 # a header line of a TOML table or array of tables
 _TABLE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 
@@ -123,6 +124,7 @@ def seed_day(station: Station, now: datetime) -> DemoDay:
             day.skipped.append(plate)
             continue
         day.booked.append(booking)
+    shifts.open_shift(station, float_minor=DEMO_FLOAT_MINOR, now=opened)  # the desk's drawer, counted at opening
     window = now + timedelta(hours=1)
     day.arriving = sorted((b for b in day.booked if b.state == "confirmed" and now <= b.start_at <= window),
                           key=lambda b: b.start_at)

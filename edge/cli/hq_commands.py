@@ -26,8 +26,8 @@ from edge.cli import arguments
 from edge.cli.main import CliUsageError
 from edge.cli.output import emit_json, table
 from edge.cli.sync_commands import fail
-from edge.config import PackageSettings, ServiceSettings
-from edge.store.catalog import sizes_json
+from edge.config import PackageSettings, PriceRuleSettings, ServiceSettings
+from edge.store.catalog import price_rules_json, sizes_json
 from sync.envelope import MAX_PACKET_BYTES
 from sync.errors import SyncError
 
@@ -87,6 +87,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     from edge.cli.hq_staff_commands import register_hq as register_staff  # hq staff set|push, hq audit verify
 
     register_staff(hq_sub, parent)
+
+    from edge.cli.hq_shift_commands import register_hq as register_shifts  # hq shifts
+
+    register_shifts(hq_sub, parent)
 
 
 def hq_parent(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -167,8 +171,9 @@ def load_catalog_file(path: Path) -> dict[str, Any]:
     version = raw.get("version")
     if not isinstance(version, str) or not version:
         raise CliUsageError(f"{path}: 'version' (text) is missing")
-    services, packages = [], []
-    for section, model, out in (("services", ServiceSettings, services), ("packages", PackageSettings, packages)):
+    services, packages, price_rules = [], [], []
+    for section, model, out in (("services", ServiceSettings, services), ("packages", PackageSettings, packages),
+                                ("price_rules", PriceRuleSettings, price_rules)):
         for index, entry in enumerate(raw.get(section, [])):
             try:
                 item = model.model_validate(entry)
@@ -179,10 +184,18 @@ def load_catalog_file(path: Path) -> dict[str, Any]:
             out.append(_entry(item))
     if not services:
         raise CliUsageError(f"{path}: no [[services]]")
-    return {"version": version, "services": services, "packages": packages}
+    codes = {entry["code"] for entry in services + packages}
+    for index, rule in enumerate(price_rules):
+        unknown = sorted(set(rule["services"]) - codes)
+        if unknown:
+            raise CliUsageError(f"{path}: price_rules[{index}].services: unknown service or package code {unknown[0]!r}")
+    return {"version": version, "services": services, "packages": packages, "price_rules": price_rules}
 
 
-def _entry(item: ServiceSettings | PackageSettings) -> dict[str, Any]:
+def _entry(item: ServiceSettings | PackageSettings | PriceRuleSettings) -> dict[str, Any]:
+    if isinstance(item, PriceRuleSettings):
+        [rule] = price_rules_json((item.rule(),))
+        return rule
     data = item.model_dump(mode="json")
     data["price_minor"] = data.pop("price")
     if isinstance(item, ServiceSettings):

@@ -62,6 +62,7 @@ COMMAND_MODULES = (
     "edge.cli.tui_commands",
     "edge.cli.doctor_commands",
     "edge.cli.staff_commands",
+    "edge.cli.shift_commands",
 )
 
 # the counter's daily verbs, kept at the top level: name -> (what it is short for, help)

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from edge.cli.arguments import terminal_name
 from edge.domain.permissions import Actor
 from edge.errors import InvalidInput
 from edge.services import staff
@@ -30,8 +31,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         f"(PIN from ${OPERATOR_PIN_ENV}, or asked for at a terminal)")
     parser.add_argument("--manager", metavar="WHO", help=f"a manager authorising a privileged command "
                         f"(PIN from ${MANAGER_PIN_ENV}, or asked for at a terminal)")
-    parser.add_argument("--terminal", metavar="NAME", help="the terminal the command counts as run at "
-                        "(default: desk)")
+    parser.add_argument("--terminal", metavar="NAME", type=terminal_name,
+                        help="the terminal (and its cash drawer) the command counts as run at (default: desk)")
 
 
 def configure(args: argparse.Namespace) -> None:

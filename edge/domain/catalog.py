@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from edge.domain.legs import LegItem, LegPlan, split_into_legs
+from edge.domain.price_calendar import PriceRule
 from edge.errors import InvalidInput, NotFound, RuleViolation
 
 # what a service item is: the catalogue's categories (reports, coupons and fleet rules use them)
@@ -91,6 +92,8 @@ class WorkPlan:
     price_minor: int
     legs: tuple[LegPlan, ...]
     size_class: str | None = None  # the car's size class the durations and prices are for
+    # (code, usual price) of each priced line: the package, and each service asked for on its own
+    item_prices: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class Catalog:
     packages: Mapping[str, Package]
     bays: Mapping[str, Bay]
     technicians: Mapping[str, Technician]
+    # holiday and time-window prices of services and packages (edge.domain.price_calendar)
+    price_rules: tuple[PriceRule, ...] = ()
     # resolved plans by the size class and codes asked for: the catalogue is immutable, and every booking asks
     _plans: dict[tuple[str | None, tuple[str, ...]], WorkPlan] = field(
         default_factory=dict, init=False, repr=False, compare=False)
@@ -131,19 +136,19 @@ class Catalog:
             raise RuleViolation("no service given: name at least one service or package code")
         items: list[ServiceItem] = []
         package_code = None
-        price = 0
+        prices: list[tuple[str, int]] = []
         for code in requested:
             if code in self.packages:
                 if package_code is not None:
                     raise RuleViolation(f"only one package per booking ({package_code}, {code})")
                 package = self.packages[code]
                 package_code = code
-                price += package.price_minor
+                prices.append((code, package.price_minor))
                 items.extend(self.services[item].sized(size_class) for item in package.services)
             elif code in self.services:
                 item = self.services[code].sized(size_class)
                 items.append(item)
-                price += item.price_minor
+                prices.append((code, item.price_minor))
             else:
                 raise NotFound(f"unknown service or package code {code!r}")
         codes_in_order = tuple(dict.fromkeys(item.code for item in items))
@@ -159,9 +164,10 @@ class Catalog:
             package_code=package_code,
             duration_minutes=sum(item.duration_minutes for item in items),
             skills=frozenset(item.skill for item in items if item.skill),
-            price_minor=price,
+            price_minor=sum(price for _code, price in prices),
             legs=legs,
             size_class=size_class,
+            item_prices=tuple(prices),
         )
 
     def bays_for(self, leg: LegPlan) -> list[Bay]:

@@ -244,7 +244,9 @@ def package_plan(catalog: Catalog, package: FleetPackage, size_class: str | None
     catalogue, and rescheduling re-plans a booking from its service codes.
     """
     plan = catalog.plan(package.services, size_class)
-    return replace(plan, package_code=None, price_minor=package.price_minor)
+    # one priced line, the agreement's: no catalogue price rule names a fleet package
+    return replace(plan, package_code=None, price_minor=package.price_minor,
+                   item_prices=((package.code, package.price_minor),))
 
 
 # -- approvals -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from edge.domain.catalog import WorkPlan
 from edge.domain.ids import short_code
 from edge.errors import NotFound, RuleViolation
 from edge.services import audit
+from edge.services.prices import plan_price
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
@@ -272,7 +273,7 @@ def new_booking(
         end_at=legs[-1].end_at,
         services=plan.service_codes,
         package_code=plan.package_code,
-        price_minor=plan.price_minor,
+        price_minor=plan_price(station, plan, legs[0].start_at),
         currency=station.settings.station.currency,
         price_version=station.catalog().version,
         hold_until=hold_until,

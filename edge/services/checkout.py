@@ -32,6 +32,7 @@ from edge.services import (
 )
 from edge.services.booking_store import BookingRecord, get_booking
 from edge.services.members import MemberRecord, find_member, get_member
+from edge.services.prices import price_of
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import to_db_time
@@ -216,7 +217,7 @@ def _price(
                         (booking.id,)).fetchone():
             raise InvalidTransition(f"booking {booking.code} is paid already")
     member = _member(conn, booking.member_id if booking else None, phone)
-    items = _booking_items(conn, station, booking) if booking else _items(station, list(services))
+    items = _booking_items(conn, station, booking) if booking else _items(station, list(services), now)
     items += _goods(station, goods)
     if booking is not None:
         items += extra_parts.billable(conn, station, booking)
@@ -246,8 +247,9 @@ def _booking_items(conn: Connection, station: Station, booking: BookingRecord) -
     was booked), then each service added during service that the customer approved, at its price."""
     bill = found_work.billed(conn, booking)
     booked = replace(booking, services=bill.services, price_minor=bill.price_minor)
-    items = enterprise_billing.package_items(conn, station, booked) or _items(station, _sold_codes(station, booked))
-    added = _items(station, [code for code, _price in bill.added])
+    items = enterprise_billing.package_items(conn, station, booked) or _items(
+        station, _sold_codes(station, booked), booked.start_at)
+    added = _items(station, [code for code, _price in bill.added], booked.start_at)
     return items + [replace(item, unit_minor=price) for item, (_code, price) in zip(added, bill.added, strict=True)]
 
 
@@ -289,16 +291,18 @@ def _goods(station: Station, goods: Sequence[tuple[str, int]]) -> list[rules.Ite
     return items
 
 
-def _items(station: Station, codes: Sequence[str]) -> list[rules.Item]:
+def _items(station: Station, codes: Sequence[str], at: datetime) -> list[rules.Item]:
+    """The lines of `codes` priced for work starting `at` (the price calendar applied)."""
     catalog = station.catalog()
     items = []
     for code in codes:
         if code in catalog.packages:
             package = catalog.packages[code]
-            items.append(rules.Item(code, package.name_en, rules.PACKAGE_CATEGORY, package.price_minor))
+            items.append(rules.Item(code, package.name_en, rules.PACKAGE_CATEGORY,
+                                    price_of(station, code, package.price_minor, at)))
         elif code in catalog.services:
             item = catalog.services[code]
-            items.append(rules.Item(code, item.name_en, item.category, item.price_minor))
+            items.append(rules.Item(code, item.name_en, item.category, price_of(station, code, item.price_minor, at)))
         else:
             raise NotFound(f"unknown service or package code {code!r}")
     return items

@@ -14,13 +14,13 @@ from edge.errors import RuleViolation
 from edge.services import enterprise
 from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
-from edge.store.catalog import load_catalog, save_catalog, sizes_from_json
+from edge.store.catalog import load_catalog, price_rules_from_json, save_catalog, sizes_from_json
 from edge.store.types import to_db_time
 
 
 def apply_catalog(station: Station, conn: sqlite3.Connection, message_type: str, body: dict[str, Any],
                   now: datetime) -> None:
-    """`catalog.version`: HQ's services and packages with their prices replace the station's;
+    """`catalog.version`: HQ's services and packages with their prices and price calendar replace the station's;
     bays and technicians stay local. Bookings made from now on record the new price version
     (the caller reloads the station's catalogue after the commit)."""
     if message_type != "catalog.version":
@@ -34,7 +34,8 @@ def apply_catalog(station: Station, conn: sqlite3.Connection, message_type: str,
                                           services=tuple(p["services"]), price_minor=int(p["price_minor"]))
                 for p in body.get("packages", [])}
     save_catalog(conn, domain.Catalog(version=version, services=services, packages=packages,
-                                      bays=current.bays, technicians=current.technicians))
+                                      bays=current.bays, technicians=current.technicians,
+                                      price_rules=price_rules_from_json(body.get("price_rules", []))))
 
 
 def _service(raw: dict[str, Any]) -> domain.ServiceItem:

@@ -52,7 +52,8 @@ def catalog_from_settings(settings: Settings) -> domain.Catalog:
         )
         for t in settings.technicians
     }
-    catalog = domain.Catalog(version="", services=services, packages=packages, bays=bays, technicians=technicians)
+    catalog = domain.Catalog(version="", services=services, packages=packages, bays=bays, technicians=technicians,
+                             price_rules=tuple(rule.rule() for rule in settings.price_rules))
     return replace(catalog, version=catalog_fingerprint(catalog))
 
 

@@ -7,8 +7,12 @@ import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import asdict
+from datetime import date
+from typing import Any
 
 from edge.domain import catalog as domain
+from edge.domain.roster import clock_text, parse_clock
+from edge.domain.tiers import WEEKDAYS
 from edge.store.types import dumps
 
 
@@ -20,6 +24,8 @@ def catalog_fingerprint(catalog: domain.Catalog) -> str:
                      for s in catalog.services.values()],
         "packages": [asdict(p) for p in catalog.packages.values()],
     }
+    if catalog.price_rules:  # a catalogue without a price calendar hashes as it did before there was one
+        payload["price_rules"] = price_rules_json(catalog.price_rules)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -35,6 +41,28 @@ def sizes_json(by_size: tuple[domain.SizeTerms, ...]) -> dict[str, dict[str, int
 def sizes_from_json(raw: dict[str, dict[str, int]]) -> tuple[domain.SizeTerms, ...]:
     return tuple(domain.SizeTerms(name, int(terms["duration_minutes"]), int(terms["price_minor"]))
                  for name, terms in sorted(raw.items()))
+
+
+def price_rules_json(rules: tuple[domain.PriceRule, ...]) -> list[dict[str, Any]]:
+    """The price calendar as stored and sent to stations, in its order."""
+    return [{"services": sorted(r.services), "dates": sorted(d.isoformat() for d in r.dates),
+             "weekdays": [WEEKDAYS[d] for d in sorted(r.weekdays)],
+             "hours": None if r.hours is None else f"{clock_text(r.hours[0])}-{clock_text(r.hours[1])}",
+             "price_minor": r.price_minor, "discount_pct": r.discount_pct} for r in rules]
+
+
+def price_rules_from_json(raw: list[dict[str, Any]]) -> tuple[domain.PriceRule, ...]:
+    """The price calendar from its stored or sent form."""
+    rules = []
+    for r in raw:
+        hours = r.get("hours")
+        start, _, end = hours.partition("-") if hours else ("", "", "")
+        rules.append(domain.PriceRule(
+            services=frozenset(r["services"]), dates=frozenset(date.fromisoformat(d) for d in r.get("dates", ())),
+            weekdays=frozenset(WEEKDAYS.index(d) for d in r.get("weekdays", ())),
+            hours=(parse_clock(start, "hours"), parse_clock(end, "hours")) if hours else None,
+            price_minor=r.get("price_minor"), discount_pct=r.get("discount_pct")))
+    return tuple(rules)
 
 
 def save_catalog(conn: sqlite3.Connection, catalog: domain.Catalog) -> None:
@@ -89,6 +117,9 @@ def save_catalog(conn: sqlite3.Connection, catalog: domain.Catalog) -> None:
                     " VALUES (?, ?, ?, ?)",
                     (t.id, weekday, start, end),
                 )
+    conn.execute("DELETE FROM price_rule")
+    conn.executemany("INSERT INTO price_rule (position, rule) VALUES (?, ?)",
+                     list(enumerate(dumps(rule) for rule in price_rules_json(catalog.price_rules))))
     conn.execute("UPDATE node SET catalog_version = ? WHERE id = 1", (catalog.version,))
 
 
@@ -134,4 +165,7 @@ def load_catalog(conn: sqlite3.Connection) -> domain.Catalog:
     }
     row = conn.execute("SELECT catalog_version FROM node WHERE id = 1").fetchone()
     version = row[0] if row else ""
-    return domain.Catalog(version=version, services=services, packages=packages, bays=bays, technicians=technicians)
+    price_rules = price_rules_from_json([json.loads(r[0]) for r in
+                                         conn.execute("SELECT rule FROM price_rule ORDER BY position")])
+    return domain.Catalog(version=version, services=services, packages=packages, bays=bays, technicians=technicians,
+                          price_rules=price_rules)

@@ -314,6 +314,7 @@ from edge.store import (  # noqa: E402,F401
     ledger_tables,
     loyalty_tables,
     notification_tables,
+    price_rule_tables,
     roster_tables,
     staff_tables,
     sync_tables,

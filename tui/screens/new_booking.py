@@ -20,6 +20,7 @@ from edge.domain.plates import validate_plate
 from edge.errors import EdgeError, InvalidInput
 from edge.services import bookings
 from edge.services.members import MemberProfile, typed_phone
+from edge.services.prices import plan_price
 from edge.services.station import Station
 from edge.services.vehicle_sizes import known_size
 from tui.formatting import clock, day_label, legs_label, minutes_text, service_name, services_label
@@ -147,8 +148,10 @@ class NewBookingScreen(StationScreen):
         except EdgeError as err:
             summary.update(Text(str(err), style="bold"))
             return
+        # the price of the start chosen (the price calendar may set it), else the usual one
+        price = plan.price_minor if self.chosen is None else plan_price(self.station, plan, self.chosen[1])
         text = Text(f"{services_label(self.station, self.codes)} · {minutes_text(plan.duration_minutes)} · "
-                    f"{self.station.money(plan.price_minor)}")
+                    f"{self.station.money(price)}")
         slots: Slots | None = self.data
         option = slots.free.get(self.chosen) if slots is not None and self.chosen is not None else None
         if len(plan.legs) > 1:  # the legs, each on its bay at its time once a cell is chosen
