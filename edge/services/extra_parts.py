@@ -16,6 +16,7 @@ from typing import Any
 from edge.domain import checkout as rules
 from edge.domain.permissions import Actor, Permission, authorise
 from edge.errors import InvalidTransition, NotFound, RuleViolation
+from edge.services import audit
 from edge.services.booking_store import BookingRecord, get_booking
 from edge.services.station import Station
 from edge.store.outbox import append_event
@@ -88,4 +89,6 @@ def waive(station: Station, ref: str, *, reason: str, manager: Actor | None = No
         waiver = Waiver(booking.id, booking.code, tuple(parts), reason.strip(), approver.id, now)
         append_event(conn, event_type="parts.waived", entity_id=booking.id, idem_key=f"parts-waived:{booking.id}",
                      body=waiver.to_json(), now=now)
+        audit.record(conn, station, action="parts.waive", entity="booking", entity_id=booking.id, before=None,
+                     after=waiver.to_json(), authorised_by=approver.id, now=now)
         return waiver
