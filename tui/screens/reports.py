@@ -49,7 +49,8 @@ COLUMN_LABELS = {
 }
 # words the report writes in its rows
 VALUE_LABELS = {ALL: N_("all"), NOT_RECORDED: N_("not recorded yet"), "category": N_("category"),
-                "payment_method": N_("payment method")}
+                "payment_method": N_("payment method"), "channel": N_("channel"), "total": N_("total"),
+                "wash": N_("wash"), "lift": N_("lift"), "maintenance": N_("maintenance")}
 BOOKING_STATES = frozenset(str(state) for state in BookingState)
 
 
