@@ -329,6 +329,12 @@ def search(station: Station, text: str) -> list[MemberProfile]:
         return [_profile(conn, get_member(conn, member_id)) for member_id in found]
 
 
+def profile(station: Station, member_id: str) -> MemberProfile:
+    """A member by id, with their plates."""
+    with station.store.read() as conn:
+        return _profile(conn, get_member(conn, member_id))
+
+
 def _digits(text: str) -> str:
     """The digits of a (partly) typed phone number; '' when `text` is not one."""
     bare = text.replace(" ", "").replace("-", "").removeprefix("+86")
