@@ -40,3 +40,33 @@ async def answer_form(pilot, *answers: str) -> None:
 
 def notices(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
+
+
+def desk_sample(tmp_path, monkeypatch):
+    """A morning with something on every desk screen (codes fixed, for pictures): a material running low,
+    two fleet bookings waiting for approval, a lift out of service with its offers, a complaint,
+    two members named alike, one with a purchase."""
+    from edge.services import disruptions, inventory
+    from edge.store.types import to_db_time
+    from tests.stations import NOW
+    from tests.test_complaints import complained
+    from tests.test_delivery import DELIVERY_CONFIG, NEIGHBOURS, at
+    from tests.test_enterprise import fleet_book, make_fleet
+    from tests.tui.sample import fixed_codes
+    from tests.tui.test_member_desk import two_zhangs
+
+    fixed_codes(monkeypatch)
+    station = desk_station(tmp_path, config=DELIVERY_CONFIG + NEIGHBOURS + STAFF)
+    with station.store.write() as conn:  # the stock set up at init: stamped with the sample's clock
+        conn.execute("UPDATE stock_movement SET created_at = ?", (to_db_time(NOW),))
+    inventory.issue(station, sku="FILTER-AIR", quantity=4, reason="fitted off the books", now=NOW)
+    complained(station)
+    fleet = make_fleet(station)
+    fleet_book(station, fleet, ["OIL"], at(11), bay="L1")
+    fleet_book(station, fleet, ["TYRE"], at(13), bay="L2")
+    two_zhangs(station)
+    from edge.services import bookings
+    bookings.book(station, services=["OIL"], start=at(15), plate="沪D44444", bay_id="L1", phone="13700137000", now=NOW)
+    disruptions.set_bay_in_service(station, "L1", False, "hydraulic leak", now=NOW)
+    disruptions.disruptions_for(station, bay_id="L1", now=NOW)
+    return station

@@ -35,7 +35,7 @@ from tui.screens.manager_pin import ManagerPinDialog
 from tui.widgets.common.fitted_table import Column, FittedTable
 
 HISTORY_COLUMNS = (Column(N_("When")), Column(N_("Plate")), Column(N_("Services"), shrink_to=6, drop=1),
-                   Column(N_("Bay")), Column(N_("State"), shrink_to=6), Column(N_("Price")),
+                   Column(N_("Bay"), drop=3), Column(N_("State"), shrink_to=6), Column(N_("Price")),
                    Column(N_("Code"), drop=2))
 MATCH_COLUMNS = (Column(N_("Name"), shrink_to=6), Column(N_("Phone")), Column(N_("Tier")),
                  Column(N_("Vehicles"), shrink_to=8))

@@ -19,7 +19,7 @@ from edge.domain.booking_state import BookingState
 from edge.domain.reports import ALL, NOT_RECORDED, Kind, Period, Report, Section, format_figure, period_of
 from edge.services import reports
 from edge.services.station import Station
-from tui.formatting import channel_label, state_label
+from tui.formatting import channel_label, service_name, state_label
 from tui.i18n import N_, _
 from tui.screens.base import StationScreen
 from tui.widgets.common.fitted_table import Column, FittedTable
@@ -50,7 +50,15 @@ COLUMN_LABELS = {
 # words the report writes in its rows
 VALUE_LABELS = {ALL: N_("all"), NOT_RECORDED: N_("not recorded yet"), "category": N_("category"),
                 "payment_method": N_("payment method"), "channel": N_("channel"), "total": N_("total"),
-                "wash": N_("wash"), "lift": N_("lift"), "maintenance": N_("maintenance")}
+                "wash": N_("wash"), "lift": N_("lift"), "maintenance": N_("maintenance"),
+                "cash": N_("cash"), "bank_card": N_("bank card"), "wechat_pay": N_("WeChat Pay"),
+                "alipay": N_("Alipay"), "enterprise": N_("enterprise account")}
+# what each section's note says (the report's own note is in English)
+SECTION_NOTES = {
+    "utilisation": N_("a cell is one {minutes}-minute slot of the opening hours"),
+    "revenue": N_("a booking with items in several categories counts once in each; a package is its own category"),
+    "members": N_("members: all enrolled now; new: enrolled in the period; served: with a completed booking in it"),
+}
 BOOKING_STATES = frozenset(str(state) for state in BookingState)
 
 
@@ -103,9 +111,14 @@ class ReportsScreen(StationScreen):
         table.specs = tuple(Column(_column_label(c.label), shrink_to=6 if c.kind == Kind.TEXT else None)
                             for c in section.columns)
         table.border_title = _(SECTION_LABELS[section.key])
-        table.show_rows([(str(index), tuple(_cell(report, c.kind, value) for c, value in zip(section.columns, row)))
-                         for index, row in enumerate(section.rows)], _("Nothing in this period"))
-        self.query_one("#report-notes", Static).update("\n".join(_(VALUE_LABELS.get(n, n)) for n in section.notes))
+        rows = [dict(zip((c.name for c in section.columns), row)) for row in section.rows]
+        if section.key == "top_services":  # the service by its name in the UI's language
+            rows = [{**row, "name": service_name(self.station, row["code"])} for row in rows]
+        table.show_rows([(str(index), tuple(_cell(report, c.kind, row[c.name]) for c in section.columns))
+                         for index, row in enumerate(rows)], _("Nothing in this period"))
+        note = _(SECTION_NOTES[section.key]) if section.key in SECTION_NOTES and section.notes else ""
+        self.query_one("#report-notes", Static).update(
+            note.format(minutes=self.station.settings.station.slot_minutes))
 
     def action_period(self, kind: str) -> None:
         if self.period is not None:
@@ -125,8 +138,8 @@ class ReportsScreen(StationScreen):
 
 
 def _column_label(label: str) -> str:
-    if label in BOOKING_STATES:
-        return state_label(label)
+    if label.replace(" ", "_") in BOOKING_STATES:  # a column per booking state, headed by its name
+        return state_label(label.replace(" ", "_"))
     return _(COLUMN_LABELS[label]) if label in COLUMN_LABELS else label
 
 
@@ -137,6 +150,8 @@ def _cell(report: Report, kind: Kind, value: object) -> str:
     if kind != Kind.TEXT:
         return format_figure(kind, value, report.currency, report.currency_digits)
     text = str(value)
+    if not text:
+        return ""
     if text in VALUE_LABELS:
         return _(VALUE_LABELS[text])
     return channel_label(text)
