@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.domain.permissions import Actor, ActorKind, Role
 from edge.services.setup import init_station
 from edge.services.station import Station
+
+# a manager whose PIN the terminal or the CLI has checked: passed as `manager=` to privileged services
+MANAGER = Actor("S01", "周敏", ActorKind.STAFF, Role.MANAGER)
 
 TEST_CONFIG = """
 [station]

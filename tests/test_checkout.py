@@ -10,7 +10,7 @@ import pytest
 
 from edge.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from edge.services import bookings, checkout, ledgers, loyalty, members
-from tests.stations import NOW, TEST_CONFIG, make_station
+from tests.stations import MANAGER, NOW, TEST_CONFIG, make_station
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = date(2026, 11, 23)
@@ -112,7 +112,7 @@ def test_points_and_prepaid_pay_part_and_a_refund_puts_everything_back(shop):
     assert result.points_earned == 20  # on 289.00 paid in money
     low = events(shop, "prepaid.low_balance")
     assert len(low) == 1 and low[0][2]["balance_minor"] == 0
-    refund = checkout.refund(shop, result.number, reason="customer complaint", now=at(11))
+    refund = checkout.refund(shop, result.number, reason="customer complaint", now=at(11), manager=MANAGER)
     assert refund["refunded_minor"] == 28900
     with shop.store.read() as conn:
         assert ledgers.points_balance(conn, member_id) == 1000
@@ -120,7 +120,7 @@ def test_points_and_prepaid_pay_part_and_a_refund_puts_everything_back(shop):
         assert conn.execute("SELECT sum(amount_minor) FROM payment").fetchone()[0] == 0
         assert conn.execute("SELECT state FROM receipt").fetchone()[0] == "refunded"
     with pytest.raises(InvalidTransition, match="refunded"):
-        checkout.refund(shop, result.number, reason="again", now=at(12))
+        checkout.refund(shop, result.number, reason="again", now=at(12), manager=MANAGER)
 
 
 def test_points_expire_per_lot(shop):
@@ -217,7 +217,7 @@ def test_payments_show_in_the_revenue_report_by_method_net_of_refunds(shop):
 
     checkout.checkout(shop, services=["OIL"], payments=[("wechat_pay", 20000), ("cash", 9900)], now=at(10))
     refunded = checkout.checkout(shop, services=["WASH"], payments=[("cash", 3000)], now=at(11))
-    checkout.refund(shop, refunded.number, reason="wrong car", now=at(12))
+    checkout.refund(shop, refunded.number, reason="wrong car", now=at(12), manager=MANAGER)
     report = station_report(shop, period_of("day", MONDAY), ["revenue"], now=at(13))
     (revenue,) = report.sections
     by_method = {r["key"]: r["revenue_minor"] for r in revenue.records() if r["by"] == "payment_method"}
@@ -254,7 +254,7 @@ def test_goods_sold_at_checkout_leave_stock_keep_their_price_and_come_back_on_re
     goods_line = next(line for line in result.receipt.lines if line.code == "FLUID")
     assert (goods_line.gross_minor, goods_line.tier_discount_minor) == (3000, 0)
     assert {m.sku: m.on_hand for m in inventory.stock(station)}["FLUID"] == 3
-    checkout.refund(station, result.number, reason="customer changed mind", now=at(11))
+    checkout.refund(station, result.number, reason="customer changed mind", now=at(11), manager=MANAGER)
     assert {m.sku: m.on_hand for m in inventory.stock(station)}["FLUID"] == 5
     with pytest.raises(RuleViolation, match="SHAMPOO is not sold over the counter"):
         checkout.checkout(station, goods=[("SHAMPOO", 1)], payments=[("cash", 100)], now=at(12))

@@ -13,7 +13,8 @@ from edge.domain.complaints import FOLLOWED_UP
 from edge.services import bookings, complaints, delivery, disruptions
 from edge.services.delivery import ServiceReportRecord
 from edge.services.disruptions import BayState, DisruptionRecord
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
