@@ -21,7 +21,7 @@ from edge.services.enterprise_bookings import ApprovalView
 from edge.services.station import Station
 from tui.formatting import when
 from tui.i18n import N_, _
-from tui.screens.base import StationScreen, refill
+from tui.screens.base import StationScreen, cursor_key, refill
 from tui.screens.form_dialog import FormDialog, FormField
 from tui.widgets.common.fitted_table import Column, FittedTable
 
@@ -67,11 +67,8 @@ class ApprovalsScreen(StationScreen):
         return key or None  # Enter opens the booking
 
     def _selected(self) -> ApprovalView | None:
-        table = self.query_one("#approvals", DataTable)
-        if not table.row_count or not self.data:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return next((a for a in self.data if a.booking_code == key), None)
+        key = cursor_key(self.query_one("#approvals", DataTable))
+        return next((a for a in self.data or () if a.booking_code == key), None)
 
     def action_approve(self) -> None:
         approval = self._selected()

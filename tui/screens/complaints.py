@@ -20,7 +20,7 @@ from edge.services.delivery import ComplaintRecord
 from edge.services.station import Station
 from tui.formatting import when
 from tui.i18n import N_, _
-from tui.screens.base import StationScreen, refill
+from tui.screens.base import StationScreen, cursor_key, refill
 from tui.screens.form_dialog import FormDialog, FormField
 from tui.widgets.common.fitted_table import Column, FittedTable
 
@@ -75,11 +75,8 @@ class ComplaintsScreen(StationScreen):
         ], _("No complaints to follow up"))
 
     def _selected(self) -> ComplaintRecord | None:
-        table = self.query_one("#complaints", DataTable)
-        if not table.row_count or self.data is None:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return next((c for c in self.data.complaints if c.id == key), None)
+        key = cursor_key(self.query_one("#complaints", DataTable))
+        return next((c for c in (self.data.complaints if self.data else ()) if c.id == key), None)
 
     def _ask(self, title: str, fields: list[FormField], request: str, step, **fixed: Any) -> None:
         complaint = self._selected()

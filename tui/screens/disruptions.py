@@ -20,7 +20,7 @@ from edge.services.disruptions import DisruptionRecord
 from edge.services.station import Station
 from tui.formatting import when
 from tui.i18n import N_, _
-from tui.screens.base import StationScreen, refill
+from tui.screens.base import StationScreen, cursor_key, refill
 from tui.screens.dialogs import ConfirmDialog
 from tui.widgets.common.fitted_table import Column, FittedTable
 
@@ -74,7 +74,8 @@ class DisruptionsScreen(StationScreen):
             yield offers
 
     def load(self, station: Station) -> list[DisruptionRecord]:
-        return disruptions.open_disruptions(station)
+        """The open offers, the customer due soonest first: the first to call."""
+        return sorted(disruptions.open_disruptions(station), key=lambda d: (d.booking.start_at, d.booking.code))
 
     def show(self, records: list[DisruptionRecord]) -> None:
         station = self.station
@@ -101,7 +102,7 @@ class DisruptionsScreen(StationScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "disruptions":
-            code = str(event.row_key.value or "") or None
+            code = cursor_key(event.data_table)  # where the cursor is now, after any refill
             if code != self.code:
                 self.code = code
                 self._show_offers()
@@ -119,7 +120,7 @@ class DisruptionsScreen(StationScreen):
         offers = self.query_one("#offers", DataTable)
         if record is None or not offers.row_count:
             return
-        choice = str(offers.coordinate_to_cell_key(offers.cursor_coordinate).row_key.value)
+        choice = cursor_key(offers)
         offer = next((o for o in record.offers if o.choice == choice), None)
 
         def answered(yes: bool | None) -> None:

@@ -29,7 +29,7 @@ from edge.services.vehicles import VehicleRecord
 from tui.formatting import booking_services, state_label, when
 from tui.i18n import N_, _
 from tui.lookups import plate_history
-from tui.screens.base import StationScreen, refill
+from tui.screens.base import StationScreen, cursor_key, refill
 from tui.screens.form_dialog import FormDialog, FormField, whole_number
 from tui.screens.manager_pin import ManagerPinDialog
 from tui.widgets.common.fitted_table import Column, FittedTable
@@ -216,8 +216,7 @@ class MembersScreen(StationScreen):
         view = self._member()
         if view is None or not view.vehicles:
             return
-        table = self.query_one("#vehicles", DataTable)
-        plate = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
+        plate = cursor_key(self.query_one("#vehicles", DataTable))
         car = next((v for v in view.vehicles if v.plate == plate), view.vehicles[0])
         fields = [FormField("make", _("Make"), car.make), FormField("model", _("Model"), car.model),
                   FormField("colour", _("Colour"), car.colour)]

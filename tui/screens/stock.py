@@ -21,7 +21,7 @@ from edge.store.inventory import MaterialRecord, MovementRecord, StockChange
 from tui import i18n
 from tui.formatting import when
 from tui.i18n import N_, _
-from tui.screens.base import StationScreen, refill
+from tui.screens.base import StationScreen, cursor_key, refill
 from tui.screens.form_dialog import FormDialog, FormField, whole_number
 from tui.screens.manager_pin import ManagerPinDialog
 from tui.widgets.common.fitted_table import Column, FittedTable
@@ -79,7 +79,8 @@ class StockScreen(StationScreen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "levels":
             return
-        sku = str(event.row_key.value or "") or None
+        # where the cursor is now: a refill moves it to the first row and back, and both moves arrive later
+        sku = cursor_key(event.data_table)
         if sku != self.sku:
             self.sku = sku
             self._load_movements()
@@ -172,3 +173,4 @@ def _issue(station: Station, sku: str, form: dict[str, str]) -> StockChange:
 def _count(station: Station, sku: str, form: dict[str, str], manager: Actor) -> StockChange:
     return inventory.adjust(station, sku=sku, counted=whole_number(form["counted"], "counted"),
                             reason=form["reason"], manager=manager)
+
