@@ -75,6 +75,6 @@ def test_vehicle_set_on_the_command_line(station, capsys):
 def test_a_members_purchases_are_their_receipts_newest_first(station):
     member = members.lookup(station, "13800138000").member
     assert members.purchases(station, member.id) == []
-    sold = checkout.checkout(station, services=["WASH"], phone="13800138000", payments=[("cash", 3000)], now=NOW)
+    sold = checkout.checkout(station, services=["WASH"], phone="13800138000", payments=[("wechat_pay", 3000)], now=NOW)
     [bought] = members.purchases(station, member.id)
     assert (bought.number, bought.total_minor) == (sold.number, 3000)

@@ -70,3 +70,29 @@ def desk_sample(tmp_path, monkeypatch):
     disruptions.set_bay_in_service(station, "L1", False, "hydraulic leak", now=NOW)
     disruptions.disruptions_for(station, bay_id="L1", now=NOW)
     return station
+
+
+async def form_open(pilot) -> None:
+    """Wait for the small form a key opens."""
+    from tui.screens.form_dialog import FormDialog
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the form")
+
+
+async def manager_answers(pilot, who: str) -> None:
+    """The manager's PIN dialog is in front: the manager types who they are and their PIN."""
+    from tests.test_staff import MANAGER_PIN
+    from tui.screens.manager_pin import ManagerPinDialog
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ManagerPinDialog), what="the manager's PIN")
+    await type_text(pilot, who)
+    await pilot.press("enter")
+    await type_text(pilot, MANAGER_PIN)
+    await pilot.press("enter")
+
+
+async def press_and_reload(pilot, screen, key: str) -> None:
+    """Press a key that reloads the screen and wait for the new data."""
+    loads = screen.loads
+    await pilot.press(key)
+    await wait_for(pilot, lambda: screen.loads > loads, what=f"the reload after {key}")

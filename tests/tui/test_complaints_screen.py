@@ -5,14 +5,9 @@ from __future__ import annotations
 from edge.services import delivery
 from tests.test_complaints import complained
 from tests.tui.conftest import cells, loaded, wait_for
-from tests.tui.desk import answer_form, desk_station, notices, open_screen
+from tests.tui.desk import answer_form, desk_station, form_open, notices, open_screen
 from tui.app import StationApp
 from tui.screens.complaints import ComplaintsScreen
-from tui.screens.form_dialog import FormDialog
-
-
-async def _form(pilot):
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the form")
 
 
 async def test_a_complaint_assigned_resolved_and_closed_at_the_desk(tmp_path):
@@ -28,22 +23,22 @@ async def test_a_complaint_assigned_resolved_and_closed_at_the_desk(tmp_path):
                 [booking.code, "沪A12345", "1/5", "open", "—", "oil on the seat", ""]]
 
             await pilot.press("e")
-            await _form(pilot)
+            await form_open(pilot)
             await answer_form(pilot, "Nobody", "")
             await wait_for(pilot, lambda: any("no staff member 'Nobody'" in n for n in notices(app)), what="refusal")
             await pilot.press("e")
-            await _form(pilot)
+            await form_open(pilot)
             await answer_form(pilot, "S02", "call back today")
             await wait_for(pilot, lambda: cells(table)[0][4:6] == ["assigned", "赵小燕"], what="assigned")
 
             await pilot.press("v")
-            await _form(pilot)
+            await form_open(pilot)
             await answer_form(pilot, "interior cleaned free")
             await wait_for(pilot, lambda: cells(table)[0][4] == "resolved", what="resolved")
             assert cells(table)[0][7] == "interior cleaned free"
 
             await pilot.press("x")
-            await _form(pilot)
+            await form_open(pilot)
             await answer_form(pilot, "customer happy")
             await wait_for(pilot, lambda: cells(table) == [["No complaints to follow up"]], what="closed and gone")
             [closed] = delivery.complaints(station, state="closed")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from tests.tui.conftest import cells, loaded, text_of, wait_for
-from tests.tui.desk import open_screen
+from tests.tui.conftest import cells, loaded, text_of
+from tests.tui.desk import open_screen, press_and_reload
 from tui.app import StationApp
 from tui.screens.reports import ReportsScreen
 
@@ -31,20 +31,12 @@ async def test_periods_and_sections_switched_by_keys(busy_station):
         await pilot.press("shift+tab")
         assert table.border_title == "Technicians"
 
-        loads = screen.loads
-        await pilot.press("3")
-        await wait_for(pilot, lambda: screen.loads > loads, what="the month")
+        await press_and_reload(pilot, screen, "3")
         assert _period(screen) == "month  2026-11  2026-11-01 – 2026-11-30"
-        loads = screen.loads
-        await pilot.press("left_square_bracket")
-        await wait_for(pilot, lambda: screen.loads > loads, what="October")
+        await press_and_reload(pilot, screen, "left_square_bracket")
         assert _period(screen).startswith("month  2026-10")
         assert [row[2:5] for row in cells(table)] == [["0", "0", "0:00"], ["0", "0", "0:00"]]  # no work then
-        loads = screen.loads
-        await pilot.press("2")
-        await wait_for(pilot, lambda: screen.loads > loads, what="the week")
+        await press_and_reload(pilot, screen, "2")
         assert _period(screen) == "week  2026-W40  2026-09-28 – 2026-10-04"
-        loads = screen.loads
-        await pilot.press("right_square_bracket")
-        await wait_for(pilot, lambda: screen.loads > loads, what="the next week")
+        await press_and_reload(pilot, screen, "right_square_bracket")
         assert _period(screen) == "week  2026-W41  2026-10-05 – 2026-10-11"

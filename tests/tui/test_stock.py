@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 
 from edge.services import inventory
-from tests.test_staff import MANAGER_PIN
 from tests.tui.conftest import cells, loaded, wait_for
-from tests.tui.desk import answer_form, desk_station, notices, open_screen, type_text
+from tests.tui.desk import answer_form, desk_station, form_open, manager_answers, notices, open_screen
 from tui.app import StationApp
-from tui.screens.form_dialog import FormDialog
 from tui.screens.manager_pin import ManagerPinDialog
 from tui.screens.stock import StockScreen
 
@@ -26,11 +24,6 @@ def on_hand(station, sku: str) -> int:
     return next(m.on_hand for m in inventory.stock(station) if m.sku == sku)
 
 
-async def _form(pilot):
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the form")
-    return pilot.app.screen
-
-
 async def test_goods_in_and_out_and_a_count_the_manager_authorises(station):
     app = StationApp(station)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -43,7 +36,8 @@ async def test_goods_in_and_out_and_a_count_the_manager_authorises(station):
         await pilot.press("down", "down")  # the engine oil
         await wait_for(pilot, lambda: screen.sku == "OIL-5W30")
         await pilot.press("i")
-        form = await _form(pilot)
+        await form_open(pilot)
+        form = app.screen
         assert form.answers()["sku"] == "OIL-5W30"  # the highlighted material, already typed
         await answer_form(pilot, "12", "Castrol delivery 8812")  # the quantity has the cursor
         await wait_for(pilot, lambda: on_hand(station, "OIL-5W30") == 22, what="the goods in")
@@ -51,20 +45,16 @@ async def test_goods_in_and_out_and_a_count_the_manager_authorises(station):
             "in", "12", "22", "Castrol delivery 8812"], what="the movement listed")
 
         await pilot.press("u")
-        await _form(pilot)
+        await form_open(pilot)
         await answer_form(pilot, "20", "drum leaked")
         await wait_for(pilot, lambda: on_hand(station, "OIL-5W30") == 2, what="the issue")
         await wait_for(pilot, lambda: cells(screen.query_one("#levels"))[2][2:] == ["2 L", "4", "low"],
                        what="marked low")
 
         await pilot.press("e")
-        await _form(pilot)
+        await form_open(pilot)
         await answer_form(pilot, "5", "stocktake")
-        await wait_for(pilot, lambda: isinstance(app.screen, ManagerPinDialog), what="the manager's PIN")
-        await type_text(pilot, "周敏")
-        await pilot.press("enter")
-        await type_text(pilot, MANAGER_PIN)
-        await pilot.press("enter")
+        await manager_answers(pilot, "周敏")
         await wait_for(pilot, lambda: on_hand(station, "OIL-5W30") == 5, what="the count")
         [count] = [m for m in inventory.movements(station, sku="OIL-5W30") if m.kind == "adjust"]
         assert (count.quantity, count.reason) == (3, "stocktake")
@@ -79,12 +69,12 @@ async def test_a_count_without_the_manager_and_a_quantity_that_is_no_number_chan
         await loaded(pilot)
         screen = await open_screen(pilot, "k", StockScreen)
         await pilot.press("e")
-        await _form(pilot)
+        await form_open(pilot)
         await answer_form(pilot, "0", "lost")
         await wait_for(pilot, lambda: isinstance(app.screen, ManagerPinDialog))
         await pilot.press("escape")
         await pilot.press("u")
-        await _form(pilot)
+        await form_open(pilot)
         await answer_form(pilot, "two", "broken")
         await wait_for(pilot, lambda: any("two is not a whole number" in n for n in notices(app)), what="the refusal")
         assert app.screen is screen

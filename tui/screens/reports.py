@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from edge.domain.booking_state import BookingState
 from edge.domain.reports import ALL, NOT_RECORDED, Kind, Period, Report, Section, format_figure, period_of
