@@ -17,6 +17,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from edge.domain.booking_state import BookingState
+from edge.domain.money import format_money
 from edge.domain.slots import day_bounds
 
 PERIOD_KINDS = ("day", "week", "month")
@@ -113,6 +114,22 @@ class Kind(StrEnum):
     MINUTES = "minutes"  # an average or a maximum, one decimal
     DURATION = "duration"  # whole minutes of work, shown as hours:minutes
     RATING = "rating"
+
+
+def format_figure(kind: Kind, value: object, currency: str, currency_digits: int) -> str:
+    """A figure as people read it: money in the currency, rates in per cent, work as hours:minutes
+    (None, a figure there is nothing to measure by, is the caller's to show)."""
+    if kind == Kind.MONEY:
+        return format_money(int(value), currency, currency_digits)  # type: ignore[call-overload]
+    if kind == Kind.RATE:
+        return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+    if kind == Kind.MINUTES:
+        return f"{float(value):.1f}"  # type: ignore[arg-type]
+    if kind == Kind.DURATION:
+        return f"{int(value) // 60}:{int(value) % 60:02d}"  # type: ignore[call-overload]
+    if kind == Kind.RATING:
+        return f"{float(value):.2f}"  # type: ignore[arg-type]
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
