@@ -31,6 +31,11 @@ from tui.screens.shift import ShiftScreen
 from tui.screens.sign_in import SignInScreen
 from tui.screens.technicians import TechniciansScreen
 from tui.screens.waitlist import WaitlistScreen
+from tui.screens.approvals import ApprovalsScreen
+from tui.screens.complaints import ComplaintsScreen
+from tui.screens.disruptions import DisruptionsScreen
+from tui.screens.reports import ReportsScreen
+from tui.screens.stock import StockScreen
 from tui.workers import call_in_thread, watch_store
 
 # `data_version` is polled this often: another writer's commit shows within half a second
@@ -41,12 +46,14 @@ TICK_SECONDS = 30.0
 IDLE_CHECK_SECONDS = 1.0
 NAVIGATION = frozenset({"board", "check_in", "new_booking", "find_booking", "members", "technicians", "waitlist",
                         "toggle_language", "shift"})
+# the desk's screens, reachable from everywhere too
+NAVIGATION |= {"stock", "approvals", "disruptions", "complaints", "reports"}
 
 
 class StationApp(App[None]):
     """One station's forecourt terminal, working on its SQLite file through `edge` services."""
 
-    CSS_PATH = ["styles/app.tcss", "styles/board.tcss", "styles/forms.tcss"]
+    CSS_PATH = ["styles/app.tcss", "styles/board.tcss", "styles/forms.tcss", "styles/desk.tcss"]
     TITLE = "station-edge"
     ENABLE_COMMAND_PALETTE = False
     # the navigation keys work everywhere; the board's footer lists them (BoardScreen.BINDINGS),
@@ -60,6 +67,11 @@ class StationApp(App[None]):
         Binding("t", "technicians", N_("Techs"), show=False),
         Binding("w", "waitlist", N_("Waitlist"), show=False),
         Binding("s", "shift", N_("Shift"), show=False),
+        Binding("k", "stock", N_("Stock"), show=False),
+        Binding("a", "approvals", N_("Approvals"), show=False),
+        Binding("d", "disruptions", N_("Disruptions"), show=False),
+        Binding("h", "complaints", N_("Complaints"), show=False),
+        Binding("o", "reports", N_("Reports"), show=False),
         # the description names the language the key switches to
         Binding("l", "toggle_language", N_("中文")),
         Binding("q", "quit", N_("Quit"), show=False),
@@ -206,6 +218,20 @@ class StationApp(App[None]):
 
     def action_shift(self) -> None:
         self.open_screen(ShiftScreen())
+    def action_stock(self) -> None:
+        self.open_screen(StockScreen())
+
+    def action_approvals(self) -> None:
+        self.open_screen(ApprovalsScreen())
+
+    def action_disruptions(self) -> None:
+        self.open_screen(DisruptionsScreen())
+
+    def action_complaints(self) -> None:
+        self.open_screen(ComplaintsScreen())
+
+    def action_reports(self) -> None:
+        self.open_screen(ReportsScreen())
 
     def action_find_booking(self) -> None:
         def answered(ref: str | None) -> None:

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from edge.domain.booking_state import BookingState
 from edge.domain.catalog import Bay, Catalog
 from edge.domain.slots import Cell
-from edge.services import bookings
+from edge.services import bookings, inventory
 from edge.services.bay_now import CAR_NOT_BOOKED, CAR_NOT_SENSED, BayNow, bays_from, on_site_bookings
 from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.live_state import (
@@ -27,6 +27,7 @@ from edge.services.one_car_per_bay import ON_SITE, is_in_bay
 from edge.services.station import Station
 from edge.services.sync_status import SyncStatus, sync_status
 from edge.store.catalog import load_catalog
+from edge.store.inventory import MaterialRecord
 
 ARRIVING = frozenset({BookingState.HELD, BookingState.CONFIRMED, BookingState.PENDING_APPROVAL,
                       BookingState.TENTATIVE})
@@ -69,7 +70,7 @@ class BayRow:
 
 # the order alerts are listed in: what needs the attendant's hands first
 ALERT_ORDER = ("prompt", "late", CAR_NOT_SENSED, CAR_NOT_BOOKED, "daemon_down", "device_down", "reconnected",
-               "stuck", "sensor_unknown", "no_show")
+               "stuck", "sensor_unknown", "no_show", "low_stock")
 # the daemon rewrites its devices' health every few seconds: older than this, it is not running
 DAEMON_SILENT_AFTER = timedelta(seconds=30)
 # a customer who scanned while the scanner was away is still at the gate this long after it came back
@@ -79,12 +80,12 @@ RECONNECTED_NOTICE = timedelta(minutes=5)
 @dataclass(frozen=True, slots=True)
 class Alert:
     kind: str  # one of ALERT_ORDER
-    subject: str  # the plate, bay or device it is about
+    subject: str  # the plate, bay, device or material (SKU) it is about
     at: datetime | None  # the booking's start, the prompt's read, since when the bay or device is so
     minutes: int = 0  # how late (late)
     booking: BookingRecord | None = None  # late, no_show: Enter opens it
     prompt: PlatePrompt | None = None  # prompt: Enter opens check-in on it
-    where: str = ""  # the bay of a booking, the device of a prompt
+    where: str = ""  # the bay of a booking, the device of a prompt, what is left of a material
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class Live:
     devices: tuple[DeviceHealth, ...]
     prompts: tuple[PlatePrompt, ...]
     sync: SyncStatus
+    low_stock: tuple[MaterialRecord, ...] = ()  # materials at or below their reorder level
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,7 @@ def load_board(station: Station) -> Board:
             devices=tuple(device_health(station)),
             prompts=tuple(open_prompts(station)),
             sync=sync_status(station),
+            low_stock=tuple(m for m in inventory.stock(station) if m.is_low),
         )
     return build_board(station, catalog, now, todays, legs, live)
 
@@ -230,6 +233,7 @@ def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: L
         alerts += [Alert("reconnected", d.device_id, d.reconnected_at) for d in live.devices
                    if d.connected and d.driver in CUSTOMER_SCANNERS and d.reconnected_at is not None
                    and now - d.reconnected_at <= RECONNECTED_NOTICE]
+    alerts += [Alert("low_stock", m.sku, m.low_since, where=f"{m.on_hand} {m.unit}") for m in live.low_stock]
     return tuple(sorted(alerts, key=lambda a: ALERT_ORDER.index(a.kind)))
 
 

@@ -9,7 +9,8 @@ from edge.cli import commands, session
 from edge.cli.output import emit_json, table
 from edge.domain.booking_state import BookingState
 from edge.domain.delivery import WAIT, Offer, OfferKind, ServiceReportInput
-from edge.services import bookings, delivery, disruptions, extra_parts
+from edge.domain.complaints import FOLLOWED_UP
+from edge.services import bookings, complaints, delivery, disruptions, extra_parts
 from edge.services.delivery import ServiceReportRecord
 from edge.services.disruptions import BayState, DisruptionRecord
 from edge.services.station import Station
@@ -61,9 +62,24 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = service_sub.add_parser("feedback-due", parents=[common], help="feedback requests due now and not answered yet")
     p.set_defaults(handler=_feedback_due)
 
-    p = service_sub.add_parser("complaints", parents=[common], help="complaints raised by low ratings (open ones)")
+    p = service_sub.add_parser("complaints", parents=[common],
+                               help="complaints raised by low ratings (those not closed yet)")
     p.add_argument("--all", action="store_true", help="every complaint, whatever its state")
     p.set_defaults(handler=_complaints)
+
+    p = service_sub.add_parser("complaint", help="follow a complaint up: assign, resolve, close")
+    q = p.add_subparsers(dest="complaint_command", required=True, metavar="ACTION")
+    r = q.add_parser("assign", parents=[common], help="give the complaint to a staff member to follow up")
+    r.add_argument("complaint", help="complaint id or its booking's code")
+    r.add_argument("--to", required=True, help="staff id or name")
+    r.add_argument("--note", default="", help="what to do about it")
+    r.set_defaults(handler=_complaint_step, step=complaints.assign)
+    for action, help_text in (("resolve", "record what was done about it"),
+                              ("close", "close it (the customer is satisfied, or nothing more will be done)")):
+        r = q.add_parser(action, parents=[common], help=help_text)
+        r.add_argument("complaint", help="complaint id or its booking's code")
+        r.add_argument("--note", required=True, help="what was done, or why it is closed")
+        r.set_defaults(handler=_complaint_step, step=getattr(complaints, action))
 
     p = sub.add_parser("bay", help="bays: list, take out of service, put back")
     q = p.add_subparsers(dest="bay_command", required=True, metavar="ACTION")
@@ -195,13 +211,25 @@ def _feedback_due(args: argparse.Namespace) -> None:
 
 def _complaints(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
-    found = delivery.complaints(station, state=None if args.all else "open")
+    found = delivery.complaints(station, state=None if args.all else FOLLOWED_UP)
     if args.json:
         emit_json([c.to_json() for c in found])
         return
-    print(table(("complaint", "booking", "plate", "tech", "rating", "state", "raised", "comment"),
+    print(table(("complaint", "booking", "plate", "tech", "rating", "state", "raised", "comment", "assigned", "note"),
                 [(c.id, c.booking_code, c.plate, c.technician_id, c.rating, c.state,
-                  f"{station.local(c.created_at):%m-%d %H:%M}", c.comment) for c in found]))
+                  f"{station.local(c.created_at):%m-%d %H:%M}", c.comment, c.assigned_to or "", c.note)
+                 for c in found]))
+
+
+def _complaint_step(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    extra = {"to": args.to} if args.complaint_command == "assign" else {}
+    complaint = args.step(station, args.complaint, note=args.note, **extra)
+    if args.json:
+        emit_json(complaint.to_json())
+        return
+    who = f" to {complaint.assigned_to}" if complaint.assigned_to else ""
+    print(f"complaint {complaint.id} ({complaint.booking_code}) {complaint.state}{who}")
 
 
 # -- bays and disruptions -------------------------------------------------------

@@ -10,8 +10,7 @@ from pathlib import Path
 from edge.cli import arguments
 from edge.cli.main import EXIT_USAGE
 from edge.cli.output import emit_json, table
-from edge.domain.money import format_money
-from edge.domain.reports import PERIOD_KINDS, Kind, Report, period_of
+from edge.domain.reports import PERIOD_KINDS, Kind, Report, format_figure, period_of
 from edge.services.reports import SECTIONS, station_report
 from edge.cli.session import open_station
 
@@ -91,16 +90,4 @@ def render(result: Report) -> str:
 
 
 def _cell(result: Report, kind: Kind, value: object) -> str:
-    if value is None:
-        return "n/a"
-    if kind == Kind.MONEY:
-        return format_money(value, result.currency, result.currency_digits)
-    if kind == Kind.RATE:
-        return f"{value * 100:.1f}%"
-    if kind == Kind.MINUTES:
-        return f"{value:.1f}"
-    if kind == Kind.DURATION:
-        return f"{value // 60}:{value % 60:02d}"
-    if kind == Kind.RATING:
-        return f"{value:.2f}"
-    return str(value)
+    return "n/a" if value is None else format_figure(kind, value, result.currency, result.currency_digits)

@@ -1,4 +1,4 @@
-"""`station-edge vehicle ...`: a car's size class (an SUV's wash takes longer and costs more)."""
+"""`station-edge vehicle ...`: a car's size class (an SUV's wash takes longer and costs more), its make, model, colour."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 from edge.cli import arguments
 from edge.cli.output import emit_json, table
-from edge.services import members
+from edge.services import members, vehicles
 from edge.cli.session import open_station
 
 
@@ -21,6 +21,14 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
     p.set_defaults(handler=vehicle_size)
 
+    p = sub.add_parser("set", parents=[common], help="set a car's make, model or colour (those given)")
+    p.add_argument("plate", help="licence plate (mainland format unless --foreign)")
+    p.add_argument("--make", help="e.g. Toyota")
+    p.add_argument("--model", help="e.g. Corolla")
+    p.add_argument("--colour", help="e.g. white")
+    p.add_argument("--foreign", action="store_true", help=arguments.FOREIGN_PLATE_HELP)
+    p.set_defaults(handler=vehicle_set)
+
 
 def vehicle_size(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
@@ -29,3 +37,14 @@ def vehicle_size(args: argparse.Namespace) -> None:
         emit_json(sized.to_json())
         return
     print(table(("plate", "size", "member"), [(sized.plate, sized.size_class, sized.member_id or "-")]))
+
+
+def vehicle_set(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    car = vehicles.set_details(station, plate=args.plate, make=args.make, model=args.model, colour=args.colour,
+                               foreign_plate=args.foreign)
+    if args.json:
+        emit_json(car.to_json())
+        return
+    print(table(("plate", "make", "model", "colour", "size", "member"),
+                [(car.plate, car.make, car.model, car.colour, car.size_class or "-", car.member_id or "-")]))

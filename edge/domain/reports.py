@@ -18,13 +18,14 @@ from zoneinfo import ZoneInfo
 
 from edge.domain.booking_state import BookingState
 from edge.domain.checkout import PACKAGE_CATEGORY
-from edge.domain.money import allocate
+from edge.domain.money import allocate, format_money
 from edge.domain.money_ledger import MoneyTotals
 from edge.domain.slots import day_bounds
 
 PERIOD_KINDS = ("day", "week", "month")
 ALL = "all"  # the key of every section's total row
 UNKNOWN_CATEGORY = "unknown"
+NOT_RECORDED = "not recorded yet"
 
 # the car came: what a no-show rate is measured against, together with no-shows
 ARRIVED_STATES = frozenset({BookingState.CHECKED_IN, BookingState.IN_SERVICE, BookingState.COMPLETED})
@@ -96,6 +97,22 @@ class Kind(StrEnum):
     MINUTES = "minutes"  # an average or a maximum, one decimal
     DURATION = "duration"  # whole minutes of work, shown as hours:minutes
     RATING = "rating"
+
+
+def format_figure(kind: Kind, value: object, currency: str, currency_digits: int) -> str:
+    """A figure as people read it: money in the currency, rates in per cent, work as hours:minutes
+    (None, a figure there is nothing to measure by, is the caller's to show)."""
+    if kind == Kind.MONEY:
+        return format_money(int(value), currency, currency_digits)  # type: ignore[call-overload]
+    if kind == Kind.RATE:
+        return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+    if kind == Kind.MINUTES:
+        return f"{float(value):.1f}"  # type: ignore[arg-type]
+    if kind == Kind.DURATION:
+        return f"{int(value) // 60}:{int(value) % 60:02d}"  # type: ignore[call-overload]
+    if kind == Kind.RATING:
+        return f"{float(value):.2f}"  # type: ignore[arg-type]
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +374,7 @@ def revenue_section(totals: MoneyTotals, *, receipts: int, refunds: int) -> Sect
         tenders[purpose][method] = amount
     return Section(
         "revenue", "Revenue",
-        (Column("by", "by"), Column("key", "key"), _count("count"), Column("revenue_minor", "amount", Kind.MONEY)),
+        (Column("by", "by"), Column("key", "key"), _count("count"), Column("revenue_minor", "revenue", Kind.MONEY)),
         (*ranked("category", totals.revenue),
          ("revenue", ALL, receipts, sum(totals.revenue.values())),
          *ranked("discount", totals.discounts),

@@ -10,6 +10,7 @@ Events: `service.reported` (keyed service_report:<booking>:<version>), `feedback
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from sqlite3 import Connection
@@ -112,6 +113,8 @@ class ComplaintRecord:
     comment: str
     state: str
     created_at: datetime
+    assigned_to: str | None = None  # the staff member following it up
+    note: str = ""  # the latest note (how it was resolved, why it was closed)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__} | {"created_at": to_db_time(self.created_at)}
@@ -398,15 +401,22 @@ def record_feedback(
         return record
 
 
-def complaints(station: Station, *, state: str | None = "open") -> list[ComplaintRecord]:
-    """Complaints, newest first (only those in `state`; None for all)."""
+def complaints(station: Station, *, state: str | Sequence[str] | None = "open") -> list[ComplaintRecord]:
+    """Complaints, newest first (only those in `state`, or in one of several states; None for all)."""
+    states = [state] if isinstance(state, str) else list(state or ())
     with station.store.read() as conn:
-        rows = conn.execute(
-            "SELECT c.id, c.booking_id, b.code, b.plate, c.member_id, b.technician_id, c.rating, c.comment, c.state,"
-            " c.created_at FROM complaint c JOIN booking b ON b.id = c.booking_id"
-            " WHERE ? IS NULL OR c.state = ? ORDER BY c.created_at DESC, c.id DESC", (state, state),
-        ).fetchall()
-    return [ComplaintRecord(*row[:9], from_db_time(row[9])) for row in rows]
+        return complaints_where(conn, f"c.state IN ({', '.join('?' * len(states))})" if states else "1",
+                                tuple(states))
+
+
+def complaints_where(conn: Connection, where: str, params: tuple) -> list[ComplaintRecord]:
+    """The complaints a condition on `complaint c` picks, newest first."""
+    rows = conn.execute(
+        "SELECT c.id, c.booking_id, b.code, b.plate, c.member_id, b.technician_id, c.rating, c.comment, c.state,"
+        " c.created_at, c.assigned_to, c.note FROM complaint c JOIN booking b ON b.id = c.booking_id"
+        f" WHERE {where} ORDER BY c.created_at DESC, c.id DESC", params,
+    ).fetchall()
+    return [ComplaintRecord(*row[:9], from_db_time(row[9]), row[10], row[11]) for row in rows]
 
 
 def _raise_complaint(conn: Connection, station: Station, booking: BookingRecord, complaint_id: str, rating: int,

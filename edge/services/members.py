@@ -19,7 +19,7 @@ from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
 from edge.services.vehicle_sizes import check_size_class
 from edge.store.outbox import append_event
-from edge.store.types import to_db_time
+from edge.store.types import from_db_time, to_db_time
 
 _BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 
@@ -182,8 +182,14 @@ def store_vehicle_size(conn: Connection, station: Station, *, plate: str, size_c
         (size_class, plate, size_class),
     ).fetchone()
     if changed is not None and changed[0] is not None:
-        member = _bump(conn, get_member(conn, changed[0]), now=now)
-        _record(conn, station, _profile(conn, member), "member.updated", now)
+        announce_change(conn, station, changed[0], now=now)
+
+
+def announce_change(conn: Connection, station: Station, member_id: str, *, now: datetime) -> MemberRecord:
+    """The member's profile changed (a car of theirs, their details): the next version, told to HQ."""
+    member = _bump(conn, get_member(conn, member_id), now=now)
+    _record(conn, station, _profile(conn, member), "member.updated", now)
+    return member
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,3 +304,93 @@ def _bump(conn: Connection, member: MemberRecord, *, now: datetime) -> MemberRec
         "UPDATE member SET version = version + 1, updated_at = ? WHERE id = ?", (to_db_time(now), member.id)
     )
     return MemberRecord(member.id, member.phone, member.name, member.tier, member.credit_score, member.version + 1)
+
+
+# -- the desk: finding a member, correcting their details, what they bought -------------
+
+SEARCH_LIMIT = 20
+
+
+def search(station: Station, text: str) -> list[MemberProfile]:
+    """Members whose phone is `text` (or ends in its digits), who have the plate `text`, or whose name holds it."""
+    text = text.strip()
+    if not text:
+        return []
+    with station.store.read() as conn:
+        found = [row[0] for row in conn.execute(
+            "SELECT id FROM member WHERE (? != '' AND phone LIKE '%' || ?) OR (name != '' AND instr(lower(name), ?))"
+            " ORDER BY name, phone LIMIT ?", (_digits(text), _digits(text), text.lower(), SEARCH_LIMIT))]
+        try:
+            by_plate = member_of_plate(conn, normalize_plate(text))
+        except InvalidInput:  # not a plate: a name
+            by_plate = None
+        if by_plate is not None and by_plate.id not in found:
+            found.insert(0, by_plate.id)
+        return [_profile(conn, get_member(conn, member_id)) for member_id in found]
+
+
+def profile(station: Station, member_id: str) -> MemberProfile:
+    """A member by id, with their plates."""
+    with station.store.read() as conn:
+        return _profile(conn, get_member(conn, member_id))
+
+
+def _digits(text: str) -> str:
+    """The digits of a (partly) typed phone number; '' when `text` is not one."""
+    bare = text.replace(" ", "").replace("-", "").removeprefix("+86")
+    return bare if bare.isdigit() else ""
+
+
+def birthday_of(station: Station, member_id: str) -> str | None:
+    """'MM-DD', or None when not known."""
+    with station.store.read() as conn:
+        row = conn.execute("SELECT birthday FROM member_balance WHERE member_id = ?", (member_id,)).fetchone()
+        return row[0] if row else None
+
+
+def update_member(station: Station, member_id: str, *, name: str | None = None, phone: str | None = None,
+                  birthday: str | None = None, now: datetime | None = None) -> MemberProfile:
+    """Correct a member's name, phone or birthday ('MM-DD'; '' forgets it); None keeps what is stored.
+
+    One transaction and one member.updated event; a phone another member has is refused."""
+    now = now or station.clock()
+    phone = typed_phone(station, phone) if phone is not None else None
+    if birthday and not _BIRTHDAY.match(birthday):
+        raise InvalidInput("birthday", f"{birthday!r} is not MM-DD (e.g. 03-15)")
+    with station.store.write() as conn:
+        member = get_member(conn, member_id)
+        if phone is not None and phone != member.phone:
+            other = find_member(conn, phone=phone)
+            if other is not None:
+                raise RuleViolation(f"phone {phone} belongs to another member ({other.name or other.id})")
+        conn.execute("UPDATE member SET name = ?, phone = ? WHERE id = ?",
+                     (member.name if name is None else name.strip(), phone or member.phone, member.id))
+        if birthday is not None:
+            ensure_balance_row(conn, station, member.id, now)
+            conn.execute("UPDATE member_balance SET birthday = ? WHERE member_id = ?", (birthday or None, member.id))
+        return _profile(conn, announce_change(conn, station, member.id, now=now))
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """One receipt of the member's, as the desk lists it."""
+
+    number: str
+    created_at: datetime
+    total_minor: int
+    state: str
+    booking_code: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "created_at": to_db_time(self.created_at), "total_minor": self.total_minor,
+                "state": self.state, "booking_code": self.booking_code}
+
+
+def purchases(station: Station, member_id: str, *, limit: int = 50) -> list[Purchase]:
+    """The member's receipts, newest first."""
+    with station.store.read() as conn:
+        rows = conn.execute(
+            "SELECT r.number, r.created_at, r.total_minor, r.state, b.code FROM receipt r"
+            " LEFT JOIN booking b ON b.id = r.booking_id WHERE r.member_id = ? ORDER BY r.created_at DESC, r.number DESC"
+            " LIMIT ?", (member_id, limit)).fetchall()
+    return [Purchase(row[0], from_db_time(row[1]), row[2], row[3], row[4]) for row in rows]

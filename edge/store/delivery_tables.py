@@ -72,8 +72,12 @@ class Complaint(SQLModel, table=True):
     member_id: str | None = Field(default=None, foreign_key="member.id")
     rating: int
     comment: str = ""
-    state: str  # open
+    state: str  # open, assigned, resolved, closed (edge.domain.complaints)
     created_at: datetime = _time()
+    assigned_to: str | None = None  # the staff member following it up
+    note: str = ""  # the latest note: how it was resolved, why it was closed
+    updated_at: datetime | None = _time(nullable=True)
+    version: int = 1  # raised is 1; each follow-up step adds one
 
 
 class Disruption(SQLModel, table=True):

@@ -125,6 +125,8 @@ class Vehicle(SQLModel, table=True):
     mileage_km: int | None = None
     created_at: datetime = _time()
     size_class: str | None = None  # one of [booking] size_classes; None: not known, the default class
+    make: str = ""  # e.g. Toyota; the model above, e.g. Corolla
+    colour: str = ""
 
 
 class Booking(SQLModel, table=True):

@@ -188,3 +188,10 @@ def refill(table: DataTable, rows: Sequence[tuple[str, Sequence[str | Text]]], e
         table.add_row(*([Text(empty, style="dim")] + [""] * (len(table.columns) - 1)), key="")
     if current in keys:
         table.move_cursor(row=table.get_row_index(current), animate=False)
+
+
+def cursor_key(table: DataTable) -> str | None:
+    """The key of the row under the table's cursor (None: no rows, or the "nothing here" row)."""
+    if not table.row_count:
+        return None
+    return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or "") or None

@@ -137,6 +137,10 @@ class BoardScreen(StationScreen):
             # a car the sensor sees and no booking has: check it in (a plate to confirm: on that prompt)
             prompt_id = key.removeprefix("prompt:") if key.startswith("prompt:") else None
             self.app.open_screen(CheckInScreen(prompt_id=prompt_id))  # type: ignore[attr-defined]
+        elif event.data_table.id == "alerts" and key.startswith("low_stock:"):
+            event.stop()
+            event.prevent_default()
+            self.app.action_stock()  # type: ignore[attr-defined]
 
     def code_for_row(self, table: DataTable, key: str) -> str | None:
         if table.id == "alerts":
@@ -178,6 +182,7 @@ ALERT_LABELS = {
     "device_down": N_("device down"),
     "daemon_down": N_("daemon not running"),
     "reconnected": N_("scanner reconnected: ask the customer to rescan if they scanned just now"),
+    "low_stock": N_("low stock"),
 }
 
 
@@ -192,6 +197,8 @@ def _alert_key(alert: Alert) -> str:
 def _alert_when(station: Station, alert: Alert) -> str:
     if alert.kind in ("late", "no_show", "prompt", CAR_NOT_SENSED):
         return f"{clock(station, alert.at)} {alert.where}".strip()
+    if alert.kind == "low_stock":
+        return _("{quantity} left").format(quantity=alert.where)
     return _("since {time}").format(time=clock(station, alert.at)) if alert.at else ""
 
 
