@@ -441,7 +441,7 @@ def _chosen_lines(held: Mapping[str, receipt_postings.LedgerLine],
 def _restock(conn: Connection, station: Station, row: Any, chosen: Mapping[str, int], *, now: datetime) -> None:
     """Goods sold from the shelf go back on it (fitted parts stay on the car)."""
     for line in json.loads(row["lines"]):
-        code = line.get("line_code") or line["code"]
+        code = receipts.line_key(line)
         if line["category"] == rules.GOODS_CATEGORY and not line.get("fitted") and chosen.get(code):
             inventory.return_sold(conn, station, sku=line["code"], quantity=chosen[code],
                                   receipt_number=row["number"], now=now)

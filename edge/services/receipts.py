@@ -189,11 +189,10 @@ def receipt_view(conn: Connection, number: str) -> ReceiptView:
     sale = [e for e in entries if e["kind"] == "sale"]
     refunded = ledger_lines(conn, row["id"])
     lines = tuple(
-        ReceiptLineView(line.get("line_code") or line["code"], line["code"], line["name"], line["category"],
-                        line["quantity"], line["unit_minor"], line.get("list_unit_minor", line["unit_minor"]),
-                        line["gross_minor"], line["tier_discount_minor"], line.get("coupon_minor", 0),
-                        refunded[line.get("line_code") or line["code"]].refunded_quantity
-                        if (line.get("line_code") or line["code"]) in refunded else 0)
+        ReceiptLineView(line_key(line), line["code"], line["name"], line["category"], line["quantity"],
+                        line["unit_minor"], line.get("list_unit_minor", line["unit_minor"]), line["gross_minor"],
+                        line["tier_discount_minor"], line.get("coupon_minor", 0),
+                        refunded[line_key(line)].refunded_quantity if line_key(line) in refunded else 0)
         for line in json.loads(row["lines"])
     )
     override = sum(e["amount_minor"] for e in sale if e["account"] == "discount" and e["detail"] == "price_override")
@@ -212,6 +211,11 @@ def receipt_view(conn: Connection, number: str) -> ReceiptView:
         operator_id=first["operator_id"] if first else "", terminal=first["terminal"] if first else "",
         authorised_by=first["authorised_by"] if first else None,
     )
+
+
+def line_key(line: dict[str, Any]) -> str:
+    """A stored receipt line's code on the receipt (its ledger postings' `line_code`)."""
+    return line.get("line_code") or line["code"]
 
 
 def _refunds(entries: list[Row]) -> tuple[RefundView, ...]:
