@@ -312,6 +312,7 @@ from edge.store import (  # noqa: E402,F401
     ledger_tables,
     loyalty_tables,
     notification_tables,
+    print_tables,
     roster_tables,
     staff_tables,
     sync_tables,
