@@ -12,7 +12,7 @@ lines of kind text / qr / feed / cut) and are rendered into ESC/POS by python-es
   it), which is how ESC/POS printers sold in China print Chinese;
 - bold is `ESC E`, double height `ESC !`, centring `ESC a`;
 - a QR code is the printer's own `GS ( k` command (python-escpos `qr(native=True)`);
-- feed is `ESC d n`, the cut `GS V 0`.
+- feed is `ESC d n`, the cut `GS V B 0` (a full cut where the paper stands).
 
 Status is asked with the real-time commands `DLE EOT 1` (printer status: bit 3 = offline)
 and `DLE EOT 4` (paper roll sensor: bits 5 and 6 = paper end), before every document and

@@ -60,10 +60,11 @@ def booking_slip_data(station: Station, ref: str) -> BookingSlipData:
     """The booking `ref` (code or id) as its slip shows it; NotFound when there is none."""
     record = bookings.booking(station, ref)
     catalog = station.catalog()
+    items = {**catalog.packages, **catalog.services}
     return BookingSlipData(
         station_name=station.settings.station.name, code=record.code, plate=record.plate,
         start=local_text(station, record.start_at),
-        services=tuple(catalog.services[c].name if c in catalog.services else c for c in record.services),
+        services=tuple(f"{items[c].name_zh} {items[c].name_en}" if c in items else c for c in record.services),
         bay=record.bay_id,
     )
 
