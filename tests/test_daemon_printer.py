@@ -1,0 +1,64 @@
+"""`station-edge run` on a station with a receipt printer: a real daemon process prints a queued receipt
+on a fake ESC/POS printer listening on a real TCP port, waits out the paper running out, and stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from drivers.printer_simulator import FakePrinter
+from edge.services import checkout, live_state, printing
+from edge.services.printing import PRINTED, QUEUED
+from tests.stations import make_station
+from tests.test_daemon import _receive
+from tests.test_daemon_e2e import ROOT, WAIT, until
+from tests.test_printing import printer_config
+
+
+def test_the_daemon_prints_a_queued_receipt_and_waits_for_paper(tmp_path):
+    with FakePrinter() as fake:
+        station = make_station(tmp_path, config=printer_config(fake.url, paper_mm=80), now=datetime.now(UTC))
+        station.clock = lambda: datetime.now(UTC)
+        sale = checkout.checkout(station, services=["WASH"], payments=[("alipay", 3000)])
+        first = printing.print_receipt(station, sale.number)  # queued while no daemon runs
+
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(str(tmp_path / "notify.sock"))
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "edge.cli.main", "--data-dir", str(tmp_path / "data"), "run"],
+            env={**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            _receive(notify, "READY=1", timeout=WAIT)
+            until(lambda: printing.job(station, first.id).state == PRINTED, "the queued receipt printed")
+            assert sale.number.encode() in fake.received and b"\x1b@" in fake.received
+
+            fake.paper_out = True
+            until(lambda: any(h.condition == "paper_out" for h in printing_health(station)), "paper out")
+            second = printing.print_receipt(station, sale.number)  # a reprint: the COPY
+            assert printing.job(station, second.id).state == QUEUED
+            fake.paper_out = False
+            until(lambda: printing.job(station, second.id).state == PRINTED, "the copy printed on new paper")
+            assert "COPY".encode() in fake.received
+
+            daemon.send_signal(signal.SIGTERM)
+            _receive(notify, "STOPPING=1", timeout=WAIT)
+            _, stderr = daemon.communicate(timeout=WAIT)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.communicate()
+            notify.close()
+        assert daemon.returncode == 0, stderr
+        assert "Traceback" not in stderr, stderr
+        assert "printed job=" in stderr and "daemon stopped" in stderr
+        station.store.close()
+
+
+def printing_health(station) -> list[live_state.DeviceHealth]:
+    return [h for h in live_state.device_health(station) if h.driver == printing.PRINTER_DRIVER]
