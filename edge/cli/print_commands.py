@@ -15,10 +15,15 @@ from edge.services.printing import PrintJob
 from edge.services.station import open_station
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add `print` and `receipt reprint` to the station-edge parser."""
+def _preview_option() -> argparse.ArgumentParser:
     preview = argparse.ArgumentParser(add_help=False)
     preview.add_argument("--preview", action="store_true", help="also show the printout as text")
+    return preview
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `print` to the station-edge parser (`receipt reprint` joins the `receipt` group: add_reprint)."""
+    preview = _preview_option()
 
     group = sub.add_parser("print", help="the receipt printer: booking slips, a test page, the print queue")
     print_sub = group.add_subparsers(dest="print_command", required=True, metavar="ACTION")
@@ -32,9 +37,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--limit", type=int, default=20, help="how many jobs (default 20)")
     p.set_defaults(handler=_queue)
 
-    group = sub.add_parser("receipt", help="receipts: print one again")
-    receipt_sub = group.add_subparsers(dest="receipt_command", required=True, metavar="ACTION")
-    p = receipt_sub.add_parser("reprint", parents=[common, preview],
+
+def add_reprint(receipt_sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `reprint` to the `receipt` group."""
+    p = receipt_sub.add_parser("reprint", parents=[common, _preview_option()],
                                help="print a receipt again (marked COPY when printed before)")
     p.add_argument("number", help="receipt number or id")
     p.set_defaults(handler=_reprint)

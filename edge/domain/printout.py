@@ -186,7 +186,8 @@ class ReceiptData:
 
 
 PAYMENT_NAMES = {"cash": "现金 Cash", "wechat_pay": "微信 WeChat Pay", "alipay": "支付宝 Alipay",
-                 "bank_card": "银行卡 Card", "prepaid": "储值 Prepaid", "enterprise": "企业挂账 Account"}
+                 "bank_card": "银行卡 Card", "prepaid": "储值 Prepaid", "deposit": "定金 Deposit",
+                 "enterprise": "企业挂账 Account"}
 STATE_NAMES = {"refunded": "已退款 REFUNDED", "partly_refunded": "部分退款 PARTLY REFUNDED"}
 
 

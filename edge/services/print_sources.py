@@ -1,20 +1,19 @@
 """What the printouts are made of, read from the station: a receipt, a booking, a shift.
 
 Each reader fills one of edge.domain.printout's plain dataclasses, so the printout builders
-never see a row: the receipt from its row, its payments and its ledger postings; the slip
+never see a row: the receipt from the receipts service (its ledger postings); the slip
 from the booking and the catalogue; the shift report from the shift row and the ledger
 postings made during it.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from edge.domain.money_ledger import CASH, Account, Kind
 from edge.domain.printout import BookingSlipData, ReceiptData, ReceiptLineData, ShiftData
 from edge.errors import NotFound
-from edge.services import bookings
+from edge.services import bookings, receipts, staff
 from edge.services.station import Station
 from edge.store.types import from_db_time
 
@@ -27,32 +26,27 @@ def local_text(station: Station, instant: datetime) -> str:
 
 
 def receipt_data(station: Station, number: str) -> ReceiptData:
-    """The receipt `number` (or its id) as printed; NotFound when there is none."""
-    with station.store.read() as conn:
-        row = conn.execute("SELECT * FROM receipt WHERE number = ? OR id = ?", (number, number)).fetchone()
-        if row is None:
-            raise NotFound(f"no receipt {number!r}")
-        payments = conn.execute("SELECT method, amount_minor FROM payment WHERE receipt_id = ? AND amount_minor > 0"
-                                " ORDER BY created_at, id", (row["id"],)).fetchall()
-        booking = conn.execute("SELECT code, plate FROM booking WHERE id = ?", (row["booking_id"],)).fetchone()
-        operator = conn.execute(
-            "SELECT coalesce(s.name, l.operator_id) FROM ledger_entry l LEFT JOIN staff s ON s.id = l.operator_id"
-            " WHERE l.receipt_id = ? ORDER BY l.created_at LIMIT 1", (row["id"],)).fetchone()
-    lines = tuple(ReceiptLineData(name=line["name"], quantity=line["quantity"],
-                                  amount_minor=line["gross_minor"] - line["tier_discount_minor"])
-                  for line in json.loads(row["lines"]))
+    """The receipt `number` (or its id) as printed, from the receipts service; NotFound when there is none."""
+    view = receipts.get_receipt(station, number)
+    lines = tuple(ReceiptLineData(name=line.name, quantity=line.quantity,
+                                  amount_minor=line.gross_minor - line.tier_discount_minor,
+                                  refunded_quantity=line.refunded_quantity) for line in view.lines)
     deductions = tuple((label, minor) for label, minor in (
-        ("会员折扣 Member discount", row["tier_discount_minor"]),
-        (f"优惠券 Coupon {row['coupon_code'] or ''}".strip(), row["coupon_discount_minor"]),
-        (f"积分 Points {row['points_redeemed']}", row["points_minor"])) if minor)
+        ("会员折扣 Member discount", view.tier_discount_minor),
+        (f"优惠券 Coupon {view.coupon_code or ''}".strip(), view.coupon_discount_minor),
+        ("改价 Price override", view.override_discount_minor)) if minor)
+    paid_before = tuple((method, minor) for method, minor in (
+        (f"积分 Points {view.points_redeemed}", view.points_minor), ("prepaid", view.prepaid_minor),
+        ("deposit", view.deposit_minor)) if minor)
+    names = {member.id: member.name for member in staff.list_staff(station)}
     settings = station.settings.station
     return ReceiptData(
-        station_name=settings.name, number=row["number"], issued_at=local_text(station, from_db_time(row["created_at"])),
-        currency=row["currency"], lines=lines, subtotal_minor=row["subtotal_minor"],
-        total_minor=row["total_minor"], deductions=deductions,
-        payments=tuple((p["method"], p["amount_minor"]) for p in payments),
-        plate=booking["plate"] if booking else "", booking_code=booking["code"] if booking else "",
-        operator=operator[0] if operator else "", state=row["state"], digits=settings.currency_minor_digits,
+        station_name=settings.name, number=view.number, issued_at=local_text(station, view.created_at),
+        currency=view.currency, lines=lines, subtotal_minor=view.subtotal_minor, total_minor=view.total_minor,
+        deductions=deductions, payments=paid_before + tuple((method, minor) for method, minor, _ in view.payments),
+        plate=view.plate or "", booking_code=view.booking_code or "", cash_tendered_minor=view.cash_tendered_minor,
+        change_minor=view.change_minor, operator=names.get(view.operator_id, view.operator_id), state=view.state,
+        digits=settings.currency_minor_digits,
     )
 
 
