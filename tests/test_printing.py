@@ -15,9 +15,9 @@ from drivers.printer_simulator import FakePrinter
 from edge.cli.main import main
 from edge.daemon.devices import build_sources, run_devices
 from edge.domain.printout import Printout
-from edge.services import bookings, checkout, live_state, printing
+from edge.services import bookings, checkout, live_state, printing, receipts
 from edge.services.printing import FAILED, PRINTED, PRINTING, QUEUED
-from tests.stations import TEST_CONFIG, make_station
+from tests.stations import MANAGER, TEST_CONFIG, make_station, open_drawer
 
 TZ = ZoneInfo("Asia/Shanghai")
 KEY = "TST-001-printing-key-0123"
@@ -102,23 +102,21 @@ def test_without_a_printer_configured_printing_is_refused(tmp_path, capsys):
         station.store.close()
 
 
-def test_a_shift_report_sums_the_takings_and_the_drawer(desk):
-    with desk.store.write() as conn:
-        conn.execute("INSERT INTO shift (id, terminal, opened_by, opened_at, float_minor, note)"
-                     " VALUES ('SH1', 'desk', 'S01', '2026-11-23T01:00:00Z', 50000, '')")
-        for txn, kind, account, detail, minor in (
-                ("t1", "sale", "tender", "cash", 3000), ("t1", "sale", "sales", "wash", -3000),
-                ("t2", "sale", "tender", "wechat_pay", 8000), ("t2", "sale", "sales", "maintenance", -8000),
-                ("t3", "cash_out", "tender", "cash", -10000), ("t3", "cash_out", "drawer", "", 10000)):
-            conn.execute("INSERT INTO ledger_entry (id, txn_id, kind, account, detail, amount_minor, quantity,"
-                         " shift_id, terminal, operator_id, reference, reason, created_at)"
-                         " VALUES (?, ?, ?, ?, ?, ?, 0, 'SH1', 'desk', 'S01', '', '', '2026-11-23T02:00:00Z')",
-                         (f"{txn}-{account}", txn, kind, account, detail, minor))
-    job = printing.print_shift_report(desk, "SH1", final=False)
-    text = job.document.plain_text()
-    assert "X REPORT" in text and "Z REPORT" not in text
-    assert "110.00" in text  # takings: 30.00 cash + 80.00 WeChat Pay
-    assert "430.00 CNY" in text  # expected cash: 500.00 float + 30.00 cash sales - 100.00 taken out
+def test_a_cash_sale_partly_refunded_prints_its_change_and_refund_and_the_shift_its_drawer(desk):
+    shift_id = open_drawer(desk, float_minor=20000, now=at(9))
+    sale = checkout.checkout(desk, services=["WASH", "OIL"], payments=[("cash", 32900)], cash_tendered_minor=40000,
+                             now=at(10))
+    wash = next(line for line in receipts.get_receipt(desk, sale.number).lines if line.code == "WASH")
+    checkout.refund(desk, sale.number, reason="wash skipped", lines=[(wash.line_code, 1)], manager=MANAGER,
+                    now=at(11))
+    text = printing.print_receipt(desk, sale.number).document.plain_text()
+    assert "实收现金 Tendered" in text and "400.00" in text and "找零 Change" in text and "71.00" in text
+    assert "已退 refunded x1" in text and "部分退款 PARTLY REFUNDED" in text and "329.00 CNY" in text
+
+    x_report = printing.print_shift_report(desk, shift_id, final=False).document.plain_text()
+    assert "X REPORT" in x_report and "Z REPORT" not in x_report
+    assert "299.00" in x_report  # takings in cash: 329.00 less the 30.00 refunded
+    assert "499.00 CNY" in x_report  # expected in the drawer: the 200.00 float and the cash kept
 
 
 # -- the daemon's printer worker ---------------------------------------------------------------
