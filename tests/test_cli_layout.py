@@ -12,7 +12,7 @@ from edge.cli.main import main
 from tests.test_cli import TOMORROW_9, cli, counts, data_dir  # noqa: F401 (data_dir is a fixture)
 
 NOUNS = {"booking", "member", "fleet", "pay", "stock", "service", "bay", "roster", "report", "sync", "hq", "keys",
-         "db", "vehicle", "receipt"}
+         "db", "vehicle", "receipt", "shift", "print"}
 TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "demo"}
 
 ACTIONS = {
@@ -26,14 +26,16 @@ ACTIONS = {
     "stock": {"list", "receive", "issue", "adjust", "movements", "check"},
     "service": {"list", "report", "show-report", "due", "feedback", "feedback-due", "complaints", "disruptions",
                 "waive-parts"},
-    "receipt": {"list", "show"},
+    "receipt": {"list", "show", "reprint"},
+    "print": {"slip", "test", "queue"},
     "bay": {"list", "out-of-service", "in-service"},
     "roster": {"set", "remove", "list", "show"},
     "vehicle": {"size"},
     "sync": {"run", "status", "new-epoch", "outbox", "conflicts"},
-    "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work"},
+    "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work", "shifts"},
     "keys": {"generate", "show"},
     "db": {"upgrade"},
+    "shift": {"open", "cash-in", "cash-out", "x", "close", "list", "show"},
 }
 
 NOBODY = "ZZZZZZ"  # a booking code no station has: the handler answers "not found" and writes nothing

@@ -23,6 +23,7 @@ from tui.screens.checkin import CheckInScreen
 from tui.screens.dialogs import PromptDialog
 from tui.screens.members import MembersScreen
 from tui.screens.new_booking import NewBookingScreen
+from tui.screens.shift import ShiftScreen
 from tui.screens.technicians import TechniciansScreen
 from tui.screens.waitlist import WaitlistScreen
 from tui.workers import call_in_thread, watch_store
@@ -32,7 +33,7 @@ WATCH_SECONDS = 0.2
 # time alone changes the board (late alerts, the clock): redraw this often without a commit
 TICK_SECONDS = 30.0
 NAVIGATION = frozenset({"board", "check_in", "new_booking", "find_booking", "members", "technicians", "waitlist",
-                        "toggle_language"})
+                        "toggle_language", "shift"})
 
 
 class StationApp(App[None]):
@@ -51,6 +52,7 @@ class StationApp(App[None]):
         Binding("m", "members", N_("Members"), show=False),
         Binding("t", "technicians", N_("Techs"), show=False),
         Binding("w", "waitlist", N_("Waitlist"), show=False),
+        Binding("s", "shift", N_("Shift"), show=False),
         # the description names the language the key switches to
         Binding("l", "toggle_language", N_("中文")),
         Binding("q", "quit", N_("Quit"), show=False),
@@ -143,6 +145,9 @@ class StationApp(App[None]):
 
     def action_waitlist(self) -> None:
         self.open_screen(WaitlistScreen())
+
+    def action_shift(self) -> None:
+        self.open_screen(ShiftScreen())
 
     def action_find_booking(self) -> None:
         def answered(ref: str | None) -> None:

@@ -66,3 +66,11 @@ def amount(text: str) -> str:
     if not value.is_finite() or value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount (e.g. 299.00)")
     return text.strip()
+
+
+def terminal_name(text: str) -> str:
+    """A terminal's name as the shifts and the ledger record it: letters, digits, '-' or '_'."""
+    name = text.strip()
+    if not name or len(name) > 32 or not all(ch.isalnum() or ch in "-_" for ch in name):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a terminal name (letters, digits, - or _, e.g. desk)")
+    return name

@@ -84,6 +84,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     register_members(hq_sub, parent)
 
+    from edge.cli.hq_shift_commands import register_hq as register_shifts  # hq shifts
+
+    register_shifts(hq_sub, parent)
+
 
 def hq_parent(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False, parents=[common])

@@ -20,10 +20,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from edge.cli.arguments import terminal_name
 from edge.config import ConfigError
 from edge.errors import (
     EdgeError, InvalidInput, InvalidTransition, NotFound, PermissionDenied, RuleViolation, SlotTaken, StoreError,
 )
+from edge.services.station import work_at_terminal
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 EXIT_NOT_FOUND, EXIT_SLOT_TAKEN, EXIT_RULE, EXIT_STATE, EXIT_STORE, EXIT_DENIED = 4, 5, 6, 7, 8, 10
@@ -60,6 +62,7 @@ COMMAND_MODULES = (
     "edge.cli.station_commands",
     "edge.cli.tui_commands",
     "edge.cli.doctor_commands",
+    "edge.cli.shift_commands",
 )
 
 # the counter's daily verbs, kept at the top level: name -> (what it is short for, help)
@@ -89,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or [paths] data_dir of the config)")
     parser.add_argument("--json", action="store_true", default=False, help="machine-readable output")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
+    parser.add_argument("--terminal", type=terminal_name, default="desk",
+                        help="the terminal (and its cash drawer) this command works at (default: desk)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", action=CommandWords)
 
     for module in COMMAND_MODULES:
@@ -140,6 +145,7 @@ def _main(argv: Sequence[str] | None) -> int:
         format="%(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    work_at_terminal(args.terminal)
     try:
         if args.command not in ("demo", "keys", "hq"):  # none of them touches a station's data
             args.data_dir = resolve_data_dir(args)

@@ -98,6 +98,8 @@ EVENT_STREAMS: dict[str, Stream] = {
     "booking.work_removed": Stream.BOOKING,
     "found_work.added": Stream.BOOKING,
     "found_work.decided": Stream.BOOKING,
+    "shift.opened": Stream.PAYMENT,
+    "shift.closed": Stream.PAYMENT,
 }
 
 

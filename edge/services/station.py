@@ -174,12 +174,23 @@ def _grid(hours_key: tuple, day: date, tz: ZoneInfo, slot_minutes: int) -> tuple
     return slot_grid(day, dict(weekly), closed, tz, slot_minutes)
 
 
+# the terminal the stations this process opens work at: the CLI's --terminal sets it for its command
+_process_terminal = "desk"
+
+
+def work_at_terminal(name: str) -> None:
+    """Make every station this process opens from now on work at terminal `name`."""
+    global _process_terminal
+    _process_terminal = name
+
+
 def open_station(data_dir: str | Path, *, clock: Callable[[], datetime] = utc_now) -> Station:
-    """The station kept in `data_dir` (its config copy and database), migrated if needed."""
+    """The station kept in `data_dir` (its config copy and database), migrated if needed, at the
+    process's terminal (`work_at_terminal`)."""
     from edge.config import load_settings
 
     data_dir = Path(data_dir)
     if not (data_dir / CONFIG_FILENAME).is_file() or not (data_dir / DB_FILENAME).is_file():
         raise StoreError(f"no station in {data_dir}: run `station-edge init --config FILE` first")
     settings = load_settings(data_dir / CONFIG_FILENAME)
-    return Station(settings=settings, store=Store(data_dir / DB_FILENAME), clock=clock)
+    return Station(settings=settings, store=Store(data_dir / DB_FILENAME), clock=clock, terminal=_process_terminal)
