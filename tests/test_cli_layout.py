@@ -27,7 +27,7 @@ ACTIONS = {
     "service": {"list", "report", "show-report", "due", "feedback", "feedback-due", "complaints", "disruptions",
                 "waive-parts"},
     "receipt": {"list", "show", "reprint"},
-    "print": {"slip", "test", "queue"},
+    "print": {"slip", "shift", "test", "queue"},
     "bay": {"list", "out-of-service", "in-service"},
     "roster": {"set", "remove", "list", "show"},
     "vehicle": {"size"},

@@ -15,7 +15,7 @@ from drivers.printer_simulator import FakePrinter
 from edge.cli.main import main
 from edge.daemon.devices import build_sources, run_devices
 from edge.domain.printout import Printout
-from edge.services import bookings, checkout, live_state, printing, receipts
+from edge.services import bookings, checkout, live_state, printing, receipts, shifts
 from edge.services.printing import FAILED, PRINTED, PRINTING, QUEUED
 from tests.stations import MANAGER, TEST_CONFIG, make_station, open_drawer
 
@@ -115,8 +115,21 @@ def test_a_cash_sale_partly_refunded_prints_its_change_and_refund_and_the_shift_
 
     x_report = printing.print_shift_report(desk, shift_id, final=False).document.plain_text()
     assert "X REPORT" in x_report and "Z REPORT" not in x_report
-    assert "299.00" in x_report  # takings in cash: 329.00 less the 30.00 refunded
+    assert "329.00" in x_report and "30.00" in x_report  # sales and refunds in cash
     assert "499.00 CNY" in x_report  # expected in the drawer: the 200.00 float and the cash kept
+
+
+def test_the_z_report_prints_once_the_shift_is_closed(desk, tmp_path, capsys):
+    desk.clock = lambda: at(9)
+    shift = shifts.open_shift(desk, float_minor=20000)
+    checkout.checkout(desk, services=["WASH"], payments=[("cash", 3000)], cash_tendered_minor=5000, now=at(10))
+    assert cli(tmp_path, capsys, "print", "shift", shift.id, "--z")[0] == 6  # still open: no Z report yet
+    code, out = cli(tmp_path, capsys, "print", "shift", shift.id, "--preview")
+    assert code == 0 and "X REPORT" in out and "230.00 CNY" in out
+    desk.clock = lambda: at(18)
+    shifts.close_shift(desk, counted_minor=22500)
+    z_report = printing.print_shift_report(desk, shift.id, final=True).document.plain_text()
+    assert "Z REPORT" in z_report and "230.00 CNY" in z_report and "225.00" in z_report and "-5.00" in z_report
 
 
 # -- the daemon's printer worker ---------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`station-edge print ...` (booking slips, a test page, the queue) and `station-edge receipt reprint`.
+"""`station-edge print ...` (booking slips, shift reports, a test page, the queue) and `station-edge receipt reprint`.
 
 Each command queues a printout for the daemon's receipt printer and returns at once; the
 daemon prints it when the printer is ready (`print queue` shows where each job stands).
@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = print_sub.add_parser("slip", parents=[common, preview], help="print a booking's slip with its QR code")
     p.add_argument("booking", help="booking code or id")
     p.set_defaults(handler=_slip)
+    p = print_sub.add_parser("shift", parents=[common, preview], help="print a shift's X report, or its Z report")
+    p.add_argument("shift", help="shift id (station-edge shift list)")
+    p.add_argument("--z", action="store_true", help="the Z report of a closed shift (default: the X report)")
+    p.set_defaults(handler=_shift)
     p = print_sub.add_parser("test", parents=[common, preview], help="print a test page")
     p.set_defaults(handler=_test_page)
     p = print_sub.add_parser("queue", parents=[common], help="print jobs, newest first, and their state")
@@ -52,6 +56,10 @@ def _reprint(args: argparse.Namespace) -> None:
 
 def _slip(args: argparse.Namespace) -> None:
     _queued(args, printing.print_booking_slip(open_station(args.data_dir), args.booking))
+
+
+def _shift(args: argparse.Namespace) -> None:
+    _queued(args, printing.print_shift_report(open_station(args.data_dir), args.shift, final=args.z))
 
 
 def _test_page(args: argparse.Namespace) -> None:

@@ -6,22 +6,25 @@ in characters: 32 on 58 mm paper, 48 on 80 mm. A CJK character takes two columns
 printer as on a terminal. A Printout travels as JSON (`to_json` / `from_json`), which is
 what the print queue stores and what the printer driver renders into ESC/POS bytes.
 
-The builders take plain dataclasses (`ReceiptData`, `BookingSlipData`, `ShiftData`) so any
-service can fill them: the receipt from the receipts service or the receipt row, the slip
-from a booking, the shift report from the shift's ledger.
+The builders take plain dataclasses (`ReceiptData`, `BookingSlipData`, the shifts'
+`ShiftReport`) so any service can fill them: the receipt from the receipts service, the slip
+from a booking, the X or Z report from the shift's postings.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any, Literal
 
 from edge.domain.money import format_money
+from edge.domain.shifts import ShiftReport
 from edge.errors import InvalidInput
 
 PAPER_COLUMNS = {58: 32, 80: 48}  # paper width in mm -> characters of the standard font
+TIME_FORMAT = "%Y-%m-%d %H:%M"  # local times as the paper shows them
 
 LineKind = Literal["text", "qr", "feed", "cut"]
 
@@ -258,52 +261,45 @@ def booking_slip(booking: BookingSlipData, qr_text: str, columns: int) -> Printo
     return b.end()
 
 
-@dataclass(frozen=True, slots=True)
-class ShiftData:
-    """A shift's figures as the X (running) or Z (final) report prints them."""
-
-    station_name: str
-    terminal: str
-    opened_at: str
-    opened_by: str
-    currency: str
-    float_minor: int
-    tenders: tuple[tuple[str, int], ...]  # (method, net minor) taken during the shift
-    cash_in_minor: int
-    cash_out_minor: int
-    expected_cash_minor: int
-    closed_at: str = ""
-    closed_by: str = ""
-    counted_minor: int | None = None
-    variance_minor: int | None = None
-    digits: int = 2
-
-
-def shift_printout(report: ShiftData, columns: int, *, final: bool) -> Printout:
-    """The X report (`final` False: the shift goes on) or the Z report (the shift's close)."""
-    b, digits = _Builder(columns), report.digits
-    b.text(report.station_name, bold=True, centred=True)
-    b.text("Z 结班报表 Z REPORT" if final else "X 当班报表 X REPORT", bold=True, double_height=True, centred=True)
+def shift_printout(report: ShiftReport, columns: int, *, station_name: str, tz: tzinfo,
+                   names: Mapping[str, str] | None = None, digits: int = 2) -> Printout:
+    """The X report (the shift still open) or the Z report (its close), times in the station's zone `tz`;
+    `names` are staff names by id."""
+    b, names = _Builder(columns), names or {}
+    when = lambda instant: instant.astimezone(tz).strftime(TIME_FORMAT)  # noqa: E731
+    b.text(station_name, bold=True, centred=True)
+    b.text("Z 结班报表 Z REPORT" if report.final else "X 当班报表 X REPORT", bold=True, double_height=True, centred=True)
     b.rule()
     b.pair("终端 Terminal", report.terminal)
-    b.pair("开班 Opened", report.opened_at)
-    b.pair("开班人 By", report.opened_by)
-    if report.closed_at:
-        b.pair("结班 Closed", report.closed_at)
-        b.pair("结班人 By", report.closed_by)
-    b.rule()
-    for method, minor in report.tenders:
-        b.pair(PAYMENT_NAMES.get(method, method), amount(minor, digits))
-    b.pair("收款合计 Takings", amount(sum(minor for _, minor in report.tenders), digits), bold=True)
+    b.pair("开班 Opened", when(report.opened_at))
+    b.pair("开班人 By", names.get(report.opened_by, report.opened_by))
+    b.pair("结班 Closed" if report.final else "打印 At", when(report.at))
+    if report.closed_by:
+        b.pair("结班人 By", names.get(report.closed_by, report.closed_by))
+    b.pair("笔数 Transactions", str(report.transactions))
+    for title, by_method, total in (("销售 SALES", report.sales_by_method, report.sales_minor),
+                                    ("退款 REFUNDS", report.refunds_by_method, report.refunds_minor),
+                                    ("充值 TOP-UPS", report.top_ups_by_method, report.top_ups_minor),
+                                    ("定金 DEPOSITS", report.deposits_by_method, report.deposits_minor)):
+        if not by_method:
+            continue
+        b.rule()
+        b.pair(title, amount(total, digits), bold=True)
+        for method, minor in sorted(by_method.items()):
+            b.pair("  " + PAYMENT_NAMES.get(method, method), amount(minor, digits))
     b.rule()
     b.pair("备用金 Float", amount(report.float_minor, digits))
     b.pair("存入 Cash in", amount(report.cash_in_minor, digits))
     b.pair("取出 Cash out", amount(report.cash_out_minor, digits))
-    b.pair("应有现金 Expected", format_money(report.expected_cash_minor, report.currency, digits), bold=True)
+    b.pair("应有现金 Expected", format_money(report.expected_minor, report.currency, digits), bold=True)
     if report.counted_minor is not None:
         b.pair("实点现金 Counted", amount(report.counted_minor, digits))
+        for note, count in report.denominations.items():
+            b.pair(f"  {note} x {count}", "")
     if report.variance_minor is not None:
         b.pair("差额 Variance", amount(report.variance_minor, digits), bold=True)
+    if report.note:
+        b.text(report.note)
     return b.end()
 
 
@@ -324,8 +320,3 @@ def printer_test_page(station_name: str, device: str, columns: int, *, when: str
     b.text("0123456789" * (columns // 10 + 1))
     b.qr(f"station-edge test {device}")
     return b.end()
-
-
-def names(items: Iterable[str], known: Mapping[str, str]) -> tuple[str, ...]:
-    """Codes to their names, keeping a code without one."""
-    return tuple(known.get(code, code) for code in items)

@@ -26,8 +26,8 @@ from edge.domain.printout import (
     Printout, booking_slip, columns_for, printer_test_page, receipt_printout, shift_printout,
 )
 from edge.errors import NotFound, RuleViolation
-from edge.services import bookings
-from edge.services.print_sources import booking_slip_data, local_text, receipt_data, shift_data
+from edge.services import bookings, shifts, staff
+from edge.services.print_sources import booking_slip_data, local_text, receipt_data
 from edge.services.station import Station
 from edge.store.types import from_db_time, to_db_time
 
@@ -101,10 +101,17 @@ def print_booking_slip(station: Station, booking_ref: str) -> PrintJob:
 
 
 def print_shift_report(station: Station, shift_id: str, *, final: bool) -> PrintJob:
-    """Queue a shift's X report (`final` False) or Z report (its close)."""
+    """Queue a shift's report: of an open shift its X report (the figures so far), of a closed one its Z
+    report. `final` asks for the Z report: a shift still open has none yet (RuleViolation)."""
     columns = paper_columns(station)
-    return enqueue(station, "shift_report", shift_id, shift_printout(shift_data(station, shift_id), columns,
-                                                                     final=final))
+    report = shifts.shift_report(station, shift_id)
+    if final and not report.final:
+        raise RuleViolation(f"shift {shift_id} is still open: its Z report is printed once it is closed")
+    names = {member.id: member.name for member in staff.list_staff(station)}
+    settings = station.settings.station
+    return enqueue(station, "shift_report", shift_id, shift_printout(
+        report, columns, station_name=settings.name, tz=station.tz, names=names,
+        digits=settings.currency_minor_digits))
 
 
 def print_test_page(station: Station) -> PrintJob:
