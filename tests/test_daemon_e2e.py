@@ -83,6 +83,18 @@ def until(condition: Callable[[], object], what: str, timeout: float = WAIT) -> 
         time.sleep(0.05)
 
 
+def start_daemon(tmp_path: Path) -> tuple[socket.socket, subprocess.Popen]:
+    """`station-edge run` on the station in tmp_path/data, telling systemd's notify socket (bound here) its state."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli.main", "--data-dir", str(tmp_path / "data"), "run"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    return notify, daemon
+
+
 @pytest.fixture
 def hardware(tmp_path):
     if not (os.path.exists(SOCAT) and os.path.exists(MOSQUITTO)):
@@ -119,13 +131,7 @@ def test_the_daemon_runs_the_station_from_its_devices(tmp_path, hardware):
 
     assert lifts_today() == set()  # a clock-in reader is configured and Wang has not clocked in
 
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(str(tmp_path / "notify.sock"))
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli.main", "--data-dir", str(tmp_path / "data"), "run"],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    notify, daemon = start_daemon(tmp_path)
     sensors = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-bay-sensors")
     try:
         _receive(notify, "READY=1", timeout=WAIT)

@@ -3,11 +3,7 @@ on a fake ESC/POS printer listening on a real TCP port, waits out the paper runn
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 from drivers.printer_simulator import FakePrinter
@@ -15,7 +11,7 @@ from edge.services import checkout, live_state, printing
 from edge.services.printing import PRINTED, QUEUED
 from tests.stations import make_station
 from tests.test_daemon import _receive
-from tests.test_daemon_e2e import ROOT, WAIT, until
+from tests.test_daemon_e2e import WAIT, start_daemon, until
 from tests.test_printing import printer_config
 
 
@@ -26,13 +22,7 @@ def test_the_daemon_prints_a_queued_receipt_and_waits_for_paper(tmp_path):
         sale = checkout.checkout(station, services=["WASH"], payments=[("alipay", 3000)])
         first = printing.print_receipt(station, sale.number)  # queued while no daemon runs
 
-        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        notify.bind(str(tmp_path / "notify.sock"))
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli.main", "--data-dir", str(tmp_path / "data"), "run"],
-            env={**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        notify, daemon = start_daemon(tmp_path)
         try:
             _receive(notify, "READY=1", timeout=WAIT)
             until(lambda: printing.job(station, first.id).state == PRINTED, "the queued receipt printed")

@@ -7,6 +7,7 @@ play the paper running out, the printer switched off and a printer that stops an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -58,6 +59,18 @@ def printer_for(url: str, **options) -> ReceiptPrinter:
     return source
 
 
+@contextlib.asynccontextmanager
+async def ready_printer(url: str, **options):
+    """The driver opened on `url` and answering with paper; closed afterwards."""
+    printer = printer_for(url, **options)
+    await printer.open()
+    try:
+        await until(lambda: printer.ready, "the printer ready")
+        yield printer
+    finally:
+        await printer.close()
+
+
 def test_a_document_is_escpos_with_chinese_in_gb18030_a_native_qr_and_a_cut():
     data = render(DOCUMENT)
     assert data.startswith(b"\x1b@")  # ESC @ initialises the printer
@@ -76,25 +89,17 @@ def test_status_answers_have_their_fixed_bits():
 
 @run
 async def test_the_driver_prints_over_tcp_and_reports_health(fake):
-    printer = printer_for(fake.url)
-    await printer.open()
-    try:
-        await until(lambda: printer.ready, "the printer ready")
+    async with ready_printer(fake.url) as printer:
         assert printer.health().connected and printer.health().condition is None
         await asyncio.to_thread(printer.print_document, DOCUMENT)
         await until(lambda: len(fake.received) >= len(render(DOCUMENT)), "the document received")
         assert fake.received == render(DOCUMENT)  # status queries are answered, not printed
         assert fake.status_queries >= 2 and printer.health().accepted == 1
-    finally:
-        await printer.close()
 
 
 @run
 async def test_paper_out_is_a_condition_and_the_document_waits_for_paper(fake):
-    printer = printer_for(fake.url)
-    await printer.open()
-    try:
-        await until(lambda: printer.ready, "the printer ready")
+    async with ready_printer(fake.url) as printer:
         fake.paper_out = True
         await until(lambda: printer.health().condition == "paper_out", "paper out in the health")
         assert printer.health().connected and not printer.ready
@@ -106,16 +111,11 @@ async def test_paper_out_is_a_condition_and_the_document_waits_for_paper(fake):
         await until(lambda: printer.ready, "paper loaded")
         await asyncio.to_thread(printer.print_document, DOCUMENT)
         await until(lambda: fake.received == render(DOCUMENT), "the document printed")
-    finally:
-        await printer.close()
 
 
 @run
 async def test_a_printer_switched_off_or_mute_is_offline_and_comes_back(fake):
-    printer = printer_for(fake.url)
-    await printer.open()
-    try:
-        await until(lambda: printer.ready, "the printer ready")
+    async with ready_printer(fake.url) as printer:
         fake.online = False  # switched off: the connection drops, new ones are refused
         await until(lambda: not printer.health().connected, "offline")
         assert printer.health().last_error
@@ -133,8 +133,6 @@ async def test_a_printer_switched_off_or_mute_is_offline_and_comes_back(fake):
         await until(lambda: printer.ready, "answering again")
         await asyncio.to_thread(printer.print_document, DOCUMENT)
         await until(lambda: fake.received.endswith(render(DOCUMENT)), "printed after the outage")
-    finally:
-        await printer.close()
 
 
 @run
@@ -153,15 +151,10 @@ async def test_a_printer_that_is_not_there_is_offline_not_an_error(tmp_path):
 @run
 async def test_the_driver_prints_through_a_serial_pty(fake, tmp_path):
     port = fake.serial_port(tmp_path / "ttyPRINTER")
-    printer = printer_for(str(port), baudrate=9600, paper_mm=58)
-    await printer.open()
-    try:
-        await until(lambda: printer.ready, "the printer ready on the pty")
+    async with ready_printer(str(port), baudrate=9600, paper_mm=58) as printer:
         fake.paper_out = True
         await until(lambda: printer.health().condition == "paper_out", "paper out through the pty")
         fake.paper_out = False
         await until(lambda: printer.ready, "paper loaded")
         await asyncio.to_thread(printer.print_document, DOCUMENT)
         await until(lambda: fake.received == render(DOCUMENT), "the document through the pty")
-    finally:
-        await printer.close()
