@@ -159,8 +159,9 @@ class ReceiptPrinter(ThreadedSource):
         if printer & OFFLINE_BIT:
             raise DeviceUnavailable(f"{self.url}: the printer reports itself offline (cover open or an error)")
         paper = self._ask(STATUS_PAPER)
-        self._mark_connected(self.url)
+        # the condition first: whoever sees the printer connected sees its paper too
         self._set_condition(PAPER_OUT if paper & PAPER_END_BITS == PAPER_END_BITS else None)
+        self._mark_connected(self.url)
 
     def _ask(self, which: int) -> int:
         import serial

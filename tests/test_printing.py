@@ -18,6 +18,7 @@ from edge.domain.printout import Printout
 from edge.services import bookings, checkout, live_state, printing, receipts, shifts
 from edge.services.printing import FAILED, PRINTED, PRINTING, QUEUED
 from tests.stations import MANAGER, TEST_CONFIG, make_station, open_drawer
+from tests.test_doctor import doctor
 
 TZ = ZoneInfo("Asia/Shanghai")
 KEY = "TST-001-printing-key-0123"
@@ -130,6 +131,15 @@ def test_the_z_report_prints_once_the_shift_is_closed(desk, tmp_path, capsys):
     shifts.close_shift(desk, counted_minor=22500)
     z_report = printing.print_shift_report(desk, shift.id, final=True).document.plain_text()
     assert "Z REPORT" in z_report and "230.00 CNY" in z_report and "225.00" in z_report and "-5.00" in z_report
+
+
+def test_doctor_warns_of_a_printer_out_of_paper(desk, fake, tmp_path, capsys):
+    fake.paper_out = True
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 0 and checks["device desk-printer (receipt_printer)"] == ("warn", "connected but paper out")
+    fake.online = False
+    code, checks = doctor(tmp_path, capsys)
+    assert code == 9 and checks["device desk-printer (receipt_printer)"][0] == "FAIL"
 
 
 # -- the daemon's printer worker ---------------------------------------------------------------
