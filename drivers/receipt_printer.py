@@ -59,7 +59,16 @@ def is_status_answer(byte: int) -> bool:
 
 
 def render(document: Mapping[str, Any]) -> bytes:
-    """The ESC/POS bytes of a printout's JSON form."""
+    """The ESC/POS bytes of a printout's JSON form; DriverError for a document that cannot be printed."""
+    try:
+        return _render(document)
+    except DriverError:
+        raise
+    except Exception as err:  # python-escpos and the text codecs raise their own: one DriverError here
+        raise DriverError(f"the document cannot be printed: {type(err).__name__}: {err}") from err
+
+
+def _render(document: Mapping[str, Any]) -> bytes:
     from escpos.printer import Dummy  # lazy: about 0.2 s of imports (capabilities database)
 
     printer = Dummy()

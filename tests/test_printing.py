@@ -227,6 +227,8 @@ def test_a_job_interrupted_by_a_stop_is_printed_after_the_restart(desk, fake):
 def test_a_document_the_printer_cannot_render_fails_and_the_next_one_prints(desk, fake):
     broken = printing.enqueue(desk, "test_page", "broken", Printout.from_json(
         {"columns": 32, "lines": [{"kind": "barcode", "text": "123"}]}))
+    too_big = printing.enqueue(desk, "test_page", "too big", Printout.from_json(  # QR modules of 1-16 dots only
+        {"columns": 32, "lines": [{"kind": "qr", "text": "K7Q2XM", "count": 40}]}))
     good = printing.print_test_page(desk)
 
     async def scenario() -> None:
@@ -235,3 +237,4 @@ def test_a_document_the_printer_cannot_render_fails_and_the_next_one_prints(desk
     run_daemon_devices(desk, scenario)
     failed = printing.job(desk, broken.id)
     assert failed.state == FAILED and "barcode" in failed.last_error
+    assert printing.job(desk, too_big.id).state == FAILED

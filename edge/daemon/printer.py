@@ -42,6 +42,8 @@ async def run_printer(station: Station, device_id: str, printer: ReceiptPrinter)
                 pass
         except EdgeError as err:  # a busy store: the queue is still there next time
             log.warning("print queue not read error=%s", err)
+        except Exception:  # a bug must not stop the printing for good: log it, look again later
+            log.exception("print queue failed")
         await asyncio.sleep(QUEUE_POLL)
 
 
