@@ -3,7 +3,6 @@ on a fake ESC/POS printer listening on a real TCP port, waits out the paper runn
 
 from __future__ import annotations
 
-import signal
 from datetime import UTC, datetime
 
 from drivers.printer_simulator import FakePrinter
@@ -11,7 +10,7 @@ from edge.services import checkout, live_state, printing
 from edge.services.printing import PRINTED, QUEUED
 from tests.stations import make_station
 from tests.test_daemon import _receive
-from tests.test_daemon_e2e import WAIT, start_daemon, until
+from tests.test_daemon_e2e import WAIT, running_daemon, stop_daemon, until
 from tests.test_printing import printer_config
 
 
@@ -22,8 +21,7 @@ def test_the_daemon_prints_a_queued_receipt_and_waits_for_paper(tmp_path):
         sale = checkout.checkout(station, services=["WASH"], payments=[("alipay", 3000)])
         first = printing.print_receipt(station, sale.number)  # queued while no daemon runs
 
-        notify, daemon = start_daemon(tmp_path)
-        try:
+        with running_daemon(tmp_path) as (notify, daemon):
             _receive(notify, "READY=1", timeout=WAIT)
             until(lambda: printing.job(station, first.id).state == PRINTED, "the queued receipt printed")
             assert sale.number.encode() in fake.received and b"\x1b@" in fake.received
@@ -36,16 +34,7 @@ def test_the_daemon_prints_a_queued_receipt_and_waits_for_paper(tmp_path):
             until(lambda: printing.job(station, second.id).state == PRINTED, "the copy printed on new paper")
             assert "COPY".encode() in fake.received
 
-            daemon.send_signal(signal.SIGTERM)
-            _receive(notify, "STOPPING=1", timeout=WAIT)
-            _, stderr = daemon.communicate(timeout=WAIT)
-        finally:
-            if daemon.poll() is None:
-                daemon.kill()
-                daemon.communicate()
-            notify.close()
-        assert daemon.returncode == 0, stderr
-        assert "Traceback" not in stderr, stderr
+            stderr = stop_daemon(notify, daemon)
         assert "printed job=" in stderr and "daemon stopped" in stderr
         station.store.close()
 
