@@ -61,6 +61,7 @@ class Health:
     rejects_by_reason: Mapping[str, int] = field(default_factory=dict)
     reconnected_at: datetime | None = None  # the last re-open after a loss: what was sent meanwhile is lost
     connected_since: datetime | None = None  # the last (re)connection, the first one included
+    condition: str | None = None  # connected but not fit for work, e.g. a printer's "paper_out"
 
 
 class Backoff:
@@ -107,6 +108,7 @@ class Source(abc.ABC):
         self._reconnected_at: datetime | None = None
         self._connected_since: datetime | None = None
         self._reasons: Counter[str] = Counter()
+        self._condition: str | None = None
         self._reject_log = RateLimitedLog(log, "frames rejected", clock=clock)
 
     @abc.abstractmethod
@@ -136,7 +138,7 @@ class Source(abc.ABC):
                 last_error_at=self._last_error_at, accepted=self._accepted, rejected=self._rejected,
                 suppressed=self._suppressed, reconnects=self._reconnects,
                 rejects_by_reason=dict(self._reasons), reconnected_at=self._reconnected_at,
-                connected_since=self._connected_since,
+                connected_since=self._connected_since, condition=self._condition,
             )
 
     # -- bookkeeping the drivers call (from any thread) -------------------------------
@@ -194,6 +196,17 @@ class Source(abc.ABC):
         else:
             log.info("device available again device=%s driver=%s at=%s down_for=%.1fs",
                      self.name, self.driver, where, down_for or 0.0)
+
+    def _set_condition(self, condition: str | None) -> None:
+        """A connected device is (or is no longer) unfit for work; logged once each way."""
+        with self._lock:
+            before, self._condition = self._condition, condition
+        if before == condition:
+            return
+        if condition is None:
+            log.info("device condition cleared device=%s driver=%s was=%s", self.name, self.driver, before)
+        else:
+            log.warning("device condition device=%s driver=%s condition=%s", self.name, self.driver, condition)
 
     def _mark_lost(self, error: BaseException | str) -> None:
         """The device failed: record the error every time, log only the first failure of an outage."""

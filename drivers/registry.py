@@ -25,6 +25,7 @@ DRIVERS: dict[str, tuple[str, str]] = {
     "occupancy_modbus": ("drivers.occupancy_modbus", "ModbusOccupancy"),
     "occupancy_mqtt": ("drivers.occupancy_mqtt", "MqttOccupancy"),
     "clock_in": ("drivers.clock_in", "ClockInReader"),
+    "receipt_printer": ("drivers.receipt_printer", "ReceiptPrinter"),
     "sim_qr": ("drivers.simulators", "SimulatedScanner"),
     "sim_anpr": ("drivers.simulators", "SimulatedAnpr"),
     "sim_occupancy": ("drivers.simulators", "SimulatedOccupancy"),

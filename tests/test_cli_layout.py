@@ -12,7 +12,7 @@ from edge.cli.main import main
 from tests.test_cli import TOMORROW_9, cli, counts, data_dir  # noqa: F401 (data_dir is a fixture)
 
 NOUNS = {"booking", "member", "fleet", "pay", "stock", "service", "bay", "roster", "report", "sync", "hq", "keys",
-         "db", "vehicle", "receipt", "staff", "shift"}
+         "db", "vehicle", "receipt", "staff", "shift", "print"}
 TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "demo", "audit"}
 
 ACTIONS = {
@@ -26,7 +26,8 @@ ACTIONS = {
     "stock": {"list", "receive", "issue", "adjust", "movements", "check"},
     "service": {"list", "report", "show-report", "due", "feedback", "feedback-due", "complaints", "complaint", "disruptions",
                 "waive-parts"},
-    "receipt": {"list", "show"},
+    "receipt": {"list", "show", "reprint"},
+    "print": {"slip", "shift", "test", "queue"},
     "bay": {"list", "out-of-service", "in-service"},
     "roster": {"set", "remove", "list", "show"},
     "vehicle": {"size", "set"},

@@ -8,13 +8,14 @@ timeouts, never timing assertions) for what the daemon must have done.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,6 +84,36 @@ def until(condition: Callable[[], object], what: str, timeout: float = WAIT) -> 
         time.sleep(0.05)
 
 
+@contextlib.contextmanager
+def running_daemon(tmp_path: Path) -> Iterator[tuple[socket.socket, subprocess.Popen]]:
+    """`station-edge run` on the station in tmp_path/data, telling systemd's notify socket (bound here) its
+    state; killed on the way out if the test did not stop it."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli.main", "--data-dir", str(tmp_path / "data"), "run"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        yield notify, daemon
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+        notify.close()
+
+
+def stop_daemon(notify: socket.socket, daemon: subprocess.Popen) -> str:
+    """SIGTERM, as systemd stops it: it says STOPPING and exits 0 without a traceback; its stderr."""
+    daemon.send_signal(signal.SIGTERM)
+    _receive(notify, "STOPPING=1", timeout=WAIT)
+    _, stderr = daemon.communicate(timeout=WAIT)
+    assert daemon.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    return stderr
+
+
 @pytest.fixture
 def hardware(tmp_path):
     if not (os.path.exists(SOCAT) and os.path.exists(MOSQUITTO)):
@@ -119,73 +150,59 @@ def test_the_daemon_runs_the_station_from_its_devices(tmp_path, hardware):
 
     assert lifts_today() == set()  # a clock-in reader is configured and Wang has not clocked in
 
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(str(tmp_path / "notify.sock"))
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli.main", "--data-dir", str(tmp_path / "data"), "run"],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    sensors = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-bay-sensors")
-    try:
-        _receive(notify, "READY=1", timeout=WAIT)
-        # the daemon reports every device connected (its health rows) once it reads them all
-        until(lambda: len(live_state.device_health(station)) == 5
-              and all(h.connected for h in live_state.device_health(station)), "every device connected")
+    with running_daemon(tmp_path) as (notify, daemon):
+        sensors = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-bay-sensors")
+        try:
+            _receive(notify, "READY=1", timeout=WAIT)
+            # the daemon reports every device connected (its health rows) once it reads them all
+            until(lambda: len(live_state.device_health(station)) == 5
+                  and all(h.connected for h in live_state.device_health(station)), "every device connected")
 
-        ptys["entrance"].write(forged.encode() + b"\r\n")
-        until(lambda: _device(station, "entrance-qr").rejected >= 1, "the forged token refused")
-        assert bookings.booking(station, by_qr.id).state == BookingState.CONFIRMED
+            ptys["entrance"].write(forged.encode() + b"\r\n")
+            until(lambda: _device(station, "entrance-qr").rejected >= 1, "the forged token refused")
+            assert bookings.booking(station, by_qr.id).state == BookingState.CONFIRMED
 
-        ptys["entrance"].write(token.encode() + b"\r\n")
-        until(lambda: bookings.booking(station, by_qr.id).state == BookingState.CHECKED_IN, "check-in by QR")
-        ptys["bay"].write(token.encode() + b"\r\n")  # the same QR at the bay reader: the car is in its bay
-        until(lambda: bookings.booking(station, by_qr.id).progress == Progress.IN_BAY, "in bay by QR")
+            ptys["entrance"].write(token.encode() + b"\r\n")
+            until(lambda: bookings.booking(station, by_qr.id).state == BookingState.CHECKED_IN, "check-in by QR")
+            ptys["bay"].write(token.encode() + b"\r\n")  # the same QR at the bay reader: the car is in its bay
+            until(lambda: bookings.booking(station, by_qr.id).progress == Progress.IN_BAY, "in bay by QR")
 
-        ptys["anpr"].write("京B8888B,0.81,1\r\n".encode())  # a look-alike read: the attendant is asked
-        prompt = until(lambda: live_state.open_prompts(station), "a plate prompt")[0]
-        assert [c.booking_id for c in prompt.candidates] == [look_alike.id]
-        ptys["anpr"].write("苏E·54321,0.95,1\r\n".encode())  # an exact read checks the car in
-        until(lambda: bookings.booking(station, by_plate.id).state == BookingState.CHECKED_IN, "check-in by plate")
-        assert bookings.booking(station, look_alike.id).state == BookingState.CONFIRMED
+            ptys["anpr"].write("京B8888B,0.81,1\r\n".encode())  # a look-alike read: the attendant is asked
+            prompt = until(lambda: live_state.open_prompts(station), "a plate prompt")[0]
+            assert [c.booking_id for c in prompt.candidates] == [look_alike.id]
+            ptys["anpr"].write("苏E·54321,0.95,1\r\n".encode())  # an exact read checks the car in
+            until(lambda: bookings.booking(station, by_plate.id).state == BookingState.CHECKED_IN, "check-in by plate")
+            assert bookings.booking(station, look_alike.id).state == BookingState.CONFIRMED
 
-        ptys["clock"].write(_card_frame(CARD_FRAME_BODY) * 3)  # held on the reader: one presentation
-        until(lambda: [t.technician_id for t in live_state.technicians_on_shift(station)] == ["T1"], "Wang clocked in")
-        clocked_in = time.monotonic()
-        assert lifts_today() == {"L1", "L2"}
+            ptys["clock"].write(_card_frame(CARD_FRAME_BODY) * 3)  # held on the reader: one presentation
+            until(lambda: [t.technician_id for t in live_state.technicians_on_shift(station)] == ["T1"], "Wang clocked in")
+            clocked_in = time.monotonic()
+            assert lifts_today() == {"L1", "L2"}
 
-        sensors.connect("127.0.0.1", broker.port)
-        sensors.loop_start()
-        sensors.publish("sensors/bay-w2", "on", qos=1).wait_for_publish(5)
-        until(lambda: live_state.bay_states(station)["W2"].occupancy == "occupied", "bay W2 occupied")
-        until(lambda: bookings.booking(station, by_plate.id).progress == Progress.IN_BAY, "in bay by sensor")
-        assert live_state.bay_states(station)["W2"].source == "bay-sensors"
-        # the sensor falls silent: after its timeout the bay is unknown
-        until(lambda: live_state.bay_states(station)["W2"].occupancy == "unknown", "bay W2 unknown")
+            sensors.connect("127.0.0.1", broker.port)
+            sensors.loop_start()
+            sensors.publish("sensors/bay-w2", "on", qos=1).wait_for_publish(5)
+            until(lambda: live_state.bay_states(station)["W2"].occupancy == "occupied", "bay W2 occupied")
+            until(lambda: bookings.booking(station, by_plate.id).progress == Progress.IN_BAY, "in bay by sensor")
+            assert live_state.bay_states(station)["W2"].source == "bay-sensors"
+            # the sensor falls silent: after its timeout the bay is unknown
+            until(lambda: live_state.bay_states(station)["W2"].occupancy == "unknown", "bay W2 unknown")
 
-        time.sleep(max(0.0, live_state.CARD_REPEAT.total_seconds() + 0.5 - (time.monotonic() - clocked_in)))
-        ptys["clock"].write(_card_frame(CARD_FRAME_BODY))
-        until(lambda: live_state.technicians_on_shift(station) == [], "Wang clocked out")
-        assert lifts_today() == set()  # the only mechanic left: no lift work for the rest of today
-        assert free_starts(station, day=today + timedelta(days=1), services=["OIL"])  # tomorrow: the roster
+            time.sleep(max(0.0, live_state.CARD_REPEAT.total_seconds() + 0.5 - (time.monotonic() - clocked_in)))
+            ptys["clock"].write(_card_frame(CARD_FRAME_BODY))
+            until(lambda: live_state.technicians_on_shift(station) == [], "Wang clocked out")
+            assert lifts_today() == set()  # the only mechanic left: no lift work for the rest of today
+            assert free_starts(station, day=today + timedelta(days=1), services=["OIL"])  # tomorrow: the roster
 
-        def counts() -> dict[str, tuple[int, int]]:  # rewritten every few seconds by the daemon
-            return {h.device_id: (h.accepted, h.rejected) for h in live_state.device_health(station)}
+            def counts() -> dict[str, tuple[int, int]]:  # rewritten every few seconds by the daemon
+                return {h.device_id: (h.accepted, h.rejected) for h in live_state.device_health(station)}
 
-        until(lambda: counts()["clock"][0] == 2, "the clock-out counted in the device health")
-        assert counts()["entrance-qr"] == (2, 1) and counts()["gate-anpr"] == (2, 0)
+            until(lambda: counts()["clock"][0] == 2, "the clock-out counted in the device health")
+            assert counts()["entrance-qr"] == (2, 1) and counts()["gate-anpr"] == (2, 0)
 
-        daemon.send_signal(signal.SIGTERM)
-        _receive(notify, "STOPPING=1", timeout=WAIT)
-        _, stderr = daemon.communicate(timeout=WAIT)
-    finally:
-        sensors.loop_stop()
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.communicate()
-        notify.close()
-    assert daemon.returncode == 0, stderr
-    assert "Traceback" not in stderr, stderr
+            stderr = stop_daemon(notify, daemon)
+        finally:
+            sensors.loop_stop()
     assert "reason=token_altered" in stderr
     assert "daemon stopped" in stderr
     # the daemon's last word on its devices: all closed

@@ -26,7 +26,7 @@ from edge.cli.demo_day import demo_config, demo_zone, drop_tables, misread
 from edge.cli.demo_hq import find_mosquitto
 from edge.config import load_settings
 from edge.domain.booking_state import BookingState
-from edge.services import bookings
+from edge.services import bookings, printing
 from edge.services.station import CONFIG_FILENAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,9 @@ def test_prepare_seeds_a_day_under_way_and_simulated_devices_for_its_arrivals(tm
     try:
         settings = load_settings(tmp_path / "demo" / CONFIG_FILENAME)
         drivers = {d.id: d.driver for d in settings.devices}
-        assert set(drivers.values()) == {"sim_anpr", "sim_qr", "sim_clock_in", "sim_occupancy"}
+        assert set(drivers.values()) == {"sim_anpr", "sim_qr", "sim_clock_in", "sim_occupancy", "receipt_printer"}
+        # the receipt of a car finished this morning waits in the print queue for the daemon
+        assert [(job.kind, job.state) for job in printing.jobs(station)] == [("receipt", "queued")]
         today = station.local(station.clock()).date()
         states = [b.state for b in bookings.bookings_on(station, today)]
         assert BookingState.COMPLETED in states and BookingState.CONFIRMED in states
@@ -93,6 +95,7 @@ def test_without_a_terminal_the_demo_narrates_and_stops(tmp_path):
         assert all("HQ online" not in line for line in lines)
     assert "Traceback" not in result.stderr
     assert _running(tmp_path) == []
+    assert "收据".encode("gb18030") in (tmp_path / "demo" / "printer.bin").read_bytes()  # the simulated paper
 
 
 def _running(folder: Path) -> list[str]:

@@ -3,7 +3,8 @@
 What is in each bay is edge.services.bay_now's model: the booking in the bay (or waiting for
 it), the sensor's reading, and their disagreement; a bay is never called free with a car in
 it. Alerts are the attendant's to-do list: plates to confirm, late cars and no-shows, a
-sensor and the bookings disagreeing, silent or stuck sensors, devices down, a customer
+sensor and the bookings disagreeing, silent or stuck sensors, devices down, the receipt
+printer offline or out of paper, a customer
 scanner back within the last RECONNECTED_NOTICE (a scan made while it was away was lost:
 ask the customer to scan again), and the daemon itself gone quiet (its devices' health not rewritten for DAEMON_SILENT_AFTER).
 """
@@ -24,6 +25,7 @@ from edge.services.live_state import (
     technicians_on_shift,
 )
 from edge.services.one_car_per_bay import ON_SITE, is_in_bay
+from edge.services.printing import PAPER_OUT, PRINTER_DRIVER
 from edge.services.station import Station
 from edge.services.sync_status import SyncStatus, sync_status
 from edge.store.catalog import load_catalog
@@ -69,8 +71,8 @@ class BayRow:
 
 
 # the order alerts are listed in: what needs the attendant's hands first
-ALERT_ORDER = ("prompt", "late", CAR_NOT_SENSED, CAR_NOT_BOOKED, "daemon_down", "device_down", "reconnected",
-               "stuck", "sensor_unknown", "no_show", "low_stock")
+ALERT_ORDER = ("prompt", "late", CAR_NOT_SENSED, CAR_NOT_BOOKED, "daemon_down", "device_down", "printer_offline",
+               "paper_out", "reconnected", "stuck", "sensor_unknown", "no_show", "low_stock")
 # the daemon rewrites its devices' health every few seconds: older than this, it is not running
 DAEMON_SILENT_AFTER = timedelta(seconds=30)
 # a customer who scanned while the scanner was away is still at the gate this long after it came back
@@ -228,8 +230,11 @@ def _alerts(todays: tuple[BookingRecord, ...], bays: tuple[BayRow, ...], live: L
         # nobody reads the devices: what they last said is stale, and nothing new will come
         alerts.append(Alert("daemon_down", "station-edge run", heard))
     else:
-        alerts += [Alert("device_down", d.device_id, d.last_event_at, where=d.last_error or "")
+        alerts += [Alert("printer_offline" if d.driver == PRINTER_DRIVER else "device_down", d.device_id,
+                         d.last_event_at, where=d.last_error or "")
                    for d in live.devices if not d.connected]
+        alerts += [Alert("paper_out", d.device_id, None) for d in live.devices
+                   if d.connected and d.condition == PAPER_OUT]
         alerts += [Alert("reconnected", d.device_id, d.reconnected_at) for d in live.devices
                    if d.connected and d.driver in CUSTOMER_SCANNERS and d.reconnected_at is not None
                    and now - d.reconnected_at <= RECONNECTED_NOTICE]

@@ -3,7 +3,8 @@
 It creates a station from config.example.toml (in a temporary directory, or `--dir`),
 books a busy morning, starts the daemon (`station-edge run`) with simulated devices that
 bring the next hour's cars in through the gate camera and the QR scanner, clock the
-technicians in and watch the bays, and opens the forecourt UI on top. Without a terminal
+technicians in and watch the bays (and a simulated receipt printer that prints the receipt of
+a car finished this morning), and opens the forecourt UI on top. Without a terminal
 (or with `--script`) it prints what the station sees every few seconds instead.
 
 Every process it starts runs in a process group of its own and is stopped (SIGTERM, then
@@ -18,6 +19,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,10 +28,12 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.cli.demo_day import demo_config, demo_zone, devices_toml, drop_tables, local_clock, seed_day
+from edge.cli.demo_day import (
+    checkout_first_done, demo_config, demo_zone, devices_toml, drop_tables, local_clock, printer_port, seed_day,
+)
 from edge.cli.demo_hq import find_mosquitto, start_hq
 from edge.cli.tui_commands import run_app
-from edge.services import bookings
+from edge.services import bookings, printing
 from edge.services.setup import init_station
 from edge.services.station import CONFIG_FILENAME, DB_FILENAME, Station, open_station
 
@@ -38,6 +42,7 @@ EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config.example.toml"
 DEMO_PINS = "demo PIN: 周敏 2580 · 赵小燕 1357 · 孙磊 2468 · card CARD-1001"
 STOP_SECONDS = 10.0  # a child that has not exited this long after SIGTERM is killed
 NARRATE_EVERY = 3.0
+PRINTER_CAPTURE = "printer.bin"  # the simulated printer's paper: every byte it was sent
 _PR_SET_PDEATHSIG = 1
 
 
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             link_to_hq(data_dir, station.settings.station.id, start)
             station.store.close()
             station = open_station(data_dir)  # with the [sync] just written: the board names the link, not "off"
+            start_printer(data_dir, station, start)
             start("daemon", [sys.executable, "-m", "edge.cli.main", "--data-dir", str(data_dir), "run"])
             if interactive:
                 run_app(station, language=args.lang, log=data_dir / "tui.log", verbose=args.verbose,
@@ -86,15 +92,35 @@ def prepare(data_dir: Path, example: Path) -> Station:
     day = seed_day(station, now)
     tokens = {b.id: bookings.booking_token(station, b.id) for b in day.booked
               if station.settings.security.token_key and b.state in ("confirmed", "checked_in")}
-    config.write_text(demo_config(example_text, zone, devices_toml(day, tokens, list(station.catalog().bays))),
-                      encoding="utf-8")
+    devices = devices_toml(day, tokens, list(station.catalog().bays), free_port())
+    config.write_text(demo_config(example_text, zone, devices), encoding="utf-8")
     station.store.close()
     station = open_station(data_dir)  # with its devices, checked as the daemon will read them
     _say(f"Demo station {station.settings.station.id} in {data_dir}: {len(day.booked)} bookings today"
          f" ({len(day.arriving)} cars due within the hour), {len(station.settings.devices)} simulated devices.\n"
          f"Its time zone is {zone} (UTC{local_clock(zone, now, '%z')}) so the working day is under way"
          f" (local time {local_clock(zone, now)}).")
+    number = checkout_first_done(station, day, now)
+    if number is not None:
+        printing.print_receipt(station, number)
+        _say(f"Receipt {number} is queued for the receipt printer: the daemon prints it on a simulated printer"
+             f" (what it prints goes to {data_dir / PRINTER_CAPTURE}; `station-edge print queue` shows the queue).")
     return station
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now, for the simulated printer."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_printer(data_dir: Path, station: Station, start) -> None:
+    """The simulated ESC/POS printer on the port the demo's config gives it; its paper is `printer.bin`."""
+    port = printer_port(station.settings)
+    if port is not None:
+        start("printer", [sys.executable, "-m", "drivers.printer_simulator", "--port", str(port),
+                          "--capture", str(data_dir / PRINTER_CAPTURE)])
 
 
 def link_to_hq(data_dir: Path, station_id: str, start) -> None:

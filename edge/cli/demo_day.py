@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from edge.config import Settings
 from edge.domain.plates import normalize_plate
 from edge.errors import EdgeError
-from edge.services import bookings, members, shifts
+from edge.services import bookings, checkout, members, shifts
 from edge.services.booking_store import BookingRecord
 from edge.services.station import Station
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_HOUR = 10  # the demo station's clock reads 10:xx when the demo starts
 DEMO_FLOAT_MINOR = 20000  # the cash in the desk's drawer when the demo's day opened
+DEMO_PRINTER = "desk-printer"
 # a header line of a TOML table or array of tables
 _TABLE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 
@@ -160,8 +162,9 @@ def misread(plate: str) -> str:
     return normal
 
 
-def devices_toml(day: DemoDay, tokens: dict[str, str], bays: list[str]) -> str:
-    """The simulated hardware of the demo, feeding on the day's arrivals."""
+def devices_toml(day: DemoDay, tokens: dict[str, str], bays: list[str], printer_port: int) -> str:
+    """The simulated hardware of the demo, feeding on the day's arrivals, and the receipt printer (a fake one on
+    `printer_port`, started by the demo)."""
     plates = [b.plate for b in day.arriving[0::2]]
     if day.arriving[1:2]:
         plates.insert(1, misread(day.arriving[1].plate))  # a look-alike: the attendant confirms it
@@ -184,7 +187,26 @@ def devices_toml(day: DemoDay, tokens: dict[str, str], bays: list[str]) -> str:
                 {"bays": busy + (["F1"] if "F1" in bays else []), "interval": 0.5, "dwell_min": 20.0,
                  "dwell_max": 60.0, "stuck_bays": [b for b in busy if b == "L2"], "stuck_after": 45.0,
                  "silent_bays": [b for b in bays if b == "F1"], "silent_after": 20.0, "seed": 19}),
+        _device(DEMO_PRINTER, "receipt_printer", None, None,
+                {"url": f"socket://127.0.0.1:{printer_port}", "paper_mm": 80}),
     ])
+
+
+def printer_port(settings: Settings) -> int | None:
+    """The local port of the demo's fake printer, as its config names it."""
+    for device in settings.devices:
+        if device.id == DEMO_PRINTER:
+            return int(str(device.options["url"]).rsplit(":", 1)[1])
+    return None
+
+
+def checkout_first_done(station: Station, day: DemoDay, now: datetime) -> str | None:
+    """Take payment for the first car finished this morning; its receipt number (None without one)."""
+    done = next((b for b in day.booked if b.state == "completed"), None)
+    if done is None:
+        return None
+    return checkout.checkout(station, booking_ref=done.code, payments=[("wechat_pay", done.price_minor)],
+                             now=now).number
 
 
 def _device(device_id: str, driver: str, role: str | None, bay: str | None, options: dict) -> str:

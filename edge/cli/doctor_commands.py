@@ -206,7 +206,11 @@ async def check_devices(devices: tuple[DeviceSettings, ...], live: dict[str, sql
         item = f"device {device.id} ({device.driver})"
         if device.id in live:
             row = live[device.id]
-            if row["connected"]:
+            condition = row["condition"] if "condition" in row.keys() else None
+            if row["connected"] and condition:
+                checks.append(Check(item, "warn", f"connected but {condition.replace('_', ' ')} "
+                                                  "(the running daemon reports)"))
+            elif row["connected"]:
                 reasons = json.loads(row["rejects_by_reason"] or "{}") if "rejects_by_reason" in row.keys() else {}
                 checks.append(Check(item, "ok", f"connected (the running daemon reports; {row['accepted']} accepted, "
                                                 f"{row['rejected']} rejected{_by_reason(reasons)})"))
@@ -235,6 +239,8 @@ async def _probe(device: DeviceSettings, wait: float) -> tuple[str, str]:
         health = source.health()
     finally:
         await source.close()
+    if health.connected and health.condition:
+        return "warn", f"connected but {health.condition.replace('_', ' ')}"
     if health.connected:
         return "ok", f"connected ({health.rejected} frames rejected while checked{_by_reason(health.rejects_by_reason)})"
     return "FAIL", f"not connected after {wait:g} s: {health.last_error or 'no answer'}"

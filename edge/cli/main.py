@@ -51,6 +51,7 @@ COMMAND_MODULES = (
     "edge.cli.enterprise_commands",
     "edge.cli.money_commands",
     "edge.cli.receipt_commands",
+    "edge.cli.print_commands",
     "edge.cli.inventory_commands",
     "edge.cli.delivery_commands",
     "edge.cli.report_commands",

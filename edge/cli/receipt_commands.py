@@ -6,14 +6,15 @@ import argparse
 from datetime import date
 
 from edge.cli.output import emit_json, table
+from edge.cli.print_commands import add_reprint
 from edge.errors import InvalidInput
 from edge.services import receipts
 from edge.services.station import Station, open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add `receipt list|show` to the station-edge parser."""
-    group = sub.add_parser("receipt", help="receipts: list, search, show")
+    """Add `receipt list|show|reprint` to the station-edge parser."""
+    group = sub.add_parser("receipt", help="receipts: list, search, show, print again")
     receipt_sub = group.add_subparsers(dest="receipt_command", required=True, metavar="ACTION")
 
     p = receipt_sub.add_parser("list", parents=[common], help="receipts, newest first")
@@ -24,6 +25,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = receipt_sub.add_parser("show", parents=[common], help="one receipt: lines, deductions, payments, refunds")
     p.add_argument("number", help="receipt number or id")
     p.set_defaults(handler=_show)
+
+    add_reprint(receipt_sub, common)
 
 
 def _day(text: str | None) -> date | None:

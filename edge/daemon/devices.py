@@ -26,6 +26,7 @@ from drivers.events import BayOccupancy, CardPresented, CodeScanned, DeviceAlarm
 from drivers.log_limit import RateLimitedLog
 from drivers.registry import create_source
 from edge.config import DeviceSettings
+from edge.daemon.printer import find_printer, run_printer
 from edge.errors import BookingError, EdgeError
 from edge.services import arrivals, bay_now, live_state
 from edge.services.station import Station
@@ -180,7 +181,7 @@ def health_rows(devices: list[Device], router: Router) -> list[live_state.Device
             device_id=device.settings.id, driver=device.settings.driver, role=device.settings.role,
             connected=health.connected, last_event_at=health.last_event_at, last_error=health.last_error,
             accepted=health.accepted, rejected=health.rejected + router.refused[device.settings.id],
-            rejects_by_reason=dict(sorted(reasons.items())), reconnected_at=back_at,
+            rejects_by_reason=dict(sorted(reasons.items())), reconnected_at=back_at, condition=health.condition,
         ))
     return rows
 
@@ -195,6 +196,9 @@ async def run_devices(station: Station, devices: list[Device], stop: asyncio.Eve
     tasks = [asyncio.create_task(_pump(router, device)) for device in devices]
     if devices:
         tasks.append(asyncio.create_task(_write_health(station, devices, router)))
+    printer = find_printer(devices)
+    if printer is not None:
+        tasks.append(asyncio.create_task(run_printer(station, *printer)))
     log.info("devices started count=%d", len(devices))
     await stop.wait()
     for task in tasks:
@@ -216,7 +220,7 @@ async def _write_health(station: Station, devices: list[Device], router: Router)
     written_at, written = float("-inf"), None
     while True:
         rows = health_rows(devices, router)
-        state = [(row.connected, row.last_error, row.reconnected_at) for row in rows]
+        state = [(row.connected, row.last_error, row.reconnected_at, row.condition) for row in rows]
         if state != written or loop.time() - written_at >= HEALTH_INTERVAL:
             await asyncio.to_thread(_store_health, station, rows)
             written_at, written = loop.time(), state

@@ -74,6 +74,7 @@ class DeviceHealth:
     updated_at: datetime | None = None
     rejects_by_reason: dict[str, int] = field(default_factory=dict)  # the rejected count by reason
     reconnected_at: datetime | None = None  # back after a loss or a daemon restart: what it read meanwhile is lost
+    condition: str | None = None  # connected but unfit for work: a printer's paper_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,41 +303,44 @@ def device_health(station: Station) -> list[DeviceHealth]:
             r["device_id"], r["driver"], r["role"], bool(r["connected"]), _instant(r["last_event_at"]),
             r["last_error"], r["accepted"], r["rejected"], from_db_time(r["updated_at"]),
             rejects_by_reason=json.loads(r["rejects_by_reason"] or "{}"), reconnected_at=_instant(r["reconnected_at"]),
+            condition=r["condition"],
         )
         for r in rows
     ]
 
 
 def record_device_health(station: Station, rows: list[DeviceHealth], *, now: datetime) -> None:
-    """Store the daemon's snapshot of its devices; a device connecting or disconnecting is an outbox event.
+    """Store the daemon's snapshot of its devices; a device connecting or disconnecting, or its condition
+    changing (a printer's paper out, paper loaded), is an outbox event.
 
     The last reconnection is kept until a later one replaces it (a snapshot without one does not erase it).
     """
     with station.store.write() as conn:
-        before = {r["device_id"]: (bool(r["connected"]), _instant(r["reconnected_at"]))
-                  for r in conn.execute("SELECT device_id, connected, reconnected_at FROM device_health")}
+        before = {r["device_id"]: (bool(r["connected"]), _instant(r["reconnected_at"]), r["condition"])
+                  for r in conn.execute("SELECT device_id, connected, reconnected_at, condition FROM device_health")}
         for row in rows:
-            was_connected, stored_reconnection = before.get(row.device_id, (None, None))
+            was_connected, stored_reconnection, condition = before.get(row.device_id, (None, None, None))
             reconnected_at = max((t for t in (stored_reconnection, row.reconnected_at) if t is not None), default=None)
             conn.execute(
                 "INSERT INTO device_health (device_id, driver, role, connected, last_event_at, last_error,"
-                " accepted, rejected, rejects_by_reason, reconnected_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE"
+                " accepted, rejected, rejects_by_reason, reconnected_at, condition, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE"
                 " SET driver = excluded.driver, role = excluded.role, connected = excluded.connected,"
                 " last_event_at = excluded.last_event_at, last_error = excluded.last_error,"
                 " accepted = excluded.accepted, rejected = excluded.rejected,"
                 " rejects_by_reason = excluded.rejects_by_reason, reconnected_at = excluded.reconnected_at,"
-                " updated_at = excluded.updated_at",
+                " condition = excluded.condition, updated_at = excluded.updated_at",
                 (row.device_id, row.driver, row.role, int(row.connected), _db_instant(row.last_event_at),
                  row.last_error, row.accepted, row.rejected, dumps(row.rejects_by_reason),
-                 _db_instant(reconnected_at), to_db_time(now)),
+                 _db_instant(reconnected_at), row.condition, to_db_time(now)),
             )
-            if was_connected != row.connected:
+            if was_connected != row.connected or condition != row.condition:
                 append_event(
                     conn, event_type="device.health", entity_id=row.device_id,
                     idem_key=f"device_health:{row.device_id}:{uuid7()}",
                     body={"device_id": row.device_id, "driver": row.driver, "role": row.role,
-                          "connected": row.connected, "last_error": row.last_error, "at": to_db_time(now),
+                          "connected": row.connected, "last_error": row.last_error, "condition": row.condition,
+                          "at": to_db_time(now),
                           "station": station.settings.station.id},
                     now=now,
                 )

@@ -60,6 +60,7 @@ class DeviceHealthRecord(SQLModel, table=True):
     rejects_by_reason: dict[str, int] | None = Field(default=None, sa_column=Column(JsonText(), nullable=True))
     # the last time the device came back after a loss (or the daemon restarted): scans meanwhile were lost
     reconnected_at: datetime | None = _time(nullable=True)
+    condition: str | None = None  # connected but unfit for work: a printer's paper_out
     updated_at: datetime = _time()
 
 

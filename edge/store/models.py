@@ -317,6 +317,7 @@ from edge.store import (  # noqa: E402,F401
     loyalty_tables,
     notification_tables,
     price_rule_tables,
+    print_tables,
     roster_tables,
     staff_tables,
     sync_tables,

@@ -113,8 +113,8 @@ class BoardScreen(StationScreen):
             return Text(_("late {minutes} min").format(minutes=alert.minutes), style=style("alert--late"))
         if alert.kind == "prompt":
             return Text(_("confirm plate"), style=style("alert--prompt"))
-        if alert.kind in ("daemon_down", "device_down", "reconnected", "stuck", "sensor_unknown", CAR_NOT_SENSED,
-                          CAR_NOT_BOOKED):
+        if alert.kind in ("daemon_down", "device_down", "printer_offline", "paper_out", "reconnected", "stuck",
+                          "sensor_unknown", CAR_NOT_SENSED, CAR_NOT_BOOKED):
             return Text(_(ALERT_LABELS[alert.kind]), style=style("alert--fault"))
         return Text(_(ALERT_LABELS[alert.kind]))
 
@@ -180,6 +180,8 @@ ALERT_LABELS = {
     "sensor_unknown": N_("sensor silent"),
     "stuck": N_("sensor stuck"),
     "device_down": N_("device down"),
+    "printer_offline": N_("printer offline"),
+    "paper_out": N_("printer out of paper"),
     "daemon_down": N_("daemon not running"),
     "reconnected": N_("scanner reconnected: ask the customer to rescan if they scanned just now"),
     "low_stock": N_("low stock"),
