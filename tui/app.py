@@ -20,6 +20,7 @@ from tui.screens.base import StationScreen
 from tui.screens.board import BoardScreen
 from tui.screens.booking_detail import BookingDetailScreen
 from tui.screens.checkin import CheckInScreen
+from tui.screens.checkout import CheckoutScreen
 from tui.screens.dialogs import PromptDialog
 from tui.screens.members import MembersScreen
 from tui.screens.new_booking import NewBookingScreen
@@ -32,13 +33,13 @@ WATCH_SECONDS = 0.2
 # time alone changes the board (late alerts, the clock): redraw this often without a commit
 TICK_SECONDS = 30.0
 NAVIGATION = frozenset({"board", "check_in", "new_booking", "find_booking", "members", "technicians", "waitlist",
-                        "toggle_language"})
+                        "toggle_language", "checkout"})
 
 
 class StationApp(App[None]):
     """One station's forecourt terminal, working on its SQLite file through `edge` services."""
 
-    CSS_PATH = ["styles/app.tcss", "styles/board.tcss", "styles/forms.tcss"]
+    CSS_PATH = ["styles/app.tcss", "styles/board.tcss", "styles/forms.tcss", "styles/till.tcss"]
     TITLE = "station-edge"
     ENABLE_COMMAND_PALETTE = False
     # the navigation keys work everywhere; the board's footer lists them (BoardScreen.BINDINGS),
@@ -51,6 +52,7 @@ class StationApp(App[None]):
         Binding("m", "members", N_("Members"), show=False),
         Binding("t", "technicians", N_("Techs"), show=False),
         Binding("w", "waitlist", N_("Waitlist"), show=False),
+        Binding("p", "checkout", N_("Checkout"), show=False),
         # the description names the language the key switches to
         Binding("l", "toggle_language", N_("中文")),
         Binding("q", "quit", N_("Quit"), show=False),
@@ -143,6 +145,9 @@ class StationApp(App[None]):
 
     def action_waitlist(self) -> None:
         self.open_screen(WaitlistScreen())
+
+    def action_checkout(self) -> None:
+        self.open_screen(CheckoutScreen())
 
     def action_find_booking(self) -> None:
         def answered(ref: str | None) -> None:
