@@ -13,7 +13,7 @@ from edge.domain.ids import uuid7
 from sync.errors import SyncError
 
 VERSION = 1
-UP_STREAMS = ("payment", "booking", "checkin", "member", "ops", "sensor")
+UP_STREAMS = ("payment", "audit", "booking", "checkin", "member", "ops", "sensor")
 DOWN_LOG_STREAMS = ("booking", "lease", "member", "catalog", "enterprise", "cmd")
 CONTROL_UP = ("hello", "ack", "resync", "ping")  # st/{sid}/up/{control}: the station's side of the conversation
 HQ_INGEST = "$share/hq/st/+/up/#"

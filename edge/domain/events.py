@@ -7,6 +7,7 @@ from enum import StrEnum
 
 class Stream(StrEnum):
     PAYMENT = "payment"
+    AUDIT = "audit"
     BOOKING = "booking"
     CHECKIN = "checkin"
     MEMBER = "member"
@@ -17,6 +18,7 @@ class Stream(StrEnum):
 # a backlog drains money first and sensor chatter last (docs/protocol.md, "Uplink")
 STREAM_PRIORITY: tuple[Stream, ...] = (
     Stream.PAYMENT,
+    Stream.AUDIT,
     Stream.BOOKING,
     Stream.CHECKIN,
     Stream.MEMBER,
@@ -94,6 +96,7 @@ EVENT_STREAMS: dict[str, Stream] = {
     "booking.work_removed": Stream.BOOKING,
     "found_work.added": Stream.BOOKING,
     "found_work.decided": Stream.BOOKING,
+    "audit.recorded": Stream.AUDIT,
 }
 
 

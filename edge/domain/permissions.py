@@ -57,6 +57,8 @@ class Actor:
 CLI = Actor("cli", "command line")
 DAEMON = Actor("daemon", "station daemon")
 HQ = Actor("hq", "headquarters")
+# a terminal nobody is signed in at: it acts for no one until the next sign-in
+LOCKED = Actor("locked", "locked terminal")
 
 
 def may(actor: Actor, permission: Permission) -> bool:

@@ -14,6 +14,7 @@ from edge.domain.booking_state import LIVE_STATES, BookingState
 from edge.domain.catalog import WorkPlan
 from edge.domain.ids import short_code
 from edge.errors import NotFound, RuleViolation
+from edge.services import audit
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
@@ -151,11 +152,11 @@ def query_bookings(conn: Connection, where: str, params: tuple) -> list[BookingR
 
 def record_event(
     conn: Connection, station: Station, booking: BookingRecord, event_type: str, data: dict[str, Any] | None = None,
-    *, legs: tuple[LegRecord, ...] | None = None,
+    *, legs: tuple[LegRecord, ...] | None = None, before_state: str | None = None,
 ) -> None:
-    """The outbox row for the booking's latest version (idem key = booking id + version);
-    `data` is the booking's JSON form when the caller has it already; `legs` go with it when
-    they were just written (a new or moved booking)."""
+    """The outbox row for the booking's latest version (idem key = booking id + version) and
+    its audit entry (the state before and after); `data` is the booking's JSON form when the
+    caller has it already; `legs` go with it when they were just written (a new or moved booking)."""
     body: dict[str, Any] = {"booking": booking.to_json() if data is None else data,
                             "station": station.settings.station.id}
     if legs is not None:
@@ -168,6 +169,10 @@ def record_event(
         body=body,
         now=booking.updated_at,
     )
+    audit.record(conn, station, action=event_type, entity="booking", entity_id=booking.id,
+                 before=None if before_state is None else {"state": before_state},
+                 after={"state": booking.state, "code": booking.code, "version": booking.version},
+                 now=booking.updated_at)
 
 
 def require_car_free(
@@ -233,7 +238,7 @@ def update_booking(
     conn.execute(_UPDATE, (*params[1:], updated.id))
     if legs is not None:
         write_legs(conn, updated.id, legs)
-    record_event(conn, station, updated, event_type, data, legs=legs)
+    record_event(conn, station, updated, event_type, data, legs=legs, before_state=booking.state)
     return updated
 
 

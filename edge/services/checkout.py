@@ -13,6 +13,7 @@ from typing import Any
 from edge.domain import checkout as rules
 from edge.domain.booking_state import BookingState
 from edge.domain.ids import short_code, uuid7
+from edge.domain.permissions import Actor, Permission, authorise
 from edge.domain.points import PointsRule, points_for
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services import enterprise_billing, found_work, inventory, ledgers, loyalty
@@ -277,9 +278,11 @@ def _is_birthday(conn: Connection, station: Station, member: MemberRecord, now: 
     return bool(row and row[0] and row[0] == f"{station.local(now):%m-%d}")
 
 
-def refund(station: Station, number: str, *, reason: str, now: datetime | None = None) -> dict[str, Any]:
+def refund(station: Station, number: str, *, reason: str, now: datetime | None = None,
+           manager: Actor | None = None) -> dict[str, Any]:
     """Refund a whole receipt: money back by the same methods, prepaid and points returned,
     points earned taken back (as far as the member still has them), the coupon restored."""
+    authorise(station.actor, Permission.REFUND, manager)
     now = now or station.clock()
     if not reason:
         raise RuleViolation("a refund needs a reason")

@@ -13,7 +13,9 @@ from datetime import datetime
 from sqlite3 import Connection
 
 from edge.domain import inventory as rules
+from edge.domain.permissions import Actor, Permission, authorise
 from edge.errors import NotFound
+from edge.services import audit
 from edge.services.booking_store import BookingRecord
 from edge.services.station import Station
 from edge.store.inventory import (
@@ -36,7 +38,7 @@ def receive(
     now = now or station.clock()
     with station.store.write() as conn:
         material = _material(conn, sku)
-        return record_movement(conn, material, rules.receipt(material.level(), quantity, reason), now=now)
+        return _move(conn, station, material, rules.receipt(material.level(), quantity, reason), "stock.receive", now)
 
 
 def issue(station: Station, *, sku: str, quantity: int, reason: str, now: datetime | None = None) -> StockChange:
@@ -44,31 +46,35 @@ def issue(station: Station, *, sku: str, quantity: int, reason: str, now: dateti
     now = now or station.clock()
     with station.store.write() as conn:
         material = _material(conn, sku)
-        return record_movement(conn, material, rules.issue(material.level(), quantity, reason), now=now)
+        return _move(conn, station, material, rules.issue(material.level(), quantity, reason), "stock.issue", now)
 
 
-def adjust(station: Station, *, sku: str, counted: int, reason: str, now: datetime | None = None) -> StockChange:
-    """A stocktake: on hand becomes `counted`; the movement records the difference."""
+def adjust(station: Station, *, sku: str, counted: int, reason: str, now: datetime | None = None,
+           manager: Actor | None = None) -> StockChange:
+    """A stocktake: on hand becomes `counted`; the movement records the difference. A manager's."""
+    answering = authorise(station.actor, Permission.STOCK_ADJUST, manager)
     now = now or station.clock()
     with station.store.write() as conn:
         material = _material(conn, sku)
-        return record_movement(conn, material, rules.count_adjustment(material.level(), counted, reason), now=now)
+        return _move(conn, station, material, rules.count_adjustment(material.level(), counted, reason),
+                     "stock.adjust", now, authorised_by=answering.id)
 
 
 def sell(conn: Connection, station: Station, *, sku: str, quantity: int, receipt_number: str,
          now: datetime) -> StockChange:
     """Goods sold over the counter on a receipt, inside the checkout's transaction."""
     material = _material(conn, sku)
-    return record_movement(conn, material, rules.issue(material.level(), quantity, f"sold on {receipt_number}"),
-                           now=now)
+    return _move(conn, station, material, rules.issue(material.level(), quantity, f"sold on {receipt_number}"),
+                 "stock.sell", now)
 
 
 def return_sold(conn: Connection, station: Station, *, sku: str, quantity: int, receipt_number: str,
                 now: datetime) -> StockChange:
     """Goods of a refunded receipt back on the shelf."""
     material = _material(conn, sku)
-    return record_movement(conn, material, rules.receipt(material.level(), quantity,
-                                                         f"returned with refund of {receipt_number}"), now=now)
+    return _move(conn, station, material,
+                 rules.receipt(material.level(), quantity, f"returned with refund of {receipt_number}"),
+                 "stock.return", now)
 
 
 def consume_for_booking(
@@ -98,7 +104,7 @@ def consume_for_booking(
         users = "+".join(item.code for item in items if any(used == sku for used, _ in item.materials))
         reason = f"used by booking {booking.code} ({users})"
         movement = rules.consumption(material.level(), quantity, booking_id=booking.id, reason=reason)
-        recorded.append(record_movement(conn, material, movement, now=now))
+        recorded.append(_move(conn, station, material, movement, "stock.consume", now))
     return recorded
 
 
@@ -126,6 +132,18 @@ def movements(station: Station, *, sku: str | None = None, limit: int = 50) -> l
         if sku is not None and find_material(conn, sku, active_only=False) is None:
             raise NotFound(_unknown(conn, sku))
         return query_movements(conn, sku=sku, limit=limit)
+
+
+def _move(conn: Connection, station: Station, material: MaterialRecord, movement: rules.Movement, action: str,
+          now: datetime, *, authorised_by: str | None = None) -> StockChange:
+    """Record one stock movement and its audit entry (on hand before and after)."""
+    change = record_movement(conn, material, movement, now=now)
+    audit.record(conn, station, action=action, entity="material", entity_id=material.sku,
+                 before={"on_hand": movement.on_hand_before},
+                 after={"on_hand": movement.on_hand_after, "quantity": movement.quantity, "reason": movement.reason,
+                        "booking_id": movement.booking_id},
+                 authorised_by=authorised_by, now=now)
+    return change
 
 
 def _material(conn: Connection, sku: str) -> MaterialRecord:

@@ -11,7 +11,9 @@ from sqlite3 import Connection
 
 from edge.domain.ids import uuid7
 from edge.domain.points import Lot, allocate, lapsed
+from edge.domain.permissions import Actor, Permission, authorise
 from edge.errors import RuleViolation
+from edge.services import audit
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
@@ -130,6 +132,38 @@ def adjust_points(
             conn.execute("UPDATE points_entry SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
     return _points_entry(conn, station, member_id=member_id, kind="adjust", points=points,
                          receipt_id=receipt_id, reason=reason, now=now)
+
+
+def correct_points(station: Station, *, member_id: str, points: int, reason: str, manager: Actor | None = None,
+                   now: datetime | None = None) -> int:
+    """A manager's correction of a member's points (signed); the new balance."""
+    answering = authorise(station.actor, Permission.BALANCE_ADJUST, manager)
+    now = now or station.clock()
+    with station.store.write() as conn:
+        before = points_balance(conn, member_id)
+        adjust_points(conn, station, member_id=member_id, points=points, reason=reason, now=now)
+        after = points_balance(conn, member_id)
+        audit.record(conn, station, action="points.adjust", entity="member", entity_id=member_id,
+                     before={"points": before}, after={"points": after, "reason": reason},
+                     authorised_by=answering.id, now=now)
+    return after
+
+
+def correct_prepaid(station: Station, *, member_id: str, amount_minor: int, reason: str,
+                    manager: Actor | None = None, now: datetime | None = None) -> int:
+    """A manager's correction of a member's prepaid balance (signed, minor units); the new balance."""
+    answering = authorise(station.actor, Permission.BALANCE_ADJUST, manager)
+    if not reason.strip():
+        raise RuleViolation("a prepaid adjustment needs a reason")
+    now = now or station.clock()
+    with station.store.write() as conn:
+        before = prepaid_balance(conn, member_id)
+        prepaid_entry(conn, station, member_id=member_id, kind="adjust", amount_minor=amount_minor,
+                      reason=reason.strip(), now=now)
+        audit.record(conn, station, action="prepaid.adjust", entity="member", entity_id=member_id,
+                     before={"prepaid_minor": before}, after={"prepaid_minor": before + amount_minor, "reason": reason},
+                     authorised_by=answering.id, now=now)
+    return before + amount_minor
 
 
 def expire_points(conn: Connection, station: Station, *, now: datetime) -> int:

@@ -12,7 +12,9 @@ from sqlite3 import Connection
 from edge.domain.ids import uuid7
 from edge.domain.phones import looks_like_phone, normalize_phone
 from edge.domain.plates import normalize_plate, validate_plate
+from edge.domain.permissions import Actor, Permission, authorise
 from edge.errors import InvalidInput, NotFound, RuleViolation
+from edge.services import audit
 from edge.services.ledgers import ensure_balance_row
 from edge.services.station import Station
 from edge.services.vehicle_sizes import check_size_class
@@ -118,12 +120,39 @@ def adjust_credit(conn: Connection, station: Station, member: MemberRecord, delt
     score = max(station.settings.credit.minimum, member.credit_score + delta)
     if score == member.credit_score:
         return member
+    return _store_credit(conn, station, member, score, action="member.credit", reason="", authorised_by=None, now=now)
+
+
+def override_credit(station: Station, *, phone: str, score: int, reason: str, manager: Actor | None = None,
+                    now: datetime | None = None) -> MemberRecord:
+    """Set a member's credit score by hand (a no-show forgiven, a score restored): a manager's decision, with a reason."""
+    answering = authorise(station.actor, Permission.CREDIT_OVERRIDE, manager)
+    if not reason.strip():
+        raise InvalidInput("reason", "a credit override needs a reason")
+    if score < station.settings.credit.minimum:
+        raise InvalidInput("score", f"the credit score cannot go below {station.settings.credit.minimum}")
+    now = now or station.clock()
+    with station.store.write() as conn:
+        member = find_member(conn, phone=phone)
+        if member is None:
+            raise NotFound(f"no member with phone {phone!r}")
+        return _store_credit(conn, station, member, score, action="member.credit_override", reason=reason.strip(),
+                             authorised_by=answering.id, now=now)
+
+
+def _store_credit(conn: Connection, station: Station, member: MemberRecord, score: int, *, action: str, reason: str,
+                  authorised_by: str | None, now: datetime) -> MemberRecord:
+    """The member's next version with `score`, its event to HQ and its audit entry."""
     updated = MemberRecord(member.id, member.phone, member.name, member.tier, score, member.version + 1)
     conn.execute(
         "UPDATE member SET credit_score = ?, version = ?, updated_at = ? WHERE id = ?",
         (score, updated.version, to_db_time(now), member.id),
     )
     _record(conn, station, _profile(conn, updated), "member.updated", now)
+    audit.record(conn, station, action=action, entity="member", entity_id=member.id,
+                 before={"credit_score": member.credit_score},
+                 after={"credit_score": score, **({"reason": reason} if reason else {})},
+                 authorised_by=authorised_by, now=now)
     return updated
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from edge.domain.ids import uuid7
 from edge.domain.money_ledger import Kind, Posting, check_balanced, moves_cash
 from edge.errors import RuleViolation
+from edge.services import audit
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
@@ -53,4 +54,15 @@ def post(
           booking_id, member_id, shift_id, station.terminal, station.actor.id, authorised_by, reference, reason, at)
          for p in postings],
     )
+    audit.record(conn, station, action=str(kind), entity="ledger", entity_id=txn_id, before=None,
+                 after=postings_summary(postings, receipt_id=receipt_id, booking_id=booking_id, member_id=member_id,
+                                        reference=reference, reason=reason),
+                 authorised_by=authorised_by, now=now)
     return txn_id
+
+
+def postings_summary(postings: Sequence[Posting], **context: str | None) -> dict[str, object]:
+    """What the audit trail keeps of one ledger transaction: its postings and what it belongs to."""
+    lines = [[str(p.account), p.detail, p.amount_minor] + ([p.line_code, p.quantity] if p.line_code else [])
+             for p in postings]
+    return {"postings": lines, **{k: v for k, v in context.items() if v}}

@@ -24,7 +24,9 @@ from edge.domain.catalog import Technician
 from edge.domain.ids import uuid7
 from edge.domain.roster import Ranges, RosterException, day_ranges, exception_kind, make_exception
 from edge.domain.slots import day_bounds
+from edge.domain.permissions import Actor, Permission, authorise
 from edge.errors import InvalidInput, NotFound
+from edge.services import audit
 from edge.services.booking_store import BookingRecord, query_bookings
 from edge.services.station import Station
 from edge.store.outbox import append_event
@@ -80,12 +82,15 @@ def set_exception(
     end_minute: int | None = None,
     note: str = "",
     now: datetime | None = None,
+    manager: Actor | None = None,
 ) -> RosterChange:
     """Give `technician` (id or name) an exception on the local `day`, replacing any earlier one.
 
     `leave` and `sick` take the day off (no hours); `extra` adds the shift `start_minute` to
     `end_minute` (local minutes) to the weekly ones; `hours` replaces that day's shifts by it.
+    A manager's change.
     """
+    answering = authorise(station.actor, Permission.ROSTER_CHANGE, manager)
     now = now or station.clock()
     # the arguments first: a malformed one is named even when the technician is misspelt too
     exception = make_exception(technician, day, exception_kind(kind), start_minute=start_minute,
@@ -94,14 +99,18 @@ def set_exception(
     tech = station.catalog().technician(technician)
     exception = replace(exception, technician_id=tech.id)
     with station.store.write() as conn:
+        earlier = exception_on(conn, tech.id, day)
         save_exception(conn, exception, now=now)
         affected = _uncovered_bookings(conn, station, tech, day)
-        _record(conn, station, "roster.exception_set", exception, affected, now)
+        _record(conn, station, "roster.exception_set", exception, affected, now, before=earlier,
+                authorised_by=answering.id)
     return RosterChange(exception, False, affected)
 
 
-def remove_exception(station: Station, technician: str, *, day: date, now: datetime | None = None) -> RosterChange:
-    """Take `technician`'s exception on `day` away: the weekly roster holds again that day."""
+def remove_exception(station: Station, technician: str, *, day: date, now: datetime | None = None,
+                     manager: Actor | None = None) -> RosterChange:
+    """Take `technician`'s exception on `day` away: the weekly roster holds again that day. A manager's change."""
+    answering = authorise(station.actor, Permission.ROSTER_CHANGE, manager)
     now = now or station.clock()
     tech = station.catalog().technician(technician)
     _not_past(station, day, now)
@@ -111,7 +120,8 @@ def remove_exception(station: Station, technician: str, *, day: date, now: datet
             raise NotFound(f"{tech.name} ({tech.id}) has no roster exception on {day}")
         delete_exception(conn, tech.id, day)
         affected = _uncovered_bookings(conn, station, tech, day)
-        _record(conn, station, "roster.exception_removed", exception, affected, now)
+        _record(conn, station, "roster.exception_removed", exception, affected, now, before=exception,
+                authorised_by=answering.id, removed=True)
     return RosterChange(exception, True, affected)
 
 
@@ -161,9 +171,13 @@ def _uncovered_bookings(conn: Connection, station: Station, technician: Technici
 
 
 def _record(conn: Connection, station: Station, event_type: str, exception: RosterException,
-            affected: tuple[BookingRecord, ...], now: datetime) -> None:
+            affected: tuple[BookingRecord, ...], now: datetime, *, before: RosterException | None,
+            authorised_by: str, removed: bool = False) -> None:
     body = {**exception.to_json(), "station": station.settings.station.id,
             "affected_bookings": [b.code for b in affected], "at": to_db_time(now)}
     append_event(conn, event_type=event_type, entity_id=exception.technician_id,
                  idem_key=f"roster:{exception.technician_id}:{exception.day.isoformat()}:{uuid7()}",
                  body=body, now=now)
+    audit.record(conn, station, action=event_type, entity="technician", entity_id=exception.technician_id,
+                 before=before.to_json() if before else None, after=None if removed else exception.to_json(),
+                 authorised_by=authorised_by, now=now)
