@@ -428,6 +428,8 @@ class CreditSettings(_Frozen):
     deposit_below: Int = 60
     same_day_only_below: Int = 40
     deposit_minor: Money = 5_000
+    # share of a deposit kept on a no-show or a late cancellation; the rest is given back
+    deposit_forfeit_pct: Annotated[int, Strict(), Ge(0), Le(100)] = 100
 
     @model_validator(mode="after")
     def _initial_above_minimum(self) -> CreditSettings:

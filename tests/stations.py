@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.domain.permissions import Actor, ActorKind, Role
 from edge.services.setup import init_station
 from edge.services.station import Station
+from edge.store.types import to_db_time
 
 TEST_CONFIG = """
 [station]
@@ -136,3 +138,17 @@ def make_station(tmp_path: Path, *, config: str = TEST_CONFIG, now: datetime = N
     station = init_station(config_path, tmp_path / "data")
     station.clock = lambda: now
     return station
+
+
+# a manager answering for refunds, price overrides and waived parts in service tests
+MANAGER = Actor("S01", "周敏", ActorKind.STAFF, Role.MANAGER)
+
+
+def open_drawer(station: Station, *, float_minor: int = 20000, now: datetime = NOW) -> str:
+    """Open a shift on the station's terminal, as the desk does before taking cash; its id."""
+    shift_id = f"shift-{station.terminal}-{now:%H%M%S}"
+    with station.store.write() as conn:
+        conn.execute("INSERT INTO shift (id, terminal, opened_by, opened_at, float_minor, note)"
+                     " VALUES (?, ?, ?, ?, ?, '')",
+                     (shift_id, station.terminal, station.actor.id, to_db_time(now), float_minor))
+    return shift_id

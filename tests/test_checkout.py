@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
-from edge.services import bookings, checkout, ledgers, loyalty, members
-from tests.stations import NOW, TEST_CONFIG, make_station
+from edge.services import bookings, checkout, deposits, ledgers, loyalty, members
+from tests.stations import MANAGER, NOW, TEST_CONFIG, make_station, open_drawer
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = date(2026, 11, 23)
@@ -49,6 +49,7 @@ CONFIG = TEST_CONFIG.replace(
 @pytest.fixture
 def shop(tmp_path):
     station = make_station(tmp_path, config=CONFIG)
+    open_drawer(station)
     yield station
     station.store.close()
 
@@ -72,7 +73,8 @@ def test_checkout_of_a_booking_earns_points_and_growth(shop):
         assert ledgers.points_balance(conn, booking.member_id) == 20
         growth = conn.execute("SELECT growth FROM member_balance").fetchone()[0]
         assert growth == 299 + 10
-        assert [tuple(r) for r in conn.execute("SELECT method, amount_minor FROM payment")] == [("wechat_pay", 29900)]
+        assert [tuple(r) for r in conn.execute("SELECT detail, amount_minor FROM ledger_entry WHERE account = 'tender'"
+                                               )] == [("wechat_pay", 29900)]
     (paid,) = events(shop, "payment.")
     assert paid[1] == "payment" and paid[2]["receipt"]["total_minor"] == 29900
     with pytest.raises(InvalidTransition, match="paid already"):
@@ -112,15 +114,15 @@ def test_points_and_prepaid_pay_part_and_a_refund_puts_everything_back(shop):
     assert result.points_earned == 20  # on 289.00 paid in money
     low = events(shop, "prepaid.low_balance")
     assert len(low) == 1 and low[0][2]["balance_minor"] == 0
-    refund = checkout.refund(shop, result.number, reason="customer complaint", now=at(11))
-    assert refund["refunded_minor"] == 28900
+    refund = checkout.refund(shop, result.number, reason="customer complaint", manager=MANAGER, now=at(11))
+    assert refund.refunded_minor == 28900 and refund.points_returned == 1000
     with shop.store.read() as conn:
         assert ledgers.points_balance(conn, member_id) == 1000
         assert ledgers.prepaid_balance(conn, member_id) == 10000
-        assert conn.execute("SELECT sum(amount_minor) FROM payment").fetchone()[0] == 0
+        assert conn.execute("SELECT sum(amount_minor) FROM ledger_entry WHERE account = 'tender'").fetchone()[0] == 0
         assert conn.execute("SELECT state FROM receipt").fetchone()[0] == "refunded"
     with pytest.raises(InvalidTransition, match="refunded"):
-        checkout.refund(shop, result.number, reason="again", now=at(12))
+        checkout.refund(shop, result.number, reason="again", manager=MANAGER, now=at(12))
 
 
 def test_points_expire_per_lot(shop):
@@ -144,16 +146,21 @@ def test_downgrade_at_period_end(shop):
 
 def test_invoice_request_and_double_use_conflict(shop):
     result = checkout.checkout(shop, services=["WASH"], payments=[("cash", 3000)], now=at(10))
-    invoice = checkout.request_invoice(shop, result.number, buyer_name="上海某物流有限公司", tax_id="91310000mA1",
-                                       now=at(10))
-    assert invoice["tax_id"] == "91310000MA1" and invoice["amount_minor"] == 3000
+    with pytest.raises(InvalidInput, match="unified social credit code") as refused:
+        checkout.request_invoice(shop, result.number, buyer_name="上海某物流有限公司", tax_id="91310000mA1", now=at(10))
+    assert refused.value.field == "tax_id"
+    invoice = checkout.request_invoice(shop, result.number, buyer_name="上海某物流有限公司",
+                                       tax_id="91310000ma1fl0xx2k", now=at(10))
+    assert invoice["tax_id"] == "91310000MA1FL0XX2K" and invoice["amount_minor"] == 3000
+    with pytest.raises(RuleViolation, match="e-invoice request already"):
+        checkout.request_invoice(shop, result.number, buyer_name="Li Na", now=at(10))
     with shop.store.write() as conn:
         code = loyalty.issue_coupon(conn, shop, template_id="TENOFF", member_id=None, source="manual", now=NOW)
     loyalty.report_double_use(shop, code, detail={"station": "SH-PD-002", "used_at": "2026-11-23T02:00:00Z"})
     with shop.store.read() as conn:
         assert [tuple(r) for r in conn.execute("SELECT kind, entity_id FROM conflict")] == [("coupon_double_use", code)]
     with pytest.raises(NotFound, match="no receipt"):
-        checkout.request_invoice(shop, "NOPE", buyer_name="x", tax_id="y")
+        checkout.request_invoice(shop, "NOPE", buyer_name="x")
 
 
 def test_checkout_errors_name_the_problem(shop):
@@ -208,7 +215,8 @@ def test_credit_score_narrows_booking_rights(shop, score, hold, day_offset, depo
     booking = book()
     assert booking.member_id == member.id  # found by the plate
     with shop.store.read() as conn:
-        assert ledgers.prepaid_balance(conn, member.id) == deposit  # the deposit waits on the card
+        assert ledgers.prepaid_balance(conn, member.id) == 0  # a deposit is held by the station, not prepaid
+        assert deposits.held(conn, booking.id) == (deposit, "wechat_pay" if deposit else "")
 
 
 def test_payments_show_in_the_revenue_report_by_method_net_of_refunds(shop):
@@ -217,7 +225,7 @@ def test_payments_show_in_the_revenue_report_by_method_net_of_refunds(shop):
 
     checkout.checkout(shop, services=["OIL"], payments=[("wechat_pay", 20000), ("cash", 9900)], now=at(10))
     refunded = checkout.checkout(shop, services=["WASH"], payments=[("cash", 3000)], now=at(11))
-    checkout.refund(shop, refunded.number, reason="wrong car", now=at(12))
+    checkout.refund(shop, refunded.number, reason="wrong car", manager=MANAGER, now=at(12))
     report = station_report(shop, period_of("day", MONDAY), ["revenue"], now=at(13))
     (revenue,) = report.sections
     by_method = {r["key"]: r["revenue_minor"] for r in revenue.records() if r["by"] == "payment_method"}
@@ -248,13 +256,14 @@ def test_goods_sold_at_checkout_leave_stock_keep_their_price_and_come_back_on_re
     from edge.services import inventory
 
     station = make_station(tmp_path, config=CONFIG + GOODS)
+    open_drawer(station)
     members.enroll(station, phone="13800138000", tier="gold")  # 5% off services, not goods
     result = checkout.checkout(station, services=["WASH"], goods=[("FLUID", 2)], phone="13800138000",
                                payments=[("cash", 2850 + 3000)], now=at(10))
     goods_line = next(line for line in result.receipt.lines if line.code == "FLUID")
     assert (goods_line.gross_minor, goods_line.tier_discount_minor) == (3000, 0)
     assert {m.sku: m.on_hand for m in inventory.stock(station)}["FLUID"] == 3
-    checkout.refund(station, result.number, reason="customer changed mind", now=at(11))
+    checkout.refund(station, result.number, reason="customer changed mind", manager=MANAGER, now=at(11))
     assert {m.sku: m.on_hand for m in inventory.stock(station)}["FLUID"] == 5
     with pytest.raises(RuleViolation, match="SHAMPOO is not sold over the counter"):
         checkout.checkout(station, goods=[("SHAMPOO", 1)], payments=[("cash", 100)], now=at(12))
@@ -278,5 +287,6 @@ def test_payment_references_are_recorded(shop):
     checkout.checkout(shop, services=["OIL"], payments=[("wechat_pay", 20000, "4200001234"), ("cash", 9900)],
                       now=at(10))
     with shop.store.read() as conn:
-        rows = [tuple(r) for r in conn.execute("SELECT method, reference FROM payment ORDER BY method")]
+        rows = [tuple(r) for r in conn.execute(
+            "SELECT detail, reference FROM ledger_entry WHERE account = 'tender' ORDER BY detail")]
     assert rows == [("cash", ""), ("wechat_pay", "4200001234")]

@@ -31,7 +31,7 @@ from edge.domain.enterprise import (
 )
 from edge.errors import InvalidTransition, NotFound, RuleViolation
 from edge.services import bookings, checkout, enterprise, enterprise_billing, enterprise_bookings, waitlist
-from tests.stations import NOW, TEST_CONFIG
+from tests.stations import MANAGER, NOW, TEST_CONFIG, open_drawer
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = date(2026, 11, 23)
@@ -378,10 +378,11 @@ def test_paying_by_enterprise_charges_the_account_within_its_credit_limit(statio
         checkout.checkout(station, booking_ref=oil.code, payments=[("enterprise", 29_900)], now=at(15))
     with station.store.read() as conn:
         assert conn.execute("SELECT count(*) FROM receipt WHERE booking_id = ?", (oil.id,)).fetchone()[0] == 0
-    # part on account, the rest in cash
+    # part on account, the rest in cash (the desk's drawer is open)
+    open_drawer(station)
     checkout.checkout(station, booking_ref=oil.code, payments=[("enterprise", 12_100), ("cash", 17_800)], now=at(15))
 
-    checkout.refund(station, first.number, reason="wrong car", now=at(16))
+    checkout.refund(station, first.number, reason="wrong car", manager=MANAGER, now=at(16))
     with station.store.write() as conn:
         assert enterprise.outstanding_minor(conn, "ACME") == 20_100
         counted = [r[0] for r in conn.execute("SELECT id FROM enterprise_charge WHERE kind = 'charge'")]
@@ -426,7 +427,7 @@ def test_the_monthly_statement_lists_charges_and_refunds_of_the_local_month(stat
     wash = fleet_book(station, fleet, ["WASH"], at(9), plate=SECOND_PLATE, sub=fleet.other_driver)
     paid = checkout.checkout(station, booking_ref=oil.code, payments=[("enterprise", 29_900)], now=at(10))
     checkout.checkout(station, booking_ref=wash.code, payments=[("enterprise", 3_000)], now=at(10))
-    checkout.refund(station, paid.number, reason="duplicate", now=at(11))
+    checkout.refund(station, paid.number, reason="duplicate", manager=MANAGER, now=at(11))
     # 00:30 on 1 December in Shanghai is still 30 November in UTC: it belongs to December
     december = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
     checkout.checkout(station, services=["TYRE"], sub_account_id=fleet.driver, payments=[("enterprise", 8_000)],

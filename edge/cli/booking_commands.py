@@ -6,7 +6,7 @@ import argparse
 
 from edge.cli import arguments, commands
 from edge.domain.booking_state import Progress
-from edge.services import bookings
+from edge.services import bookings, deposits
 
 
 def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -43,6 +43,8 @@ def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.add_argument("--notes", default="", help="free text for the technician")
         p.add_argument("--deposit", default="0", type=arguments.amount,
                        help="deposit taken now, e.g. 50.00 (asked of low-credit members)")
+        p.add_argument("--deposit-method", default="wechat_pay", choices=deposits.DEPOSIT_METHODS,
+                       help="how the deposit is paid: %(choices)s (cash needs an open shift)")
         p.set_defaults(handler=commands.book, hold=hold)
 
     for name, handler, text in (

@@ -178,6 +178,7 @@ def book(args: argparse.Namespace) -> None:
         station, services=args.services, start=_aware(station, args.start), plate=args.plate, bay_id=args.bay,
         technician=args.technician, phone=args.phone, member_id=args.member, channel=args.channel, hold=args.hold, notes=args.notes,
         deposit_minor=parse_money(args.deposit, station.settings.station.currency_minor_digits, field="deposit"),
+        deposit_method=args.deposit_method,
         foreign_plate=args.foreign, size_class=args.size,
     )
     _result(args, station, booking, "held" if args.hold else "booked")

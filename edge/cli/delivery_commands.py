@@ -9,7 +9,9 @@ from edge.cli import commands
 from edge.cli.output import emit_json, table
 from edge.domain.booking_state import BookingState
 from edge.domain.delivery import WAIT, Offer, OfferKind, ServiceReportInput
-from edge.services import bookings, delivery, disruptions
+from edge.cli.money_commands import add_manager_options, manager_of
+from edge.domain.permissions import Permission
+from edge.services import bookings, delivery, disruptions, extra_parts
 from edge.services.delivery import ServiceReportRecord
 from edge.services.disruptions import BayState, DisruptionRecord
 from edge.services.station import Station, open_station
@@ -50,6 +52,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="1 (bad) to 5 (excellent); 2 or less raises a complaint")
     p.add_argument("--comment", default="", help="what the customer said")
     p.set_defaults(handler=_feedback)
+
+    p = service_sub.add_parser("waive-parts", parents=[common],
+                               help="let the customer off a booking's extra parts (needs a manager)")
+    p.add_argument("booking", help="booking id or code")
+    p.add_argument("--reason", required=True, help="why they are not billed")
+    add_manager_options(p)
+    p.set_defaults(handler=_waive_parts)
 
     p = service_sub.add_parser("feedback-due", parents=[common], help="feedback requests due now and not answered yet")
     p.set_defaults(handler=_feedback_due)
@@ -275,3 +284,14 @@ def _offer_text(offer: Offer) -> str:
     if offer.kind == OfferKind.NEIGHBOUR:
         return f"{offer.choice} {offer.distance_km:g}km"
     return offer.choice
+
+
+def _waive_parts(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    waiver = extra_parts.waive(station, args.booking, reason=args.reason,
+                               manager=manager_of(station, args, Permission.WAIVE_PARTS))
+    if args.json:
+        emit_json(waiver.to_json())
+        return
+    parts = ", ".join(f"{sku} x{quantity}" for sku, quantity in waiver.parts)
+    print(f"extra parts of booking {waiver.booking_code} waived ({parts}), authorised by {waiver.authorised_by}")

@@ -48,6 +48,7 @@ COMMAND_MODULES = (
     "edge.cli.vehicle_commands",
     "edge.cli.enterprise_commands",
     "edge.cli.money_commands",
+    "edge.cli.receipt_commands",
     "edge.cli.inventory_commands",
     "edge.cli.delivery_commands",
     "edge.cli.report_commands",

@@ -7,14 +7,27 @@ import argparse
 
 from edge.cli import arguments
 from edge.cli.output import emit_json, table
-from edge.domain.checkout import PAYMENT_METHODS
 from edge.domain.money import parse_money
+from edge.domain.permissions import Actor, Permission
 from edge.errors import InvalidInput
-from edge.services import checkout, ledgers, loyalty, members
+from edge.services import checkout, ledgers, loyalty, members, receipts, staff
+from edge.services.ledgers import TOP_UP_METHODS
 from edge.services.station import Station, open_station
 
-# a top-up is money handed over at the counter: never on a company's account
-TOP_UP_METHODS = tuple(method for method in PAYMENT_METHODS if method != "enterprise")
+
+def add_manager_options(p: argparse.ArgumentParser) -> None:
+    """`--manager WHO --pin PIN`: the manager answering for a privileged action."""
+    p.add_argument("--manager", help="the authorising manager: staff id, card id or name")
+    p.add_argument("--pin", help="that manager's PIN")
+
+
+def manager_of(station: Station, args: argparse.Namespace, permission: Permission) -> Actor | None:
+    """The manager named with --manager/--pin, checked against their PIN (None when not given)."""
+    if not args.manager:
+        return None
+    if not args.pin:
+        raise InvalidInput("pin", "--manager needs the manager's --pin")
+    return staff.manager_for(station, permission, args.manager, args.pin)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -36,17 +49,24 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--pay", action="append", default=[], metavar="METHOD=AMOUNT[:REFERENCE]",
                    help="how the rest is paid: cash, bank_card, wechat_pay, alipay, enterprise (repeatable); "
                    "REFERENCE is the slip or transaction number")
+    p.add_argument("--cash-tendered", type=arguments.amount, help="cash handed over, e.g. 300.00: the change is shown")
+    p.add_argument("--price", action="append", default=[], metavar="CODE=AMOUNT",
+                   help="a manager's unit price for a line (repeatable; needs --manager)")
+    add_manager_options(p)
     p.set_defaults(handler=_checkout)
 
-    p = pay_sub.add_parser("refund", parents=[common], help="refund a whole receipt")
+    p = pay_sub.add_parser("refund", parents=[common], help="refund a receipt, whole or by line (needs a manager)")
     p.add_argument("receipt", help="receipt number or id")
     p.add_argument("--reason", required=True, help="why")
+    p.add_argument("--line", action="append", default=[], metavar="CODE[=QTY]",
+                   help="refund only this line (all its units left unless QTY); repeatable")
+    add_manager_options(p)
     p.set_defaults(handler=_refund)
 
     p = pay_sub.add_parser("invoice", parents=[common], help="request an e-invoice for a receipt")
     p.add_argument("receipt", help="receipt number or id")
-    p.add_argument("--buyer", required=True, help="buyer (company) name")
-    p.add_argument("--tax-id", required=True, help="buyer's tax id")
+    p.add_argument("--buyer", required=True, help="buyer: a company's or a person's name")
+    p.add_argument("--tax-id", default="", help="a company's unified social credit code (none for a personal invoice)")
     p.add_argument("--email", default="", help="where HQ sends the invoice")
     p.set_defaults(handler=_invoice)
 
@@ -126,6 +146,9 @@ def _checkout(args: argparse.Namespace) -> None:
         phone=args.phone, coupon_code=args.coupon,
         points=args.points, prepaid_minor=_minor(station, args.prepaid, "prepaid"), payments=_payments(station, args.pay),
         sub_account_id=args.sub_account,
+        cash_tendered_minor=_minor(station, args.cash_tendered, "cash_tendered") if args.cash_tendered else None,
+        price_overrides=_prices(station, args.price),
+        manager=manager_of(station, args, Permission.PRICE_OVERRIDE) if args.price else None,
     )
     if args.json:
         emit_json(result.to_json())
@@ -143,15 +166,52 @@ def _checkout(args: argparse.Namespace) -> None:
         rows.append((f"paid with {r.points_redeemed} points", r.points_minor))
     if r.prepaid_minor:
         rows.append(("paid from prepaid balance", r.prepaid_minor))
+    if r.deposit_minor:
+        rows.append(("paid by the deposit", r.deposit_minor))
     rows.extend((f"paid by {method}", amount) for method, amount in r.payments)
+    if result.cash_tendered_minor is not None:
+        rows += [("cash tendered", result.cash_tendered_minor), ("change", result.change_minor)]
     print(table(("", "amount"), [(label, station.money(amount)) for label, amount in rows]))
     if result.points_earned:
         print(f"points earned: {result.points_earned}")
 
 
+def _prices(station: Station, specs: list[str]) -> dict[str, int]:
+    prices = {}
+    for spec in specs:
+        code, sep, amount = spec.partition("=")
+        if not sep:
+            raise InvalidInput("price", f"{spec!r}: write CODE=AMOUNT, e.g. OIL=250.00")
+        prices[code.strip()] = _minor(station, amount, "price")
+    return prices
+
+
+def _refund_lines(specs: list[str], receipt: str, station: Station) -> list[tuple[str, int]] | None:
+    """--line CODE[=QTY] as (line code, quantity); a bare CODE is all its units not yet refunded."""
+    if not specs:
+        return None
+    left = {line.line_code: line.quantity - line.refunded_quantity for line in receipts.get_receipt(station, receipt).lines}
+    lines = []
+    for spec in specs:
+        code, sep, quantity = spec.partition("=")
+        if sep and (not quantity.strip().isdigit() or int(quantity) < 1):
+            raise InvalidInput("line", f"{spec!r}: write CODE or CODE=QUANTITY with a whole quantity, e.g. FLUID=1")
+        lines.append((code.strip(), int(quantity) if sep else left.get(code.strip(), 0)))
+    return lines
+
+
 def _refund(args: argparse.Namespace) -> None:
-    result = checkout.refund(open_station(args.data_dir), args.receipt, reason=args.reason)
-    emit_json(result) if args.json else print(f"receipt {result['number']} refunded")
+    station = open_station(args.data_dir)
+    result = checkout.refund(station, args.receipt, reason=args.reason,
+                             lines=_refund_lines(args.line, args.receipt, station),
+                             manager=manager_of(station, args, Permission.REFUND))
+    if args.json:
+        emit_json(result.to_json())
+        return
+    given = ", ".join(f"{method} {station.money(amount)}" for method, amount in result.money)
+    extra = [f"prepaid {station.money(result.prepaid_minor)}"] if result.prepaid_minor else []
+    extra += [f"{result.points_returned} points"] if result.points_returned else []
+    print(f"receipt {result.number} {result.state.replace('_', ' ')}: back {', '.join(filter(None, [given, *extra]))}")
 
 
 def _invoice(args: argparse.Namespace) -> None:
@@ -202,11 +262,9 @@ def _top_up(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     member = members.lookup(station, args.phone).member
     amount = _minor(station, args.amount, "amount")
-    if amount <= 0:
-        raise InvalidInput("amount", f"a top-up must be positive, not {station.money(amount)}")
     with station.store.write() as conn:
-        ledgers.prepaid_entry(conn, station, member_id=member.id, kind="top_up", amount_minor=amount,
-                              reason=f"{args.method} {args.reference}".strip(), now=station.clock())
+        ledgers.top_up(conn, station, member_id=member.id, amount_minor=amount, method=args.method,
+                       reference=args.reference, now=station.clock())
         balance = ledgers.prepaid_balance(conn, member.id)
     if args.json:
         emit_json({"member_id": member.id, "prepaid_minor": balance})

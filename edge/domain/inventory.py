@@ -124,8 +124,8 @@ def count_adjustment(level: StockLevel, counted: int, reason: str) -> Movement:
     return Movement(level.sku, MovementKind.ADJUST, counted - level.on_hand, level.on_hand, reason)
 
 
-def consumption(level: StockLevel, quantity: int, *, booking_id: str, reason: str) -> Movement:
-    """Material used by a completed booking: recorded even past zero (the work was done)."""
+def consumption(level: StockLevel, quantity: int, *, booking_id: str | None, reason: str) -> Movement:
+    """Material used by a completed booking or a walk-in sale: recorded even past zero (the work was done)."""
     quantity = _whole(quantity, f"quantity consumed of {level.sku}", minimum=1)
     return Movement(level.sku, MovementKind.OUT, -quantity, level.on_hand, reason, booking_id=booking_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -44,3 +45,21 @@ def parse_money(text: str, digits: int = 2, *, field: str = "amount") -> int:
     if minor != minor.to_integral_value():
         raise InvalidInput(field, f"{text!r} has more than {digits} decimals")
     return int(minor)
+
+
+def allocate(total_minor: int, weights: Sequence[int]) -> list[int]:
+    """Split an amount in proportion to `weights` so that the shares add up exactly.
+
+    Largest remainder: each share is rounded down, and the minor units left over go to the
+    largest fractions (earlier weights win ties). Without any weight the split is equal.
+    """
+    if not weights:
+        return []
+    if sum(weights) <= 0:
+        weights = [1] * len(weights)
+    whole = sum(weights)
+    shares = [total_minor * w // whole for w in weights]
+    fractions = [total_minor * w % whole for w in weights]
+    for index in sorted(range(len(weights)), key=lambda i: -fractions[i])[: total_minor - sum(shares)]:
+        shares[index] += 1
+    return shares

@@ -60,6 +60,7 @@ class Posting:
     detail: str = ""  # payment method, category, SKU or discount kind
     line_code: str | None = None  # the receipt line it belongs to
     quantity: int = 0
+    reference: str = ""  # a tender's card slip or transaction number
 
 
 class Unbalanced(ValueError):

@@ -17,6 +17,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from edge.domain.booking_state import BookingState
+from edge.domain.money import allocate
 from edge.domain.slots import day_bounds
 
 PERIOD_KINDS = ("day", "week", "month")
@@ -80,24 +81,6 @@ def rate(part: int, whole: int) -> float | None:
 
 def average(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
-
-
-def allocate(total_minor: int, weights: Sequence[int]) -> list[int]:
-    """Split an amount in proportion to `weights` so that the shares add up exactly.
-
-    Largest remainder: each share is rounded down, and the minor units left over go to the
-    largest fractions (earlier weights win ties). Without any weight the split is equal.
-    """
-    if not weights:
-        return []
-    if sum(weights) <= 0:
-        weights = [1] * len(weights)
-    whole = sum(weights)
-    shares = [total_minor * w // whole for w in weights]
-    fractions = [total_minor * w % whole for w in weights]
-    for index in sorted(range(len(weights)), key=lambda i: -fractions[i])[: total_minor - sum(shares)]:
-        shares[index] += 1
-    return shares
 
 
 # -- sections as data ----------------------------------------------------------

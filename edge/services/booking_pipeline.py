@@ -24,10 +24,9 @@ from edge.domain.booking_state import BookingState
 from edge.domain.catalog import WorkPlan
 from edge.domain.tiers import TierRule, check_booking_rights, check_credit_rights, credit_rights, hold_deadline
 from edge.errors import RuleViolation
-from edge.services import enterprise_bookings, escrow
+from edge.services import deposits, enterprise_bookings, escrow
 from edge.services.booking_store import BookingRecord, insert_booking, new_booking, require_car_free
 from edge.services.cell_ownership import station_owns
-from edge.services.ledgers import prepaid_entry
 from edge.services.members import MemberRecord, register_vehicle
 from edge.services.placement import Placement, PlacedLeg, Wishes, check_wishes, choose_placement, claim_placement
 from edge.services.station import Station
@@ -44,6 +43,7 @@ class Ask:
     channel: str
     hold: bool = False
     deposit_minor: int = 0
+    deposit_method: str = "wechat_pay"
     sub_account_id: str | None = None
     codes: tuple[str, ...] = ()  # as the customer named them (a fleet's own package code)
     allow_overlap: bool = False
@@ -154,10 +154,7 @@ def write(
     if admission.fleet is not None:
         enterprise_bookings.record(conn, station, admission.fleet, booking, now=now)
     if ask.deposit_minor > 0:
-        if ask.member is None:
-            raise RuleViolation("a deposit is kept on a member's prepaid balance: give --phone")
-        prepaid_entry(conn, station, member_id=ask.member.id, kind="top_up", amount_minor=ask.deposit_minor,
-                      reason=f"deposit for booking {booking.code}", now=now)
+        deposits.take(conn, station, booking, amount_minor=ask.deposit_minor, method=ask.deposit_method, now=now)
     return booking
 
 

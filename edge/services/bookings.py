@@ -18,7 +18,7 @@ from edge.domain.catalog import Catalog
 from edge.domain.slots import cells_needed, day_bounds, local_day, resolve_wall_time
 from edge.domain.tokens import issue_token
 from edge.errors import EdgeError, InvalidInput, InvalidTransition, NotFound, RuleViolation
-from edge.services import booking_pipeline, delivery, enterprise_bookings, inventory, waitlist
+from edge.services import booking_pipeline, delivery, deposits, enterprise_bookings, inventory, waitlist
 from edge.services.booking_store import (
     BookingRecord,
     LegRecord,
@@ -62,6 +62,7 @@ def book(
     hold: bool = False,
     notes: str = "",
     deposit_minor: int = 0,
+    deposit_method: str = "wechat_pay",
     now: datetime | None = None,
     sub_account_id: str | None = None,
     foreign_plate: bool = False,
@@ -80,7 +81,9 @@ def book(
     name) the technician for the legs they have the skills for; otherwise the first free bay and the
     least-loaded rostered technician are taken. A phone number that is not yet a member
     registers one at the guest tier. A member whose credit score asks for a deposit books only
-    with `deposit_minor`, kept on their prepaid balance. With `sub_account_id` it is a fleet
+    with `deposit_minor`, paid by `deposit_method` and held in the money ledger until checkout
+    applies it, a no-show or late cancellation forfeits it, or a timely cancellation returns it
+    (edge.services.deposits). With `sub_account_id` it is a fleet
     booking on an enterprise's account: the enterprise's permissions, limits and approval rules
     apply (edge.services.enterprise_bookings), and a booking that needs approval is written
     `pending_approval` instead of held or confirmed. The steps are edge.services.booking_pipeline's.
@@ -106,7 +109,7 @@ def book(
             member = register_member(conn, station, phone=phone, now=now)
         ask = booking_pipeline.Ask(
             plan=plan, start=start, plate=plate, member=member, channel=channel, hold=hold,
-            deposit_minor=deposit_minor, sub_account_id=sub_account_id, codes=tuple(services),
+            deposit_minor=deposit_minor, deposit_method=deposit_method, sub_account_id=sub_account_id, codes=tuple(services),
             allow_overlap=allow_overlap, wishes=_wishes(station, bay_id, technician),
         )
         booking = booking_pipeline.run(conn, station, ask, booking_id=uuid7(), notes=notes, now=now)
@@ -146,9 +149,14 @@ def cancel(station: Station, ref: str, *, reason: str = "", now: datetime | None
         release_cells(conn, booking)
         cancelled = update_booking(conn, station, booking, "booking.cancelled", now=now,
                                    state=BookingState.CANCELLED, reason=reason, hold_until=None)
-        if booking.member_id and _is_late_cancel(station, booking, now):
+        late = _is_late_cancel(station, booking, now)
+        if booking.member_id and late:
             member = get_member(conn, booking.member_id)
             adjust_credit(conn, station, member, -station.settings.credit.late_cancel_penalty, now=now)
+        if late:
+            deposits.forfeit(conn, station, booking, reason=f"late cancellation of booking {booking.code}", now=now)
+        else:
+            deposits.give_back(conn, station, booking, reason=f"booking {booking.code} cancelled in time", now=now)
         waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
         return cancelled
 
@@ -295,6 +303,7 @@ def mark_no_show(station: Station, ref: str, *, now: datetime | None = None) -> 
             raise InvalidTransition(f"booking {booking.code} starts at {station.local(booking.start_at):%H:%M}; not a no-show yet")
         release_cells(conn, booking)
         missed = update_booking(conn, station, booking, "booking.no_show", now=now, state=BookingState.NO_SHOW)
+        deposits.forfeit(conn, station, booking, reason=f"no-show on booking {booking.code}", now=now)
         if booking.member_id:
             adjust_credit(conn, station, get_member(conn, booking.member_id),
                           -station.settings.credit.no_show_penalty, now=now)

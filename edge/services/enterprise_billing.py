@@ -110,20 +110,20 @@ def charge_on_account(
     )
 
 
-def refund_charges(conn: Connection, station: Station, *, receipt_id: str, reason: str, now: datetime) -> list[str]:
-    """Give back to the company what a refunded receipt charged to its account."""
-    rows = conn.execute(
-        "SELECT enterprise_id, sub_account_id, booking_id, amount_minor FROM enterprise_charge"
+def refund_charges(conn: Connection, station: Station, *, receipt_id: str, amount_minor: int, reason: str,
+                   now: datetime) -> str | None:
+    """Give back to the company `amount_minor` of what a refunded receipt charged to its account."""
+    row = conn.execute(
+        "SELECT enterprise_id, sub_account_id, booking_id FROM enterprise_charge"
         " WHERE receipt_id = ? AND kind = 'charge'", (receipt_id,),
-    ).fetchall()
-    return [
-        _write_charge(
-            conn, station, enterprise_id=row["enterprise_id"], sub_account_id=row["sub_account_id"],
-            booking_id=row["booking_id"], receipt_id=receipt_id, kind="refund", amount_minor=-row["amount_minor"],
-            reason=reason, now=now,
-        )
-        for row in rows
-    ]
+    ).fetchone()
+    if row is None or amount_minor <= 0:
+        return None
+    return _write_charge(
+        conn, station, enterprise_id=row["enterprise_id"], sub_account_id=row["sub_account_id"],
+        booking_id=row["booking_id"], receipt_id=receipt_id, kind="refund", amount_minor=-amount_minor,
+        reason=reason, now=now,
+    )
 
 
 def _write_charge(

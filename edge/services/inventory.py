@@ -82,28 +82,40 @@ def consume_for_booking(
 ) -> list[StockChange]:
     """Take the materials of a completed booking's services out of stock, inside its completion transaction.
 
-    One "out" movement per material (quantities of services sharing a SKU add up). The
-    booking's own service list is used (packages were expanded when it was booked), so a
-    package changed since does not change what this car used. Stock may go negative: the
-    work was done. A service or SKU the station no longer knows is skipped with a warning;
-    bookkeeping must never stop a car from leaving.
+    The booking's own service list is used (packages were expanded when it was booked), so a
+    package changed since does not change what this car used.
+    """
+    return consume_for_sale(conn, station, booking.services, booking_id=booking.id,
+                            label=f"booking {booking.code}", now=now)
+
+
+def consume_for_sale(
+    conn: Connection, station: Station, service_codes: Iterable[str], *, booking_id: str | None, label: str,
+    now: datetime,
+) -> list[StockChange]:
+    """Take the materials of services done (a booking's, or a walk-in sale's) out of stock, in
+    the caller's transaction.
+
+    One "out" movement per material (quantities of services sharing a SKU add up). Stock may
+    go negative: the work was done. A service or SKU the station no longer knows is skipped
+    with a warning; bookkeeping must never stop a car from leaving.
     """
     catalog = station.catalog()
     items = []
-    for code in booking.services:
+    for code in service_codes:
         if code in catalog.services:
             items.append(catalog.services[code])
         else:
-            log.warning("consumption skipped booking=%s service=%s reason=not-in-catalogue", booking.code, code)
+            log.warning("consumption skipped %s service=%s reason=not-in-catalogue", label, code)
     recorded = []
     for sku, quantity in rules.materials_needed(items).items():
         material = find_material(conn, sku, active_only=False)
         if material is None:
-            log.warning("consumption skipped booking=%s sku=%s reason=not-stocked", booking.code, sku)
+            log.warning("consumption skipped %s sku=%s reason=not-stocked", label, sku)
             continue
         users = "+".join(item.code for item in items if any(used == sku for used, _ in item.materials))
-        reason = f"used by booking {booking.code} ({users})"
-        movement = rules.consumption(material.level(), quantity, booking_id=booking.id, reason=reason)
+        reason = f"used by {label} ({users})"
+        movement = rules.consumption(material.level(), quantity, booking_id=booking_id, reason=reason)
         recorded.append(_move(conn, station, material, movement, "stock.consume", now))
     return recorded
 

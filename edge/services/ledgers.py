@@ -9,14 +9,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from sqlite3 import Connection
 
+from edge.domain.checkout import PAYMENT_METHODS
 from edge.domain.ids import uuid7
+from edge.domain.money_ledger import Account, Kind, Posting
 from edge.domain.points import Lot, allocate, lapsed
 from edge.domain.permissions import Actor, Permission, authorise
-from edge.errors import RuleViolation
-from edge.services import audit
+from edge.errors import InvalidInput, RuleViolation
+from edge.services import audit, money_ledger
 from edge.services.station import Station
 from edge.store.outbox import append_event
 from edge.store.types import from_db_time, to_db_time
+
+
+# a top-up is money handed over at the counter: never on a company's account
+TOP_UP_METHODS = tuple(method for method in PAYMENT_METHODS if method != "enterprise")
 
 
 def ensure_balance_row(conn: Connection, station: Station, member_id: str, now: datetime) -> None:
@@ -231,3 +237,19 @@ def prepaid_entry(
         append_event(conn, event_type="prepaid.low_balance", entity_id=member_id,
                      idem_key=f"prepaid-low:{entry_id}", body=body | {"threshold_minor": threshold}, now=now)
     return entry_id
+
+
+def top_up(conn: Connection, station: Station, *, member_id: str, amount_minor: int, method: str,
+           reference: str = "", now: datetime) -> str:
+    """Money handed over for the member's prepaid balance: a TOP_UP in the money ledger (+TENDER
+    by `method`, −PREPAID: owed to the member until spent) and the member's prepaid entry."""
+    if amount_minor <= 0:
+        raise InvalidInput("amount", f"a top-up must be positive, not {station.money(amount_minor)}")
+    if method not in TOP_UP_METHODS:
+        raise InvalidInput("method", f"unknown top-up method {method!r} (one of {', '.join(TOP_UP_METHODS)})")
+    money_ledger.post(conn, station, Kind.TOP_UP,
+                      [Posting(Account.TENDER, amount_minor, method, reference=reference),
+                       Posting(Account.PREPAID, -amount_minor)],
+                      now=now, member_id=member_id, reference=reference)
+    return prepaid_entry(conn, station, member_id=member_id, kind="top_up", amount_minor=amount_minor,
+                         reason=f"{method} {reference}".strip(), now=now)

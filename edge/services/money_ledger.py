@@ -51,7 +51,8 @@ def post(
         " booking_id, member_id, shift_id, terminal, operator_id, authorised_by, reference, reason, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(uuid7(), txn_id, str(kind), str(p.account), p.detail, p.amount_minor, p.line_code, p.quantity, receipt_id,
-          booking_id, member_id, shift_id, station.terminal, station.actor.id, authorised_by, reference, reason, at)
+          booking_id, member_id, shift_id, station.terminal, station.actor.id, authorised_by, p.reference or reference,
+          reason, at)
          for p in postings],
     )
     audit.record(conn, station, action=str(kind), entity="ledger", entity_id=txn_id, before=None,

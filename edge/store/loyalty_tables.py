@@ -106,23 +106,12 @@ class Receipt(SQLModel, table=True):
     total_minor: int
     currency: str
     price_version: str
-    state: str  # paid, refunded
+    state: str  # paid, partly_refunded, refunded
     version: int = 1
     created_at: datetime = _time()
-
-
-class Payment(SQLModel, table=True):
-    """Money received (positive) or given back (negative) for a receipt, by method."""
-
-    __tablename__ = "payment"
-    __table_args__ = (Index("ix_payment_receipt", "receipt_id"), Index("ix_payment_created", "created_at"))
-    id: str = Field(primary_key=True)
-    receipt_id: str = Field(foreign_key="receipt.id")
-    booking_id: str | None = None
-    method: str
-    amount_minor: int
-    reference: str = ""
-    created_at: datetime = _time()
+    deposit_minor: int = 0  # a booking's deposit applied to the bill
+    cash_tendered_minor: int | None = None  # cash handed over, when change was given
+    change_minor: int = 0
 
 
 class InvoiceRequest(SQLModel, table=True):

@@ -305,6 +305,7 @@ TABLES = SQLModel.metadata
 # the tables of later areas live in modules of their own; importing them registers them here
 from edge.store import (  # noqa: E402,F401
     audit_tables,
+    checkout_tables,
     delivery_tables,
     device_tables,
     enterprise_tables,
