@@ -10,6 +10,9 @@ from edge.services.setup import init_station
 from edge.services.station import Station
 from edge.store.types import to_db_time
 
+# a manager whose PIN the terminal or the CLI has checked: passed as `manager=` to privileged services
+MANAGER = Actor("S01", "周敏", ActorKind.STAFF, Role.MANAGER)
+
 TEST_CONFIG = """
 [station]
 id = "TST-001"

@@ -12,6 +12,7 @@ import pytest
 
 from edge.cli.main import main
 from tests.stations import TEST_CONFIG
+from tests.test_staff import MANAGER_PIN, STAFF
 
 ROOT = Path(__file__).resolve().parents[1]
 TOMORROW_9 = "2026-11-24T09:00:00+08:00"
@@ -24,10 +25,16 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
+def manager_pin(monkeypatch):
+    """The manager S01's PIN where the command line reads it: run commands with `--operator S01`."""
+    monkeypatch.setenv("STATION_EDGE_PIN", MANAGER_PIN)
+
+
+@pytest.fixture
 def data_dir(tmp_path, capsys):
     config = tmp_path / "station.toml"
-    config.write_text(TEST_CONFIG.split("[booking.hot_slots]")[0].replace("horizon_days = 3", "horizon_days = 3650"),
-                      encoding="utf-8")
+    config.write_text(TEST_CONFIG.split("[booking.hot_slots]")[0].replace("horizon_days = 3", "horizon_days = 3650")
+                      + STAFF, encoding="utf-8")
     data = tmp_path / "data"
     code, out, _ = cli(capsys, "--data-dir", data, "init", "--config", config)
     assert code == 0 and "ready" in out

@@ -12,14 +12,14 @@ from edge.cli.main import main
 from tests.test_cli import TOMORROW_9, cli, counts, data_dir  # noqa: F401 (data_dir is a fixture)
 
 NOUNS = {"booking", "member", "fleet", "pay", "stock", "service", "bay", "roster", "report", "sync", "hq", "keys",
-         "db", "vehicle"}
-TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "demo"}
+         "db", "vehicle", "staff"}
+TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "demo", "audit"}
 
 ACTIONS = {
     "booking": {"slots", "book", "hold", "confirm", "cancel", "reschedule", "checkin", "progress", "complete",
                 "no-show", "show", "token", "list", "expire", "waitlist", "reassign", "add-work", "approve-work",
                 "refuse-work"},
-    "member": {"add", "vehicle", "show", "balance", "points", "prepaid", "coupon", "tiers"},
+    "member": {"add", "vehicle", "show", "balance", "points", "prepaid", "coupon", "tiers", "credit"},
     "fleet": {"add", "update", "list", "show", "subaccount", "vehicle", "package", "rule", "book", "approvals",
               "approve", "reject", "statement"},
     "pay": {"checkout", "refund", "invoice"},
@@ -32,6 +32,7 @@ ACTIONS = {
     "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work"},
     "keys": {"generate", "show"},
     "db": {"upgrade"},
+    "staff": {"list", "hash-pin"},
 }
 
 NOBODY = "ZZZZZZ"  # a booking code no station has: the handler answers "not found" and writes nothing

@@ -48,7 +48,7 @@ def test_a_healthy_station_passes_every_check_with_one_line_each(tmp_path, capsy
     code = main(["--data-dir", str(tmp_path / "data"), "doctor"])
     lines = capsys.readouterr().out.splitlines()
     assert code == 0, lines
-    assert [line.split()[0] for line in lines] == ["ok"] * 6
+    assert [line.split()[0] for line in lines] == ["ok"] * 7
     assert lines[0].startswith("ok    config: ") and "station TST-001, 3 bays" in lines[0]
     assert "integrity ok, schema current" in lines[1]
     assert lines[2] == "ok    bays: sensors and bookings agree: W1 free, L1 free, L2 free"

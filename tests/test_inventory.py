@@ -15,7 +15,9 @@ from edge.domain.catalog import ServiceItem
 from edge.errors import NotFound, RuleViolation
 from edge.services import bookings, inventory
 from edge.services.setup import init_station
-from tests.stations import TEST_CONFIG, make_station
+from tests.stations import MANAGER, TEST_CONFIG, make_station
+from tests.test_cli import manager_pin  # noqa: F401 (a fixture)
+from tests.test_staff import STAFF
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = date(2026, 11, 23)
@@ -151,9 +153,9 @@ def test_receive_issue_adjust_arithmetic_and_events(inv):
     assert (received.movement.kind, received.movement.quantity, received.material.on_hand) == ("in", 5, 15)
     issued = inventory.issue(inv, sku="OIL-5W30", quantity=3, reason="damaged can")
     assert (issued.movement.kind, issued.movement.quantity, issued.material.on_hand) == ("out", -3, 12)
-    counted = inventory.adjust(inv, sku="OIL-5W30", counted=11, reason="stocktake")
+    counted = inventory.adjust(inv, sku="OIL-5W30", counted=11, reason="stocktake", manager=MANAGER)
     assert (counted.movement.kind, counted.movement.quantity, counted.material.on_hand) == ("adjust", -1, 11)
-    same = inventory.adjust(inv, sku="OIL-5W30", counted=11, reason="recount")  # a matching count is recorded too
+    same = inventory.adjust(inv, sku="OIL-5W30", counted=11, reason="recount", manager=MANAGER)  # a matching count is recorded too
     assert (same.movement.quantity, same.material.version) == (0, 5)
     assert inventory.receive(inv, sku="FILTER-OIL", quantity=2).movement.reason == "received"
 
@@ -190,9 +192,9 @@ def test_bad_input_is_refused_and_names_the_thing(inv):
     with pytest.raises(RuleViolation, match="issuing OIL-5W30 needs a reason"):
         inventory.issue(inv, sku="OIL-5W30", quantity=1, reason="  ")
     with pytest.raises(RuleViolation, match="counted quantity of OIL-5W30 must be zero or more, got -1"):
-        inventory.adjust(inv, sku="OIL-5W30", counted=-1, reason="stocktake")
+        inventory.adjust(inv, sku="OIL-5W30", counted=-1, reason="stocktake", manager=MANAGER)
     with pytest.raises(RuleViolation, match="adjusting OIL-5W30 needs a reason"):
-        inventory.adjust(inv, sku="OIL-5W30", counted=3, reason="")
+        inventory.adjust(inv, sku="OIL-5W30", counted=3, reason="", manager=MANAGER)
     with pytest.raises(NotFound, match="no material 'NOPE'"):
         inventory.movements(inv, sku="NOPE")
     assert on_hand(inv)["OIL-5W30"] == 10 and len(inventory_events(inv)) == 3  # nothing written
@@ -254,7 +256,7 @@ def test_completing_a_booking_consumes_its_materials_in_the_same_transaction(inv
 
 
 def test_consumption_past_zero_is_recorded_and_flagged(inv):
-    inventory.adjust(inv, sku="OIL-5W30", counted=2, reason="stocktake")  # 2 L: low, alerted
+    inventory.adjust(inv, sku="OIL-5W30", counted=2, reason="stocktake", manager=MANAGER)  # 2 L: low, alerted
     booking = bookings.book(inv, services=["OIL"], start=at(9), plate="沪A12345")
     bookings.check_in(inv, booking.code, now=at(8, 55))
     for stage in ("in_bay", "in_service", "quality_check", "done"):  # completion through progress, too
@@ -271,8 +273,8 @@ def test_consumption_past_zero_is_recorded_and_flagged(inv):
 
 def test_shortages_for_services_and_packages(inv):
     assert inventory.shortages(inv, ["PKG"]) == []
-    inventory.adjust(inv, sku="OIL-5W30", counted=3, reason="stocktake")
-    inventory.adjust(inv, sku="CHEM-SHAMPOO", counted=0, reason="drum empty")
+    inventory.adjust(inv, sku="OIL-5W30", counted=3, reason="stocktake", manager=MANAGER)
+    inventory.adjust(inv, sku="CHEM-SHAMPOO", counted=0, reason="drum empty", manager=MANAGER)
     assert inventory.shortages(inv, ["PKG"]) == [
         rules.Shortage("OIL-5W30", "L", 3, 4), rules.Shortage("CHEM-SHAMPOO", "dose", 0, 1),
     ]
@@ -302,7 +304,7 @@ def cli(capsys, *args: object) -> tuple[int, str, str]:
 def data_dir(tmp_path: Path, capsys) -> Path:
     # the CLI runs on the real clock: book far ahead, so lift the horizon and the hot slots
     far_ahead = TEST_CONFIG.split("[booking.hot_slots]")[0].replace("horizon_days = 3", "horizon_days = 3650")
-    config = _with_materials(far_ahead)
+    config = _with_materials(far_ahead) + STAFF
     path = tmp_path / "station.toml"
     path.write_text(config, encoding="utf-8")
     code, _, _ = cli(capsys, "--data-dir", tmp_path / "data", "init", "--config", path)
@@ -310,12 +312,13 @@ def data_dir(tmp_path: Path, capsys) -> Path:
     return tmp_path / "data"
 
 
-def test_booking_warns_about_short_materials_but_goes_ahead(data_dir, capsys):
+def test_booking_warns_about_short_materials_but_goes_ahead(data_dir, manager_pin, capsys):
     code, out, err = cli(capsys, "--data-dir", data_dir, "book", "--start", "2030-01-07T09:00:00+08:00",
                          "--services", "OIL", "--plate", "沪A12345", "--json")
     assert code == 0 and json.loads(out)["state"] == "confirmed" and err == ""
 
-    code, out, _ = cli(capsys, "--data-dir", data_dir, "stock", "adjust", "--sku", "OIL-5W30", "--counted", "1",
+    code, out, _ = cli(capsys, "--data-dir", data_dir, "--operator", "S01", "stock", "adjust", "--sku", "OIL-5W30",
+                       "--counted", "1",
                        "--reason", "stocktake")
     assert code == 0 and "OIL-5W30: adjust -9 L (stocktake); 1 L on hand  LOW (reorder at 4)" in out
 

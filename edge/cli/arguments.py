@@ -66,3 +66,8 @@ def amount(text: str) -> str:
     if not value.is_finite() or value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount (e.g. 299.00)")
     return text.strip()
+
+
+def signed_amount(text: str) -> str:
+    """A correction's amount, which may be negative (e.g. -20.00), kept as text like `amount`."""
+    return ("-" + amount(text.strip()[1:])) if text.strip().startswith("-") else amount(text)

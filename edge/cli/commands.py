@@ -17,7 +17,8 @@ from edge.services import arrivals, assignments, availability, bay_now, bookings
     walk_in_reserve
 from edge.services.booking_store import BookingRecord, LegRecord
 from edge.services.setup import init_station
-from edge.services.station import DB_FILENAME, Station, open_station
+from edge.services.station import DB_FILENAME, Station
+from edge.cli.session import open_station
 from edge.errors import InvalidInput, NotFound, RuleViolation, StoreError
 from edge.store.catalog import sizes_json
 from edge.store.db import Store

@@ -8,7 +8,7 @@ import json
 
 from edge.cli.output import emit_json, table
 from edge.services import conflicts
-from edge.services.station import open_station
+from edge.cli.session import open_station
 
 
 def register_sync(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -14,7 +14,8 @@ from edge.domain.permissions import Permission
 from edge.services import bookings, delivery, disruptions, extra_parts
 from edge.services.delivery import ServiceReportRecord
 from edge.services.disruptions import BayState, DisruptionRecord
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -81,6 +81,8 @@ def doctor(args: argparse.Namespace) -> int:
         checks += asyncio.run(check_devices(settings.devices, live_health, wait=args.device_wait))
     if settings is not None:
         checks.append(check_sync(settings.sync, data_dir))
+    if settings is not None and db_checks[0].verdict == "ok":
+        checks.append(check_audit(settings, database))
     failed = any(c.verdict == "FAIL" for c in checks)
     if args.json:
         emit_json({"ok": not failed, "checks": [asdict(c) for c in checks]})
@@ -153,6 +155,23 @@ def check_bays(settings: Settings, database: Path) -> list[Check]:
     summary = ", ".join(f"{b.bay_id} {b.state}" + (f" ({b.in_bay.code} {b.in_bay.plate})" if b.in_bay else "")
                         for b in bays)
     return [Check("bays", "ok", f"sensors and bookings agree: {summary}")]
+
+
+def check_audit(settings: Settings, database: Path) -> Check:
+    """The audit trail's hash chain, walked from its first entry: FAIL names the first entry that breaks it."""
+    from edge.services import audit
+    from edge.services.station import Station
+    from edge.store.db import Store
+
+    store = Store(database, migrate=False)
+    try:
+        count, broken = audit.verify(Station(settings=settings, store=store))
+    finally:
+        store.close()
+    if broken is not None:
+        return Check("audit", "FAIL", f"hash chain broken at seq {broken.seq}: {broken.problem} "
+                                      f"({count} entries; the trail was changed outside the station)")
+    return Check("audit", "ok", f"hash chain verified ({count} entries)")
 
 
 def _recent_health(conn: sqlite3.Connection) -> dict[str, sqlite3.Row]:

@@ -19,7 +19,8 @@ from edge.domain.ids import short_code
 from edge.domain.money import parse_money
 from edge.errors import NotFound, RuleViolation
 from edge.services import bookings, enterprise, enterprise_bookings
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -13,7 +13,8 @@ from edge.cli.output import emit_json, table
 from edge.domain.enterprise import ApprovalState, Statement
 from edge.services import enterprise_billing, enterprise_bookings
 from edge.services.enterprise_bookings import ApprovalView
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 
 def register_fleet(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

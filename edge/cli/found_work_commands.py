@@ -8,7 +8,8 @@ from edge.cli import arguments
 from edge.cli.output import emit_json, table
 from edge.services import bookings, found_work
 from edge.services.found_work import FoundWork
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

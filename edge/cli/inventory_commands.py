@@ -6,10 +6,11 @@ import argparse
 import sys
 from collections.abc import Iterable
 
-from edge.cli import arguments
+from edge.cli import arguments, session
+from edge.cli.session import open_station
 from edge.cli.output import emit_json, table
 from edge.services import inventory
-from edge.services.station import Station, open_station
+from edge.services.station import Station
 from edge.store.inventory import MaterialRecord, StockChange
 
 
@@ -108,7 +109,8 @@ def stock_issue(args: argparse.Namespace) -> None:
 
 def stock_adjust(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
-    _changed(args, inventory.adjust(station, sku=args.sku, counted=args.counted, reason=args.reason))
+    _changed(args, inventory.adjust(station, sku=args.sku, counted=args.counted, reason=args.reason,
+                                             manager=session.manager(station)))
 
 
 def stock_movements(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ Exit codes (scripts rely on them):
     3  bad config file            8  database error
     4  not found (booking, bay, service, member, waitlist entry)
     9  a `doctor` check failed; the sync link, a key file or HQ's database failed
+   10  refused: the command needs a manager (--operator MANAGER, or --manager WHO), or a wrong PIN
   141  the reader closed the output pipe early (e.g. `| head -1`); nothing is reported
 """
 
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from edge.cli import session
 from edge.config import ConfigError
 from edge.errors import (
     EdgeError, InvalidInput, InvalidTransition, NotFound, PermissionDenied, RuleViolation, SlotTaken, StoreError,
@@ -59,6 +61,7 @@ COMMAND_MODULES = (
     "edge.cli.station_commands",
     "edge.cli.tui_commands",
     "edge.cli.doctor_commands",
+    "edge.cli.staff_commands",
 )
 
 # the counter's daily verbs, kept at the top level: name -> (what it is short for, help)
@@ -80,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Offline-first edge node for a car-service station.",
         epilog="Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 not found, 5 slot taken, "
         "6 rule refused, 7 state does not allow, 8 database, 9 doctor check or sync link failed, "
+        "10 needs a manager or a wrong PIN, "
         "141 output pipe closed early. "
         "`station-edge COMMAND --help` lists a command's actions and options. The flat names of earlier "
         "releases (checkout, report-service ...) still work until the next one and say what they are now called.",
@@ -88,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "or [paths] data_dir of the config)")
     parser.add_argument("--json", action="store_true", default=False, help="machine-readable output")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
+    session.add_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", action=CommandWords)
 
     for module in COMMAND_MODULES:
@@ -140,8 +145,10 @@ def _main(argv: Sequence[str] | None) -> int:
         stream=sys.stderr,
     )
     try:
-        if args.command not in ("demo", "keys", "hq"):  # none of them touches a station's data
+        # none of them touches a station's data
+        if args.command not in ("demo", "keys", "hq") and getattr(args, "needs_station", True):
             args.data_dir = resolve_data_dir(args)
+        session.configure(args)
         return args.handler(args) or EXIT_OK
     except CliUsageError as err:
         parser.print_usage(sys.stderr)
@@ -168,11 +175,15 @@ def _report(args: argparse.Namespace, err: Exception) -> int:
             break
     else:
         code, name = EXIT_INTERNAL, "error"
+    message = str(err)
+    if isinstance(err, PermissionDenied) and "needs a manager" in message:
+        message += (f"; run it as a manager (--operator WHO with ${session.OPERATOR_PIN_ENV}) or name one who "
+                    f"authorises it (--manager WHO with ${session.MANAGER_PIN_ENV})")
     if args.json:
         from edge.cli.output import emit_json
 
-        emit_json({"error": name, "message": str(err)})
-    print(f"station-edge: {name.replace('_', ' ')}: {err}", file=sys.stderr)
+        emit_json({"error": name, "message": message})
+    print(f"station-edge: {name.replace('_', ' ')}: {message}", file=sys.stderr)
     return code
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from edge.cli import arguments
+from edge.cli import arguments, session
 from edge.cli.output import emit_json, table
 from edge.domain.money import parse_money
 from edge.domain.permissions import Actor, Permission
 from edge.errors import InvalidInput
 from edge.services import checkout, ledgers, loyalty, members, receipts, staff
 from edge.services.ledgers import TOP_UP_METHODS
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 
 def add_manager_options(p: argparse.ArgumentParser) -> None:
@@ -95,6 +96,19 @@ def register_member(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     r.add_argument("--method", required=True, choices=TOP_UP_METHODS, help="%(choices)s")
     r.add_argument("--reference", default="", help="the payment's reference")
     r.set_defaults(handler=_top_up)
+    r = q.add_parser("adjust", parents=[common], help="correct a member's prepaid balance (a manager's)")
+    r.add_argument("--phone", required=True)
+    r.add_argument("--amount", required=True, type=arguments.signed_amount, help="signed, e.g. -20.00 or 50.00")
+    r.add_argument("--reason", required=True)
+    r.set_defaults(handler=_prepaid_adjust)
+
+    p = sub.add_parser("credit", help="no-show credit score")
+    q = p.add_subparsers(dest="credit_command", required=True, metavar="ACTION")
+    r = q.add_parser("set", parents=[common], help="override a member's credit score (a manager's)")
+    r.add_argument("phone")
+    r.add_argument("score", type=int)
+    r.add_argument("--reason", required=True, help="why, e.g. 'no-show was our fault'")
+    r.set_defaults(handler=_credit_set)
 
     p = sub.add_parser("coupon", help="coupons")
     q = p.add_subparsers(dest="coupon_command", required=True, metavar="ACTION")
@@ -244,10 +258,8 @@ def _balance(args: argparse.Namespace) -> None:
 def _points_adjust(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     member = members.lookup(station, args.phone).member
-    with station.store.write() as conn:
-        ledgers.adjust_points(conn, station, member_id=member.id, points=args.points, reason=args.reason,
-                              now=station.clock())
-        balance = ledgers.points_balance(conn, member.id)
+    balance = ledgers.correct_points(station, member_id=member.id, points=args.points, reason=args.reason,
+                                     manager=session.manager(station))
     emit_json({"member_id": member.id, "points": balance}) if args.json else print(f"{member.phone}: {balance} points")
 
 
@@ -270,6 +282,24 @@ def _top_up(args: argparse.Namespace) -> None:
         emit_json({"member_id": member.id, "prepaid_minor": balance})
     else:
         print(f"{member.phone}: prepaid balance {station.money(balance)}")
+
+
+def _prepaid_adjust(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    member = members.lookup(station, args.phone).member
+    balance = ledgers.correct_prepaid(station, member_id=member.id, amount_minor=_minor(station, args.amount, "amount"),
+                                      reason=args.reason, manager=session.manager(station))
+    if args.json:
+        emit_json({"member_id": member.id, "prepaid_minor": balance})
+    else:
+        print(f"{member.phone}: prepaid balance {station.money(balance)}")
+
+
+def _credit_set(args: argparse.Namespace) -> None:
+    station = open_station(args.data_dir)
+    member = members.override_credit(station, phone=args.phone, score=args.score, reason=args.reason,
+                                     manager=session.manager(station))
+    emit_json(member.to_json()) if args.json else print(f"{member.phone}: credit score {member.credit_score}")
 
 
 def _coupon_issue(args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ from edge.cli.output import emit_json, table
 from edge.domain.money import format_money
 from edge.domain.reports import PERIOD_KINDS, Kind, Report, period_of
 from edge.services.reports import SECTIONS, station_report
-from edge.services.station import open_station
+from edge.cli.session import open_station
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from edge.cli import arguments
+from edge.cli import arguments, session
 from edge.cli.output import emit_json, table
 from edge.domain.roster import ExceptionKind, Ranges, RosterException, clock_text, parse_clock
 from edge.services import roster
 from edge.services.booking_store import BookingRecord
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 _KINDS = [str(kind) for kind in ExceptionKind]
 
@@ -52,13 +53,15 @@ def roster_set(args: argparse.Namespace) -> None:
         station, args.technician, day=args.date, kind=args.kind,
         start_minute=None if args.start is None else parse_clock(args.start, "from"),
         end_minute=None if args.end is None else parse_clock(args.end, "to"), note=args.note,
+        manager=session.manager(station),
     )
     _changed(args, station, change, "set")
 
 
 def roster_remove(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
-    _changed(args, station, roster.remove_exception(station, args.technician, day=args.date), "removed")
+    _changed(args, station, roster.remove_exception(station, args.technician, day=args.date,
+                                                                manager=session.manager(station)), "removed")
 
 
 def roster_list(args: argparse.Namespace) -> None:

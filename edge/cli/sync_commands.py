@@ -13,7 +13,8 @@ from edge.cli import arguments, commands, conflict_commands
 from edge.cli.output import emit_json, table
 from edge.config import ConfigError
 from edge.domain.events import STREAM_PRIORITY
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 from edge.services.sync_status import sync_status
 from edge.store.outbox import last_seq
 from sync.errors import SyncError

@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from edge.services.station import Station, open_station
+from edge.services.station import Station
+from edge.cli.session import open_station
 
 LOG_FILENAME = "tui.log"
 

@@ -7,7 +7,7 @@ import argparse
 from edge.cli import arguments
 from edge.cli.output import emit_json, table
 from edge.services import members
-from edge.services.station import open_station
+from edge.cli.session import open_station
 
 
 def register(top: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from edge.daemon.devices import build_sources, run_devices
 from edge.daemon.jobs import DAILY_GRACE, INTERVAL_GRACE, SCHEDULE
 from edge.daemon.sync_link import run_sync
 from edge.daemon.systemd import Notifier
+from edge.domain.permissions import DAEMON
 from edge.services.station import Station
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def _log_job_error(event: JobExecutionEvent) -> None:
 
 async def run(station: Station, *, notifier: Notifier | None = None) -> int:
     """Run until SIGTERM or SIGINT; returns the process exit code."""
+    station.actor = DAEMON  # what the jobs and devices do is recorded as the daemon's
     notifier = notifier or Notifier()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

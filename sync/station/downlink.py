@@ -9,12 +9,14 @@ import logging
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from edge.domain.hlc import Hlc
-from edge.services import escrow, found_work, hq_updates
+from edge.domain.permissions import HQ
+from edge.services import escrow, found_work, hq_updates, staff
 from edge.services.station import Station
 from sync.envelope import DOWN_LOG_STREAMS, MalformedMessage, encode, new_message, up_topic, whole
 from sync.signing import Signer
@@ -33,6 +35,8 @@ def _apply_cmd(station: Station, conn: sqlite3.Connection, message_type: str, bo
     if message_type == "cmd.new_epoch":  # HQ found this database reusing seqs (restored from a backup)
         if body.get("epoch") == state.current_epoch(conn):  # not again for an epoch already left behind
             start_new_epoch(conn)
+    elif message_type == "staff.snapshot":  # HQ's staff accounts for this station replace its last list
+        staff.apply_hq_snapshot(conn, station, body.get("accounts") or [], now=now)
     else:
         raise MalformedMessage(f"unknown command {message_type!r}")
 
@@ -149,7 +153,8 @@ class Downlink:
         try:
             if applier is None:
                 raise MalformedMessage(f"this station does not apply {stream} messages")
-            applier(self.station, conn, item_type, body, now)
+            # what HQ's message changes is recorded as HQ's doing, whoever else shares this station
+            applier(replace(self.station, actor=HQ), conn, item_type, body, now)
         except Exception as err:  # refused by the service: kept as a conflict, the log moves on
             conn.execute("ROLLBACK TO downlink_item")
             log.warning("downlink %s seq %s refused: %s", stream, item.get("seq"), err)

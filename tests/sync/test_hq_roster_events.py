@@ -11,15 +11,15 @@ from edge.store.outbox import pending_events
 from sync.envelope import batch_message, encode, new_message
 from sync.hq.ingest import Ingest
 from sync.signing import Keyring, Signer
-from tests.stations import make_station
+from tests.stations import MANAGER, make_station
 from tests.sync.conftest import hq_rows
 
 
 def test_hq_keeps_the_roster_events_whole_in_its_event_log(tmp_path, sqlite_hq):
     station = make_station(tmp_path)
     try:
-        roster.set_exception(station, "T1", day=date(2026, 11, 24), kind="sick", note="flu")
-        roster.remove_exception(station, "T1", day=date(2026, 11, 24))
+        roster.set_exception(station, "T1", day=date(2026, 11, 24), kind="sick", note="flu", manager=MANAGER)
+        roster.remove_exception(station, "T1", day=date(2026, 11, 24), manager=MANAGER)
         with station.store.read() as conn:
             ops = [e for e in pending_events(conn) if e["stream"] == "ops"]
         sid, epoch = station.settings.station.id, station.epoch

@@ -9,6 +9,7 @@ from textual.widgets import Input, Select
 
 from edge.services import roster
 from edge.services.availability import free_starts
+from tests.stations import MANAGER
 from tests.tui.conftest import cells, loaded, wait_for
 from tui.app import StationApp
 from tui.screens.dialogs import ConfirmDialog
@@ -97,7 +98,7 @@ async def test_holiday_hours_typed_in_the_form_and_a_bad_time_refused(busy_stati
 
 
 async def test_the_form_and_the_marks_read_in_chinese(busy_station):
-    roster.set_exception(busy_station, "T2", day=TODAY, kind="leave")
+    roster.set_exception(busy_station, "T2", day=TODAY, kind="leave", manager=MANAGER)
     app = StationApp(busy_station, language="zh_CN")
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _technicians(pilot, app)
@@ -114,7 +115,7 @@ async def test_the_screen_and_the_form_fit_80x24_in_both_languages(busy_station)
     from tests.tui.test_no_text_cut import clipped_texts
 
     roster.set_exception(busy_station, "T1", day=TODAY, kind="extra", start_minute=18 * 60, end_minute=20 * 60,
-                         note="covers the evening")
+                         note="covers the evening", manager=MANAGER)
     for language in ("en", "zh_CN"):
         app = StationApp(busy_station, language=language)
         async with app.run_test(size=(80, 24)) as pilot:
