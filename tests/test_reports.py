@@ -11,9 +11,9 @@ import pytest
 
 from edge.cli.main import main
 from edge.domain.reports import allocate, period_of
-from edge.services import bookings, members
+from edge.services import bookings, checkout, ledgers, members, receipts
 from edge.services.reports import SECTIONS, station_report
-from tests.stations import TEST_CONFIG, make_station
+from tests.stations import MANAGER, TEST_CONFIG, make_station, open_drawer
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = date(2026, 11, 23)
@@ -113,12 +113,23 @@ def build_day(station) -> dict:
     return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f, "G": g, "H": h, "I": i}
 
 
+def pay_for_the_day(station, scenario) -> None:
+    """The completed bookings paid at the desk (the drawer open from 07:00): A in cash with
+    change, B and C by WeChat Pay, D by Alipay, I in cash on Tuesday."""
+    open_drawer(station, now=at(7))
+    checkout.checkout(station, booking_ref=scenario["A"].code, payments=[("cash", 3000)],
+                      cash_tendered_minor=5000, now=at(9, 40))
+    checkout.checkout(station, booking_ref=scenario["B"].code, payments=[("wechat_pay", 29900)], now=at(10, 5))
+    checkout.checkout(station, booking_ref=scenario["C"].code, payments=[("wechat_pay", 39900)], now=at(11, 35))
+    checkout.checkout(station, booking_ref=scenario["D"].code, payments=[("alipay", 8000)], now=at(14, 35))
+    checkout.checkout(station, booking_ref=scenario["I"].code, payments=[("cash", 3000)], now=at(9, 35, day=TUESDAY))
+
+
 def without_later_tables(station) -> None:
-    """The baseline of these tests: no feedback or payment recorded. Those tables arrive with
-    later migrations; the tests that need them create their own minimal ones."""
+    """The baseline of these tests: no feedback recorded. That table arrives with a later
+    migration; the tests that need it create their own minimal one."""
     with station.store.write() as conn:
         conn.execute("DROP TABLE IF EXISTS feedback")
-        conn.execute("DROP TABLE IF EXISTS payment")
 
 
 @pytest.fixture
@@ -128,6 +139,7 @@ def day_station(tmp_path):
     scenario = build_day(station)
     # the load of technicians decides who gets a job: the figures below depend on it
     assert [scenario[key].technician_id for key in "ABCD"] == [None, "T1", "T2", "T1"]
+    pay_for_the_day(station, scenario)
     yield station
     station.store.close()
 
@@ -215,37 +227,43 @@ def booking_ids(station) -> dict[str, str]:
         return {row["plate"]: row["id"] for row in conn.execute("SELECT plate, id FROM booking")}
 
 
-def test_revenue_by_category_channel_and_payment_method(day_station):
+def test_revenue_comes_from_the_ledger_and_reconciles(day_station):
     assert rows(report_of(day_station)["revenue"]) == [
-        # a package is its own category; the tyre rotation booked with it is maintenance
-        ("category", "maintenance", 3, 29900 + 8000 + 8000),
-        ("category", "package", 1, 31900),
-        ("category", "wash", 1, 3000),
-        ("channel", "terminal", 1, 39900),
-        ("channel", "phone", 1, 29900),
-        ("channel", "walk_in", 1, 8000),
-        ("channel", "app", 1, 3000),
-        ("payment_method", "not recorded yet", None, None),
+        # a package is its own category; the tyre rotation sold with it is maintenance
+        ("category", "maintenance", None, 29900 + 8000 + 8000),
+        ("category", "package", None, 31900),
+        ("category", "wash", None, 3000),
+        ("revenue", "all", 4, 80800),
+        ("refunds", "all", 0, 0),
+        ("net_revenue", "all", None, 80800),
+        ("payment_method", "wechat_pay", None, 69800),
+        ("payment_method", "alipay", None, 8000),
+        ("payment_method", "cash", None, 3000),
+        ("points", "redeemed", None, 0),
+        ("prepaid", "topped_up", None, 0),
+        ("prepaid", "spent", None, 0),
+        ("deposits", "held", None, 0),
+        ("deposits", "released", None, 0),
+        ("cash", "put_in", None, 0),
+        ("cash", "taken_out", None, 0),
+        ("adjustments", "all", None, 0),
+        ("reconciliation", "difference", None, 0),
         ("total", "all", 4, 80800),
     ]
 
 
-def test_payments_are_reported_by_method_once_the_payment_table_exists(day_station):
-    ids = booking_ids(day_station)
+def test_a_refund_and_a_top_up_show_apart_and_still_reconcile(day_station):
+    (c_receipt,) = [r for r in receipts.list_receipts(day_station, day=MONDAY) if r.total_minor == 39900]
+    checkout.refund(day_station, c_receipt.number, reason="tyre not rotated", lines=[("TYRE", 1)],
+                    manager=MANAGER, now=at(15))
+    member = members.lookup(day_station, "13800000001").member
     with day_station.store.write() as conn:
-        conn.execute("CREATE TABLE payment (id INTEGER PRIMARY KEY, booking_id TEXT, method TEXT,"
-                     " amount_minor INTEGER, created_at TEXT)")
-        conn.executemany(
-            "INSERT INTO payment (booking_id, method, amount_minor, created_at) VALUES (?, ?, ?, ?)",
-            [(ids["沪A00001"], "cash", 3000, "2026-11-23T01:40:00Z"),
-             (ids["沪A00002"], "wechat_pay", 29900, "2026-11-23T02:05:00Z"),
-             (ids["沪A00003"], "wechat_pay", 39900, "2026-11-23T03:35:00Z"),
-             (ids["沪A00004"], "alipay", 8000, "2026-11-23T06:35:00Z"),
-             (ids["沪A00009"], "cash", 3000, "2026-11-24T01:35:00Z")],  # Tuesday
-        )
-    paid = [row for row in report_of(day_station)["revenue"].rows if row[0] == "payment_method"]
-    assert paid == [("payment_method", "wechat_pay", 2, 69800), ("payment_method", "alipay", 1, 8000),
-                    ("payment_method", "cash", 1, 3000)]
+        ledgers.top_up(conn, day_station, member_id=member.id, amount_minor=50000, method="cash", now=at(15, 30))
+    figures = {(row[0], row[1]): row[3] for row in report_of(day_station)["revenue"].rows}
+    assert figures[("refunds", "all")] == 8000 and figures[("net_revenue", "all")] == 72800
+    assert figures[("payment_method", "wechat_pay")] == 69800 - 8000
+    assert figures[("top_up_method", "cash")] == 50000 and figures[("prepaid", "topped_up")] == 50000
+    assert figures[("reconciliation", "difference")] == 0
 
 
 def test_top_services_rank_by_bookings_then_revenue(day_station):
@@ -291,7 +309,7 @@ def test_an_empty_period_reports_zeros_and_nothing_to_measure(station):
     assert rows(report["wait"])[-1] == ("all", 0, None, None, 0, None)
     assert rows(report["utilisation"])[-1] == ("all", "", 3 * 140, 0, 0.0)
     assert rows(report["technicians"]) == [("T1", "Wang", 0, 0, 0, 0, None, None), ("T2", "Li", 0, 0, 0, 0, None, None)]
-    assert rows(report["revenue"]) == [("payment_method", "not recorded yet", None, None), ("total", "all", 0, 0)]
+    assert rows(report["revenue"])[-2:] == [("reconciliation", "difference", None, 0), ("total", "all", 0, 0)]
     assert rows(report["top_services"]) == []
     assert rows(report["members"]) == [("regular", 0, 0, 0), ("gold", 0, 0, 0), ("all", 0, 0, 0)]
 
@@ -368,7 +386,7 @@ def test_report_tables_format_money_rates_and_hours(data_dir, capsys):
     assert "838.00 CNY" in out  # the week's revenue
     assert "16.7%" in out  # the no-show rate: 1 of 6 due
     assert "1:30" in out  # T2's time in service
-    assert "not recorded yet" in out and "n/a" in out
+    assert "not recorded yet" in out and "n/a" in out  # no ratings; nothing to measure
 
 
 def test_report_csv_writes_one_parseable_file_per_section(data_dir, tmp_path, capsys):

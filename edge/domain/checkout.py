@@ -26,6 +26,7 @@ from edge.errors import InvalidInput, RuleViolation
 
 PAYMENT_METHODS = ("cash", "bank_card", "wechat_pay", "alipay", "enterprise")
 GOODS_CATEGORY = "goods"  # the category of goods sold over the counter and parts billed
+PACKAGE_CATEGORY = "package"  # a package is sold at a bundle price: a category of its own
 
 
 @dataclass(frozen=True, slots=True)

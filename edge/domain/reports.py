@@ -17,12 +17,13 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from edge.domain.booking_state import BookingState
+from edge.domain.checkout import PACKAGE_CATEGORY
 from edge.domain.money import allocate
+from edge.domain.money_ledger import MoneyTotals
 from edge.domain.slots import day_bounds
 
 PERIOD_KINDS = ("day", "week", "month")
 ALL = "all"  # the key of every section's total row
-PACKAGE_CATEGORY = "package"
 UNKNOWN_CATEGORY = "unknown"
 NOT_RECORDED = "not recorded yet"
 
@@ -343,27 +344,44 @@ def _categories(sale: Sale) -> dict[str, int]:
     return amounts
 
 
-def revenue_section(sales: Sequence[Sale], payments: Sequence[tuple[str, int, int]] | None) -> Section:
-    """Revenue of completed bookings by category and channel, and money taken by payment method.
+def revenue_section(totals: MoneyTotals, *, receipts: int, refunds: int) -> Section:
+    """The period's money from the ledger: revenue by category, discounts, refunds, net revenue;
+    tenders by what they were for and method; points, prepaid, deposits and the drawer; and
+    the reconciliation line (net revenue less what accounts for it: 0)."""
 
-    `payments` are (method, count, amount) rows, or None while the station records no payments.
-    """
+    def ranked(by: str, figures: Mapping[str, int]) -> list[tuple]:
+        return [(by, key, None, amount) for key, amount in sorted(figures.items(), key=lambda kv: (-kv[1], kv[0]))
+                if amount]
 
-    def ranked(by: str, figures: Mapping[str, list[int]]) -> list[tuple]:
-        return [(by, key, n, amount) for key, (n, amount) in sorted(figures.items(), key=lambda kv: (-kv[1][1], kv[0]))]
-
-    if payments is None:
-        paid = [("payment_method", NOT_RECORDED, None, None)]
-    else:
-        paid = ranked("payment_method", {method: [n, amount] for method, n, amount in payments})
+    tenders: dict[str, dict[str, int]] = defaultdict(dict)
+    for (purpose, method), amount in totals.tenders.items():
+        tenders[purpose][method] = amount
     return Section(
         "revenue", "Revenue",
-        (Column("by", "by"), Column("key", "key"), _count("count"), Column("revenue_minor", "revenue", Kind.MONEY)),
-        (*ranked("category", _tally(pair for sale in sales for pair in _categories(sale).items())),
-         *ranked("channel", _tally((sale.channel, sale.price_minor) for sale in sales)),
-         *paid,
-         ("total", ALL, len(sales), sum(sale.price_minor for sale in sales))),
-        ("a booking with items in several categories counts once in each; a package is its own category",),
+        (Column("by", "by"), Column("key", "key"), _count("count"), Column("revenue_minor", "amount", Kind.MONEY)),
+        (*ranked("category", totals.revenue),
+         ("revenue", ALL, receipts, sum(totals.revenue.values())),
+         *ranked("discount", totals.discounts),
+         ("refunds", ALL, refunds, totals.refunds),
+         ("net_revenue", ALL, None, totals.net_revenue),
+         *ranked("payment_method", tenders.get("sales", {})),
+         *ranked("top_up_method", tenders.get("top_up", {})),
+         *ranked("deposit_method", tenders.get("deposit", {})),
+         *ranked("drawer", tenders.get("drawer", {})),
+         ("points", "redeemed", None, totals.points),
+         ("prepaid", "topped_up", None, totals.prepaid_topped_up),
+         ("prepaid", "spent", None, totals.prepaid_spent),
+         ("deposits", "held", None, totals.deposits_held),
+         ("deposits", "released", None, totals.deposits_released),
+         ("cash", "put_in", None, totals.cash_in),
+         ("cash", "taken_out", None, totals.cash_out),
+         ("adjustments", ALL, None, totals.adjustments),
+         ("reconciliation", "difference", None, totals.difference),
+         ("total", ALL, receipts, totals.net_revenue)),
+        ("from the money ledger: revenue at list prices by category (a package is its own category), less"
+         " discounts and refunds; payment_method is money taken for sales net of refunds",
+         "net revenue = tenders + points − (prepaid topped up − spent) − (deposits held − released)"
+         " − (cash put in − taken out) + adjustments; reconciliation is the difference, always 0"),
     )
 
 

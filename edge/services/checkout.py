@@ -246,10 +246,18 @@ def _booking_items(conn: Connection, station: Station, booking: BookingRecord) -
     was booked), then each service added during service that the customer approved, at its price."""
     bill = found_work.billed(conn, booking)
     booked = replace(booking, services=bill.services, price_minor=bill.price_minor)
-    items = enterprise_billing.package_items(conn, station, booked) or _items(
-        station, [booked.package_code] if booked.package_code else list(booked.services))
+    items = enterprise_billing.package_items(conn, station, booked) or _items(station, _sold_codes(station, booked))
     added = _items(station, [code for code, _price in bill.added])
     return items + [replace(item, unit_minor=price) for item, (_code, price) in zip(added, bill.added, strict=True)]
+
+
+def _sold_codes(station: Station, booking: BookingRecord) -> list[str]:
+    """What a booking sold: its package, then each service booked outside the package."""
+    if booking.package_code is None:
+        return list(booking.services)
+    package = station.catalog().packages.get(booking.package_code)
+    inside = set(package.services) if package else set()
+    return [booking.package_code, *(code for code in booking.services if code not in inside)]
 
 
 def _member(conn: Connection, member_id: str | None, phone: str | None) -> MemberRecord | None:
@@ -287,8 +295,7 @@ def _items(station: Station, codes: Sequence[str]) -> list[rules.Item]:
     for code in codes:
         if code in catalog.packages:
             package = catalog.packages[code]
-            first = catalog.services[package.services[0]]
-            items.append(rules.Item(code, package.name_en, first.category, package.price_minor))
+            items.append(rules.Item(code, package.name_en, rules.PACKAGE_CATEGORY, package.price_minor))
         elif code in catalog.services:
             item = catalog.services[code]
             items.append(rules.Item(code, item.name_en, item.category, item.price_minor))

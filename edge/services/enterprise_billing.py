@@ -63,8 +63,7 @@ def package_items(conn: Connection, station: Station, booking: BookingRecord) ->
         return None
     package = find_package(conn, row["enterprise_id"], row["package_code"])
     name = package.name if package and package.name else row["package_code"]
-    category = station.catalog().services[booking.services[0]].category
-    return [checkout_rules.Item(row["package_code"], name, category, booking.price_minor)]
+    return [checkout_rules.Item(row["package_code"], name, checkout_rules.PACKAGE_CATEGORY, booking.price_minor)]
 
 
 def charge_on_account(

@@ -1,9 +1,9 @@
 """Station reports read from the store: the queries behind each section, in one read snapshot.
 
 The arithmetic lives in edge.domain.reports; this module only asks SQLite. Bookings belong
-to a period by their start (station-local days); payments by the time they were taken.
-The `feedback` and `payment` tables are looked up in sqlite_master first, so a database
-without them (not yet migrated) reports "not recorded yet" instead of failing.
+to a period by their start (station-local days); money by the time it moved, read from the
+money ledger. The `feedback` table is looked up in sqlite_master first, so a database without
+it (not yet migrated) reports "not recorded yet" instead of failing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from functools import cached_property
 
 from edge.domain import reports as domain
 from edge.domain.booking_state import BookingState
+from edge.domain.money_ledger import money_totals
 from edge.domain.reports import Period, Report, Section
 from edge.services.station import Station
 from edge.store.types import from_db_time, to_db_time
@@ -37,11 +38,16 @@ RATINGS_QUERY = (
     " ON b.id = f.booking_id WHERE b.start_at >= ? AND b.start_at < ? AND f.rating IS NOT NULL"
     " GROUP BY lead HAVING lead IS NOT NULL"
 )
-# Money taken per method, from `payment(booking_id, method, amount_minor, created_at)` (checkout
-# and refund); a refund is a negative amount and nets out.
-PAYMENTS_QUERY = (
-    "SELECT method, count(*), sum(amount_minor) FROM payment WHERE created_at >= ? AND created_at < ?"
-    " GROUP BY method"
+# The period's money: every posting of the money ledger summed by kind, account and detail.
+LEDGER_QUERY = (
+    "SELECT kind, account, detail, sum(amount_minor) FROM ledger_entry WHERE created_at >= ? AND created_at < ?"
+    " GROUP BY kind, account, detail"
+)
+# receipts taken and refunds given in the period
+COUNTS_QUERY = (
+    "SELECT count(DISTINCT CASE WHEN kind = 'sale' THEN txn_id END),"
+    " count(DISTINCT CASE WHEN kind = 'refund' THEN txn_id END)"
+    " FROM ledger_entry WHERE created_at >= ? AND created_at < ?"
 )
 
 
@@ -176,10 +182,9 @@ class _Facts:
         return domain.technicians_section(technicians, self._sales, self._timelines, ratings)
 
     def revenue(self) -> Section:
-        payments = None
-        if _has_table(self.conn, "payment"):
-            payments = [tuple(row) for row in self.conn.execute(PAYMENTS_QUERY, self._range)]
-        return domain.revenue_section(self._sales, payments)
+        totals = money_totals(tuple(row) for row in self.conn.execute(LEDGER_QUERY, self._range))
+        receipts, refunds = self.conn.execute(COUNTS_QUERY, self._range).fetchone()
+        return domain.revenue_section(totals, receipts=receipts, refunds=refunds)
 
     def top_services(self) -> Section:
         column = "name_zh" if self.station.settings.station.locale.startswith("zh") else "name_en"
