@@ -24,6 +24,7 @@ from tui.screens.checkout import CheckoutScreen
 from tui.screens.dialogs import PromptDialog
 from tui.screens.members import MembersScreen
 from tui.screens.new_booking import NewBookingScreen
+from tui.screens.receipts import ReceiptsScreen
 from tui.screens.technicians import TechniciansScreen
 from tui.screens.waitlist import WaitlistScreen
 from tui.workers import call_in_thread, watch_store
@@ -33,7 +34,7 @@ WATCH_SECONDS = 0.2
 # time alone changes the board (late alerts, the clock): redraw this often without a commit
 TICK_SECONDS = 30.0
 NAVIGATION = frozenset({"board", "check_in", "new_booking", "find_booking", "members", "technicians", "waitlist",
-                        "toggle_language", "checkout"})
+                        "toggle_language", "checkout", "receipts"})
 
 
 class StationApp(App[None]):
@@ -53,6 +54,7 @@ class StationApp(App[None]):
         Binding("t", "technicians", N_("Techs"), show=False),
         Binding("w", "waitlist", N_("Waitlist"), show=False),
         Binding("p", "checkout", N_("Checkout"), show=False),
+        Binding("r", "receipts", N_("Receipts"), show=False),
         # the description names the language the key switches to
         Binding("l", "toggle_language", N_("中文")),
         Binding("q", "quit", N_("Quit"), show=False),
@@ -148,6 +150,9 @@ class StationApp(App[None]):
 
     def action_checkout(self) -> None:
         self.open_screen(CheckoutScreen())
+
+    def action_receipts(self) -> None:
+        self.open_screen(ReceiptsScreen())
 
     def action_find_booking(self) -> None:
         def answered(ref: str | None) -> None:

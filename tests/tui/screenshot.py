@@ -31,9 +31,11 @@ async def board_ready(pilot) -> None:
 async def checkout_ready(pilot) -> None:
     """From the board, as the attendant: `p`, an oil change and a wash for 张伟 (by plate), 200.00 by bank
     card, Enter in the cash field for the rest (129.00), 150.00 cash given: 21.00 change due."""
+    from tests.stations import open_drawer
     from tui.screens.checkout import CheckoutScreen
 
     app = pilot.app
+    open_drawer(app.station)  # the desk's shift is open: it takes cash
     await board_ready(pilot)
     await pilot.press("p")
     while not (isinstance(app.screen, CheckoutScreen) and app.screen.loads):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.domain.booking_state import Progress
+from tests.stations import open_drawer
 from tests.tui.conftest import loaded, text_of, wait_for
 from tui.app import StationApp
 from tui.screens.booking_detail import BookingDetailScreen
@@ -24,6 +25,7 @@ async def priced(pilot, what: str) -> str:
 
 
 async def test_a_walk_in_wash_paid_by_card_and_cash_gives_change(busy_station):
+    open_drawer(busy_station)
     app = StationApp(busy_station)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
@@ -109,3 +111,20 @@ async def test_a_booking_completed_is_offered_for_payment_and_paid_by_wechat(bus
         assert app.screen.change == "0.00 CNY"
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is detail)
+
+
+async def test_cash_without_an_open_drawer_is_refused_and_nothing_is_taken(busy_station):
+    app = StationApp(busy_station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckoutScreen))
+        screen = app.screen
+        screen.query_one("#services").focus()
+        await pilot.press("down", "down", "space")
+        await priced(pilot, "Amount due")
+        screen.query_one("#cash").focus()
+        await pilot.press("enter", "f5")
+        await wait_for(pilot, lambda: app._notifications, what="the refusal")
+        assert "shift" in list(app._notifications)[-1].message
+        assert app.screen is screen and not screen._paying

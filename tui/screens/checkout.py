@@ -303,13 +303,11 @@ class CheckoutScreen(StationScreen):
             self.app.notify(_("Less than the cash payment"), severity="warning")
             return
         self._paying = True
-        self._tendered = tendered if tendered is not None else cash
-        self.call("checkout", checkout.checkout, self.station, payments=payments, **arguments)
+        self.call("checkout", checkout.checkout, self.station, payments=payments, cash_tendered_minor=tendered,
+                  **arguments)
 
     def done(self, request: str, result: checkout.CheckoutResult) -> None:
         self._paying = False
-        cash = dict(result.receipt.payments).get("cash", 0)
-        change = max(self._tendered - cash, 0)
 
         def closed(print_it: bool | None) -> None:
             if print_it:
@@ -317,7 +315,7 @@ class CheckoutScreen(StationScreen):
             self.app.pop_screen()
 
         self.app.push_screen(ReceiptTakenDialog(result.number, self.station.money(result.receipt.total_minor),
-                                                self.station.money(change)), closed)
+                                                self.station.money(result.change_minor)), closed)
 
     def failed(self, request: str, message: str, kind: str) -> None:
         self._paying = False
