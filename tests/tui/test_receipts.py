@@ -2,53 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from edge.services import checkout, receipts, staff
-from tests.stations import NOW, TEST_CONFIG, make_station, open_drawer
-from tests.test_staff import ATTENDANT_PIN, MANAGER_PIN, STAFF
+from edge.services import receipts, staff
+from tests.test_staff import MANAGER_PIN
 from tests.tui.conftest import cells, loaded, text_of, wait_for
+from tests.tui.till_sample import FIRST, SECOND, till_station
 from tui.app import StationApp
 from tui.screens.invoice import InvoiceDialog
 from tui.screens.manager_pin import ManagerPinDialog
 from tui.screens.receipts import ReceiptScreen, ReceiptsScreen
 from tui.screens.refund import RefundScreen
 
-GOODS = """
-[[materials]]
-sku = "WIPER"
-name_zh = "雨刮片"
-name_en = "Wiper blade"
-unit = "pcs"
-reorder_level = 2
-initial_stock = 20
-price = 4000
-"""
-
-
-def fixed_numbers(monkeypatch) -> None:
-    """Receipt numbers in the order of the sales (R0001, R0002, ...): pictures that do not change."""
-    numbers = iter(f"R{n:04d}" for n in range(1, 100))
-    monkeypatch.setattr("edge.services.checkout.short_code", lambda *_: next(numbers))
-
-
 @pytest.fixture
 def station(tmp_path, monkeypatch):
-    """The attendant 赵小燕 at the desk; this morning 张伟 paid an oil change, a wash and two wiper blades."""
-    fixed_numbers(monkeypatch)
-    station = make_station(tmp_path, config=TEST_CONFIG + STAFF + GOODS)
-    from edge.services import members
-
-    members.enroll(station, phone="13800138000", name="张伟", tier="gold", plates=("沪F33333",))
-    open_drawer(station)
-    checkout.checkout(station, services=["OIL", "WASH"], goods=[("WIPER", 2)], phone="13800138000",
-                      payments=[("bank_card", 20000), ("cash", 20900)], cash_tendered_minor=22000,
-                      now=NOW + timedelta(hours=1, minutes=10))
-    checkout.checkout(station, services=["WASH"], payments=[("wechat_pay", 3000)], now=NOW + timedelta(hours=1, minutes=40))
-    station.clock = lambda: NOW + timedelta(hours=2)
-    station.actor = staff.sign_in(station, "S02", ATTENDANT_PIN).actor
+    station = till_station(tmp_path, monkeypatch)
     yield station
     station.store.close()
 
@@ -78,7 +46,7 @@ async def test_todays_receipts_are_listed_and_searched(station):
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, ReceiptsScreen) and app.screen.loads)
         rows = cells(app.screen.query_one("#receipt-list"))
-        assert [row[0] for row in rows] == ["TST-001-261123-R0002", "TST-001-261123-R0001"]
+        assert [row[0] for row in rows] == [SECOND, FIRST]
         assert rows[1][1:] == ["08:10", "张伟", "409.00 CNY", "paid"]
         await type_in(pilot, "13800138000")
         await wait_for(pilot, lambda: len(cells(app.screen.query_one("#receipt-list"))) == 1, what="the search")
@@ -87,7 +55,7 @@ async def test_todays_receipts_are_listed_and_searched(station):
 async def test_a_receipt_shows_its_lines_payments_and_change(station):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_receipt(pilot, "TST-001-261123-R0001")
+        screen = await open_receipt(pilot, FIRST)
         shown = text_of(screen.query_one("#receipt-facts"))
         for text in ("Oil change", "Wash", "Wiper blade ×2", "Bank card", "200.00 CNY", "Cash given",
                      "Change", "11.00 CNY", "E-invoice: not asked"):
@@ -95,7 +63,7 @@ async def test_a_receipt_shows_its_lines_payments_and_change(station):
 
 
 async def test_an_attendant_refunds_one_line_with_the_managers_pin(station):
-    number = "TST-001-261123-R0001"
+    number = FIRST
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_receipt(pilot, number)
@@ -122,7 +90,7 @@ async def test_an_attendant_refunds_one_line_with_the_managers_pin(station):
 
 async def test_a_manager_refunds_the_whole_receipt_without_a_pin(station):
     station.actor = staff.sign_in(station, "S01", MANAGER_PIN).actor
-    number = "TST-001-261123-R0002"
+    number = SECOND
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_receipt(pilot, number)
@@ -146,7 +114,7 @@ async def test_a_manager_refunds_the_whole_receipt_without_a_pin(station):
 
 
 async def test_a_personal_e_invoice_is_asked_once(station):
-    number = "TST-001-261123-R0001"
+    number = FIRST
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_receipt(pilot, number)

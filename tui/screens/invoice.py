@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from edge.services import checkout
 from tui.i18n import N_, _
@@ -34,7 +34,8 @@ class InvoiceDialog(ModalScreen[bool]):
             yield Input(placeholder=_("buyer (company or person)"), id="buyer")
             yield Input(placeholder=_("tax id (empty: a personal invoice)"), id="tax-id")
             yield Input(placeholder=_("email for the invoice"), id="email")
-            yield Label("", id="invoice-error")
+            yield Static("", id="invoice-error")  # wraps: a refusal can be long
+            yield Label(_("Enter moves on; in the email it asks · Esc back"), classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -51,7 +52,7 @@ class InvoiceDialog(ModalScreen[bool]):
 
     def on_service_failed(self, message: ServiceFailed) -> None:
         message.stop()
-        self.query_one("#invoice-error", Label).update(message.message)
+        self.query_one("#invoice-error", Static).update(message.message)
 
     def action_back(self) -> None:
         self.dismiss(False)
