@@ -440,6 +440,12 @@ class CreditSettings(_Frozen):
         return self
 
 
+class TerminalSettings(_Frozen):
+    """The forecourt terminal: how long it may sit untouched before it locks."""
+
+    lock_after_seconds: Positive = 300
+
+
 class DeviceSettings(_Frozen):
     """One piece of bay hardware: a driver from drivers.registry and its options."""
 
@@ -506,6 +512,7 @@ class Settings(_Frozen):
     loyalty: LoyaltySettings = LoyaltySettings()
     devices: tuple[DeviceSettings, ...] = ()
     security: SecuritySettings = SecuritySettings()
+    terminal: TerminalSettings = TerminalSettings()
     coupon_templates: tuple[CouponTemplateSettings, ...] = ()
     escrow: EscrowSettings = EscrowSettings()
     sync: SyncSettings | None = None

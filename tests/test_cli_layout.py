@@ -29,7 +29,7 @@ ACTIONS = {
     "roster": {"set", "remove", "list", "show"},
     "vehicle": {"size"},
     "sync": {"run", "status", "new-epoch", "outbox", "conflicts"},
-    "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work"},
+    "hq": {"init", "run", "publish-catalog", "lag", "book", "lease", "member", "decide-work", "staff", "audit"},
     "keys": {"generate", "show"},
     "db": {"upgrade"},
     "staff": {"list", "hash-pin"},

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge.domain.booking_state import BookingState
-from edge.services import bookings
+from edge.services import audit, bookings
 from tests.stations import TEST_CONFIG, make_station
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +57,7 @@ def test_daemon_notifies_ready_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_pa
         while bookings.booking(station, held.id).state != BookingState.EXPIRED:
             assert time.monotonic() < deadline, "the daemon did not expire the lapsed hold"
             time.sleep(0.1)
+        assert [e.actor_id for e in audit.entries(station, action="booking.expired")] == ["daemon"]
         daemon.send_signal(signal.SIGTERM)
         _receive(sock, "STOPPING=1", timeout=10)
         _, stderr = daemon.communicate(timeout=20)

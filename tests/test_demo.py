@@ -169,7 +169,10 @@ def test_the_demo_runs_under_a_terminal_and_q_stops_everything_it_started(tmp_pa
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "LANG": "C.UTF-8"}
     terminal = Terminal([sys.executable, "-m", "edge.cli.main", "demo", "--dir", str(folder), "--lang", "en"], env)
     try:
-        terminal.read_until(lambda text: "Next arrivals" in text and "SH-PD-001" in text, timeout=90)
+        # the terminal opens at the sign-in screen, which names the demo's PINs; the manager's card signs in
+        terminal.read_until(lambda text: "Sign in to start work" in text and "demo PIN" in text, timeout=90)
+        terminal.type(b"CARD-1001\r")
+        terminal.read_until(lambda text: "(manager)" in text and "Next arrivals" in text, timeout=60)
         daemon_log = folder / "daemon.log"
         deadline = time.monotonic() + 60
         while "daemon ready" not in (daemon_log.read_text() if daemon_log.exists() else ""):

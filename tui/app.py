@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import time
+from collections.abc import Callable
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
-from edge.services import bookings
+from edge.domain.permissions import LOCKED, Actor, ActorKind
+from edge.services import bookings, staff
 from edge.services.station import Station
 from tui import i18n
 from tui.i18n import N_, _
@@ -25,6 +29,7 @@ from tui.screens.dialogs import PromptDialog
 from tui.screens.members import MembersScreen
 from tui.screens.new_booking import NewBookingScreen
 from tui.screens.receipts import ReceiptsScreen
+from tui.screens.sign_in import SignInScreen
 from tui.screens.technicians import TechniciansScreen
 from tui.screens.waitlist import WaitlistScreen
 from tui.workers import call_in_thread, watch_store
@@ -33,6 +38,8 @@ from tui.workers import call_in_thread, watch_store
 WATCH_SECONDS = 0.2
 # time alone changes the board (late alerts, the clock): redraw this often without a commit
 TICK_SECONDS = 30.0
+# how often the terminal checks whether it has sat idle long enough to lock
+IDLE_CHECK_SECONDS = 1.0
 NAVIGATION = frozenset({"board", "check_in", "new_booking", "find_booking", "members", "technicians", "waitlist",
                         "toggle_language", "checkout", "receipts"})
 
@@ -58,16 +65,28 @@ class StationApp(App[None]):
         # the description names the language the key switches to
         Binding("l", "toggle_language", N_("中文")),
         Binding("q", "quit", N_("Quit"), show=False),
+        Binding("ctrl+l", "lock", N_("Lock"), show=False, priority=True),
         # over SSH and on the forecourt tty Ctrl+C is how people stop a program
         Binding("ctrl+c", "quit", N_("Quit"), show=False, priority=True),
     ]
 
-    def __init__(self, station: Station, *, language: str = "en", watch_interval: float = WATCH_SECONDS) -> None:
+    def __init__(self, station: Station, *, language: str = "en", watch_interval: float = WATCH_SECONDS,
+                 sign_in: bool = False, operator: Actor | None = None, sign_in_hint: str = "",
+                 idle_check: float = IDLE_CHECK_SECONDS, idle_clock: Callable[[], float] = time.monotonic) -> None:
+        """`sign_in`: staff sign in at start (unless `operator` already works here) and the terminal
+        locks after `[terminal] lock_after_seconds` without a key press; `operator` starts signed in."""
         i18n.set_language(language)
         super().__init__()
         self.station = station
         self.watch_interval = watch_interval
         self._stop_watch = threading.Event()
+        if operator is not None:
+            station.actor = operator
+        self.sign_in = sign_in
+        self.sign_in_hint = sign_in_hint
+        self._idle_check = idle_check
+        self._idle_clock = idle_clock
+        self._last_key = idle_clock()
 
     def get_default_screen(self) -> Screen:
         return BoardScreen()
@@ -79,6 +98,10 @@ class StationApp(App[None]):
         )
         self.set_interval(TICK_SECONDS, self._tick)
         self._handle_signals(True)
+        if self.sign_in:
+            self.set_interval(self._idle_check, self._lock_when_idle)
+            if self.station.actor.kind is not ActorKind.STAFF:
+                self._show_sign_in(locked=False)
 
     def on_unmount(self) -> None:
         self._stop_watch.set()
@@ -99,6 +122,41 @@ class StationApp(App[None]):
     async def action_quit(self) -> None:
         self._stop_watch.set()
         await super().action_quit()
+
+    # -- who is working -------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._last_key = self._idle_clock()
+        await super().on_event(event)
+
+    @property
+    def locked(self) -> bool:
+        return isinstance(self.screen, SignInScreen)
+
+    def _lock_when_idle(self) -> None:
+        idle = self._idle_clock() - self._last_key
+        if not self.locked and idle >= self.station.settings.terminal.lock_after_seconds:
+            self.action_lock()
+
+    def action_lock(self) -> None:
+        """Lock the terminal: the sign-in screen covers it until someone signs in (maybe someone else)."""
+        if self.locked:
+            return
+        if self.station.actor.kind is ActorKind.STAFF:  # audited in a worker, which then leaves nobody acting
+            call_in_thread(self, "lock", staff.lock, self.station)
+        else:
+            self.station.actor = LOCKED
+        self._show_sign_in(locked=True)
+
+    def _show_sign_in(self, *, locked: bool) -> None:
+        def signed_in(member: staff.StaffMember | None) -> None:
+            self._last_key = self._idle_clock()
+            for screen in self.screen_stack:
+                if isinstance(screen, StationScreen):
+                    screen.update_title()
+
+        self.push_screen(SignInScreen(locked=locked, hint=self.sign_in_hint), signed_in)
 
     # -- store changes -------------------------------------------------------------------
 

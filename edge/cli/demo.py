@@ -34,6 +34,8 @@ from edge.services.setup import init_station
 from edge.services.station import CONFIG_FILENAME, DB_FILENAME, Station, open_station
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config.example.toml"
+# the example config's staff, named on the demo's sign-in screen
+DEMO_PINS = "demo PIN: 周敏 2580 · 赵小燕 1357 · 孙磊 2468 · card CARD-1001"
 STOP_SECONDS = 10.0  # a child that has not exited this long after SIGTERM is killed
 NARRATE_EVERY = 3.0
 _PR_SET_PDEATHSIG = 1
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
             station = open_station(data_dir)  # with the [sync] just written: the board names the link, not "off"
             start("daemon", [sys.executable, "-m", "edge.cli.main", "--data-dir", str(data_dir), "run"])
             if interactive:
-                run_app(station, language=args.lang, log=data_dir / "tui.log", verbose=args.verbose)
+                run_app(station, language=args.lang, log=data_dir / "tui.log", verbose=args.verbose,
+                        sign_in_hint=DEMO_PINS)
             else:
                 narrate(station, seconds=args.seconds)
         station.store.close()

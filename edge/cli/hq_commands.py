@@ -84,6 +84,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     register_members(hq_sub, parent)
 
+    from edge.cli.hq_staff_commands import register_hq as register_staff  # hq staff set|push, hq audit verify
+
+    register_staff(hq_sub, parent)
+
 
 def hq_parent(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False, parents=[common])

@@ -289,10 +289,8 @@ def _prepaid_adjust(args: argparse.Namespace) -> None:
     member = members.lookup(station, args.phone).member
     balance = ledgers.correct_prepaid(station, member_id=member.id, amount_minor=_minor(station, args.amount, "amount"),
                                       reason=args.reason, manager=session.manager(station))
-    if args.json:
-        emit_json({"member_id": member.id, "prepaid_minor": balance})
-    else:
-        print(f"{member.phone}: prepaid balance {station.money(balance)}")
+    emit_json({"member_id": member.id, "prepaid_minor": balance}) if args.json else print(
+        f"{member.phone}: prepaid balance {station.money(balance)}")
 
 
 def _credit_set(args: argparse.Namespace) -> None:

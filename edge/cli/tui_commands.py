@@ -30,16 +30,17 @@ def run_tui(args: argparse.Namespace) -> None:
         station.store.close()
 
 
-def run_app(station: Station, *, language: str | None, log: Path, verbose: bool) -> None:
-    """Take over the terminal with the station's UI until the attendant quits (or SIGTERM / SIGHUP)."""
+def run_app(station: Station, *, language: str | None, log: Path, verbose: bool, sign_in_hint: str = "") -> None:
+    """Take over the terminal with the station's UI until the attendant quits (or SIGTERM / SIGHUP); staff
+    sign in first, unless `--operator` already did."""
     # textual is imported here, not at the top: every other subcommand starts without it
     from tui.app import StationApp
     from tui.i18n import choose_language
 
     log_to_file(log, verbose=verbose)
     settings = station.settings.station
-    StationApp(station, language=choose_language(language, settings.locale, "locale" in settings.model_fields_set)
-               ).run()
+    StationApp(station, language=choose_language(language, settings.locale, "locale" in settings.model_fields_set),
+               sign_in=True, sign_in_hint=sign_in_hint).run()
 
 
 def log_to_file(path: Path, *, verbose: bool) -> None:

@@ -102,13 +102,13 @@ def sign_in(station: Station, who: str, pin: str) -> StaffMember:
     return _signed_in(station, _checked(station, who, pin, purpose="sign_in"), "pin")
 
 
-def sign_in_card(station: Station, card_id: str) -> StaffMember:
-    """The card's holder starts working (a card read or typed at the terminal): the station's actor from now on."""
+def try_card(station: Station, text: str) -> StaffMember | None:
+    """Sign in the holder when `text` is a card id (what a card reader types at the terminal); None
+    when it is not one (a name or staff id typed before the PIN), which is no failed sign-in."""
     try:
-        member = by_card(station, card_id)
+        member = by_card(station, text)
     except NotFound:
-        _refused(station, card_id.strip(), "card")
-        raise PermissionDenied("unknown card") from None
+        return None
     return _signed_in(station, member, "card")
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from sync.errors import SyncError
 # importing registers HQ's tables on HqModel.metadata
-from sync.hq import escrow_tables, member_tables, tables  # noqa: F401
+from sync.hq import audit_tables, escrow_tables, member_tables, tables  # noqa: F401
 from sync.hq.models import HqModel
 
 

@@ -39,7 +39,7 @@ async def _open_form(pilot, app):
 
 
 async def test_a_sick_day_set_and_removed_at_the_terminal(busy_station):
-    app = StationApp(busy_station)
+    app = StationApp(busy_station, operator=MANAGER)  # a manager changes the roster
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _technicians(pilot, app)
         assert cells(screen.query_one("#exceptions")) == [["No roster exceptions from today on"]]
@@ -73,7 +73,7 @@ async def test_a_sick_day_set_and_removed_at_the_terminal(busy_station):
 
 
 async def test_holiday_hours_typed_in_the_form_and_a_bad_time_refused(busy_station):
-    app = StationApp(busy_station)
+    app = StationApp(busy_station, operator=MANAGER)  # a manager changes the roster
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _technicians(pilot, app)
         await pilot.press("down")  # Li

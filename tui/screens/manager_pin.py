@@ -6,13 +6,15 @@ permission again; Escape answers None. A wrong PIN stays in the dialog with the 
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from collections.abc import Callable
+
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from edge.domain.permissions import Actor, Permission
+from edge.domain.permissions import Actor, Permission, may
 from edge.services import staff
 from tui.i18n import N_, _
 from tui.messages import ServiceDone, ServiceFailed
@@ -67,3 +69,17 @@ class ManagerPinDialog(ModalScreen[Actor | None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def with_manager(app: App, permission: Permission, then: Callable[[Actor | None], None]) -> None:
+    """Go on with `then(None)` when the operator may do `permission` themselves; else ask for a
+    manager's PIN and go on with the manager who answered (not at all on Escape)."""
+    if may(app.station.actor, permission):  # type: ignore[attr-defined]
+        then(None)
+        return
+
+    def answered(manager: Actor | None) -> None:
+        if manager is not None:
+            then(manager)
+
+    app.push_screen(ManagerPinDialog(permission), answered)

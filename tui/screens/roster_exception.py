@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
+from edge.domain.permissions import Actor
 from edge.domain.roster import ExceptionKind, parse_clock
 from edge.errors import InvalidInput
 from edge.services import roster
@@ -46,7 +47,7 @@ class ExceptionForm:
     note: str
 
 
-def save_exception(station: Station, form: ExceptionForm) -> roster.RosterChange:
+def save_exception(station: Station, form: ExceptionForm, manager: Actor | None = None) -> roster.RosterChange:
     """Set the exception the form describes (in a worker thread); InvalidInput names a bad field."""
     try:
         day = date.fromisoformat(form.day.strip())
@@ -55,7 +56,7 @@ def save_exception(station: Station, form: ExceptionForm) -> roster.RosterChange
     return roster.set_exception(
         station, form.technician_id, day=day, kind=form.kind,
         start_minute=parse_clock(form.start, "from") if form.start.strip() else None,
-        end_minute=parse_clock(form.end, "to") if form.end.strip() else None, note=form.note,
+        end_minute=parse_clock(form.end, "to") if form.end.strip() else None, note=form.note, manager=manager,
     )
 
 

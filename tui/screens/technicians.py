@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable
 
 from edge.domain.booking_state import Progress
+from edge.domain.permissions import Permission
 from edge.domain.roster import RosterException
 from edge.services import live_state, roster
 from edge.services.booking_store import BookingRecord
@@ -28,6 +29,7 @@ from tui.i18n import N_, _
 from tui.lookups import TechnicianDay, TechniciansToday, technicians_today
 from tui.screens.base import StationScreen, refill
 from tui.screens.dialogs import ConfirmDialog
+from tui.screens.manager_pin import with_manager
 from tui.screens.roster_exception import ExceptionForm, RosterExceptionDialog, kind_label, save_exception
 from tui.widgets.common.fitted_table import Column, FittedTable
 
@@ -131,7 +133,8 @@ class TechniciansScreen(StationScreen):
 
         def answered(form: ExceptionForm | None) -> None:
             if form is not None:
-                self.call("roster_set", save_exception, self.station, form)
+                with_manager(self.app, Permission.ROSTER_CHANGE,
+                             lambda manager: self.call("roster_set", save_exception, self.station, form, manager))
 
         today = self.station.local(self.station.clock()).date()
         self.app.push_screen(RosterExceptionDialog(technician.id, technician.name, today), answered)
@@ -152,7 +155,9 @@ class TechniciansScreen(StationScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.call("roster_remove", roster.remove_exception, self.station, technician.id, day=exception.day)
+                with_manager(self.app, Permission.ROSTER_CHANGE, lambda manager: self.call(
+                    "roster_remove", roster.remove_exception, self.station, technician.id, day=exception.day,
+                    manager=manager))
 
         self.app.push_screen(ConfirmDialog(_("Remove {name}'s {kind} on {day}?").format(
             name=technician.name, kind=kind_label(exception.kind), day=day_label(exception.day))), answered)

@@ -33,15 +33,10 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(), nullable=False),
         sa.Column("hash", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("hash"),
     )
-    op.create_index("ix_audit_at", "audit_entry", ["at"])
-    op.create_index("ix_audit_actor", "audit_entry", ["actor_id"])
     op.create_index("ix_audit_entity", "audit_entry", ["entity", "entity_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_audit_entity", table_name="audit_entry")
-    op.drop_index("ix_audit_actor", table_name="audit_entry")
-    op.drop_index("ix_audit_at", table_name="audit_entry")
     op.drop_table("audit_entry")
