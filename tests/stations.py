@@ -143,10 +143,6 @@ def make_station(tmp_path: Path, *, config: str = TEST_CONFIG, now: datetime = N
     return station
 
 
-# a manager answering for refunds, price overrides and waived parts in service tests
-MANAGER = Actor("S01", "周敏", ActorKind.STAFF, Role.MANAGER)
-
-
 def open_drawer(station: Station, *, float_minor: int = 20000, now: datetime = NOW) -> str:
     """Open a shift on the station's terminal, as the desk does before taking cash; its id."""
     shift_id = f"shift-{station.terminal}-{now:%H%M%S}"

@@ -12,7 +12,7 @@ from edge.cli.main import main
 from tests.test_cli import TOMORROW_9, cli, counts, data_dir  # noqa: F401 (data_dir is a fixture)
 
 NOUNS = {"booking", "member", "fleet", "pay", "stock", "service", "bay", "roster", "report", "sync", "hq", "keys",
-         "db", "vehicle", "staff"}
+         "db", "vehicle", "receipt", "staff"}
 TOP_LEVEL_VERBS = {"init", "book", "checkin", "slots", "tui", "run", "doctor", "demo", "audit"}
 
 ACTIONS = {
@@ -24,7 +24,9 @@ ACTIONS = {
               "approve", "reject", "statement"},
     "pay": {"checkout", "refund", "invoice"},
     "stock": {"list", "receive", "issue", "adjust", "movements", "check"},
-    "service": {"list", "report", "show-report", "due", "feedback", "feedback-due", "complaints", "disruptions"},
+    "service": {"list", "report", "show-report", "due", "feedback", "feedback-due", "complaints", "disruptions",
+                "waive-parts"},
+    "receipt": {"list", "show"},
     "bay": {"list", "out-of-service", "in-service"},
     "roster": {"set", "remove", "list", "show"},
     "vehicle": {"size"},

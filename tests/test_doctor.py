@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from edge.cli.main import main
-from edge.services import bookings, live_state
+from edge.services import bookings, checkout, live_state
 from edge.services.live_state import DeviceHealth
 from edge.store.migrate import script_heads
 from tests.drivers.conftest import Broker, pty_pair  # noqa: F401  (the pty_pair fixture)
@@ -48,12 +48,25 @@ def test_a_healthy_station_passes_every_check_with_one_line_each(tmp_path, capsy
     code = main(["--data-dir", str(tmp_path / "data"), "doctor"])
     lines = capsys.readouterr().out.splitlines()
     assert code == 0, lines
-    assert [line.split()[0] for line in lines] == ["ok"] * 7
+    assert [line.split()[0] for line in lines] == ["ok"] * 8
     assert lines[0].startswith("ok    config: ") and "station TST-001, 3 bays" in lines[0]
     assert "integrity ok, schema current" in lines[1]
     assert lines[2] == "ok    bays: sensors and bookings agree: W1 free, L1 free, L2 free"
-    assert lines[3].startswith("ok    device entrance-qr (qr_serial): connected")
-    assert lines[5] == "ok    sync: not configured (no [sync] section: the station runs alone)"
+    assert lines[3] == "ok    ledger: 0 transactions, every one balanced"
+    assert lines[4].startswith("ok    device entrance-qr (qr_serial): connected")
+    assert lines[6] == "ok    sync: not configured (no [sync] section: the station runs alone)"
+
+
+def test_a_ledger_transaction_that_does_not_balance_fails(tmp_path, capsys):
+    station = make_station(tmp_path, config=TEST_CONFIG)
+    checkout.checkout(station, services=["WASH"], payments=[("wechat_pay", 3000)])
+    code, checks = doctor(tmp_path, capsys, "--no-devices")
+    assert code == 0 and checks["ledger"] == ("ok", "1 transactions, every one balanced")
+    with station.store.write() as conn:  # a posting altered behind the ledger's back
+        conn.execute("UPDATE ledger_entry SET amount_minor = amount_minor + 1 WHERE account = 'tender'")
+    station.store.close()
+    code, checks = doctor(tmp_path, capsys, "--no-devices")
+    assert code == 9 and checks["ledger"][0] == "FAIL" and "off by 1" in checks["ledger"][1]
 
 
 def test_a_bay_whose_sensor_and_booking_disagree_is_a_warning_naming_the_booking(tmp_path, capsys):

@@ -93,7 +93,7 @@ def test_with_the_customer_present_it_is_approved_at_once_and_billed(station):
     (work,) = found_work.add_work(station, booking.code, ["TYRE"], customer_present=True, now=at(9, 20))
     assert (work.state, work.decided_by, work.hold_until) == (WorkState.APPROVED, "customer", None)
     assert claims(station, booking.id)[-1] == ("L1", utc(at(10)), None)
-    receipt = checkout.checkout(station, booking_ref=booking.code, payments=[("cash", 37900)], now=at(10, 20))
+    receipt = checkout.checkout(station, booking_ref=booking.code, payments=[("bank_card", 37900)], now=at(10, 20))
     assert [(line.code, line.gross_minor) for line in receipt.receipt.lines] == [("OIL", 29900), ("TYRE", 8000)]
 
 
@@ -102,7 +102,7 @@ def test_refused_work_frees_its_cells_and_is_not_billed(station):
     found_work.add_work(station, booking.code, ["TYRE"], now=at(9, 20))
     # pending work is not billed either
     with pytest.raises(RuleViolation, match="29900|299.00"):
-        checkout.checkout(station, booking_ref=booking.code, payments=[("cash", 37900)], now=at(9, 25))
+        checkout.checkout(station, booking_ref=booking.code, payments=[("bank_card", 37900)], now=at(9, 25))
     (refused,) = found_work.refuse(station, booking.code, ["TYRE"], now=at(9, 30))
     assert refused.state == WorkState.REFUSED
     assert [bay_cell[:2] for bay_cell in claims(station, booking.id)] == [("L1", utc(at(9))), ("L1", utc(at(9, 30)))]
@@ -113,7 +113,7 @@ def test_refused_work_frees_its_cells_and_is_not_billed(station):
     # the freed cell is bookable again
     other = bookings.book(station, services=["TYRE"], start=at(10), plate="沪B12345", bay_id="L1", now=at(9, 31))
     assert other.bay_id == "L1"
-    receipt = checkout.checkout(station, booking_ref=booking.code, payments=[("cash", 29900)], now=at(10))
+    receipt = checkout.checkout(station, booking_ref=booking.code, payments=[("bank_card", 29900)], now=at(10))
     assert [line.code for line in receipt.receipt.lines] == ["OIL"]
     with pytest.raises(InvalidTransition, match="refused already"):
         found_work.approve(station, booking.code, ["TYRE"], now=at(9, 40))
@@ -246,5 +246,5 @@ def test_refusing_the_work_of_the_leg_the_car_is_on_keeps_the_leg_and_bills_noth
     found_work.refuse(station, booking.code, now=at(10, 5))
     assert [leg.bay_id for leg in bookings.legs(station, booking.code)] == ["L1", "W1"]
     assert ("W1", utc(at(10)), None) in claims(station, booking.id)  # begun: kept, and no longer held
-    receipt = checkout.checkout(station, booking_ref=booking.code, payments=[("cash", 29900)], now=at(10, 30))
+    receipt = checkout.checkout(station, booking_ref=booking.code, payments=[("bank_card", 29900)], now=at(10, 30))
     assert [line.code for line in receipt.receipt.lines] == ["OIL"]

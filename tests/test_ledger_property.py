@@ -93,7 +93,7 @@ class LedgerMachine(RuleBasedStateMachine):
             receipt = rules.price([rules.Item("OIL", "Oil", "maintenance", 29900)], points=points,
                                   points_balance=self._points(), prepaid_minor=prepaid, prepaid_balance=balance,
                                   now=self.now)
-            pays = [("cash", receipt.remainder_minor)] if receipt.remainder_minor else []
+            pays = [("bank_card", receipt.remainder_minor)] if receipt.remainder_minor else []
             result = checkout.checkout(self.station, services=["OIL"], phone="13800138000", points=points,
                            prepaid_minor=prepaid, payments=pays)
         except BookingError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from alembic.config import Config
@@ -69,3 +70,42 @@ def test_opening_a_current_database_does_not_touch_it(tmp_path):
     Store(path).close()
     Store(path).close()
     assert not list(tmp_path.glob("station.db.before-*"))
+
+
+def test_old_receipts_and_payments_become_ledger_transactions(tmp_path):
+    path = tmp_path / "station.db"
+    upgrade_to_head(path, revision="0014_ledger")
+    with sqlite3.connect(path) as conn:
+        lines = [{"code": "OIL", "name": "Oil", "category": "maintenance", "quantity": 1, "unit_minor": 29900,
+                  "gross_minor": 29900, "tier_discount_minor": 1495, "net_minor": 28405},
+                 {"code": "FLUID", "name": "Fluid", "category": "goods", "quantity": 2, "unit_minor": 1500,
+                  "gross_minor": 3000, "tier_discount_minor": 0, "net_minor": 3000}]
+        receipt = ("INSERT INTO receipt (id, number, booking_id, member_id, lines, subtotal_minor, tier_discount_minor,"
+                   " coupon_code, coupon_discount_minor, points_redeemed, points_minor, prepaid_minor, remainder_minor,"
+                   " total_minor, currency, price_version, state, version, created_at) VALUES"
+                   " (?, ?, NULL, NULL, ?, 32900, 1495, 'C1', 1000, 100, 100, 0, 30305, 30405, 'CNY', 'v1', ?, ?, ?)")
+        conn.execute(receipt, ("r1", "TST-261123-AAAAA", json.dumps(lines), "paid", 1, "2026-11-23T02:00:00Z"))
+        conn.execute(receipt, ("r2", "TST-261123-BBBBB", json.dumps(lines), "refunded", 2, "2026-11-23T03:00:00Z"))
+        payment = ("INSERT INTO payment (id, receipt_id, booking_id, method, amount_minor, reference, created_at)"
+                   " VALUES (?, ?, NULL, ?, ?, ?, ?)")
+        conn.executemany(payment, [
+            ("p1", "r1", "wechat_pay", 20000, "42000001", "2026-11-23T02:00:00Z"),
+            ("p2", "r1", "cash", 10305, "", "2026-11-23T02:00:00Z"),
+            ("p3", "r2", "alipay", 30305, "", "2026-11-23T03:00:00Z"),
+            ("p4", "r2", "alipay", -30305, "wrong car", "2026-11-23T04:00:00Z"),
+        ])
+    Store(path).close()  # opening migrates
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'payment'").fetchone() is None
+        per_txn = conn.execute("SELECT receipt_id, kind, sum(amount_minor) FROM ledger_entry"
+                               " GROUP BY txn_id ORDER BY receipt_id, kind DESC").fetchall()
+        assert per_txn == [("r1", "sale", 0), ("r2", "sale", 0), ("r2", "refund", 0)]
+        tenders = conn.execute("SELECT receipt_id, kind, detail, amount_minor, reference FROM ledger_entry"
+                               " WHERE account = 'tender' ORDER BY receipt_id, kind DESC, detail DESC").fetchall()
+        assert tenders == [("r1", "sale", "wechat_pay", 20000, "42000001"), ("r1", "sale", "cash", 10305, ""),
+                           ("r2", "sale", "alipay", 30305, ""), ("r2", "refund", "alipay", -30305, "")]
+        revenue = conn.execute("SELECT account, detail, amount_minor FROM ledger_entry WHERE receipt_id = 'r1'"
+                               " AND account IN ('sales', 'goods', 'discount', 'points') ORDER BY rowid").fetchall()
+        assert revenue == [("sales", "maintenance", -29900), ("discount", "tier", 1495),
+                           ("discount", "coupon", 904), ("goods", "FLUID", -3000), ("discount", "coupon", 96),
+                           ("points", "", 100)]

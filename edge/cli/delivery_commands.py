@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from edge.cli import commands
+from edge.cli import commands, session
 from edge.cli.output import emit_json, table
 from edge.domain.booking_state import BookingState
 from edge.domain.delivery import WAIT, Offer, OfferKind, ServiceReportInput
-from edge.cli.money_commands import add_manager_options, manager_of
-from edge.domain.permissions import Permission
 from edge.services import bookings, delivery, disruptions, extra_parts
 from edge.services.delivery import ServiceReportRecord
 from edge.services.disruptions import BayState, DisruptionRecord
@@ -58,7 +56,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                                help="let the customer off a booking's extra parts (needs a manager)")
     p.add_argument("booking", help="booking id or code")
     p.add_argument("--reason", required=True, help="why they are not billed")
-    add_manager_options(p)
     p.set_defaults(handler=_waive_parts)
 
     p = service_sub.add_parser("feedback-due", parents=[common], help="feedback requests due now and not answered yet")
@@ -290,7 +287,7 @@ def _offer_text(offer: Offer) -> str:
 def _waive_parts(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     waiver = extra_parts.waive(station, args.booking, reason=args.reason,
-                               manager=manager_of(station, args, Permission.WAIVE_PARTS))
+                               manager=session.manager(station))
     if args.json:
         emit_json(waiver.to_json())
         return

@@ -69,6 +69,7 @@ def doctor(args: argparse.Namespace) -> int:
     checks += db_checks
     if settings is not None and db_checks[0].verdict == "ok":  # the bays are read only from a current schema
         checks += check_bays(settings, database)
+        checks.append(check_ledger(database))
     if settings is None:
         checks.append(Check("devices", "warn", "not checked: the config did not load"))
     elif args.no_devices:
@@ -131,6 +132,19 @@ def check_database(path: Path) -> tuple[list[Check], dict[str, sqlite3.Row]]:
     behind = ", ".join(sorted(heads - revisions)) or "?"
     return [Check("database", "warn", f"{path}: integrity ok, schema behind (missing {behind}): "
                                       "`station-edge db upgrade`, or the daemon upgrades it on start")], health
+
+
+def check_ledger(database: Path) -> Check:
+    """Every money-ledger transaction's postings add up to zero (receipts, drawer and reports rely on it)."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as conn:
+        count = conn.execute("SELECT count(DISTINCT txn_id) FROM ledger_entry").fetchone()[0]
+        unbalanced = conn.execute(
+            "SELECT txn_id, kind, sum(amount_minor) FROM ledger_entry GROUP BY txn_id, kind"
+            " HAVING sum(amount_minor) != 0 ORDER BY min(created_at) LIMIT 3").fetchall()
+    if unbalanced:
+        first = ", ".join(f"{txn} ({kind}) off by {total}" for txn, kind, total in unbalanced)
+        return Check("ledger", "FAIL", f"transactions whose postings do not add up to zero: {first}")
+    return Check("ledger", "ok", f"{count} transactions, every one balanced")
 
 
 def check_bays(settings: Settings, database: Path) -> list[Check]:

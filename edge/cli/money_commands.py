@@ -7,28 +7,13 @@ import argparse
 
 from edge.cli import arguments, session
 from edge.cli.output import emit_json, table
+from edge.cli.receipt_commands import describe_receipt
 from edge.domain.money import parse_money
-from edge.domain.permissions import Actor, Permission
 from edge.errors import InvalidInput
-from edge.services import checkout, ledgers, loyalty, members, receipts, staff
+from edge.services import checkout, ledgers, loyalty, members, receipts
 from edge.services.ledgers import TOP_UP_METHODS
 from edge.services.station import Station
 from edge.cli.session import open_station
-
-
-def add_manager_options(p: argparse.ArgumentParser) -> None:
-    """`--manager WHO --pin PIN`: the manager answering for a privileged action."""
-    p.add_argument("--manager", help="the authorising manager: staff id, card id or name")
-    p.add_argument("--pin", help="that manager's PIN")
-
-
-def manager_of(station: Station, args: argparse.Namespace, permission: Permission) -> Actor | None:
-    """The manager named with --manager/--pin, checked against their PIN (None when not given)."""
-    if not args.manager:
-        return None
-    if not args.pin:
-        raise InvalidInput("pin", "--manager needs the manager's --pin")
-    return staff.manager_for(station, permission, args.manager, args.pin)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -52,8 +37,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    "REFERENCE is the slip or transaction number")
     p.add_argument("--cash-tendered", type=arguments.amount, help="cash handed over, e.g. 300.00: the change is shown")
     p.add_argument("--price", action="append", default=[], metavar="CODE=AMOUNT",
-                   help="a manager's unit price for a line (repeatable; needs --manager)")
-    add_manager_options(p)
+                   help="a manager's unit price for a line (repeatable; needs a manager: --manager WHO)")
     p.set_defaults(handler=_checkout)
 
     p = pay_sub.add_parser("refund", parents=[common], help="refund a receipt, whole or by line (needs a manager)")
@@ -61,7 +45,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--reason", required=True, help="why")
     p.add_argument("--line", action="append", default=[], metavar="CODE[=QTY]",
                    help="refund only this line (all its units left unless QTY); repeatable")
-    add_manager_options(p)
     p.set_defaults(handler=_refund)
 
     p = pay_sub.add_parser("invoice", parents=[common], help="request an e-invoice for a receipt")
@@ -162,30 +145,12 @@ def _checkout(args: argparse.Namespace) -> None:
         sub_account_id=args.sub_account,
         cash_tendered_minor=_minor(station, args.cash_tendered, "cash_tendered") if args.cash_tendered else None,
         price_overrides=_prices(station, args.price),
-        manager=manager_of(station, args, Permission.PRICE_OVERRIDE) if args.price else None,
+        manager=session.manager(station) if args.price else None,
     )
     if args.json:
         emit_json(result.to_json())
         return
-    r = result.receipt
-    print(f"receipt {result.number}")
-    print(table(("item", "qty", "unit", "amount", "tier discount"),
-                [(f"{line.code} {line.name}", line.quantity, station.money(line.unit_minor),
-                  station.money(line.gross_minor), station.money(-line.tier_discount_minor)) for line in r.lines]))
-    rows = [("subtotal", r.subtotal_minor), ("tier discount", -r.tier_discount_minor)]
-    if r.coupon_code:
-        rows.append((f"coupon {r.coupon_code}", -r.coupon_discount_minor))
-    rows.append(("total", r.total_minor))
-    if r.points_redeemed:
-        rows.append((f"paid with {r.points_redeemed} points", r.points_minor))
-    if r.prepaid_minor:
-        rows.append(("paid from prepaid balance", r.prepaid_minor))
-    if r.deposit_minor:
-        rows.append(("paid by the deposit", r.deposit_minor))
-    rows.extend((f"paid by {method}", amount) for method, amount in r.payments)
-    if result.cash_tendered_minor is not None:
-        rows += [("cash tendered", result.cash_tendered_minor), ("change", result.change_minor)]
-    print(table(("", "amount"), [(label, station.money(amount)) for label, amount in rows]))
+    print(describe_receipt(station, receipts.get_receipt(station, result.number)))
     if result.points_earned:
         print(f"points earned: {result.points_earned}")
 
@@ -218,7 +183,7 @@ def _refund(args: argparse.Namespace) -> None:
     station = open_station(args.data_dir)
     result = checkout.refund(station, args.receipt, reason=args.reason,
                              lines=_refund_lines(args.line, args.receipt, station),
-                             manager=manager_of(station, args, Permission.REFUND))
+                             manager=session.manager(station))
     if args.json:
         emit_json(result.to_json())
         return

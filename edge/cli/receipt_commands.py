@@ -53,10 +53,11 @@ def _show(args: argparse.Namespace) -> None:
     if args.json:
         emit_json(view.to_json())
         return
-    print(_describe(station, view))
+    print(describe_receipt(station, view))
 
 
-def _describe(station: Station, view: receipts.ReceiptView) -> str:
+def describe_receipt(station: Station, view: receipts.ReceiptView) -> str:
+    """A receipt as the desk reads it: header, lines, deductions, payments, change, refunds."""
     money = station.money
     head = [f"receipt {view.number}  {station.local(view.created_at):%Y-%m-%d %H:%M}  {view.state.replace('_', ' ')}",
             f"terminal {view.terminal}, operator {view.operator_id}"

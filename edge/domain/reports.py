@@ -25,7 +25,6 @@ from edge.domain.slots import day_bounds
 PERIOD_KINDS = ("day", "week", "month")
 ALL = "all"  # the key of every section's total row
 UNKNOWN_CATEGORY = "unknown"
-NOT_RECORDED = "not recorded yet"
 
 # the car came: what a no-show rate is measured against, together with no-shows
 ARRIVED_STATES = frozenset({BookingState.CHECKED_IN, BookingState.IN_SERVICE, BookingState.COMPLETED})

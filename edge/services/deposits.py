@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from sqlite3 import Connection
 
-from edge.domain.money_ledger import Account, Kind, Posting
+from edge.domain.money_ledger import CASH, Account, Kind, Posting
 from edge.errors import InvalidInput
 from edge.services import money_ledger
 from edge.services.ledgers import TOP_UP_METHODS
@@ -65,7 +65,9 @@ def give_back(conn: Connection, station: Station, booking: BookingRecord, *, rea
 
 
 def forfeit(conn: Connection, station: Station, booking: BookingRecord, *, reason: str, now: datetime) -> int:
-    """Keep the configured share of what is held (a no-show, a late cancellation), give back the rest."""
+    """Keep the configured share of what is held (a no-show, a late cancellation), give back the
+    rest. The daemon marks no-shows at any hour: a cash rest with no shift open on the terminal
+    stays held (the report's deposits held) rather than stopping the no-show."""
     holding, method = held(conn, booking.id)
     if holding <= 0:
         return 0
@@ -76,8 +78,19 @@ def forfeit(conn: Connection, station: Station, booking: BookingRecord, *, reaso
             [Posting(Account.DEPOSIT, kept, method), Posting(Account.FORFEIT, -kept, "deposit")],
             now=now, booking_id=booking.id, member_id=booking.member_id, reason=reason)
         _event(conn, booking, "deposit.forfeited", txn, kept, method, now)
-    give_back(conn, station, booking, reason=reason, now=now)
+    release(conn, station, booking, reason=reason, now=now)
     return kept
+
+
+def release(conn: Connection, station: Station, booking: BookingRecord, *, reason: str, now: datetime) -> int:
+    """Give back what is held when the station, HQ or the daemon ends the booking (a disruption,
+    a rejection, a lapsed hold, the rest after a forfeit): these happen at any hour, so a cash
+    deposit with no shift open on the terminal stays held (the report's deposits held) rather
+    than stopping them."""
+    _holding, method = held(conn, booking.id)
+    if method == CASH and money_ledger.open_shift_id(conn, station.terminal) is None:
+        return 0
+    return give_back(conn, station, booking, reason=reason, now=now)
 
 
 def _event(conn: Connection, booking: BookingRecord, event_type: str, txn: str, amount: int, method: str,

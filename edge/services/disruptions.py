@@ -20,7 +20,7 @@ from edge.domain.delivery import DisruptionCause, Neighbour, Offer, OfferKind, P
 from edge.domain.ids import uuid7
 from edge.domain.slots import local_day
 from edge.errors import InvalidTransition, NotFound, RuleViolation, SlotTaken
-from edge.services import waitlist
+from edge.services import deposits, waitlist
 from edge.services.availability import options_on
 from edge.services.booking_store import (
     BookingRecord,
@@ -312,6 +312,7 @@ def _cancel(conn: Connection, station: Station, booking: BookingRecord, reason: 
     release_cells(conn, booking)
     cancelled = update_booking(conn, station, booking, "booking.cancelled", now=now, state=BookingState.CANCELLED,
                                reason=reason, hold_until=None)
+    deposits.release(conn, station, booking, reason=f"booking {booking.code} cancelled by the station", now=now)
     waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
     return cancelled
 

@@ -45,7 +45,7 @@ from edge.domain.enterprise import (
 from edge.domain.ids import uuid7
 from edge.domain.slots import local_day
 from edge.errors import InvalidTransition, NotFound, RuleViolation
-from edge.services import waitlist
+from edge.services import deposits, waitlist
 from edge.services.booking_store import BookingRecord, firm_up_claims, get_booking, release_cells, update_booking
 from edge.services.enterprise import (
     find_package,
@@ -324,6 +324,7 @@ def _reject_booking(conn: Connection, station: Station, booking: BookingRecord, 
     release_cells(conn, booking)
     update_booking(conn, station, booking, "booking.rejected", now=now, state=BookingState.REJECTED, reason=reason,
                    hold_until=None)
+    deposits.release(conn, station, booking, reason=f"booking {booking.code} rejected", now=now)
     waitlist.offer_freed(conn, station, day=local_day(booking.start_at, station.tz), now=now)
 
 

@@ -35,6 +35,7 @@ from edge.domain.catalog import WorkPlan
 from edge.domain.escrow import HQ, LeaseKind, Verdict, clash_winner, judge_lease, new_owner
 from edge.domain.plates import normalize_plate, validate_plate
 from edge.errors import EdgeError, InvalidInput, NotFound, RuleViolation, SlotTaken
+from edge.services import deposits
 from edge.services.app_legs import AppLeg, check_app_legs, place_app_legs
 from edge.services.booking_store import (
     BookingRecord,
@@ -203,6 +204,7 @@ def _decided(station: Station, conn: Connection, message_type: str, body: dict[s
         release_cells(conn, booking)
         update_booking(conn, station, booking, "booking.rejected", now=now, state=BookingState.REJECTED,
                        reason=f"HQ owns the cell: {body.get('reason') or 'refused'}")
+        deposits.release(conn, station, booking, reason=f"booking {booking.code} rejected", now=now)
 
 
 # -- leases -----------------------------------------------------------------------------------------
@@ -265,6 +267,7 @@ def _lose(conn: Connection, station: Station, booking: BookingRecord, reason: st
     """The booking lost its cells to the owner's: rejected (even if confirmed), and a conflict row."""
     release_cells(conn, booking)
     update_booking(conn, station, booking, "booking.rejected", now=now, state=BookingState.REJECTED, reason=reason)
+    deposits.release(conn, station, booking, reason=f"booking {booking.code} rejected", now=now)
     _conflict(conn, station, kind, booking.id, {**detail, "booking": booking.code, "was": str(booking.state),
                                                  "bay_id": booking.bay_id, "plate": booking.plate}, now)
 

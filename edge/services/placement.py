@@ -23,7 +23,7 @@ from edge.services.booking_store import (
     release_cells,
     update_booking,
 )
-from edge.services import walk_in_reserve
+from edge.services import deposits, walk_in_reserve
 from edge.services.cell_ownership import owned_first
 from edge.services.live_capacity import absent_technicians
 from edge.services.station import Station
@@ -41,6 +41,7 @@ def expire_lapsed_holds(conn: Connection, station: Station, now: datetime) -> li
             update_booking(conn, station, booking, "booking.expired", now=now,
                            state=BookingState.EXPIRED, reason="hold lapsed")
         )
+        deposits.release(conn, station, booking, reason=f"hold of booking {booking.code} lapsed", now=now)
     return expired
 
 
