@@ -24,16 +24,23 @@ async def priced(pilot, what: str) -> str:
     return text_of(screen.query_one("#receipt"))
 
 
+async def wash_at_checkout(pilot) -> CheckoutScreen:
+    """From the board: `p`, the wash ticked (the third service), priced."""
+    app = pilot.app
+    await loaded(pilot)
+    await pilot.press("p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CheckoutScreen))
+    app.screen.query_one("#services").focus()
+    await pilot.press("down", "down", "space")
+    await priced(pilot, "Amount due")
+    return app.screen
+
+
 async def test_a_walk_in_wash_paid_by_card_and_cash_gives_change(busy_station):
     open_drawer(busy_station)
     app = StationApp(busy_station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckoutScreen))
-        screen = app.screen
-        screen.query_one("#services").focus()
-        await pilot.press("down", "down", "space")  # the third service: the wash, 30.00
+        screen = await wash_at_checkout(pilot)
         receipt = await priced(pilot, "Amount due")
         assert "Wash" in receipt and "30.00 CNY" in receipt
         await type_in(pilot, "bank_card", "10")
@@ -54,11 +61,7 @@ async def test_a_walk_in_wash_paid_by_card_and_cash_gives_change(busy_station):
 async def test_the_members_tier_and_a_refusal_show_on_the_receipt(busy_station):
     app = StationApp(busy_station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckoutScreen))
-        app.screen.query_one("#services").focus()
-        await pilot.press("down", "down", "space")
+        await wash_at_checkout(pilot)
         await type_in(pilot, "customer", "沪F33333")
         receipt = await priced(pilot, "tier gold")
         assert "张伟" in receipt
@@ -71,12 +74,7 @@ async def test_the_members_tier_and_a_refusal_show_on_the_receipt(busy_station):
 async def test_payments_must_add_up_before_f5_takes_them(busy_station):
     app = StationApp(busy_station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckoutScreen))
-        app.screen.query_one("#services").focus()
-        await pilot.press("down", "down", "space")
-        await priced(pilot, "Amount due")
+        await wash_at_checkout(pilot)
         await type_in(pilot, "alipay", "10")
         assert "Still to pay" in text_of(app.screen.query_one("#paying"))
         await pilot.press("f5")
@@ -116,13 +114,7 @@ async def test_a_booking_completed_is_offered_for_payment_and_paid_by_wechat(bus
 async def test_cash_without_an_open_drawer_is_refused_and_nothing_is_taken(busy_station):
     app = StationApp(busy_station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckoutScreen))
-        screen = app.screen
-        screen.query_one("#services").focus()
-        await pilot.press("down", "down", "space")
-        await priced(pilot, "Amount due")
+        screen = await wash_at_checkout(pilot)
         screen.query_one("#cash").focus()
         await pilot.press("enter", "f5")
         await wait_for(pilot, lambda: app._notifications, what="the refusal")

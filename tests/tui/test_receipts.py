@@ -39,6 +39,22 @@ async def open_receipt(pilot, number: str) -> ReceiptScreen:
     return app.screen
 
 
+async def open_refund(pilot, number: str) -> ReceiptScreen:
+    """The receipt, then `f`: the refund screen in front; the receipt screen under it."""
+    screen = await open_receipt(pilot, number)
+    await pilot.press("f")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RefundScreen))
+    return screen
+
+
+async def ask_invoice(pilot, buyer: str) -> InvoiceDialog:
+    """`i` on the receipt shown, and the buyer typed."""
+    await pilot.press("i")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, InvoiceDialog))
+    await type_in(pilot, buyer)
+    return pilot.app.screen
+
+
 async def test_todays_receipts_are_listed_and_searched(station):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -66,9 +82,7 @@ async def test_an_attendant_refunds_one_line_with_the_managers_pin(station):
     number = FIRST
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_receipt(pilot, number)
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, RefundScreen))
+        screen = await open_refund(pilot, number)
         await pilot.press("down", "down", "minus", "plus")  # the wiper blades: one of the two
         assert "1 item(s) on 1 line(s)" in text_of(app.screen.query_one("#refund-note"))
         app.screen.query_one("#reason").focus()
@@ -93,9 +107,7 @@ async def test_a_manager_refunds_the_whole_receipt_without_a_pin(station):
     number = SECOND
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_receipt(pilot, number)
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, RefundScreen))
+        screen = await open_refund(pilot, number)
         await pilot.press("a")
         assert "The whole receipt" in text_of(app.screen.query_one("#refund-note"))
         app.screen.query_one("#reason").focus()
@@ -104,9 +116,7 @@ async def test_a_manager_refunds_the_whole_receipt_without_a_pin(station):
         await wait_for(pilot, lambda: app.screen is screen and screen.receipt.state == "refunded",
                        what="the refund")
         assert not screen.check_action("refund", ())
-        await pilot.press("i")  # an e-invoice for a refunded receipt: refused, and said why
-        await wait_for(pilot, lambda: isinstance(app.screen, InvoiceDialog))
-        await type_in(pilot, "张伟")
+        await ask_invoice(pilot, "张伟")  # an e-invoice for a refunded receipt: refused, and said why
         await pilot.press("enter", "enter", "enter")
         await wait_for(pilot, lambda: str(app.screen.query_one("#invoice-error").render()), what="the refusal")
         assert "refunded" in str(app.screen.query_one("#invoice-error").render())
@@ -118,17 +128,13 @@ async def test_a_personal_e_invoice_is_asked_once(station):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_receipt(pilot, number)
-        await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, InvoiceDialog))
-        await type_in(pilot, "张伟")
+        await ask_invoice(pilot, "张伟")
         await pilot.press("enter", "enter")  # no tax id: a personal invoice
         await type_in(pilot, "zw@example.com")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is screen and screen.receipt.invoice == "requested",
                        what="the request")
-        await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, InvoiceDialog))
-        await type_in(pilot, "张伟")
+        await ask_invoice(pilot, "张伟")
         await pilot.press("enter", "enter", "enter")
         await wait_for(pilot, lambda: str(app.screen.query_one("#invoice-error").render()), what="the refusal")
         await pilot.press("escape")
