@@ -120,3 +120,16 @@ async def test_cash_without_an_open_drawer_is_refused_and_nothing_is_taken(busy_
         await wait_for(pilot, lambda: app._notifications, what="the refusal")
         assert "shift" in list(app._notifications)[-1].message
         assert app.screen is screen and not screen._paying
+
+
+async def test_dollar_on_a_booking_opens_its_checkout(busy_station):
+    app = StationApp(busy_station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        app.open_booking("BK0001")  # the wash done at 08:55, not paid yet
+        await wait_for(pilot, lambda: isinstance(app.screen, BookingDetailScreen) and app.screen.loads)
+        await pilot.press("dollar_sign")
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckoutScreen))
+        assert app.screen.sale.booking == "BK0001"
+        receipt = await priced(pilot, "Amount due")
+        assert "Booking BK0001 · 沪G44444" in receipt and "30.00 CNY" in receipt
