@@ -133,3 +133,16 @@ async def test_dollar_on_a_booking_opens_its_checkout(busy_station):
         assert app.screen.sale.booking == "BK0001"
         receipt = await priced(pilot, "Amount due")
         assert "Booking BK0001 · 沪G44444" in receipt and "30.00 CNY" in receipt
+
+
+async def test_switching_language_keeps_the_sale_and_the_payments(busy_station):
+    app = StationApp(busy_station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wash_at_checkout(pilot)
+        await type_in(pilot, "alipay", "10")
+        screen.query_one("#services").focus()
+        await pilot.press("l")
+        await wait_for(pilot, lambda: "应付金额" in text_of(screen.query_one("#receipt")), what="the receipt in Chinese")
+        assert screen.query_one("#alipay").value == "10"
+        assert screen.query_one("#services").selected == ["WASH"]
+        assert "尚欠" in text_of(screen.query_one("#paying"))
