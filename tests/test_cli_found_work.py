@@ -68,7 +68,7 @@ def test_refused_work_is_not_billed_at_checkout(run):
     run("booking", "add-work", booking["code"], "--services", "TYRE", "--by", "technician")
     out = run("booking", "refuse-work", booking["code"])
     assert "refused" in out
-    receipt = json.loads(run("pay", "checkout", "--booking", booking["code"], "--pay", "cash=299.00", "--json"))
+    receipt = json.loads(run("pay", "checkout", "--booking", booking["code"], "--pay", "bank_card=299.00", "--json"))
     assert [line["code"] for line in receipt["lines"]] == ["OIL"] and receipt["total_minor"] == 29900
 
 
