@@ -24,10 +24,12 @@ from tui.screens.base import StationScreen
 from tui.screens.board import BoardScreen
 from tui.screens.booking_detail import BookingDetailScreen
 from tui.screens.checkin import CheckInScreen
+from tui.screens.checkout import CheckoutScreen
 from tui.screens.dialogs import PromptDialog
 from tui.screens.members import MembersScreen
 from tui.screens.new_booking import NewBookingScreen
 from tui.screens.shift import ShiftScreen
+from tui.screens.receipts import ReceiptsScreen
 from tui.screens.sign_in import SignInScreen
 from tui.screens.technicians import TechniciansScreen
 from tui.screens.waitlist import WaitlistScreen
@@ -48,12 +50,14 @@ NAVIGATION = frozenset({"board", "check_in", "new_booking", "find_booking", "mem
                         "toggle_language", "shift"})
 # the desk's screens, reachable from everywhere too
 NAVIGATION |= {"stock", "approvals", "disruptions", "complaints", "reports"}
+# the till's screens
+NAVIGATION |= {"checkout", "receipts"}
 
 
 class StationApp(App[None]):
     """One station's forecourt terminal, working on its SQLite file through `edge` services."""
 
-    CSS_PATH = ["styles/app.tcss", "styles/board.tcss", "styles/forms.tcss", "styles/desk.tcss"]
+    CSS_PATH = ["styles/app.tcss", "styles/board.tcss", "styles/forms.tcss", "styles/desk.tcss", "styles/till.tcss"]
     TITLE = "station-edge"
     ENABLE_COMMAND_PALETTE = False
     # the navigation keys work everywhere; the board's footer lists them (BoardScreen.BINDINGS),
@@ -72,6 +76,8 @@ class StationApp(App[None]):
         Binding("d", "disruptions", N_("Disruptions"), show=False),
         Binding("h", "complaints", N_("Complaints"), show=False),
         Binding("o", "reports", N_("Reports"), show=False),
+        Binding("p", "checkout", N_("Checkout"), show=False),
+        Binding("r", "receipts", N_("Receipts"), show=False),
         # the description names the language the key switches to
         Binding("l", "toggle_language", N_("中文")),
         Binding("q", "quit", N_("Quit"), show=False),
@@ -218,6 +224,7 @@ class StationApp(App[None]):
 
     def action_shift(self) -> None:
         self.open_screen(ShiftScreen())
+
     def action_stock(self) -> None:
         self.open_screen(StockScreen())
 
@@ -232,6 +239,12 @@ class StationApp(App[None]):
 
     def action_reports(self) -> None:
         self.open_screen(ReportsScreen())
+
+    def action_checkout(self) -> None:
+        self.open_screen(CheckoutScreen())
+
+    def action_receipts(self) -> None:
+        self.open_screen(ReceiptsScreen())
 
     def action_find_booking(self) -> None:
         def answered(ref: str | None) -> None:

@@ -43,3 +43,10 @@ class SlotChosen(Message):
 
     bay_id: str
     start: Any  # datetime (UTC)
+
+
+@dataclass
+class ReceiptPrintAsked(Message):
+    """The attendant asked for a receipt to be printed (by its number)."""
+
+    number: str

@@ -28,6 +28,7 @@ from tui.i18n import N_, _
 from tui.lookups import BookingView, booking_view
 from tui.screens.base import StationScreen, refill
 from tui.screens.booking_qr import BookingQrScreen
+from tui.screens.checkout import CheckoutScreen
 from tui.screens.dialogs import ConfirmDialog, PromptDialog
 from tui.widgets.common.fitted_table import Column, FittedTable
 
@@ -57,6 +58,7 @@ class BookingDetailScreen(StationScreen):
         Binding("p", "show_qr", N_("QR")),
         Binding("a", "reassign", N_("Technician")),
         Binding("w", "added_work", N_("Added work")),
+        Binding("dollar_sign", "checkout", N_("Pay")),
         Binding("escape", "back", N_("Back")),
     ]
 
@@ -190,7 +192,7 @@ class BookingDetailScreen(StationScreen):
             return booking is not None and _ACTION_NEEDS[action] in TRANSITIONS[booking.state]
         if action == "reschedule":
             return booking is not None and booking.state in RESCHEDULABLE_STATES
-        if action in ("edit_notes", "show_qr", "added_work"):
+        if action in ("edit_notes", "show_qr", "added_work", "checkout"):
             return booking is not None
         if action == "reassign":  # until the booking is over; the service says which legs may change
             return booking is not None and bool(TRANSITIONS[booking.state])
@@ -258,6 +260,9 @@ class BookingDetailScreen(StationScreen):
 
         self.app.push_screen(AddedWorkScreen(self.booking.code))
 
+    def action_checkout(self) -> None:
+        self.app.push_screen(CheckoutScreen(self.booking.code))
+
     def action_reschedule(self) -> None:
         from tui.screens.reschedule import RescheduleScreen
 
@@ -285,3 +290,14 @@ class BookingDetailScreen(StationScreen):
             return
         self.app.notify(_(messages[request]).format(code=result.code, stage=stage_label(result.progress)))
         self.reload()
+        if request == "progress" and result.state == BookingState.COMPLETED:
+            self._offer_checkout(result.code)
+
+    def _offer_checkout(self, code: str) -> None:
+        """The work is done: the customer pays next."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.push_screen(CheckoutScreen(code))
+
+        self.app.push_screen(ConfirmDialog(_("{code} is done. Take payment now?").format(code=code)), answered)
