@@ -15,11 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
 from edge.domain.permissions import LOCKED, Actor, ActorKind
-from edge.services import bookings, staff
+from edge.services import bookings, printing, staff
 from edge.services.station import Station
 from tui import i18n
 from tui.i18n import N_, _
-from tui.messages import ServiceDone, ServiceFailed, StoreChanged
+from tui.messages import ReceiptPrintAsked, ServiceDone, ServiceFailed, StoreChanged
 from tui.screens.base import StationScreen
 from tui.screens.board import BoardScreen
 from tui.screens.booking_detail import BookingDetailScreen
@@ -256,6 +256,12 @@ class StationApp(App[None]):
     def on_service_done(self, message: ServiceDone) -> None:
         if message.request == "find":
             self.open_booking(message.result.code)
+        elif message.request == "print":
+            self.notify(_("Receipt {number} sent to the printer").format(number=message.result.reference))
+
+    def on_receipt_print_asked(self, message: ReceiptPrintAsked) -> None:
+        """The daemon's printer worker prints the queued receipt (later, if the printer is out of paper)."""
+        call_in_thread(self, "print", printing.print_receipt, self.station, message.number)
 
     def on_service_failed(self, message: ServiceFailed) -> None:
         self.notify(message.message, title=_("Not done"), severity="error", timeout=8)
