@@ -3,6 +3,7 @@ bad argument values exiting 2 naming the argument, money shown in yuan, a closed
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import subprocess
@@ -331,6 +332,9 @@ def test_money_in_a_refusal_is_in_yuan_not_fen(data_dir, capsys):
 # -- a reader that closes the pipe -----------------------------------------------------------------
 
 
+F_SETPIPE_SZ = 1031  # fcntl's constant for a pipe's capacity (Linux)
+
+
 def test_a_reader_closing_the_pipe_after_one_line_gets_no_traceback(data_dir):
     station = open_station(data_dir)
     day = date(2030, 1, 7)
@@ -342,6 +346,9 @@ def test_a_reader_closing_the_pipe_after_one_line_gets_no_traceback(data_dir):
     for args in (["bookings", "--date", DAY, "--json"], ["services", "--json"]):
         process = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "--data-dir", str(data_dir), *args],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        # the smallest pipe Linux allows (one page), set before the command has started up: the day's
+        # JSON cannot all fit in it, so the command is still writing when the reader leaves
+        fcntl.fcntl(process.stdout.fileno(), F_SETPIPE_SZ, 4096)
         assert process.stdout.readline().strip() == b"["
         process.stdout.close()  # as `| head -1` does
         err = process.stderr.read().decode()
