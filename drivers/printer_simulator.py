@@ -208,10 +208,8 @@ def main() -> None:
     print(f"fake printer listening on {printer.url}", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     printer.stop()
 
 

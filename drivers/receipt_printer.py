@@ -26,6 +26,7 @@ PrinterNotReady.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -157,10 +158,9 @@ class ReceiptPrinter(ThreadedSource):
         finally:
             with self._io:
                 self._port = None
-            try:
+            # the printer may be gone already: then there is nothing to release
+            with contextlib.suppress(serial.SerialException, OSError):
                 port.close()
-            except (serial.SerialException, OSError):
-                pass  # the printer is gone already; nothing to release
 
     def _check_status(self) -> None:
         """Ask the printer how it is (holding `_io`); DeviceUnavailable when it is offline or silent."""
@@ -219,7 +219,6 @@ class ReceiptPrinter(ThreadedSource):
         """Close the port after a failure (holding `_io`); the worker notices and reconnects."""
         port, self._port = self._port, None
         self._mark_lost(error)
-        try:
+        # closing a dead connection can fail any way; it is closed either way
+        with contextlib.suppress(Exception):
             port.close()
-        except Exception:  # noqa: BLE001  (closing a dead connection can fail any way; it is closed)
-            pass

@@ -38,8 +38,9 @@ async def run_printer(station: Station, device_id: str, printer: ReceiptPrinter)
         log.warning("print jobs interrupted by a stop queued again count=%d", requeued)
     while True:
         try:
-            while printer.ready and await asyncio.to_thread(print_next, station, device_id, printer):
-                pass
+            printed = True
+            while printed and printer.ready:  # the queue drained while the printer takes jobs
+                printed = await asyncio.to_thread(print_next, station, device_id, printer)
         except EdgeError as err:  # a busy store: the queue is still there next time
             log.warning("print queue not read error=%s", err)
         except Exception:  # a bug must not stop the printing for good: log it, look again later
